@@ -1,0 +1,293 @@
+//! `helper`: the passthrough NAT helper daemon. One task on one thread:
+//! NFQUEUE readiness, a timer, WAN address changes, status requests and
+//! signals, each handled to completion in turn.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
+use crate::netfilter::{self, Backend, Setup};
+use crate::os::{OsError, addr, ctl, nfqueue, nft};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendChoice {
+    Auto,
+    Nft,
+    Xtables,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// WAN interface (the one masquerading to the public address).
+    #[arg(long)]
+    wan: String,
+    /// LAN interface(s); default: every interface but the WAN.
+    #[arg(long)]
+    lan: Vec<String>,
+    /// NFQUEUE number for control segments.
+    #[arg(long, default_value_t = 1723)]
+    queue_num: u16,
+    /// How control segments reach the helper.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Control socket for `status`.
+    #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
+    socket: PathBuf,
+    /// Seconds without a control segment before a connection's calls end.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// Lifetime of map elements in seconds (a safety net; refreshed while
+    /// the control connection is alive).
+    #[arg(long, default_value_t = 18000)]
+    element_timeout: u32,
+    /// Leave the table and the calls in place on exit (for upgrades).
+    #[arg(long)]
+    keep_on_exit: bool,
+}
+
+struct Daemon {
+    setup: Setup,
+    tracker: Tracker,
+    nfq: nfqueue::Nfq,
+    pending: HashMap<u64, nfq::Message>,
+    wan_index: u32,
+}
+
+pub async fn run(a: Args) -> Result<(), OsError> {
+    let ruleset = nft::list_ruleset()?;
+    if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
+        return Err(OsError::Nft(format!(
+            "the kernel's PPTP helper is attached ({h}); two rewriters break calls. \
+             Remove that ct helper (OpenWrt: uninstall kmod-nf-nathelper-pptp or set \
+             the zone's auto_helper to 0) and start again"
+        )));
+    }
+    let mut watch = addr::watch()?;
+    let wan_index = addr::ifindex(&watch.handle, &a.wan).await?;
+    for l in &a.lan {
+        addr::ifindex(&watch.handle, l).await?;
+    }
+    let backend = match a.backend {
+        BackendChoice::Nft => Backend::Nft,
+        BackendChoice::Xtables => Backend::Xtables,
+        BackendChoice::Auto if nft::queue_supported() => Backend::Nft,
+        BackendChoice::Auto => Backend::Xtables,
+    };
+    match backend {
+        Backend::Nft => tracing::info!("control segments reach the helper through nft `queue` (bypass)"),
+        Backend::Xtables => tracing::info!(
+            "kernel has no nft `queue` expression: control segments reach the helper \
+             through xtables NFQUEUE --queue-bypass (iptables)"
+        ),
+    }
+    let setup = Setup {
+        wan: a.wan.clone(),
+        lans: a.lan.clone(),
+        queue_num: a.queue_num,
+        backend,
+        element_timeout: a.element_timeout,
+    };
+    // Calls that survived a previous helper live in the maps.
+    let recovered: Vec<nat::Mapping> = nft::list_table()?
+        .map(|t| netfilter::parse_elements(&t).into_iter().map(|(m, _)| m).collect())
+        .unwrap_or_default();
+    let kept = nft::install_table(&setup)?;
+    if !kept && !recovered.is_empty() {
+        let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
+        nft::apply(&netfilter::batch(&adds, setup.element_timeout, |_| None))?;
+    }
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| OsError::Io(std::io::Error::other(e.to_string())))?;
+    let cfg = nat::Config {
+        idle_timeout: Duration::from_secs(a.idle_timeout),
+        refresh_every: Duration::from_secs(u64::from(a.element_timeout / 4).max(60)),
+        ..nat::Config::default()
+    };
+    let mut tracker = Tracker::new(cfg, u64::from_le_bytes(seed));
+    let now = Instant::now();
+    let public = addr::ipv4_of(&watch.handle, wan_index).await?;
+    let mut out = Output::default();
+    tracker.set_public_ip(public, now, &mut out);
+    let n = tracker.recover(now, &recovered);
+    if n > 0 {
+        tracing::info!(calls = n, "recovered calls from the kernel maps");
+    }
+    let nfq = nfqueue::open_async(a.queue_num)?;
+    if backend == Backend::Xtables {
+        nft::xtables_install(&setup)?;
+    }
+    let listener = ctl::listen(&a.socket)?;
+    tracing::info!(wan = %a.wan, public = ?public, queue = a.queue_num, "helper running");
+
+    let mut d = Daemon {
+        setup,
+        tracker,
+        nfq,
+        pending: HashMap::new(),
+        wan_index,
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            r = d.nfq.fd.readable() => {
+                // Clear first, then read until the socket is empty: a
+                // segment arriving meanwhile raises readiness again.
+                r?.clear_ready();
+                while !d.drain() {}
+            }
+            _ = tick.tick() => {
+                let mut out = Output::default();
+                d.tracker.poll(Instant::now(), &mut out);
+                d.finish(out);
+            }
+            Some(_) = watch.events.next() => {
+                let ip = addr::ipv4_of(&watch.handle, d.wan_index).await.unwrap_or(None);
+                if ip != d.tracker.public_ip() {
+                    tracing::info!(old = ?d.tracker.public_ip(), new = ?ip,
+                        "WAN address changed: ending calls made through the old one");
+                    let mut out = Output::default();
+                    d.tracker.set_public_ip(ip, Instant::now(), &mut out);
+                    d.finish(out);
+                }
+            }
+            Ok((s, _)) = listener.accept() => {
+                let body = d.status_json(backend);
+                ctl::reply(s, &body).await;
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping");
+    if backend == Backend::Xtables {
+        nft::xtables_remove();
+    }
+    if !a.keep_on_exit {
+        nft::delete_table()?;
+    }
+    let _ = std::fs::remove_file(&a.socket);
+    Ok(())
+}
+
+impl Daemon {
+    /// Read every queued segment; true when the socket is drained.
+    fn drain(&mut self) -> bool {
+        let now = Instant::now();
+        let mut out = Output::default();
+        let mut drained = false;
+        for _ in 0..256 {
+            let msg = match self.nfq.queue.recv() {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    drained = true;
+                    break;
+                }
+                Err(e) => {
+                    // ENOBUFS and the like: the kernel let packets pass (fail-open).
+                    tracing::warn!(error = %e, "NFQUEUE receive error");
+                    drained = true;
+                    break;
+                }
+            };
+            let id = u64::from(msg.get_packet_id());
+            let dir = if msg.get_outdev() == self.wan_index {
+                Some(Dir::Outbound)
+            } else if msg.get_indev() == self.wan_index {
+                Some(Dir::Inbound)
+            } else {
+                None
+            };
+            match dir {
+                Some(dir) => {
+                    let data = msg.get_payload().to_vec();
+                    self.pending.insert(id, msg);
+                    self.tracker.handle(now, id, dir, data, &mut out);
+                }
+                None => {
+                    let mut msg = msg;
+                    msg.set_verdict(nfq::Verdict::Accept);
+                    let _ = self.nfq.queue.verdict(msg);
+                }
+            }
+        }
+        self.finish(out);
+        drained
+    }
+
+    /// Program the kernel, then give the verdicts.
+    fn finish(&mut self, out: Output) {
+        if !out.changes.is_empty() {
+            let needs_state = out.changes.iter().any(|c| matches!(c, Change::Refresh(_)));
+            let state: Vec<(nat::Mapping, netfilter::ElementState)> = if needs_state {
+                nft::list_table().ok().flatten().map(|t| netfilter::parse_elements(&t)).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let batch = netfilter::batch(&out.changes, self.setup.element_timeout, |m| {
+                state.iter().find(|(x, _)| x == m).map(|(_, s)| *s)
+            });
+            match nft::apply(&batch) {
+                Ok(()) => {
+                    for c in &out.changes {
+                        match c {
+                            Change::Add(m) => tracing::info!("call up: {m}"),
+                            Change::Remove(m) => tracing::info!("call down: {m}"),
+                            Change::Refresh(m) => tracing::debug!("call refreshed: {m}"),
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "programming the GRE maps failed"),
+            }
+        }
+        for (id, v) in out.verdicts {
+            let Some(mut msg) = self.pending.remove(&id) else { continue };
+            match v {
+                Verdict::Accept(None) => msg.set_verdict(nfq::Verdict::Accept),
+                Verdict::Accept(Some(bytes)) => {
+                    msg.set_payload(bytes);
+                    msg.set_verdict(nfq::Verdict::Accept);
+                }
+                Verdict::Drop => msg.set_verdict(nfq::Verdict::Drop),
+            }
+            if let Err(e) = self.nfq.queue.verdict(msg) {
+                tracing::warn!(error = %e, "NFQUEUE verdict failed");
+            }
+        }
+    }
+
+    fn status_json(&self, backend: Backend) -> String {
+        let now = Instant::now();
+        let state = nft::list_table().ok().flatten().map(|t| netfilter::parse_elements(&t)).unwrap_or_default();
+        let maps = self.tracker.mappings();
+        let calls: Vec<serde_json::Value> = self
+            .tracker
+            .calls(now)
+            .into_iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(&c).unwrap_or_default();
+                let m = maps.iter().find(|m| m.lan == c.lan && m.remote == c.remote && m.public_cid == c.public_call_id);
+                let st = m.and_then(|m| state.iter().find(|(x, _)| x == m)).map(|(_, s)| *s).unwrap_or_default();
+                if let (Some(o), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), serde_json::to_value(st)) {
+                    o.extend(s);
+                }
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "wan": self.setup.wan,
+            "public_ip": self.tracker.public_ip(),
+            "backend": backend,
+            "queue_num": self.setup.queue_num,
+            "connections": self.tracker.connections(),
+            "stats": self.tracker.stats,
+            "calls": calls,
+        })
+        .to_string()
+    }
+}

@@ -1,0 +1,52 @@
+//! Command-line interface: one binary, one subcommand per job.
+
+mod helper;
+mod peer;
+mod status;
+
+use clap::{Parser, Subcommand};
+
+/// PPTP passthrough for Linux and OpenWrt routers.
+#[derive(Parser, Debug)]
+#[command(name = "pptp-passthrough", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run the passthrough NAT helper: many LAN clients share PPTP through
+    /// one public IPv4 address.
+    Helper(helper::Args),
+    /// Show the calls the running helper tracks.
+    Status(status::Args),
+    /// Test peer for the namespace lab and the end-to-end tests: a minimal
+    /// PPTP client or server that also sends and echoes GRE.
+    #[command(hide = true)]
+    LabPeer(peer::Args),
+}
+
+/// Run the chosen subcommand; the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pptp-passthrough: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let res = match cli.cmd {
+        Cmd::Helper(a) => rt.block_on(helper::run(a)),
+        Cmd::Status(a) => rt.block_on(status::run(a)),
+        Cmd::LabPeer(a) => peer::run(a),
+    };
+    match res {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("pptp-passthrough: {e}");
+            1
+        }
+    }
+}

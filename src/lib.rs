@@ -1,0 +1,13 @@
+//! pptp-passthrough: PPTP passthrough NAT helper, embedded PPTP endpoints and
+//! diagnostics for Linux and OpenWrt routers.
+//!
+//! Layout: `wire` (codecs), `nat` (call table and rewrite rules, sans-IO),
+//! `netfilter` (ruleset generation), `os` (the I/O edge: NFQUEUE, nft,
+//! rtnetlink, sockets), `cli` (subcommands).
+
+pub mod nat;
+pub mod netfilter;
+pub mod wire;
+pub mod os;
+pub mod cli;
+pub mod ppp;

@@ -1,0 +1,167 @@
+//! Public Call ID allocator.
+//!
+//! Public Call IDs must be unique per (public IP, remote IP): the remote
+//! peer's GRE to the public address carries the ID, and that pair is all the
+//! kernel sees. IDs are never 0 (without the kernel helper an inbound GRE
+//! packet with key 0 can match the reply side of an outbound GRE conntrack
+//! entry), start at a random point, and a released ID rests in quarantine
+//! while a conntrack entry of its GRE could still be alive, so a later call
+//! never inherits an earlier call's NAT binding.
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default)]
+struct Pool {
+    used: HashSet<u16>,
+    resting: HashMap<u16, Instant>,
+    next: u16,
+}
+
+/// Allocator of public Call IDs, one pool per (public IP, remote IP).
+#[derive(Debug)]
+pub struct Allocator {
+    pools: HashMap<(Ipv4Addr, Ipv4Addr), Pool>,
+    quarantine: Duration,
+    rng: u64,
+}
+
+impl Allocator {
+    /// `seed` gives the random start of each pool; `quarantine` is how long a
+    /// released ID rests (longer than the GRE conntrack stream timeout).
+    pub fn new(seed: u64, quarantine: Duration) -> Self {
+        Allocator {
+            pools: HashMap::new(),
+            quarantine,
+            rng: seed | 1,
+        }
+    }
+
+    fn random_u16(&mut self) -> u16 {
+        // xorshift64*: enough to spread pool start points.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 48) as u16
+    }
+
+    /// A fresh ID, or `None` when every ID for this pair is taken or resting.
+    pub fn alloc(&mut self, public: Ipv4Addr, remote: Ipv4Addr, now: Instant) -> Option<u16> {
+        let start = self.random_u16();
+        let quarantine = self.quarantine;
+        let pool = self.pools.entry((public, remote)).or_insert_with(|| Pool {
+            next: start,
+            ..Pool::default()
+        });
+        pool.resting
+            .retain(|_, since| now.saturating_duration_since(*since) < quarantine);
+        let mut id = pool.next;
+        for _ in 0..=u16::MAX as u32 {
+            if id != 0 && !pool.used.contains(&id) && !pool.resting.contains_key(&id) {
+                pool.used.insert(id);
+                pool.next = id.wrapping_add(1);
+                return Some(id);
+            }
+            id = id.wrapping_add(1);
+        }
+        None
+    }
+
+    /// Mark an ID as taken (calls recovered after a restart). False if it
+    /// was already taken.
+    pub fn reserve(&mut self, public: Ipv4Addr, remote: Ipv4Addr, id: u16) -> bool {
+        let start = self.random_u16();
+        let pool = self.pools.entry((public, remote)).or_insert_with(|| Pool {
+            next: start,
+            ..Pool::default()
+        });
+        pool.resting.remove(&id);
+        id != 0 && pool.used.insert(id)
+    }
+
+    /// Give an ID back; it rests for the quarantine time first.
+    pub fn release(&mut self, public: Ipv4Addr, remote: Ipv4Addr, id: u16, now: Instant) {
+        if let Some(pool) = self.pools.get_mut(&(public, remote)) {
+            if pool.used.remove(&id) {
+                pool.resting.insert(id, now);
+            }
+        }
+    }
+
+    /// Forget every pool of a public address (it went away).
+    pub fn forget_public(&mut self, public: Ipv4Addr) {
+        self.pools.retain(|(p, _), _| *p != public);
+    }
+
+    /// IDs in use for the pair.
+    pub fn in_use(&self, public: Ipv4Addr, remote: Ipv4Addr) -> usize {
+        self.pools
+            .get(&(public, remote))
+            .map_or(0, |p| p.used.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
+    const S1: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
+    const S2: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 11);
+
+    #[test]
+    fn unique_per_pair_never_zero_until_exhausted() {
+        let now = Instant::now();
+        let mut a = Allocator::new(7, Duration::from_secs(300));
+        let mut seen = HashSet::new();
+        for _ in 0..65535 {
+            let id = a.alloc(P, S1, now).expect("free id");
+            assert_ne!(id, 0);
+            assert!(seen.insert(id), "duplicate {id}");
+        }
+        assert_eq!(a.alloc(P, S1, now), None, "exhaustion must refuse");
+        // Another server has its own pool.
+        assert!(a.alloc(P, S2, now).is_some());
+    }
+
+    #[test]
+    fn random_start_differs_by_seed() {
+        let now = Instant::now();
+        let firsts: HashSet<u16> = (1..20u64)
+            .map(|s| {
+                Allocator::new(s * 7919, Duration::ZERO)
+                    .alloc(P, S1, now)
+                    .unwrap()
+            })
+            .collect();
+        assert!(firsts.len() > 10, "starts not spread: {firsts:?}");
+    }
+
+    #[test]
+    fn released_ids_rest_in_quarantine() {
+        let t0 = Instant::now();
+        let q = Duration::from_secs(300);
+        let mut a = Allocator::new(1, q);
+        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, t0).unwrap()).collect();
+        a.release(P, S1, ids[5], t0);
+        assert_eq!(a.alloc(P, S1, t0 + q / 2), None, "resting id reused");
+        assert_eq!(a.alloc(P, S1, t0 + q), Some(ids[5]));
+    }
+
+    #[test]
+    fn reserve_blocks_recovered_ids() {
+        let now = Instant::now();
+        let mut a = Allocator::new(3, Duration::ZERO);
+        let first = a.alloc(P, S1, now).unwrap();
+        a.release(P, S1, first, now);
+        let mut b = Allocator::new(3, Duration::ZERO);
+        assert!(b.reserve(P, S1, first));
+        assert!(!b.reserve(P, S1, first));
+        assert!(!b.reserve(P, S1, 0));
+        assert_ne!(b.alloc(P, S1, now), Some(first));
+        assert_eq!(b.in_use(P, S1), 2);
+        b.forget_public(P);
+        assert_eq!(b.in_use(P, S1), 0);
+    }
+}

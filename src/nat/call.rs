@@ -1,0 +1,311 @@
+//! Calls of one control connection and what each control message does to
+//! them: the Call ID rewrites (from `rules`) and the data-path mappings the
+//! kernel needs (RFC 2637 §2.7-§2.16 for who sends which message).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Instant;
+
+use super::alloc::Allocator;
+use super::rules::{Action, Dir, Role, rule_for};
+use crate::wire::pptp::{ControlType, Header};
+
+/// PPTP result code "General Error" and error code "No-Resource" (§2.8),
+/// written into a reply whose call could not get a public Call ID.
+const RESULT_GENERAL_ERROR: u8 = 2;
+const ERROR_NO_RESOURCE: u8 = 4;
+
+/// What the kernel needs to carry one call's GRE: inbound GRE from `remote`
+/// with `public_cid` goes to `lan` with its Call ID set back to `lan_cid`;
+/// outbound GRE to `remote` carries `peer_cid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Mapping {
+    pub role: Role,
+    /// LAN end of the control connection.
+    pub lan: SocketAddrV4,
+    /// Outside end of the control connection.
+    pub remote: SocketAddrV4,
+    pub lan_cid: u16,
+    pub public_cid: u16,
+    pub peer_cid: u16,
+}
+
+impl std::fmt::Display for Mapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.role {
+            Role::Pns => "LAN client",
+            Role::Pac => "LAN server",
+        };
+        write!(
+            f,
+            "{role} {} Call ID {} <-> {} Call ID {}, public Call ID {}",
+            self.lan.ip(),
+            self.lan_cid,
+            self.remote.ip(),
+            self.peer_cid,
+            self.public_cid
+        )
+    }
+}
+
+impl Mapping {
+    pub fn lan_ip(&self) -> Ipv4Addr {
+        *self.lan.ip()
+    }
+    pub fn remote_ip(&self) -> Ipv4Addr {
+        *self.remote.ip()
+    }
+}
+
+/// A change the kernel maps must see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Add(Mapping),
+    Remove(Mapping),
+    /// Re-add with a fresh timeout.
+    Refresh(Mapping),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallState {
+    /// Our side asked (OCRQ or ICRQ sent), no reply yet.
+    Requested,
+    /// LAN client accepted an incoming call (ICRP), waiting for ICCN.
+    Replied,
+    /// GRE flows.
+    Established,
+}
+
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub lan_cid: u16,
+    /// 0 when no public ID was free: the call is being refused.
+    pub public_cid: u16,
+    pub peer_cid: Option<u16>,
+    pub state: CallState,
+    pub since: Instant,
+}
+
+/// The calls of one control connection.
+#[derive(Debug)]
+pub struct Calls {
+    pub role: Role,
+    pub lan: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub list: Vec<Call>,
+}
+
+/// Context the message handler needs from the tracker.
+pub struct Ctx<'a> {
+    pub alloc: &'a mut Allocator,
+    pub public: Ipv4Addr,
+    pub now: Instant,
+    pub changes: &'a mut Vec<Change>,
+}
+
+fn u16_at(m: &[u8], at: usize) -> u16 {
+    m.get(at..at + 2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+impl Calls {
+    pub fn new(role: Role, lan: SocketAddrV4, remote: SocketAddrV4) -> Self {
+        Calls {
+            role,
+            lan,
+            remote,
+            list: Vec::new(),
+        }
+    }
+
+    fn mapping(&self, c: &Call) -> Option<Mapping> {
+        Some(Mapping {
+            role: self.role,
+            lan: self.lan,
+            remote: self.remote,
+            lan_cid: c.lan_cid,
+            public_cid: c.public_cid,
+            peer_cid: c.peer_cid?,
+        })
+    }
+
+    fn alloc(&self, cx: &mut Ctx) -> u16 {
+        match cx.alloc.alloc(cx.public, *self.remote.ip(), cx.now) {
+            Some(id) => id,
+            None => {
+                tracing::warn!(
+                    lan = %self.lan, remote = %self.remote,
+                    "no free public Call ID towards this peer: refusing the call"
+                );
+                0
+            }
+        }
+    }
+
+    /// Remove call `i`, its mapping and its public ID.
+    fn end(&mut self, i: usize, cx: &mut Ctx) {
+        let c = self.list.remove(i);
+        if c.state == CallState::Established {
+            if let Some(m) = self.mapping(&c) {
+                cx.changes.push(Change::Remove(m));
+            }
+        }
+        if c.public_cid != 0 {
+            cx.alloc
+                .release(cx.public, *self.remote.ip(), c.public_cid, cx.now);
+        }
+    }
+
+    /// End every call (Stop-Control-Connection, FIN/RST, idle, address change).
+    pub fn end_all(&mut self, cx: &mut Ctx) {
+        while !self.list.is_empty() {
+            self.end(self.list.len() - 1, cx);
+        }
+    }
+
+    fn establish(&mut self, i: usize, peer: u16, cx: &mut Ctx) {
+        let c = &mut self.list[i];
+        c.peer_cid = Some(peer);
+        c.state = CallState::Established;
+        let c = c.clone();
+        if let Some(m) = self.mapping(&c) {
+            cx.changes.push(Change::Add(m));
+        }
+    }
+
+    fn find(&self, f: impl Fn(&Call) -> bool) -> Option<usize> {
+        self.list.iter().position(f)
+    }
+
+    /// Apply one whole control message travelling in `dir`; returns the
+    /// in-place rewrites as (offset in message, new bytes).
+    pub fn on_message(&mut self, dir: Dir, msg: &[u8], cx: &mut Ctx) -> Vec<(usize, [u8; 2])> {
+        let Ok(h) = Header::new_checked(msg) else {
+            return Vec::new();
+        };
+        let ty = h.control_type();
+        let mut patches = Vec::new();
+        use ControlType::*;
+        use Role::*;
+        let rule = rule_for(self.role, dir, ty);
+        // The rewrite of the rule's field, for messages naming a known call.
+        let field = rule.map(|r| (r.offset, r.action, u16_at(msg, r.offset)));
+        match (self.role, dir, ty) {
+            // Our side's own Call ID leaves in a request: allocate its alias.
+            (Pns, Dir::Outbound, OutgoingCallRequest)
+            | (Pac, Dir::Outbound, IncomingCallRequest) => {
+                let own = u16_at(msg, 12);
+                if let Some(i) = self.find(|c| c.lan_cid == own) {
+                    self.end(i, cx); // the host reused the ID: the old call is gone
+                }
+                let public = self.alloc(cx);
+                self.list.push(Call {
+                    lan_cid: own,
+                    public_cid: public,
+                    peer_cid: None,
+                    state: CallState::Requested,
+                    since: cx.now,
+                });
+                patches.push((12, public.to_be_bytes()));
+            }
+            // The outside peer answers our request: own ID @12, ours @14.
+            (Pns, Dir::Inbound, OutgoingCallReply) | (Pac, Dir::Inbound, IncomingCallReply) => {
+                let (peer, public, result) = (u16_at(msg, 12), u16_at(msg, 14), msg[16]);
+                let want = |c: &Call| c.state == CallState::Requested && c.public_cid == public;
+                if let Some(i) = self.find(want) {
+                    patches.push((14, self.list[i].lan_cid.to_be_bytes()));
+                    if public == 0 {
+                        patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));
+                        self.list.remove(i);
+                    } else if result == 1 {
+                        self.establish(i, peer, cx);
+                    } else {
+                        self.end(i, cx);
+                    }
+                }
+            }
+            // Our side answers the outside peer's request: ours @12, peer @14.
+            (Pns, Dir::Outbound, IncomingCallReply) | (Pac, Dir::Outbound, OutgoingCallReply) => {
+                let (own, peer, result) = (u16_at(msg, 12), u16_at(msg, 14), msg[16]);
+                if let Some(i) = self.find(|c| c.lan_cid == own) {
+                    self.end(i, cx);
+                }
+                let public = self.alloc(cx);
+                patches.push((12, public.to_be_bytes()));
+                if public == 0 {
+                    patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));
+                } else {
+                    let state = if self.role == Pns {
+                        CallState::Replied
+                    } else {
+                        CallState::Requested
+                    };
+                    self.list.push(Call {
+                        lan_cid: own,
+                        public_cid: public,
+                        peer_cid: Some(peer),
+                        state,
+                        since: cx.now,
+                    });
+                    let i = self.list.len() - 1;
+                    if result != 1 {
+                        self.end(i, cx);
+                    } else if self.role == Pac {
+                        // The PNS may send GRE as soon as it reads the OCRP.
+                        self.establish(i, peer, cx);
+                    }
+                }
+            }
+            // PAC outside tells our LAN client the call is up.
+            (Pns, Dir::Inbound, IncomingCallConnected) => {
+                let public = u16_at(msg, 12);
+                let want = |c: &Call| c.state == CallState::Replied && c.public_cid == public;
+                if let Some(i) = self.find(want) {
+                    patches.push((12, self.list[i].lan_cid.to_be_bytes()));
+                    let peer = self.list[i].peer_cid.unwrap_or(0);
+                    self.establish(i, peer, cx);
+                }
+            }
+            // An outside PAC ends a call: CDN carries its own ID (§2.13).
+            (Pns, Dir::Inbound, CallDisconnectNotify) => {
+                let peer = u16_at(msg, 12);
+                if let Some(i) = self.find(|c| c.peer_cid == Some(peer)) {
+                    self.end(i, cx);
+                }
+            }
+            // Our LAN PAC ends a call.
+            (Pac, Dir::Outbound, CallDisconnectNotify) => {
+                let own = u16_at(msg, 12);
+                if let Some(i) = self.find(|c| c.lan_cid == own) {
+                    patches.push((12, self.list[i].public_cid.to_be_bytes()));
+                    self.end(i, cx);
+                }
+            }
+            (_, _, StopControlConnectionReply) => self.end_all(cx),
+            // Remaining rules: plain alias / de-alias of a known call.
+            _ => match field {
+                Some((off, Action::Alias, own)) => {
+                    if let Some(i) = self.find(|c| c.lan_cid == own) {
+                        patches.push((off, self.list[i].public_cid.to_be_bytes()));
+                    }
+                }
+                Some((off, Action::DeAlias, public)) => {
+                    if let Some(i) = self.find(|c| c.public_cid == public && public != 0) {
+                        patches.push((off, self.list[i].lan_cid.to_be_bytes()));
+                    }
+                }
+                None => {}
+            },
+        }
+        patches
+    }
+
+    /// Mappings of the established calls.
+    pub fn mappings(&self) -> Vec<Mapping> {
+        self.list
+            .iter()
+            .filter(|c| c.state == CallState::Established)
+            .filter_map(|c| self.mapping(c))
+            .collect()
+    }
+}

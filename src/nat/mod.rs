@@ -1,0 +1,16 @@
+//! The passthrough NAT core, sans-IO: which Call IDs to rewrite, the public
+//! Call ID allocator, TCP stream tracking and the call table.
+
+pub mod alloc;
+pub mod call;
+pub mod packet;
+pub mod rules;
+pub mod stream;
+pub mod tracker;
+
+pub use call::{Change, Mapping};
+pub use rules::{Dir, Role};
+pub use tracker::{Config, Output, Tracker, Verdict};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! One direction of a control connection's TCP byte stream, as seen by a
+//! middlebox that may rewrite bytes but must never reorder or invent them.
+//!
+//! Segments are taken in sequence order; a segment from the future (an
+//! earlier one was lost before the router) is dropped so that TCP resends
+//! it in order. Whole messages are cut out of the stream even when several
+//! share a segment or one spans segments. A segment that carries Call ID
+//! bytes (message offset 12 and beyond) of a message that is not complete
+//! yet is held back until the message is, so the rewrite can be applied;
+//! a segment that ends inside the 12-byte header carries nothing to rewrite
+//! and goes on at once. Rewrites are remembered by sequence number so a
+//! retransmitted segment is rewritten identically.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::packet::TcpPacket;
+use crate::wire::pptp::{Error as WireError, HEADER_LEN, Header};
+
+/// How many recent rewrites are kept for retransmissions.
+const PATCH_LOG: usize = 64;
+
+/// Sequence number comparison modulo 2^32 (RFC 793 §3.3).
+pub fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// A segment waiting for the rest of a message.
+#[derive(Debug)]
+pub struct Held {
+    pub id: u64,
+    pub pkt: TcpPacket,
+    pub since: Instant,
+}
+
+/// Where a segment falls relative to what the stream has seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// No new bytes: a retransmission, a pure ACK, SYN or FIN.
+    Old,
+    /// New bytes start `skip` bytes into the payload.
+    New { skip: usize },
+    /// Starts beyond the next expected byte: a gap.
+    Future,
+}
+
+/// One direction of a control connection.
+#[derive(Debug, Default)]
+pub struct Stream {
+    next_seq: Option<u32>,
+    partial: Vec<u8>,
+    partial_seq: u32,
+    held: Vec<Held>,
+    patches: VecDeque<(u32, [u8; 2])>,
+    desync: bool,
+}
+
+impl Stream {
+    /// Place a segment in the stream and advance past its new bytes.
+    pub fn classify(&mut self, pkt: &TcpPacket) -> Class {
+        if pkt.syn {
+            self.next_seq = Some(pkt.seq.wrapping_add(1));
+            return Class::Old;
+        }
+        let n = pkt.payload().len();
+        if n == 0 {
+            return Class::Old;
+        }
+        // Picked up mid-stream (helper restarted): assume a message starts here.
+        let next = *self.next_seq.get_or_insert(pkt.seq);
+        let end = pkt.end_seq();
+        if !seq_lt(next, end) {
+            Class::Old
+        } else if seq_lt(next, pkt.seq) {
+            Class::Future
+        } else {
+            self.next_seq = Some(end);
+            Class::New {
+                skip: next.wrapping_sub(pkt.seq) as usize,
+            }
+        }
+    }
+
+    /// Re-apply remembered rewrites to a segment (retransmissions).
+    pub fn replay_patches(&self, pkt: &mut TcpPacket) {
+        for (at, bytes) in &self.patches {
+            pkt.patch(*at, bytes);
+        }
+    }
+
+    /// Feed the new bytes of a segment; returns the messages it completes,
+    /// each with the sequence number of its first byte, or the header error
+    /// that made the stream unreadable (it then passes bytes unchanged until
+    /// a segment starts with a valid header again).
+    pub fn feed(&mut self, pkt: &TcpPacket, skip: usize) -> Result<Vec<(u32, Vec<u8>)>, WireError> {
+        let data = pkt.payload().get(skip..).unwrap_or(&[]);
+        let start = pkt.seq.wrapping_add(skip as u32);
+        if self.desync {
+            if skip == 0 && Header::new_checked(data).is_ok() {
+                self.desync = false;
+            } else {
+                return Ok(Vec::new());
+            }
+        }
+        if self.partial.is_empty() {
+            self.partial_seq = start;
+        }
+        self.partial.extend_from_slice(data);
+        let mut done = Vec::new();
+        while self.partial.len() >= HEADER_LEN {
+            let len = match Header::new_checked(&self.partial[..]) {
+                Ok(h) => h.length() as usize,
+                Err(e) => {
+                    self.desync = true;
+                    self.partial.clear();
+                    return Err(e);
+                }
+            };
+            if self.partial.len() < len {
+                break;
+            }
+            let msg: Vec<u8> = self.partial.drain(..len).collect();
+            done.push((self.partial_seq, msg));
+            self.partial_seq = self.partial_seq.wrapping_add(len as u32);
+        }
+        Ok(done)
+    }
+
+    /// Remember a rewrite at stream position `at` and apply it to the held
+    /// segments and to `pkt`.
+    pub fn patch(&mut self, at: u32, bytes: [u8; 2], pkt: &mut TcpPacket) {
+        if self.patches.len() == PATCH_LOG {
+            self.patches.pop_front();
+        }
+        self.patches.push_back((at, bytes));
+        pkt.patch(at, &bytes);
+        for h in &mut self.held {
+            h.pkt.patch(at, &bytes);
+        }
+    }
+
+    /// Whether the segment just fed must wait: the incomplete message at the
+    /// head of the stream already has bytes past its header.
+    pub fn must_hold(&self) -> bool {
+        !self.desync && self.partial.len() > HEADER_LEN
+    }
+
+    /// Keep a segment until its message completes.
+    pub fn hold(&mut self, h: Held) {
+        self.held.push(h);
+    }
+
+    /// Segments no longer needed by the incomplete message, oldest first.
+    pub fn releasable(&mut self) -> Vec<Held> {
+        if !self.must_hold() {
+            return std::mem::take(&mut self.held);
+        }
+        let boundary = self.partial_seq;
+        let (go, stay): (Vec<Held>, Vec<Held>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|h| !seq_lt(boundary, h.pkt.end_seq()));
+        self.held = stay;
+        go
+    }
+
+    /// Give up on the incomplete message (its rest never came): release the
+    /// held segments as they are and pass bytes until the next clean start.
+    pub fn give_up(&mut self) -> Vec<Held> {
+        self.partial.clear();
+        self.desync = true;
+        std::mem::take(&mut self.held)
+    }
+
+    /// Oldest hold time, if any segment is held.
+    pub fn held_since(&self) -> Option<Instant> {
+        self.held.iter().map(|h| h.since).min()
+    }
+
+    /// Drop everything held (the connection is gone).
+    pub fn take_held(&mut self) -> Vec<Held> {
+        std::mem::take(&mut self.held)
+    }
+}

@@ -1,0 +1,526 @@
+//! The call table driven through whole IPv4 segments, as NFQUEUE hands them.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use super::packet::{TcpPacket, build_segment, checksum_ok};
+use super::*;
+use crate::wire::pptp::{ControlType, MAGIC_COOKIE};
+
+const PUB: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
+const SRV: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
+
+fn lan(host: u8, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::new(192, 168, 1, host), port)
+}
+fn srv(port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(SRV, port)
+}
+
+/// A control message of type `ty` with 16-bit fields set at offsets.
+fn msg(ty: ControlType, fields: &[(usize, u16)]) -> Vec<u8> {
+    let len = ty.fixed_len() as usize;
+    let mut m = vec![0u8; len];
+    m[0..2].copy_from_slice(&(len as u16).to_be_bytes());
+    m[2..4].copy_from_slice(&1u16.to_be_bytes());
+    m[4..8].copy_from_slice(&MAGIC_COOKIE.to_be_bytes());
+    m[8..10].copy_from_slice(&(ty as u16).to_be_bytes());
+    for &(off, v) in fields {
+        m[off..off + 2].copy_from_slice(&v.to_be_bytes());
+    }
+    m
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// One TCP connection between a LAN host and an outside peer, with the
+/// sequence numbers of both directions, fed through a tracker.
+struct Conn {
+    lan: SocketAddrV4,
+    remote: SocketAddrV4,
+    seq: [u32; 2],
+    next_id: u64,
+}
+
+impl Conn {
+    fn new(lan: SocketAddrV4, remote: SocketAddrV4) -> Self {
+        Conn {
+            lan,
+            remote,
+            seq: [1000, 50000],
+            next_id: 1,
+        }
+    }
+
+    fn seg(&mut self, dir: Dir, payload: &[u8]) -> (u64, Vec<u8>) {
+        let i = if dir == Dir::Outbound { 0 } else { 1 };
+        let (s, d) = if i == 0 {
+            (self.lan, self.remote)
+        } else {
+            (self.remote, self.lan)
+        };
+        let p = build_segment(s, d, self.seq[i], (false, false, false), payload);
+        self.seq[i] = self.seq[i].wrapping_add(payload.len() as u32);
+        self.next_id += 1;
+        (self.next_id, p)
+    }
+
+    /// Send `payload` in one segment; returns the payload as released.
+    fn send(
+        &mut self,
+        t: &mut Tracker,
+        now: Instant,
+        dir: Dir,
+        payload: &[u8],
+    ) -> (Output, Vec<u8>) {
+        let (id, p) = self.seg(dir, payload);
+        let mut out = Output::default();
+        t.handle(now, id, dir, p.clone(), &mut out);
+        let released = released_payload(&out, id, &p);
+        (out, released)
+    }
+}
+
+fn released_payload(out: &Output, id: u64, orig: &[u8]) -> Vec<u8> {
+    let v = out
+        .verdicts
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, v)| v.clone())
+        .expect("segment released");
+    let bytes = match v {
+        Verdict::Accept(Some(b)) => b,
+        Verdict::Accept(None) => orig.to_vec(),
+        Verdict::Drop => panic!("dropped"),
+    };
+    assert!(checksum_ok(&bytes), "bad TCP checksum after rewrite");
+    TcpPacket::parse(bytes).unwrap().payload().to_vec()
+}
+
+fn tracker() -> Tracker {
+    let mut t = Tracker::new(Config::default(), 42);
+    let mut out = Output::default();
+    t.set_public_ip(Some(PUB), Instant::now(), &mut out);
+    t
+}
+
+use ControlType::*;
+use Dir::*;
+
+/// OCRQ out / OCRP in for a LAN client; returns (public id, output of OCRP).
+fn dial(t: &mut Tracker, c: &mut Conn, now: Instant, own: u16, srv_cid: u16) -> (u16, Output) {
+    let (_, out) = c.send(t, now, Outbound, &msg(OutgoingCallRequest, &[(12, own)]));
+    let public = u16_at(&out, 12);
+    assert_ne!(public, 0);
+    let (o, back) = c.send(
+        t,
+        now,
+        Inbound,
+        &msg(
+            OutgoingCallReply,
+            &[(12, srv_cid), (14, public), (16, 0x0100)],
+        ),
+    );
+    assert_eq!(u16_at(&back, 14), own, "OCRP peer Call ID de-aliased");
+    assert_eq!(u16_at(&back, 12), srv_cid, "OCRP's own Call ID untouched");
+    (public, o)
+}
+
+#[test]
+fn pns_outgoing_call_is_aliased_and_mapped_before_release() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let (public, out) = dial(&mut t, &mut c, now, 4660, 77);
+    assert_eq!(
+        out.changes,
+        vec![Change::Add(Mapping {
+            role: Role::Pns,
+            lan: lan(10, 40000),
+            remote: srv(1723),
+            lan_cid: 4660,
+            public_cid: public,
+            peer_cid: 77,
+        })]
+    );
+    // WEN and SLI from the server name our call: de-aliased.
+    for ty in [WanErrorNotify, SetLinkInfo] {
+        let (_, b) = c.send(&mut t, now, Inbound, &msg(ty, &[(12, public)]));
+        assert_eq!(u16_at(&b, 12), 4660, "{ty:?}");
+    }
+    // SLI sent by the client names the server's ID: untouched.
+    let (_, b) = c.send(&mut t, now, Outbound, &msg(SetLinkInfo, &[(12, 77)]));
+    assert_eq!(u16_at(&b, 12), 77);
+    // CCRQ carries the client's own ID: aliased; CDN is the server's own: kept.
+    let (_, b) = c.send(&mut t, now, Outbound, &msg(CallClearRequest, &[(12, 4660)]));
+    assert_eq!(u16_at(&b, 12), public);
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Inbound,
+        &msg(CallDisconnectNotify, &[(12, 77)]),
+    );
+    assert_eq!(u16_at(&b, 12), 77, "CDN must not be rewritten");
+    assert!(matches!(o.changes[..], [Change::Remove(m)] if m.public_cid == public));
+    assert!(t.calls(now).is_empty());
+}
+
+#[test]
+fn identical_call_ids_from_two_hosts_get_distinct_aliases() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut a = Conn::new(lan(10, 40000), srv(1723));
+    let mut b = Conn::new(lan(11, 40000), srv(1723));
+    let (pa, _) = dial(&mut t, &mut a, now, 4660, 1);
+    let (pb, _) = dial(&mut t, &mut b, now, 4660, 2);
+    assert_ne!(pa, pb);
+    let mut ids: Vec<u16> = t.mappings().iter().map(|m| m.public_cid).collect();
+    ids.sort();
+    assert_eq!(ids.len(), 2);
+}
+
+#[test]
+fn two_calls_in_one_control_connection() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let (p1, _) = dial(&mut t, &mut c, now, 100, 7);
+    let (p2, _) = dial(&mut t, &mut c, now, 200, 8);
+    assert_ne!(p1, p2);
+    assert_eq!(t.mappings().len(), 2);
+    // Ending one leaves the other.
+    c.send(&mut t, now, Inbound, &msg(CallDisconnectNotify, &[(12, 7)]));
+    let m = t.mappings();
+    assert_eq!((m.len(), m[0].lan_cid), (1, 200));
+}
+
+#[test]
+fn several_messages_in_one_segment() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let mut p = msg(StartControlConnectionRequest, &[]);
+    p.extend(msg(OutgoingCallRequest, &[(12, 1)]));
+    p.extend(msg(OutgoingCallRequest, &[(12, 2)]));
+    let (_, b) = c.send(&mut t, now, Outbound, &p);
+    let (a1, a2) = (u16_at(&b, 156 + 12), u16_at(&b, 156 + 168 + 12));
+    assert!(a1 != 0 && a2 != 0 && a1 != a2 && a1 != 1);
+    let mut r = msg(OutgoingCallReply, &[(12, 9), (14, a1), (16, 0x0100)]);
+    r.extend(msg(OutgoingCallReply, &[(12, 10), (14, a2), (16, 0x0100)]));
+    let (o, b) = c.send(&mut t, now, Inbound, &r);
+    assert_eq!((u16_at(&b, 14), u16_at(&b, 32 + 14)), (1, 2));
+    assert_eq!(o.changes.len(), 2);
+}
+
+#[test]
+fn message_split_inside_the_header_passes_at_once() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let m = msg(OutgoingCallRequest, &[(12, 4660)]);
+    let (o1, _) = c.send(&mut t, now, Outbound, &m[..6]);
+    assert_eq!(o1.verdicts.len(), 1, "header-only segment released");
+    let (_, b) = c.send(&mut t, now, Outbound, &m[6..]);
+    assert_ne!(u16_at(&[&m[..6], &b[..]].concat(), 12), 4660);
+}
+
+#[test]
+fn message_split_inside_the_call_id_is_held_then_rewritten() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let m = msg(OutgoingCallRequest, &[(12, 4660)]);
+    let (id1, p1) = c.seg(Outbound, &m[..13]);
+    let mut out = Output::default();
+    t.handle(now, id1, Outbound, p1.clone(), &mut out);
+    assert!(out.verdicts.is_empty(), "held");
+    let (id2, p2) = c.seg(Outbound, &m[13..]);
+    t.handle(now, id2, Outbound, p2.clone(), &mut out);
+    assert_eq!(
+        out.verdicts.iter().map(|v| v.0).collect::<Vec<_>>(),
+        vec![id1, id2]
+    );
+    let b = [
+        released_payload(&out, id1, &p1),
+        released_payload(&out, id2, &p2),
+    ]
+    .concat();
+    let public = u16_at(&b, 12);
+    assert!(public != 4660 && public != 0);
+    assert_eq!(t.calls(now)[0].public_call_id, public);
+}
+
+#[test]
+fn held_segment_is_released_unchanged_after_timeout() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let m = msg(OutgoingCallRequest, &[(12, 4660)]);
+    let (id1, p1) = c.seg(Outbound, &m[..20]);
+    let mut out = Output::default();
+    t.handle(now, id1, Outbound, p1, &mut out);
+    t.poll(now + Duration::from_millis(100), &mut out);
+    assert!(out.verdicts.is_empty());
+    t.poll(now + Duration::from_secs(3), &mut out);
+    assert_eq!(out.verdicts.len(), 1);
+    assert_eq!(t.stats.released_unmodified_after_hold, 1);
+}
+
+#[test]
+fn retransmission_is_rewritten_identically_and_gaps_are_dropped() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let m = msg(OutgoingCallRequest, &[(12, 4660)]);
+    let start = c.seq[0];
+    let (_, b1) = c.send(&mut t, now, Outbound, &m);
+    // The same bytes again (lost after the router).
+    c.seq[0] = start;
+    let (_, b2) = c.send(&mut t, now, Outbound, &m);
+    assert_eq!(b1, b2);
+    assert_eq!(t.calls(now).len(), 1, "a retransmission is not a new call");
+    // A segment beyond the next expected byte.
+    c.seq[0] = c.seq[0].wrapping_add(100);
+    let (id, p) = c.seg(Outbound, &m);
+    let mut out = Output::default();
+    t.handle(now, id, Outbound, p, &mut out);
+    assert_eq!(out.verdicts, vec![(id, Verdict::Drop)]);
+}
+
+#[test]
+fn lan_server_behind_port_forward() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let client = SocketAddrV4::new(Ipv4Addr::new(198, 51, 100, 20), 50000);
+    let mut c = Conn::new(lan(20, 1723), client);
+    // The outside client's OCRQ carries its own ID: untouched.
+    let (_, b) = c.send(
+        &mut t,
+        now,
+        Inbound,
+        &msg(OutgoingCallRequest, &[(12, 555)]),
+    );
+    assert_eq!(u16_at(&b, 12), 555);
+    // The LAN server's OCRP: its own ID aliased, the client's kept; mapped.
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(OutgoingCallReply, &[(12, 9), (14, 555), (16, 0x0100)]),
+    );
+    let public = u16_at(&b, 12);
+    assert!(public != 9 && public != 0);
+    assert_eq!(u16_at(&b, 14), 555);
+    assert!(
+        matches!(o.changes[..], [Change::Add(m)] if m.lan_cid == 9 && m.peer_cid == 555 && m.role == Role::Pac)
+    );
+    // SLI from the client names the server's call: de-aliased.
+    let (_, b) = c.send(&mut t, now, Inbound, &msg(SetLinkInfo, &[(12, public)]));
+    assert_eq!(u16_at(&b, 12), 9);
+    // Incoming call from the LAN server: ICRQ aliased, ICRP de-aliased.
+    let (_, b) = c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(IncomingCallRequest, &[(12, 10)]),
+    );
+    let p2 = u16_at(&b, 12);
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Inbound,
+        &msg(IncomingCallReply, &[(12, 556), (14, p2), (16, 0x0100)]),
+    );
+    assert_eq!((u16_at(&b, 12), u16_at(&b, 14)), (556, 10));
+    assert_eq!(o.changes.len(), 1);
+    // The client's CCRQ names its own ID: untouched; the server's CDN: aliased.
+    let (_, b) = c.send(&mut t, now, Inbound, &msg(CallClearRequest, &[(12, 555)]));
+    assert_eq!(u16_at(&b, 12), 555);
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(CallDisconnectNotify, &[(12, 9)]),
+    );
+    assert_eq!(u16_at(&b, 12), public);
+    assert!(matches!(o.changes[..], [Change::Remove(m)] if m.public_cid == public));
+}
+
+#[test]
+fn pns_incoming_call() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let (_, b) = c.send(&mut t, now, Inbound, &msg(IncomingCallRequest, &[(12, 31)]));
+    assert_eq!(u16_at(&b, 12), 31);
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(IncomingCallReply, &[(12, 5), (14, 31), (16, 0x0100)]),
+    );
+    let public = u16_at(&b, 12);
+    assert!(public != 5 && public != 0 && o.changes.is_empty());
+    assert_eq!(u16_at(&b, 14), 31);
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Inbound,
+        &msg(IncomingCallConnected, &[(12, public)]),
+    );
+    assert_eq!(u16_at(&b, 12), 5);
+    assert!(matches!(o.changes[..], [Change::Add(m)] if m.peer_cid == 31 && m.lan_cid == 5));
+}
+
+#[test]
+fn failed_reply_frees_the_alias() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let (_, b) = c.send(&mut t, now, Outbound, &msg(OutgoingCallRequest, &[(12, 1)]));
+    let public = u16_at(&b, 12);
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Inbound,
+        &msg(OutgoingCallReply, &[(12, 9), (14, public), (16, 0x0400)]),
+    );
+    assert_eq!(u16_at(&b, 14), 1);
+    assert!(o.changes.is_empty() && t.calls(now).is_empty());
+}
+
+#[test]
+fn stop_fin_rst_and_idle_end_every_call() {
+    let now = Instant::now();
+    for how in 0..4 {
+        let mut t = tracker();
+        let mut c = Conn::new(lan(10, 40000), srv(1723));
+        dial(&mut t, &mut c, now, 1, 7);
+        dial(&mut t, &mut c, now, 2, 8);
+        let mut out = Output::default();
+        match how {
+            0 => {
+                c.send(
+                    &mut t,
+                    now,
+                    Outbound,
+                    &msg(StopControlConnectionRequest, &[]),
+                );
+                out = c
+                    .send(&mut t, now, Inbound, &msg(StopControlConnectionReply, &[]))
+                    .0;
+            }
+            1 | 2 => {
+                let p = build_segment(c.lan, c.remote, c.seq[0], (false, how == 1, how == 2), &[]);
+                t.handle(now, 999, Outbound, p, &mut out);
+            }
+            _ => t.poll(now + Duration::from_secs(301), &mut out),
+        }
+        let removed = out
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Remove(_)))
+            .count();
+        assert_eq!(removed, 2, "case {how}");
+        assert!(t.mappings().is_empty(), "case {how}");
+    }
+}
+
+#[test]
+fn exhaustion_refuses_the_call_cleanly() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let mut p = Vec::new();
+    for i in 0..65535u32 {
+        p.extend(msg(OutgoingCallRequest, &[(12, (i % 60000) as u16 + 1)]));
+        if p.len() > 60000 || i == 65534 {
+            c.send(&mut t, now, Outbound, &p);
+            p.clear();
+        }
+    }
+    // Every public ID towards this server is taken: the next call is refused.
+    let (_, b) = c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(OutgoingCallRequest, &[(12, 61000)]),
+    );
+    assert_eq!(u16_at(&b, 12), 0, "refused call must not take a live ID");
+    let (o, b) = c.send(
+        &mut t,
+        now,
+        Inbound,
+        &msg(OutgoingCallReply, &[(12, 9), (14, 0), (16, 0x0100)]),
+    );
+    assert_eq!(u16_at(&b, 14), 61000);
+    assert_eq!((b[16], b[17]), (2, 4), "General Error / No-Resource");
+    assert!(o.changes.is_empty());
+}
+
+#[test]
+fn recovered_calls_block_their_ids_and_keep_working() {
+    let now = Instant::now();
+    let mut t1 = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    dial(&mut t1, &mut c, now, 4660, 7);
+    let maps = t1.mappings();
+    // A restarted helper with the same seed would start at the same ID.
+    let mut t2 = tracker();
+    assert_eq!(t2.recover(now, &maps), 1);
+    let mut c2 = Conn::new(lan(11, 40000), srv(1723));
+    let (p2, _) = dial(&mut t2, &mut c2, now, 4660, 8);
+    assert_ne!(p2, maps[0].public_cid);
+    // The recovered call is torn down by its CDN, picked up mid-stream.
+    let (o, _) = c.send(
+        &mut t2,
+        now,
+        Inbound,
+        &msg(CallDisconnectNotify, &[(12, 7)]),
+    );
+    assert_eq!(o.changes, vec![Change::Remove(maps[0])]);
+}
+
+#[test]
+fn wan_address_change_ends_every_call() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    dial(&mut t, &mut c, now, 1, 7);
+    let mut out = Output::default();
+    t.set_public_ip(Some(Ipv4Addr::new(203, 0, 113, 3)), now, &mut out);
+    assert_eq!(out.changes.len(), 1);
+    assert!(t.mappings().is_empty() && t.connections() == 0);
+}
+
+#[test]
+fn garbage_passes_unchanged_and_never_panics() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let mut bad = msg(OutgoingCallRequest, &[(12, 1)]);
+    bad[4] ^= 0xff;
+    let (_, b) = c.send(&mut t, now, Outbound, &bad);
+    assert_eq!(b, bad);
+    // The stream resynchronises on the next segment that starts cleanly.
+    let (_, b) = c.send(&mut t, now, Outbound, &msg(OutgoingCallRequest, &[(12, 1)]));
+    assert_ne!(u16_at(&b, 12), 1);
+    // Pseudo-random payloads and raw packets.
+    let mut x = 0x1234_5678u32;
+    for n in 0..2000usize {
+        let len = n % 300;
+        let p: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let mut out = Output::default();
+        t.handle(now, n as u64, Inbound, p.clone(), &mut out);
+        c.send(&mut t, now, if n % 2 == 0 { Inbound } else { Outbound }, &p);
+    }
+}

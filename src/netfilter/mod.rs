@@ -1,0 +1,172 @@
+//! Ruleset generation, sans-IO: the helper's own nft table, the element
+//! batches that program the GRE data path, the xtables rules of the NFQUEUE
+//! fallback, and reading calls and counters back from `nft -j` output.
+
+mod elements;
+mod table;
+
+pub use elements::{ElementState, batch, parse_elements};
+pub use table::{probe_queue_text, table_text};
+
+/// The helper's table (family `ip`); nothing else is ever touched.
+pub const TABLE: &str = "pptp_passthrough";
+/// Inbound GRE: (remote IP, public Call ID) → LAN host. Element comments
+/// carry the whole call record, so a restarted helper can rebuild its table.
+pub const MAP_DNAT: &str = "gre_dnat";
+/// Inbound GRE after DNAT: (remote IP, public Call ID) → LAN Call ID, with a
+/// per-call counter.
+pub const MAP_CID: &str = "gre_cid";
+/// Outbound GRE: (remote IP, remote's Call ID), with a per-call counter.
+pub const SET_OUT: &str = "gre_out";
+/// iptables chain of the xtables NFQUEUE back-end (table `mangle`).
+pub const XT_CHAIN: &str = "PPTP_PASSTHROUGH";
+
+/// How control segments reach userspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// nft `queue ... bypass` (needs CONFIG_NFT_QUEUE / kmod-nft-queue).
+    Nft,
+    /// xtables `NFQUEUE --queue-bypass` through iptables (nft-compat).
+    Xtables,
+}
+
+/// What the ruleset is generated from.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub wan: String,
+    /// LAN interfaces; empty means every interface but the WAN.
+    pub lans: Vec<String>,
+    pub queue_num: u16,
+    pub backend: Backend,
+    /// Element timeout in seconds (a safety net; teardown removes elements).
+    pub element_timeout: u32,
+}
+
+/// Arguments of the iptables commands that install the xtables back-end.
+pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
+    let mut cmds = vec![vec!["-t", "mangle", "-N", XT_CHAIN]];
+    let q = s.queue_num.to_string();
+    let lans: Vec<Option<&str>> = if s.lans.is_empty() {
+        vec![None]
+    } else {
+        s.lans.iter().map(|l| Some(l.as_str())).collect()
+    };
+    let mut rules = Vec::new();
+    for lan in &lans {
+        // LAN client → server, server → LAN client, and the same for a LAN
+        // server reached through a port forward.
+        for (lan_flag, wan_flag, port_flag) in [
+            ("-i", "-o", "--dport"),
+            ("-o", "-i", "--sport"),
+            ("-o", "-i", "--dport"),
+            ("-i", "-o", "--sport"),
+        ] {
+            let mut r = vec!["-t", "mangle", "-A", XT_CHAIN, wan_flag, s.wan.as_str()];
+            if let Some(l) = lan {
+                r.extend([lan_flag, l]);
+            }
+            r.extend(["-p", "tcp", port_flag, "1723", "-j", "NFQUEUE"]);
+            r.extend(["--queue-num", q.as_str(), "--queue-bypass"]);
+            rules.push(r.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        }
+    }
+    let mut out: Vec<Vec<String>> = cmds
+        .drain(..)
+        .map(|c| c.iter().map(|x| x.to_string()).collect())
+        .collect();
+    out.extend(rules);
+    out.push(
+        ["-t", "mangle", "-I", "FORWARD", "-j", XT_CHAIN]
+            .iter()
+            .map(|x| x.to_string())
+            .collect(),
+    );
+    out
+}
+
+/// Arguments of the iptables commands that remove the xtables back-end;
+/// each may fail harmlessly when the piece is already gone.
+pub fn xtables_remove() -> Vec<Vec<String>> {
+    [
+        vec!["-t", "mangle", "-D", "FORWARD", "-j", XT_CHAIN],
+        vec!["-t", "mangle", "-F", XT_CHAIN],
+        vec!["-t", "mangle", "-X", XT_CHAIN],
+    ]
+    .iter()
+    .map(|c| c.iter().map(|x| x.to_string()).collect())
+    .collect()
+}
+
+/// Whether a `nft -j list ruleset` holds a `ct helper` object of type
+/// "pptp": the kernel's helper would rewrite the same messages.
+pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
+    let objs = ruleset.get("nftables")?.as_array()?;
+    objs.iter().find_map(|o| {
+        let h = o.get("ct helper")?;
+        (h.get("type")?.as_str()? == "pptp").then(|| {
+            format!(
+                "table {} {} ct helper {}",
+                h.get("family").and_then(|v| v.as_str()).unwrap_or("?"),
+                h.get("table").and_then(|v| v.as_str()).unwrap_or("?"),
+                h.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(lans: &[&str]) -> Setup {
+        Setup {
+            wan: "wan0".into(),
+            lans: lans.iter().map(|s| s.to_string()).collect(),
+            queue_num: 7,
+            backend: Backend::Xtables,
+            element_timeout: 18000,
+        }
+    }
+
+    #[test]
+    fn xtables_rules_cover_both_roles_and_directions() {
+        let cmds = xtables_install(&setup(&["br-lan"]));
+        let lines: Vec<String> = cmds.iter().map(|c| c.join(" ")).collect();
+        assert_eq!(lines[0], "-t mangle -N PPTP_PASSTHROUGH");
+        let q = "-j NFQUEUE --queue-num 7 --queue-bypass";
+        for (w, l, p) in [
+            ("-o", "-i", "--dport"),
+            ("-i", "-o", "--sport"),
+            ("-i", "-o", "--dport"),
+            ("-o", "-i", "--sport"),
+        ] {
+            let want =
+                format!("-t mangle -A PPTP_PASSTHROUGH {w} wan0 {l} br-lan -p tcp {p} 1723 {q}");
+            assert!(lines.contains(&want), "missing {want}\n{lines:#?}");
+        }
+        assert_eq!(
+            lines.last().unwrap(),
+            "-t mangle -I FORWARD -j PPTP_PASSTHROUGH"
+        );
+        assert_eq!(xtables_install(&setup(&[])).len(), 6);
+    }
+
+    #[test]
+    fn finds_the_kernel_pptp_helper() {
+        let with: serde_json::Value = serde_json::from_str(
+            r#"{"nftables":[{"table":{"family":"inet","name":"fw4"}},
+            {"ct helper":{"family":"inet","table":"fw4","name":"pptp","type":"pptp","protocol":"tcp"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            kernel_pptp_helper(&with).as_deref(),
+            Some("table inet fw4 ct helper pptp")
+        );
+        let without: serde_json::Value = serde_json::from_str(
+            r#"{"nftables":[{"ct helper":{"family":"inet","table":"fw4","name":"ftp","type":"ftp"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(kernel_pptp_helper(&without), None);
+    }
+}

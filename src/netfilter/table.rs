@@ -1,0 +1,127 @@
+//! The helper's nft table as nft's native syntax. nft 1.0.6's JSON cannot
+//! declare a set keyed by `typeof ... @th,48,16` (a raw payload: the GRE
+//! Call ID, RFC 2637 §4.1 bytes 6-7), so the table is loaded as text in one
+//! `nft -f` transaction; elements go through the nftables crate's JSON.
+
+use super::{Backend, MAP_CID, MAP_DNAT, SET_OUT, Setup, TABLE};
+
+fn quoted(names: &[String]) -> String {
+    let v: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("{{ {} }}", v.join(", "))
+}
+
+/// The whole table. With `replace`, an existing table of the same name is
+/// deleted in the same transaction (stale rules from an older version);
+/// otherwise existing maps and their elements are kept (restart recovery)
+/// and only the chains are rebuilt.
+pub fn table_text(s: &Setup, replace: bool) -> String {
+    let wan = &s.wan;
+    let mut t = String::new();
+    // `table x {}` first so that `delete`/`flush` always find something.
+    t.push_str(&format!("table ip {TABLE} {{\n}}\n"));
+    if replace {
+        t.push_str(&format!("delete table ip {TABLE}\n"));
+    }
+    for chain in ["gre_raw", "gre_nat", "gre_forward", "ctl_queue"] {
+        t.push_str(&format!(
+            "table ip {TABLE} {{\n    chain {chain} {{\n    }}\n}}\ndelete chain ip {TABLE} {chain}\n"
+        ));
+    }
+    t.push_str(&format!(
+        r#"table ip {TABLE} {{
+    comment "pptp-passthrough: GRE data path of PPTP calls; managed by the helper"
+    map {MAP_DNAT} {{
+        typeof ip saddr . @th,48,16 : ip daddr
+        flags timeout
+    }}
+    map {MAP_CID} {{
+        typeof ip saddr . @th,48,16 : @th,48,16
+        flags timeout
+        counter
+    }}
+    set {SET_OUT} {{
+        typeof ip daddr . @th,48,16
+        flags timeout
+        counter
+    }}
+    chain gre_raw {{
+        type filter hook prerouting priority raw; policy accept;
+        iifname "{wan}" ip protocol gre @th,13,3 1 ip saddr . @th,48,16 != @{MAP_DNAT} notrack
+    }}
+    chain gre_nat {{
+        type nat hook prerouting priority dstnat - 5; policy accept;
+        iifname "{wan}" ip protocol gre dnat to ip saddr . @th,48,16 map @{MAP_DNAT}
+    }}
+    chain gre_forward {{
+        type filter hook forward priority filter - 5; policy accept;
+        iifname "{wan}" ip protocol gre @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID}
+        oifname "{wan}" ip protocol gre ip daddr . @th,48,16 @{SET_OUT}
+    }}
+"#
+    ));
+    if s.backend == Backend::Nft {
+        let q = s.queue_num;
+        let lan_in = if s.lans.is_empty() {
+            String::new()
+        } else {
+            format!("iifname {} ", quoted(&s.lans))
+        };
+        let lan_out = if s.lans.is_empty() {
+            String::new()
+        } else {
+            format!("oifname {} ", quoted(&s.lans))
+        };
+        t.push_str(&format!(
+            r#"    chain ctl_queue {{
+        type filter hook forward priority mangle; policy accept;
+        {lan_in}oifname "{wan}" tcp dport 1723 queue num {q} bypass
+        iifname "{wan}" {lan_out}tcp sport 1723 queue num {q} bypass
+        iifname "{wan}" {lan_out}tcp dport 1723 queue num {q} bypass
+        {lan_in}oifname "{wan}" tcp sport 1723 queue num {q} bypass
+    }}
+"#
+        ));
+    }
+    t.push_str("}\n");
+    t
+}
+
+/// A throw-away table for `nft --check`: loads only where the kernel has
+/// the nft `queue` expression.
+pub fn probe_queue_text() -> String {
+    format!(
+        "table ip {TABLE}_probe {{\n chain c {{\n  type filter hook forward priority 0; policy accept;\n  queue num 0 bypass\n }}\n}}\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_data_path_and_optional_queue() {
+        let mut s = Setup {
+            wan: "wan0".into(),
+            lans: vec!["br-lan".into()],
+            queue_num: 3,
+            backend: Backend::Xtables,
+            element_timeout: 100,
+        };
+        let t = table_text(&s, false);
+        assert!(t.contains("dnat to ip saddr . @th,48,16 map @gre_dnat"));
+        assert!(t.contains("@th,48,16 set ip saddr . @th,48,16 map @gre_cid"));
+        assert!(t.contains("iifname \"wan0\" ip protocol gre"));
+        assert!(!t.contains("queue num"));
+        assert!(!t.contains("delete table"));
+        s.backend = Backend::Nft;
+        let t = table_text(&s, true);
+        assert!(t.contains("delete table ip pptp_passthrough"));
+        assert!(
+            t.contains("iifname { \"br-lan\" } oifname \"wan0\" tcp dport 1723 queue num 3 bypass")
+        );
+        assert!(
+            t.contains("iifname \"wan0\" oifname { \"br-lan\" } tcp sport 1723 queue num 3 bypass")
+        );
+        assert_eq!(t.matches("queue num 3 bypass").count(), 4);
+    }
+}

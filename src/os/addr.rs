@@ -1,0 +1,70 @@
+//! The WAN interface through rtnetlink: its index, its IPv4 address, and a
+//! stream of address-change notifications.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use futures::StreamExt;
+use rtnetlink::sys::AsyncSocket;
+use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::link::LinkAttribute;
+
+use super::OsError;
+
+/// rtnetlink handle plus the multicast receiver for IPv4 address changes.
+pub struct Watch {
+    pub handle: rtnetlink::Handle,
+    pub events: futures::channel::mpsc::UnboundedReceiver<(
+        rtnetlink::packet_core::NetlinkMessage<rtnetlink::packet_route::RouteNetlinkMessage>,
+        rtnetlink::sys::SocketAddr,
+    )>,
+}
+
+/// Open a netlink connection subscribed to IPv4 address changes; its
+/// driver task is spawned on the current tokio runtime.
+pub fn watch() -> Result<Watch, OsError> {
+    let (mut conn, handle, events) =
+        rtnetlink::new_connection().map_err(|e| OsError::Netlink(e.to_string()))?;
+    let groups = rtnetlink::constants::RTMGRP_IPV4_IFADDR | rtnetlink::constants::RTMGRP_LINK;
+    conn.socket_mut()
+        .socket_mut()
+        .bind(&rtnetlink::sys::SocketAddr::new(0, groups))
+        .map_err(|e| OsError::Netlink(e.to_string()))?;
+    tokio::spawn(conn);
+    Ok(Watch { handle, events })
+}
+
+/// Index of an interface by name.
+pub async fn ifindex(h: &rtnetlink::Handle, name: &str) -> Result<u32, OsError> {
+    let mut s = h.link().get().match_name(name.to_string()).execute();
+    match s.next().await {
+        Some(Ok(m)) => Ok(m.header.index),
+        _ => Err(OsError::NoInterface(name.to_string())),
+    }
+}
+
+/// Name of an interface by index (for messages).
+pub async fn ifname(h: &rtnetlink::Handle, index: u32) -> Option<String> {
+    let mut s = h.link().get().match_index(index).execute();
+    let m = s.next().await?.ok()?;
+    m.attributes.into_iter().find_map(|a| match a {
+        LinkAttribute::IfName(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// The first IPv4 address of an interface.
+pub async fn ipv4_of(h: &rtnetlink::Handle, index: u32) -> Result<Option<Ipv4Addr>, OsError> {
+    let mut s = h.address().get().set_link_index_filter(index).execute();
+    while let Some(m) = s.next().await {
+        let m = m.map_err(|e| OsError::Netlink(e.to_string()))?;
+        if m.header.index != index {
+            continue;
+        }
+        for a in m.attributes {
+            if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
+                return Ok(Some(ip));
+            }
+        }
+    }
+    Ok(None)
+}

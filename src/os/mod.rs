@@ -1,0 +1,58 @@
+//! The I/O edge: running nft and iptables, the NFQUEUE socket, rtnetlink
+//! and the status socket. Everything that touches the system lives here.
+
+pub mod addr;
+pub mod ctl;
+pub mod nfqueue;
+pub mod nft;
+
+/// Failures of the I/O edge.
+#[derive(Debug, thiserror::Error)]
+pub enum OsError {
+    #[error("{cmd} failed: {detail}")]
+    Command { cmd: String, detail: String },
+    #[error("cannot run {cmd}: {source} (is it installed?)")]
+    Spawn {
+        cmd: String,
+        source: std::io::Error,
+    },
+    #[error("nft: {0}")]
+    Nft(String),
+    #[error("NFQUEUE: {0}")]
+    Queue(std::io::Error),
+    #[error("netlink: {0}")]
+    Netlink(String),
+    #[error("interface {0} not found")]
+    NoInterface(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Run a program, returning stdout; stderr becomes the error text.
+pub fn run(prog: &str, args: &[String], stdin: Option<&str>) -> Result<String, OsError> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let cmd = format!("{prog} {}", args.join(" "));
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| OsError::Spawn {
+            cmd: prog.to_string(),
+            source,
+        })?;
+    if let (Some(input), Some(mut w)) = (stdin, child.stdin.take()) {
+        w.write_all(input.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(OsError::Command {
+            cmd,
+            detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}

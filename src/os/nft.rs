@@ -1,0 +1,82 @@
+//! Talking to nftables: the table as text through `nft -f`, element batches
+//! as JSON through the nftables crate, listings as JSON.
+
+use super::{OsError, run};
+use crate::netfilter::{self, Setup, TABLE};
+
+/// Load nft text in one transaction (`check`: kernel dry run only).
+pub fn load_text(text: &str, check: bool) -> Result<(), OsError> {
+    let mut args = vec![];
+    if check {
+        args.push("-c".to_string());
+    }
+    args.extend(["-f".to_string(), "-".to_string()]);
+    run("nft", &args, Some(text)).map(|_| ())
+}
+
+/// Whether the kernel has the nft `queue` expression.
+pub fn queue_supported() -> bool {
+    load_text(&netfilter::probe_queue_text(), true).is_ok()
+}
+
+/// Install (or rebuild) the helper's table, keeping map elements when the
+/// existing table is compatible; otherwise replace it whole.
+pub fn install_table(s: &Setup) -> Result<bool, OsError> {
+    match load_text(&netfilter::table_text(s, false), false) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "existing table incompatible: replacing it");
+            load_text(&netfilter::table_text(s, true), false).map(|_| false)
+        }
+    }
+}
+
+/// Remove the helper's table (clean exit).
+pub fn delete_table() -> Result<(), OsError> {
+    load_text(&format!("table ip {TABLE} {{\n}}\ndelete table ip {TABLE}\n"), false)
+}
+
+/// `nft -j list table ip pptp_passthrough`, or None when it does not exist.
+pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
+    let args: Vec<String> = ["-j", "list", "table", "ip", TABLE].iter().map(|s| s.to_string()).collect();
+    match run("nft", &args, None) {
+        Ok(s) => serde_json::from_str(&s)
+            .map(Some)
+            .map_err(|e| OsError::Nft(format!("unreadable JSON: {e}"))),
+        Err(OsError::Command { detail, .. }) if detail.contains("No such file") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The whole ruleset as JSON.
+pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
+    let args: Vec<String> = ["-j", "list", "ruleset"].iter().map(|s| s.to_string()).collect();
+    let s = run("nft", &args, None)?;
+    serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
+}
+
+/// Apply one batch of element changes in one transaction.
+pub fn apply(batch: &nftables::schema::Nftables) -> Result<(), OsError> {
+    nftables::helper::apply_ruleset(batch).map_err(|e| OsError::Nft(e.to_string()))
+}
+
+/// Install the xtables NFQUEUE rules (after removing stale ones).
+pub fn xtables_install(s: &Setup) -> Result<(), OsError> {
+    xtables_remove();
+    for args in netfilter::xtables_install(s) {
+        run("iptables", &with_wait(args), None)?;
+    }
+    Ok(())
+}
+
+/// Remove the xtables rules; pieces already gone are fine.
+pub fn xtables_remove() {
+    for args in netfilter::xtables_remove() {
+        let _ = run("iptables", &with_wait(args), None);
+    }
+}
+
+fn with_wait(mut args: Vec<String>) -> Vec<String> {
+    args.insert(0, "-w".to_string());
+    args
+}

@@ -1,0 +1,1 @@
+//! The PPP option-negotiation automaton (RFC 1661 §4).

@@ -1,0 +1,6 @@
+//! PPP for the embedded PPTP client and server, sans-IO: frames, the
+//! option-negotiation automaton (RFC 1661 §4) with LCP, IPCP and CCP, and
+//! the authentication and MPPE cryptography.
+
+pub mod crypto;
+pub mod fsm;

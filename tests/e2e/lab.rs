@@ -1,0 +1,273 @@
+//! A lab of network namespaces for one test: LAN hosts, a router that
+//! masquerades behind one public address, and an internet side with PPTP
+//! servers. Names are unique per run; everything is deleted on drop, also
+//! when the test fails. Processes are ended by PID only.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pptp-passthrough");
+pub const PUBLIC: &str = "203.0.113.2";
+pub const SERVER_A: &str = "198.51.100.10";
+pub const SERVER_B: &str = "198.51.100.11";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Refuse to run (loudly) without root instead of passing silently.
+pub fn require_root() {
+    let uid = Command::new("id").arg("-u").output().expect("run id");
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "end-to-end tests need root (network namespaces, nftables): run scripts/test.sh as root"
+    );
+}
+
+/// Which PPTP NAT helper the router runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nat {
+    /// pptp-passthrough helper.
+    Ours,
+    /// The kernel's `ct helper` of type "pptp", for comparison.
+    Kernel,
+}
+
+pub struct Lab {
+    pub prefix: String,
+    pub nat: Nat,
+    pub socket: PathBuf,
+    children: Vec<Child>,
+    helper: Option<Child>,
+    helper_args: Vec<String>,
+}
+
+pub fn sh(args: &[&str]) -> Output {
+    let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl Lab {
+    /// `hosts`: last octets of the LAN hosts (192.168.1.x, one namespace).
+    pub fn new(nat: Nat, hosts: &[u8]) -> Lab {
+        require_root();
+        let prefix = format!("ppt{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let lab = Lab {
+            socket: PathBuf::from(format!("/run/{prefix}.sock")),
+            prefix,
+            nat,
+            children: Vec::new(),
+            helper: None,
+            helper_args: Vec::new(),
+        };
+        let (lan, rtr, net) = (lab.ns("lan"), lab.ns("rtr"), lab.ns("net"));
+        for ns in [&lan, &rtr, &net] {
+            sh(&["ip", "netns", "add", ns]);
+            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        sh(&["ip", "link", "add", "eth0", "netns", &lan, "type", "veth", "peer", "name", "lan0", "netns", &rtr]);
+        sh(&["ip", "link", "add", "wan0", "netns", &rtr, "type", "veth", "peer", "name", "eth0", "netns", &net]);
+        for h in hosts {
+            sh(&["ip", "-n", &lan, "addr", "add", &format!("192.168.1.{h}/24"), "dev", "eth0"]);
+        }
+        sh(&["ip", "-n", &lan, "link", "set", "eth0", "up"]);
+        sh(&["ip", "-n", &lan, "route", "add", "default", "via", "192.168.1.1"]);
+        sh(&["ip", "-n", &rtr, "addr", "add", "192.168.1.1/24", "dev", "lan0"]);
+        sh(&["ip", "-n", &rtr, "addr", "add", &format!("{PUBLIC}/24"), "dev", "wan0"]);
+        sh(&["ip", "-n", &rtr, "link", "set", "lan0", "up"]);
+        sh(&["ip", "-n", &rtr, "link", "set", "wan0", "up"]);
+        sh(&["ip", "-n", &rtr, "route", "add", "default", "via", "203.0.113.1"]);
+        sh(&["ip", "netns", "exec", &rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        sh(&["ip", "-n", &net, "addr", "add", "203.0.113.1/24", "dev", "eth0"]);
+        for a in [SERVER_A, SERVER_B, "198.51.100.20", "198.51.100.21"] {
+            sh(&["ip", "-n", &net, "addr", "add", &format!("{a}/32"), "dev", "lo"]);
+        }
+        sh(&["ip", "-n", &net, "link", "set", "eth0", "up"]);
+        let mut nft = String::from(
+            "table ip lab {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"wan0\" masquerade\n }\n",
+        );
+        if nat == Nat::Kernel {
+            nft += " ct helper pptp-h {\n  type \"pptp\" protocol tcp\n }\n chain pre {\n  type filter hook prerouting priority filter; policy accept;\n  tcp dport 1723 ct helper set \"pptp-h\"\n }\n";
+        }
+        nft += "}\n";
+        lab.nft_load("rtr", &nft);
+        lab
+    }
+
+    pub fn ns(&self, which: &str) -> String {
+        format!("{}-{which}", self.prefix)
+    }
+
+    pub fn nft_load(&self, ns: &str, text: &str) {
+        use std::io::Write;
+        let mut c = Command::new("ip")
+            .args(["netns", "exec", &self.ns(ns), "nft", "-f", "-"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("nft");
+        c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        assert!(c.wait().unwrap().success(), "nft load failed:\n{text}");
+    }
+
+    /// Forward TCP 1723 arriving at the public address to a LAN server.
+    pub fn port_forward(&self, to: &str) {
+        self.nft_load(
+            "rtr",
+            &format!("table ip portfwd {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  ip daddr {PUBLIC} tcp dport 1723 dnat to {to}\n }}\n}}\n"),
+        );
+    }
+
+    fn exec(&self, ns: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns(ns), BIN]).args(args);
+        c
+    }
+
+    /// Start a lab-peer server in `ns` on `addr`.
+    pub fn server(&mut self, ns: &str, addr: &str) {
+        let c = self
+            .exec(ns, &["lab-peer", "server", "--listen", addr])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server");
+        self.children.push(c);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    /// Start our helper on the router (no-op for the kernel helper).
+    pub fn start_helper(&mut self, extra: &[&str]) {
+        if self.nat == Nat::Kernel {
+            return;
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        let mut args: Vec<String> = ["helper", "--wan", "wan0", "--lan", "lan0", "--socket"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(self.socket.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.helper_args = args.clone();
+        self.respawn_helper();
+    }
+
+    /// Start the helper again with the same arguments.
+    pub fn respawn_helper(&mut self) {
+        let args: Vec<&str> = self.helper_args.iter().map(|s| s.as_str()).collect();
+        let child = self.exec("rtr", &args).spawn().expect("helper");
+        self.helper = Some(child);
+        let t = Instant::now();
+        while !self.socket.exists() {
+            assert!(t.elapsed() < Duration::from_secs(10), "helper did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL the helper (by PID) and reap it.
+    pub fn kill_helper(&mut self) {
+        let mut h = self.helper.take().expect("helper running");
+        h.kill().unwrap();
+        h.wait().unwrap();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+
+    /// Run a lab-peer client to completion; its JSON report.
+    pub fn client(&self, ns: &str, args: &[&str]) -> serde_json::Value {
+        let out = self.spawn_client(ns, args).wait_with_output().expect("client");
+        parse_report(&out)
+    }
+
+    pub fn spawn_client(&self, ns: &str, args: &[&str]) -> Child {
+        let mut a = vec!["lab-peer", "client"];
+        a.extend_from_slice(args);
+        self.exec(ns, &a).stdout(Stdio::piped()).spawn().expect("client")
+    }
+
+    /// The helper's status document.
+    pub fn status(&self) -> serde_json::Value {
+        let out = self
+            .exec("rtr", &["status", "--json", "--socket", &self.socket.display().to_string()])
+            .output()
+            .expect("status");
+        assert!(out.status.success(), "status: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("status JSON")
+    }
+
+    /// Number of elements in the helper's map or set `name`.
+    pub fn elements(&self, name: &str) -> usize {
+        let out = sh(&["ip", "netns", "exec", &self.ns("rtr"), "nft", "-j", "list", "table", "ip", "pptp_passthrough"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o.get("map").or_else(|| o.get("set")))
+            .filter(|m| m["name"] == name)
+            .map(|m| m.get("elem").and_then(|e| e.as_array()).map_or(0, |e| e.len()))
+            .sum()
+    }
+}
+
+pub fn parse_report(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "client report unreadable ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Every GRE packet came back to the host that sent it, with its own Call
+/// ID, and no call failed.
+pub fn assert_exact(r: &serde_json::Value) {
+    assert_eq!(r["errors"], 0, "a call failed: {r:#}");
+    assert_eq!(r["misdelivered"], 0, "GRE misdelivered: {r:#}");
+    assert!(r["sent"].as_u64().unwrap() > 0, "nothing sent: {r:#}");
+    assert_eq!(r["received"], r["sent"], "GRE lost: {r:#}");
+}
+
+/// Whether the run was exact (for the kernel comparison).
+pub fn exact(r: &serde_json::Value) -> bool {
+    r["errors"] == 0 && r["misdelivered"] == 0 && r["sent"].as_u64().unwrap_or(0) > 0 && r["received"] == r["sent"]
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(mut h) = self.helper.take() {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.socket);
+        for ns in ["lan", "rtr", "net"] {
+            let _ = Command::new("ip").args(["netns", "del", &self.ns(ns)]).status();
+        }
+    }
+}
+
+impl Lab {
+    pub fn helper_pid(&self) -> u32 {
+        self.helper.as_ref().expect("helper").id()
+    }
+
+    pub fn wait_helper(&mut self) {
+        let mut h = self.helper.take().expect("helper");
+        let t = Instant::now();
+        loop {
+            if h.try_wait().unwrap().is_some() {
+                return;
+            }
+            assert!(t.elapsed() < Duration::from_secs(10), "helper did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
