@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_root "$@"
+# shellcheck disable=SC2119
 install_packages
 
 echo "==> building the release binary"
@@ -16,6 +17,7 @@ BIN=$PWD/target/release/pptp-passthrough
 P="pptplab$$"
 LAN="$P-lan" RTR="$P-rtr" NET="$P-net"
 PIDS=()
+# shellcheck disable=SC2317  # called through the trap
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     sleep 0.3

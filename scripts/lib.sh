@@ -11,6 +11,8 @@ need_root() {
     fi
 }
 
+# Install the named Debian packages plus nft, iptables, ip and cargo when missing.
+# shellcheck disable=SC2120
 install_packages() {
     local missing=()
     command -v nft >/dev/null 2>&1 || missing+=(nftables)
@@ -28,8 +30,11 @@ install_packages() {
         if [ -x "$HOME/.cargo/bin/cargo" ]; then
             export PATH="$HOME/.cargo/bin:$PATH"
         else
-            echo "==> installing Rust (Debian's cargo)"
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo >/dev/null
+            # Debian 12's plain `cargo` (1.63) is too old for edition 2024;
+            # cargo-web (the Rust that Debian keeps current for Firefox) is not.
+            echo "==> installing Rust (Debian's cargo-web)"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo-web >/dev/null
         fi
     fi
 }

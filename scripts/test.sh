@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: unit tests (no root needed), the end-to-end tests in network
+# namespaces (root), shellcheck, and the lab itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need_root "$@"
+install_packages shellcheck
+
+echo "==> unit tests"
+cargo test --locked --lib --bins
+
+echo "==> end-to-end tests (network namespaces; one at a time)"
+cargo test --locked --test e2e -- --test-threads=1
+
+echo "==> shellcheck"
+shellcheck -x scripts/*.sh .ci/run
+
+echo "==> the lab (scripts/lab.sh)"
+scripts/lab.sh
