@@ -524,3 +524,24 @@ fn garbage_passes_unchanged_and_never_panics() {
         c.send(&mut t, now, if n % 2 == 0 { Inbound } else { Outbound }, &p);
     }
 }
+
+#[test]
+fn active_calls_get_their_elements_refreshed() {
+    let now = Instant::now();
+    let cfg = Config {
+        refresh_every: Duration::from_secs(60),
+        ..Config::default()
+    };
+    let mut t = Tracker::new(cfg, 9);
+    let mut out = Output::default();
+    t.set_public_ip(Some(PUB), now, &mut out);
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    dial(&mut t, &mut c, now, 1, 7);
+    let mut out = Output::default();
+    t.poll(now + Duration::from_secs(30), &mut out);
+    assert!(out.changes.is_empty());
+    // An Echo keeps the connection alive; the next poll refreshes the call.
+    c.send(&mut t, now + Duration::from_secs(59), Outbound, &msg(EchoRequest, &[]));
+    t.poll(now + Duration::from_secs(61), &mut out);
+    assert!(matches!(out.changes[..], [Change::Refresh(m)] if m.lan_cid == 1));
+}

@@ -4,3 +4,10 @@
 
 pub mod crypto;
 pub mod fsm;
+pub mod ccp;
+pub mod error;
+pub mod frame;
+pub mod ipcp;
+pub mod lcp;
+pub mod opt;
+pub mod packet;

@@ -159,7 +159,12 @@ impl Lab {
     /// Start the helper again with the same arguments.
     pub fn respawn_helper(&mut self) {
         let args: Vec<&str> = self.helper_args.iter().map(|s| s.as_str()).collect();
-        let child = self.exec("rtr", &args).spawn().expect("helper");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("helper log");
+        let child = self.exec("rtr", &args).stderr(log).spawn().expect("helper");
         self.helper = Some(child);
         let t = Instant::now();
         while !self.socket.exists() {
@@ -239,6 +244,12 @@ pub fn exact(r: &serde_json::Value) -> bool {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Ok(log) = std::fs::read_to_string(self.log_path()) {
+                eprintln!("---- helper log ({}) ----\n{log}", self.prefix);
+            }
+        }
+        let _ = std::fs::remove_file(self.log_path());
         if let Some(mut h) = self.helper.take() {
             let _ = h.kill();
             let _ = h.wait();
@@ -255,6 +266,10 @@ impl Drop for Lab {
 }
 
 impl Lab {
+    fn log_path(&self) -> PathBuf {
+        std::env::temp_dir().join(format!("{}-helper.log", self.prefix))
+    }
+
     pub fn helper_pid(&self) -> u32 {
         self.helper.as_ref().expect("helper").id()
     }

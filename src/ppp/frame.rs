@@ -1,0 +1,160 @@
+//! PPP frames as PPTP carries them in the GRE payload (RFC 1661 §2,
+//! RFC 2637 §4): no HDLC flags, escapes or FCS, only the address and
+//! control octets `FF 03` (omitted once Address-and-Control-Field-
+//! Compression is negotiated, RFC 1661 §6.6), the Protocol field (one
+//! octet once Protocol-Field-Compression is negotiated, §6.5) and the
+//! Information field.
+
+use super::error::Error;
+
+/// HDLC all-stations address (RFC 1662 §3.1).
+pub const ADDRESS: u8 = 0xFF;
+/// HDLC Unnumbered Information control octet (RFC 1662 §3.1).
+pub const CONTROL: u8 = 0x03;
+
+/// A PPP Protocol field value (RFC 1661 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Protocol(pub u16);
+
+impl Protocol {
+    /// Internet Protocol version 4.
+    pub const IPV4: Protocol = Protocol(0x0021);
+    /// Compressed datagram (RFC 1962 §2.1); MPPE uses it (RFC 3078 §3).
+    pub const COMPRESSED: Protocol = Protocol(0x00FD);
+    /// IP Control Protocol (RFC 1332).
+    pub const IPCP: Protocol = Protocol(0x8021);
+    /// Compression Control Protocol (RFC 1962).
+    pub const CCP: Protocol = Protocol(0x80FD);
+    /// Link Control Protocol (RFC 1661).
+    pub const LCP: Protocol = Protocol(0xC021);
+    /// Password Authentication Protocol (RFC 1334).
+    pub const PAP: Protocol = Protocol(0xC023);
+    /// Challenge Handshake Authentication Protocol (RFC 1994).
+    pub const CHAP: Protocol = Protocol(0xC223);
+
+    /// RFC 1661 §2: the last octet is odd and the first one even.
+    pub fn is_valid(self) -> bool {
+        self.0 & 0x0001 == 0x0001 && self.0 & 0x0100 == 0
+    }
+
+    /// Whether Protocol-Field-Compression can shorten this value to one
+    /// octet (RFC 1661 §6.5).
+    pub fn is_compressible(self) -> bool {
+        self.is_valid() && self.0 <= 0x00FF
+    }
+}
+
+/// Which header compressions the peer agreed to receive (negotiated by
+/// LCP; see `lcp::Params::tx_compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Compression {
+    /// Omit `FF 03` (RFC 1661 §6.6); never done for LCP.
+    pub acfc: bool,
+    /// One-octet Protocol field where possible (RFC 1661 §6.5).
+    pub pfc: bool,
+}
+
+/// A PPP frame: the protocol and the Information field (with any padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    pub protocol: Protocol,
+    pub payload: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// Parse a GRE payload. Both the compressed and the uncompressed
+    /// address/control and Protocol fields are accepted, whatever was
+    /// negotiated (RFC 1661 §6.5: "MUST accept ... either").
+    pub fn parse(buf: &'a [u8]) -> Result<Self, Error> {
+        let rest = match buf {
+            [ADDRESS, CONTROL, rest @ ..] => rest,
+            // A lone 0xFF would be protocol 0x00FF, reserved because it
+            // cannot be told apart from the address field.
+            [ADDRESS, ..] => return Err(Error::BadProtocol),
+            _ => buf,
+        };
+        let need = buf.len() - rest.len();
+        match rest {
+            [] => Err(Error::Truncated {
+                have: buf.len(),
+                need: need + 1,
+            }),
+            [first, payload @ ..] if first & 1 == 1 => Ok(Frame {
+                protocol: Protocol(u16::from(*first)),
+                payload,
+            }),
+            [_] => Err(Error::Truncated {
+                have: buf.len(),
+                need: need + 2,
+            }),
+            [hi, lo, payload @ ..] => {
+                let protocol = Protocol(u16::from_be_bytes([*hi, *lo]));
+                if !protocol.is_valid() {
+                    return Err(Error::BadProtocol);
+                }
+                Ok(Frame { protocol, payload })
+            }
+        }
+    }
+
+    fn keeps_address(&self, comp: Compression) -> bool {
+        !comp.acfc || self.protocol == Protocol::LCP
+    }
+
+    fn compresses_protocol(&self, comp: Compression) -> bool {
+        comp.pfc && self.protocol.is_compressible()
+    }
+
+    /// Length of address/control and Protocol fields when emitted with
+    /// `comp`. LCP is never compressed (RFC 1661 §6.5, §6.6).
+    pub fn header_len(&self, comp: Compression) -> usize {
+        let ac = if self.keeps_address(comp) { 2 } else { 0 };
+        ac + if self.compresses_protocol(comp) { 1 } else { 2 }
+    }
+
+    /// Length of the whole frame when emitted with `comp`.
+    pub fn buffer_len(&self, comp: Compression) -> usize {
+        self.header_len(comp) + self.payload.len()
+    }
+
+    /// Write the frame into `out`, compressing only what `comp` allows;
+    /// returns the number of bytes written.
+    pub fn emit(&self, comp: Compression, out: &mut [u8]) -> Result<usize, Error> {
+        if !self.protocol.is_valid() {
+            return Err(Error::BadProtocol);
+        }
+        let len = self.buffer_len(comp);
+        if out.len() < len {
+            return Err(Error::BufferTooSmall {
+                have: out.len(),
+                need: len,
+            });
+        }
+        let ac: &[u8] = if self.keeps_address(comp) {
+            &[ADDRESS, CONTROL]
+        } else {
+            &[]
+        };
+        let [hi, lo] = self.protocol.0.to_be_bytes();
+        let proto: &[u8] = if self.compresses_protocol(comp) {
+            &[lo]
+        } else {
+            &[hi, lo]
+        };
+        let bytes = ac.iter().chain(proto).chain(self.payload);
+        for (dst, src) in out.iter_mut().zip(bytes) {
+            *dst = *src;
+        }
+        Ok(len)
+    }
+
+    /// The frame as a new vector.
+    pub fn to_vec(&self, comp: Compression) -> Result<Vec<u8>, Error> {
+        let mut v = vec![0; self.buffer_len(comp)];
+        self.emit(comp, &mut v)?;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests;
