@@ -78,7 +78,9 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         BackendChoice::Auto => Backend::Xtables,
     };
     match backend {
-        Backend::Nft => tracing::info!("control segments reach the helper through nft `queue` (bypass)"),
+        Backend::Nft => {
+            tracing::info!("control segments reach the helper through nft `queue` (bypass)")
+        }
         Backend::Xtables => tracing::info!(
             "kernel has no nft `queue` expression: control segments reach the helper \
              through xtables NFQUEUE --queue-bypass (iptables)"
@@ -93,7 +95,12 @@ pub async fn run(a: Args) -> Result<(), OsError> {
     };
     // Calls that survived a previous helper live in the maps.
     let recovered: Vec<nat::Mapping> = nft::list_table()?
-        .map(|t| netfilter::parse_elements(&t).into_iter().map(|(m, _)| m).collect())
+        .map(|t| {
+            netfilter::parse_elements(&t)
+                .into_iter()
+                .map(|(m, _)| m)
+                .collect()
+        })
         .unwrap_or_default();
     let kept = nft::install_table(&setup)?;
     if !kept && !recovered.is_empty() {
@@ -225,7 +232,11 @@ impl Daemon {
         if !out.changes.is_empty() {
             let needs_state = out.changes.iter().any(|c| matches!(c, Change::Refresh(_)));
             let state: Vec<(nat::Mapping, netfilter::ElementState)> = if needs_state {
-                nft::list_table().ok().flatten().map(|t| netfilter::parse_elements(&t)).unwrap_or_default()
+                nft::list_table()
+                    .ok()
+                    .flatten()
+                    .map(|t| netfilter::parse_elements(&t))
+                    .unwrap_or_default()
             } else {
                 Vec::new()
             };
@@ -246,7 +257,9 @@ impl Daemon {
             }
         }
         for (id, v) in out.verdicts {
-            let Some(mut msg) = self.pending.remove(&id) else { continue };
+            let Some(mut msg) = self.pending.remove(&id) else {
+                continue;
+            };
             match v {
                 Verdict::Accept(None) => msg.set_verdict(nfq::Verdict::Accept),
                 Verdict::Accept(Some(bytes)) => {
@@ -263,7 +276,11 @@ impl Daemon {
 
     fn status_json(&self, backend: Backend) -> String {
         let now = Instant::now();
-        let state = nft::list_table().ok().flatten().map(|t| netfilter::parse_elements(&t)).unwrap_or_default();
+        let state = nft::list_table()
+            .ok()
+            .flatten()
+            .map(|t| netfilter::parse_elements(&t))
+            .unwrap_or_default();
         let maps = self.tracker.mappings();
         let calls: Vec<serde_json::Value> = self
             .tracker
@@ -271,9 +288,16 @@ impl Daemon {
             .into_iter()
             .map(|c| {
                 let mut v = serde_json::to_value(&c).unwrap_or_default();
-                let m = maps.iter().find(|m| m.lan == c.lan && m.remote == c.remote && m.public_cid == c.public_call_id);
-                let st = m.and_then(|m| state.iter().find(|(x, _)| x == m)).map(|(_, s)| *s).unwrap_or_default();
-                if let (Some(o), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), serde_json::to_value(st)) {
+                let m = maps.iter().find(|m| {
+                    m.lan == c.lan && m.remote == c.remote && m.public_cid == c.public_call_id
+                });
+                let st = m
+                    .and_then(|m| state.iter().find(|(x, _)| x == m))
+                    .map(|(_, s)| *s)
+                    .unwrap_or_default();
+                if let (Some(o), Ok(serde_json::Value::Object(s))) =
+                    (v.as_object_mut(), serde_json::to_value(st))
+                {
                     o.extend(s);
                 }
                 v

@@ -29,7 +29,10 @@ pub enum Cmd {
 
 /// Run the chosen subcommand; the process exit code.
 pub fn run(cli: Cli) -> i32 {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("pptp-passthrough: cannot start the runtime: {e}");

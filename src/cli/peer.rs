@@ -15,7 +15,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::os::OsError;
 use crate::wire::gre;
 use crate::wire::pptp::{
-    CallDisconnectNotify, Message, OutgoingCallReply, OutgoingCallRequest, Reassembler, StartControl, Str64,
+    CallDisconnectNotify, Message, OutgoingCallReply, OutgoingCallRequest, Reassembler,
+    StartControl, Str64,
 };
 
 #[derive(clap::Args, Debug)]
@@ -147,10 +148,16 @@ fn server(listen: Ipv4Addr) -> Result<(), OsError> {
         let mut buf = [0u8; 4096];
         let mut seq = 0u32;
         loop {
-            let Ok(n) = (&raw).read(&mut buf) else { continue };
-            let Some((src, cid, rseq, payload)) = parse_gre(&buf[..n]) else { continue };
+            let Ok(n) = (&raw).read(&mut buf) else {
+                continue;
+            };
+            let Some((src, cid, rseq, payload)) = parse_gre(&buf[..n]) else {
+                continue;
+            };
             let peer = gre_calls.lock().ok().and_then(|c| {
-                c.iter().find(|(own, ip, _)| *own == cid && *ip == src).map(|x| x.2)
+                c.iter()
+                    .find(|(own, ip, _)| *own == cid && *ip == src)
+                    .map(|x| x.2)
             });
             if let Some(peer) = peer {
                 seq = seq.wrapping_add(1);
@@ -181,11 +188,20 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
     loop {
         let m = read_msg(&mut s, &mut r)?;
         let reply = match m {
-            Message::StartControlConnectionRequest(_) => Message::StartControlConnectionReply(start_control(true)),
-            Message::EchoRequest { identifier } => Message::EchoReply { identifier, result: 1, error: 0 },
+            Message::StartControlConnectionRequest(_) => {
+                Message::StartControlConnectionReply(start_control(true))
+            }
+            Message::EchoRequest { identifier } => Message::EchoReply {
+                identifier,
+                result: 1,
+                error: 0,
+            },
             Message::OutgoingCallRequest(o) => {
                 let own = next.fetch_add(1, Ordering::Relaxed);
-                calls.lock().map_err(|_| std::io::Error::other("lock"))?.push((own, peer, o.call_id));
+                calls
+                    .lock()
+                    .map_err(|_| std::io::Error::other("lock"))?
+                    .push((own, peer, o.call_id));
                 Message::OutgoingCallReply(OutgoingCallReply {
                     call_id: own,
                     peer_call_id: o.call_id,
@@ -197,7 +213,12 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
             }
             Message::CallClearRequest { call_id } => {
                 let mut c = calls.lock().map_err(|_| std::io::Error::other("lock"))?;
-                let Some(i) = c.iter().position(|(_, ip, id)| *ip == peer && *id == call_id) else { continue };
+                let Some(i) = c
+                    .iter()
+                    .position(|(_, ip, id)| *ip == peer && *id == call_id)
+                else {
+                    continue;
+                };
                 let (own, _, _) = c.remove(i);
                 Message::CallDisconnectNotify(CallDisconnectNotify {
                     call_id: own,
@@ -206,7 +227,13 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
                 })
             }
             Message::StopControlConnectionRequest { .. } => {
-                send_msg(&mut s, &Message::StopControlConnectionReply { result: 1, error: 0 })?;
+                send_msg(
+                    &mut s,
+                    &Message::StopControlConnectionReply {
+                        result: 1,
+                        error: 0,
+                    },
+                )?;
                 return Ok(());
             }
             _ => continue,
@@ -243,11 +270,19 @@ fn write_split(s: &mut TcpStream, bytes: &[u8], split: &str) -> std::io::Result<
 fn client(a: ClientArgs) -> Result<(), OsError> {
     let deadline = Instant::now() + Duration::from_secs(120);
     let reports: Vec<HostReport> = std::thread::scope(|sc| {
-        let hs: Vec<_> = a.from.iter().map(|&h| sc.spawn({
-            let a = a.clone();
-            move || host(&a, h, deadline)
-        })).collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        let hs: Vec<_> = a
+            .from
+            .iter()
+            .map(|&h| {
+                sc.spawn({
+                    let a = a.clone();
+                    move || host(&a, h, deadline)
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     let sum = |f: fn(&HostReport) -> u64| reports.iter().map(f).sum::<u64>();
     let doc = serde_json::json!({
@@ -262,7 +297,11 @@ fn client(a: ClientArgs) -> Result<(), OsError> {
         return Ok(());
     }
     for r in &reports {
-        let calls: Vec<String> = r.calls.iter().map(|(o, s)| format!("own {o} / server {s}")).collect();
+        let calls: Vec<String> = r
+            .calls
+            .iter()
+            .map(|(o, s)| format!("own {o} / server {s}"))
+            .collect();
         println!(
             "  {:<15} calls: {:<26} GRE sent {:>5}  echoed back {:>5}  misdelivered {}{}",
             r.host,
@@ -270,32 +309,54 @@ fn client(a: ClientArgs) -> Result<(), OsError> {
             r.sent,
             r.received,
             r.misdelivered,
-            r.error.as_ref().map(|e| format!("  ERROR {e}")).unwrap_or_default()
+            r.error
+                .as_ref()
+                .map(|e| format!("  ERROR {e}"))
+                .unwrap_or_default()
         );
     }
-    let exact = doc["errors"] == 0 && doc["misdelivered"] == 0 && doc["sent"] != 0 && doc["received"] == doc["sent"];
+    let exact = doc["errors"] == 0
+        && doc["misdelivered"] == 0
+        && doc["sent"] != 0
+        && doc["received"] == doc["sent"];
     if exact {
-        println!("\nRESULT: every GRE packet came back to the host that sent it, with its own Call ID");
+        println!(
+            "\nRESULT: every GRE packet came back to the host that sent it, with its own Call ID"
+        );
         Ok(())
     } else {
         println!("\nRESULT: FAILED: GRE packets were lost or misdelivered, or a call failed");
-        Err(OsError::Command { cmd: "lab-peer client".into(), detail: "delivery was not exact".into() })
+        Err(OsError::Command {
+            cmd: "lab-peer client".into(),
+            detail: "delivery was not exact".into(),
+        })
     }
 }
 
 fn host(a: &ClientArgs, me: Ipv4Addr, deadline: Instant) -> HostReport {
-    let mut rep = HostReport { host: me.to_string(), ..Default::default() };
+    let mut rep = HostReport {
+        host: me.to_string(),
+        ..Default::default()
+    };
     if let Err(e) = host_inner(a, me, deadline, &mut rep) {
         rep.error = Some(e.to_string());
     }
     rep
 }
 
-fn host_inner(a: &ClientArgs, me: Ipv4Addr, deadline: Instant, rep: &mut HostReport) -> Result<(), OsError> {
+fn host_inner(
+    a: &ClientArgs,
+    me: Ipv4Addr,
+    deadline: Instant,
+    rep: &mut HostReport,
+) -> Result<(), OsError> {
     let raw = gre_socket(me)?;
     let sock = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     sock.bind(&SockAddr::from(SocketAddrV4::new(me, 0)))?;
-    sock.connect_timeout(&SockAddr::from(SocketAddrV4::new(a.server, 1723)), Duration::from_secs(5))?;
+    sock.connect_timeout(
+        &SockAddr::from(SocketAddrV4::new(a.server, 1723)),
+        Duration::from_secs(5),
+    )?;
     let mut s: TcpStream = sock.into();
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -358,8 +419,12 @@ fn host_inner(a: &ClientArgs, me: Ipv4Addr, deadline: Instant, rep: &mut HostRep
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while !done.load(Ordering::Relaxed) {
-                let Ok(n) = (&rx).read(&mut buf) else { continue };
-                let Some((src, cid, _, payload)) = parse_gre(&buf[..n]) else { continue };
+                let Ok(n) = (&rx).read(&mut buf) else {
+                    continue;
+                };
+                let Some((src, cid, _, payload)) = parse_gre(&buf[..n]) else {
+                    continue;
+                };
                 let tag = String::from_utf8_lossy(&payload[..payload.len().min(40)]).to_string();
                 let mut it = tag.split('/');
                 let good = it.next() == Some(&me.to_string())
@@ -392,7 +457,9 @@ fn host_inner(a: &ClientArgs, me: Ipv4Addr, deadline: Instant, rep: &mut HostRep
         std::thread::sleep(Duration::from_millis(a.interval_ms));
     }
     let wait_until = Instant::now() + Duration::from_secs(3);
-    while ok.load(Ordering::Relaxed) + bad.load(Ordering::Relaxed) < rep.sent && Instant::now() < wait_until {
+    while ok.load(Ordering::Relaxed) + bad.load(Ordering::Relaxed) < rep.sent
+        && Instant::now() < wait_until
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -408,11 +475,19 @@ fn host_inner(a: &ClientArgs, me: Ipv4Addr, deadline: Instant, rep: &mut HostRep
 fn expect_sccrp(m: Message) -> Result<(), OsError> {
     match m {
         Message::StartControlConnectionReply(_) => Ok(()),
-        other => Err(OsError::Command { cmd: "SCCRQ".into(), detail: format!("got {other:?}") }),
+        other => Err(OsError::Command {
+            cmd: "SCCRQ".into(),
+            detail: format!("got {other:?}"),
+        }),
     }
 }
 
-fn teardown(a: &ClientArgs, s: &mut TcpStream, r: &mut Reassembler, ids: &[u16]) -> Result<(), OsError> {
+fn teardown(
+    a: &ClientArgs,
+    s: &mut TcpStream,
+    r: &mut Reassembler,
+    ids: &[u16],
+) -> Result<(), OsError> {
     match a.teardown.as_str() {
         "ccrq" => {
             for &id in ids {

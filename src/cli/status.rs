@@ -20,8 +20,8 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         println!("{body}");
         return Ok(());
     }
-    let v: serde_json::Value =
-        serde_json::from_str(&body).map_err(|e| OsError::Nft(format!("bad status document: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| OsError::Nft(format!("bad status document: {e}")))?;
     print!("{}", render(&v));
     Ok(())
 }
@@ -36,14 +36,27 @@ pub fn render(v: &serde_json::Value) -> String {
         s("backend"),
         v.get("queue_num").and_then(|x| x.as_u64()).unwrap_or(0)
     );
-    let calls = v.get("calls").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    let calls = v
+        .get("calls")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
     out += &format!("{} call(s)\n", calls.len());
     if calls.is_empty() {
         return out;
     }
     out += &format!(
         "{:<4} {:<21} {:>7} {:<21} {:>7} {:>7} {:<11} {:>6} {:>15} {:>15}\n",
-        "ROLE", "LAN HOST", "LAN-ID", "PEER", "PEER-ID", "PUB-ID", "STATE", "AGE", "IN pkts/bytes", "OUT pkts/bytes"
+        "ROLE",
+        "LAN HOST",
+        "LAN-ID",
+        "PEER",
+        "PEER-ID",
+        "PUB-ID",
+        "STATE",
+        "AGE",
+        "IN pkts/bytes",
+        "OUT pkts/bytes"
     );
     for c in calls {
         let g = |k: &str| match c.get(k) {

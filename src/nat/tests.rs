@@ -541,7 +541,12 @@ fn active_calls_get_their_elements_refreshed() {
     t.poll(now + Duration::from_secs(30), &mut out);
     assert!(out.changes.is_empty());
     // An Echo keeps the connection alive; the next poll refreshes the call.
-    c.send(&mut t, now + Duration::from_secs(59), Outbound, &msg(EchoRequest, &[]));
+    c.send(
+        &mut t,
+        now + Duration::from_secs(59),
+        Outbound,
+        &msg(EchoRequest, &[]),
+    );
     t.poll(now + Duration::from_secs(61), &mut out);
     assert!(matches!(out.changes[..], [Change::Refresh(m)] if m.lan_cid == 1));
 }

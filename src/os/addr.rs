@@ -4,9 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use futures::StreamExt;
-use rtnetlink::sys::AsyncSocket;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::LinkAttribute;
+use rtnetlink::sys::AsyncSocket;
 
 use super::OsError;
 

@@ -27,12 +27,12 @@ pub async fn reply(mut s: UnixStream, body: &str) {
 
 /// Fetch the status document from a running helper.
 pub async fn fetch(path: &Path) -> Result<String, OsError> {
-    let mut s = UnixStream::connect(path).await.map_err(|e| {
-        OsError::Command {
+    let mut s = UnixStream::connect(path)
+        .await
+        .map_err(|e| OsError::Command {
             cmd: format!("connect {}", path.display()),
             detail: format!("{e}: is the helper running?"),
-        }
-    })?;
+        })?;
     let mut out = String::new();
     s.read_to_string(&mut out).await?;
     Ok(out)

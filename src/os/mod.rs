@@ -12,10 +12,7 @@ pub enum OsError {
     #[error("{cmd} failed: {detail}")]
     Command { cmd: String, detail: String },
     #[error("cannot run {cmd}: {source} (is it installed?)")]
-    Spawn {
-        cmd: String,
-        source: std::io::Error,
-    },
+    Spawn { cmd: String, source: std::io::Error },
     #[error("nft: {0}")]
     Nft(String),
     #[error("NFQUEUE: {0}")]
@@ -35,7 +32,11 @@ pub fn run(prog: &str, args: &[String], stdin: Option<&str>) -> Result<String, O
     let cmd = format!("{prog} {}", args.join(" "));
     let mut child = Command::new(prog)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

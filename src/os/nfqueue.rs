@@ -47,8 +47,8 @@ pub fn open_async(num: u16) -> Result<Nfq, OsError> {
     let (queue, fd) = open(num)?;
     // SAFETY: `fd` is the queue's own socket, which `Nfq` keeps open for as
     // long as the registration lives (field order above).
-    let fd = unsafe { tokio::io::unix::AsyncFd::register(fd) }
-        .map_err(|e| OsError::Queue(e.into()))?;
+    let fd =
+        unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(|e| OsError::Queue(e.into()))?;
     Ok(Nfq { fd, queue })
 }
 

@@ -33,12 +33,18 @@ pub fn install_table(s: &Setup) -> Result<bool, OsError> {
 
 /// Remove the helper's table (clean exit).
 pub fn delete_table() -> Result<(), OsError> {
-    load_text(&format!("table ip {TABLE} {{\n}}\ndelete table ip {TABLE}\n"), false)
+    load_text(
+        &format!("table ip {TABLE} {{\n}}\ndelete table ip {TABLE}\n"),
+        false,
+    )
 }
 
 /// `nft -j list table ip pptp_passthrough`, or None when it does not exist.
 pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
-    let args: Vec<String> = ["-j", "list", "table", "ip", TABLE].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["-j", "list", "table", "ip", TABLE]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     match run("nft", &args, None) {
         Ok(s) => serde_json::from_str(&s)
             .map(Some)
@@ -50,7 +56,10 @@ pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
 
 /// The whole ruleset as JSON.
 pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
-    let args: Vec<String> = ["-j", "list", "ruleset"].iter().map(|s| s.to_string()).collect();
+    let args: Vec<String> = ["-j", "list", "ruleset"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let s = run("nft", &args, None)?;
     serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
 }

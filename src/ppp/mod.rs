@@ -2,11 +2,11 @@
 //! option-negotiation automaton (RFC 1661 §4) with LCP, IPCP and CCP, and
 //! the authentication and MPPE cryptography.
 
-pub mod crypto;
-pub mod fsm;
 pub mod ccp;
+pub mod crypto;
 pub mod error;
 pub mod frame;
+pub mod fsm;
 pub mod ipcp;
 pub mod lcp;
 pub mod opt;

@@ -44,7 +44,10 @@ pub struct Lab {
 }
 
 pub fn sh(args: &[&str]) -> Output {
-    let out = Command::new(args[0]).args(&args[1..]).output().expect("spawn");
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("spawn");
     assert!(
         out.status.success(),
         "{args:?} failed: {}",
@@ -57,7 +60,11 @@ impl Lab {
     /// `hosts`: last octets of the LAN hosts (192.168.1.x, one namespace).
     pub fn new(nat: Nat, hosts: &[u8]) -> Lab {
         require_root();
-        let prefix = format!("ppt{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let prefix = format!(
+            "ppt{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
         let lab = Lab {
             socket: PathBuf::from(format!("/run/{prefix}.sock")),
             prefix,
@@ -71,22 +78,99 @@ impl Lab {
             sh(&["ip", "netns", "add", ns]);
             sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
         }
-        sh(&["ip", "link", "add", "eth0", "netns", &lan, "type", "veth", "peer", "name", "lan0", "netns", &rtr]);
-        sh(&["ip", "link", "add", "wan0", "netns", &rtr, "type", "veth", "peer", "name", "eth0", "netns", &net]);
+        sh(&[
+            "ip", "link", "add", "eth0", "netns", &lan, "type", "veth", "peer", "name", "lan0",
+            "netns", &rtr,
+        ]);
+        sh(&[
+            "ip", "link", "add", "wan0", "netns", &rtr, "type", "veth", "peer", "name", "eth0",
+            "netns", &net,
+        ]);
         for h in hosts {
-            sh(&["ip", "-n", &lan, "addr", "add", &format!("192.168.1.{h}/24"), "dev", "eth0"]);
+            sh(&[
+                "ip",
+                "-n",
+                &lan,
+                "addr",
+                "add",
+                &format!("192.168.1.{h}/24"),
+                "dev",
+                "eth0",
+            ]);
         }
         sh(&["ip", "-n", &lan, "link", "set", "eth0", "up"]);
-        sh(&["ip", "-n", &lan, "route", "add", "default", "via", "192.168.1.1"]);
-        sh(&["ip", "-n", &rtr, "addr", "add", "192.168.1.1/24", "dev", "lan0"]);
-        sh(&["ip", "-n", &rtr, "addr", "add", &format!("{PUBLIC}/24"), "dev", "wan0"]);
+        sh(&[
+            "ip",
+            "-n",
+            &lan,
+            "route",
+            "add",
+            "default",
+            "via",
+            "192.168.1.1",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &rtr,
+            "addr",
+            "add",
+            "192.168.1.1/24",
+            "dev",
+            "lan0",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &rtr,
+            "addr",
+            "add",
+            &format!("{PUBLIC}/24"),
+            "dev",
+            "wan0",
+        ]);
         sh(&["ip", "-n", &rtr, "link", "set", "lan0", "up"]);
         sh(&["ip", "-n", &rtr, "link", "set", "wan0", "up"]);
-        sh(&["ip", "-n", &rtr, "route", "add", "default", "via", "203.0.113.1"]);
-        sh(&["ip", "netns", "exec", &rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        sh(&["ip", "-n", &net, "addr", "add", "203.0.113.1/24", "dev", "eth0"]);
+        sh(&[
+            "ip",
+            "-n",
+            &rtr,
+            "route",
+            "add",
+            "default",
+            "via",
+            "203.0.113.1",
+        ]);
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &rtr,
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=1",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &net,
+            "addr",
+            "add",
+            "203.0.113.1/24",
+            "dev",
+            "eth0",
+        ]);
         for a in [SERVER_A, SERVER_B, "198.51.100.20", "198.51.100.21"] {
-            sh(&["ip", "-n", &net, "addr", "add", &format!("{a}/32"), "dev", "lo"]);
+            sh(&[
+                "ip",
+                "-n",
+                &net,
+                "addr",
+                "add",
+                &format!("{a}/32"),
+                "dev",
+                "lo",
+            ]);
         }
         sh(&["ip", "-n", &net, "link", "set", "eth0", "up"]);
         let mut nft = String::from(
@@ -168,7 +252,10 @@ impl Lab {
         self.helper = Some(child);
         let t = Instant::now();
         while !self.socket.exists() {
-            assert!(t.elapsed() < Duration::from_secs(10), "helper did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "helper did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -183,29 +270,58 @@ impl Lab {
 
     /// Run a lab-peer client to completion; its JSON report.
     pub fn client(&self, ns: &str, args: &[&str]) -> serde_json::Value {
-        let out = self.spawn_client(ns, args).wait_with_output().expect("client");
+        let out = self
+            .spawn_client(ns, args)
+            .wait_with_output()
+            .expect("client");
         parse_report(&out)
     }
 
     pub fn spawn_client(&self, ns: &str, args: &[&str]) -> Child {
         let mut a = vec!["lab-peer", "client"];
         a.extend_from_slice(args);
-        self.exec(ns, &a).stdout(Stdio::piped()).spawn().expect("client")
+        self.exec(ns, &a)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("client")
     }
 
     /// The helper's status document.
     pub fn status(&self) -> serde_json::Value {
         let out = self
-            .exec("rtr", &["status", "--json", "--socket", &self.socket.display().to_string()])
+            .exec(
+                "rtr",
+                &[
+                    "status",
+                    "--json",
+                    "--socket",
+                    &self.socket.display().to_string(),
+                ],
+            )
             .output()
             .expect("status");
-        assert!(out.status.success(), "status: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "status: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("status JSON")
     }
 
     /// Number of elements in the helper's map or set `name`.
     pub fn elements(&self, name: &str) -> usize {
-        let out = sh(&["ip", "netns", "exec", &self.ns("rtr"), "nft", "-j", "list", "table", "ip", "pptp_passthrough"]);
+        let out = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.ns("rtr"),
+            "nft",
+            "-j",
+            "list",
+            "table",
+            "ip",
+            "pptp_passthrough",
+        ]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["nftables"]
             .as_array()
@@ -213,7 +329,11 @@ impl Lab {
             .iter()
             .filter_map(|o| o.get("map").or_else(|| o.get("set")))
             .filter(|m| m["name"] == name)
-            .map(|m| m.get("elem").and_then(|e| e.as_array()).map_or(0, |e| e.len()))
+            .map(|m| {
+                m.get("elem")
+                    .and_then(|e| e.as_array())
+                    .map_or(0, |e| e.len())
+            })
             .sum()
     }
 }
@@ -239,7 +359,10 @@ pub fn assert_exact(r: &serde_json::Value) {
 
 /// Whether the run was exact (for the kernel comparison).
 pub fn exact(r: &serde_json::Value) -> bool {
-    r["errors"] == 0 && r["misdelivered"] == 0 && r["sent"].as_u64().unwrap_or(0) > 0 && r["received"] == r["sent"]
+    r["errors"] == 0
+        && r["misdelivered"] == 0
+        && r["sent"].as_u64().unwrap_or(0) > 0
+        && r["received"] == r["sent"]
 }
 
 impl Drop for Lab {
@@ -260,7 +383,9 @@ impl Drop for Lab {
         }
         let _ = std::fs::remove_file(&self.socket);
         for ns in ["lan", "rtr", "net"] {
-            let _ = Command::new("ip").args(["netns", "del", &self.ns(ns)]).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.ns(ns)])
+                .status();
         }
     }
 }

@@ -9,7 +9,10 @@ use std::time::Duration;
 use lab::*;
 
 fn hosts(from: u8, n: u8) -> String {
-    (from..from + n).map(|h| format!("192.168.1.{h}")).collect::<Vec<_>>().join(",")
+    (from..from + n)
+        .map(|h| format!("192.168.1.{h}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Scenario 1: two LAN clients with the same Call ID to the same server.
@@ -17,7 +20,17 @@ fn same_call_id(nat: Nat) -> serde_json::Value {
     let mut lab = Lab::new(nat, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    lab.client("lan", &["--server", SERVER_A, "--from", &hosts(10, 2), "--packets", "100"])
+    lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 2),
+            "--packets",
+            "100",
+        ],
+    )
 }
 
 /// Scenario 2: clients to two different servers, all with one Call ID.
@@ -26,9 +39,32 @@ fn two_servers(nat: Nat) -> (serde_json::Value, serde_json::Value) {
     lab.server("net", SERVER_A);
     lab.server("net", SERVER_B);
     lab.start_helper(&[]);
-    let a = lab.spawn_client("lan", &["--server", SERVER_A, "--from", &hosts(10, 2), "--packets", "100"]);
-    let b = lab.spawn_client("lan", &["--server", SERVER_B, "--from", &hosts(12, 2), "--packets", "100"]);
-    (parse_report(&a.wait_with_output().unwrap()), parse_report(&b.wait_with_output().unwrap()))
+    let a = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 2),
+            "--packets",
+            "100",
+        ],
+    );
+    let b = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_B,
+            "--from",
+            &hosts(12, 2),
+            "--packets",
+            "100",
+        ],
+    );
+    (
+        parse_report(&a.wait_with_output().unwrap()),
+        parse_report(&b.wait_with_output().unwrap()),
+    )
 }
 
 /// Scenario 3: two calls in one control connection, from two hosts.
@@ -36,7 +72,19 @@ fn two_calls_per_connection(nat: Nat) -> serde_json::Value {
     let mut lab = Lab::new(nat, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    lab.client("lan", &["--server", SERVER_A, "--from", &hosts(10, 2), "--calls", "2", "--packets", "50"])
+    lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 2),
+            "--calls",
+            "2",
+            "--packets",
+            "50",
+        ],
+    )
 }
 
 /// Scenario 4: control messages split across segments / coalesced.
@@ -46,7 +94,18 @@ fn split(nat: Nat, how: &str) -> serde_json::Value {
     lab.start_helper(&[]);
     lab.client(
         "lan",
-        &["--server", SERVER_A, "--from", &hosts(10, 2), "--calls", "2", "--split", how, "--packets", "30"],
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 2),
+            "--calls",
+            "2",
+            "--split",
+            how,
+            "--packets",
+            "30",
+        ],
     )
 }
 
@@ -57,7 +116,17 @@ fn lan_server(nat: Nat) -> serde_json::Value {
     lab.server("lan", "192.168.1.20");
     lab.port_forward("192.168.1.20");
     lab.start_helper(&[]);
-    lab.client("net", &["--server", PUBLIC, "--from", "198.51.100.20,198.51.100.21", "--packets", "100"])
+    lab.client(
+        "net",
+        &[
+            "--server",
+            PUBLIC,
+            "--from",
+            "198.51.100.20,198.51.100.21",
+            "--packets",
+            "100",
+        ],
+    )
 }
 
 #[test]
@@ -70,7 +139,19 @@ fn s1_sixty_four_clients_same_call_id() {
     let mut lab = Lab::new(Nat::Ours, &(10..74).collect::<Vec<u8>>());
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let r = lab.client("lan", &["--server", SERVER_A, "--from", &hosts(10, 64), "--packets", "20", "--interval-ms", "20"]);
+    let r = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 64),
+            "--packets",
+            "20",
+            "--interval-ms",
+            "20",
+        ],
+    );
     assert_exact(&r);
     assert_eq!(r["sent"], 64 * 20);
 }
@@ -110,7 +191,18 @@ fn s6_every_teardown_frees_the_map_elements() {
         lab.start_helper(&[]);
         let c = lab.spawn_client(
             "lan",
-            &["--server", SERVER_A, "--from", &hosts(10, 2), "--packets", "60", "--linger", "1", "--teardown", how],
+            &[
+                "--server",
+                SERVER_A,
+                "--from",
+                &hosts(10, 2),
+                "--packets",
+                "60",
+                "--linger",
+                "1",
+                "--teardown",
+                how,
+            ],
         );
         std::thread::sleep(Duration::from_millis(600));
         assert_eq!(lab.elements("gre_dnat"), 2, "{how}: mappings while up");
@@ -129,11 +221,27 @@ fn s6_idle_control_connection_frees_the_map_elements() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     lab.server("net", SERVER_A);
     lab.start_helper(&["--idle-timeout", "2"]);
-    let mut c = lab.spawn_client("lan", &["--server", SERVER_A, "--from", &hosts(10, 1), "--packets", "10", "--teardown", "none"]);
+    let mut c = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 1),
+            "--packets",
+            "10",
+            "--teardown",
+            "none",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(lab.elements("gre_dnat"), 1);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(lab.elements("gre_dnat"), 0, "idle connection kept its mapping");
+    assert_eq!(
+        lab.elements("gre_dnat"),
+        0,
+        "idle connection kept its mapping"
+    );
     c.kill().unwrap();
     c.wait().unwrap();
 }
@@ -146,7 +254,16 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     // 400 packets 10 ms apart: the helper dies and returns meanwhile.
     let a = lab.spawn_client(
         "lan",
-        &["--server", SERVER_A, "--from", &hosts(10, 1), "--packets", "400", "--interval-ms", "10"],
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 1),
+            "--packets",
+            "400",
+            "--interval-ms",
+            "10",
+        ],
     );
     std::thread::sleep(Duration::from_millis(1000));
     let before = lab.status()["calls"].clone();
@@ -157,11 +274,27 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     assert_eq!(lab.elements("gre_dnat"), 1, "maps must outlive the helper");
     lab.respawn_helper();
     let after = lab.status()["calls"].clone();
-    assert_eq!(after.as_array().unwrap().len(), 1, "call not recovered: {after:#}");
+    assert_eq!(
+        after.as_array().unwrap().len(),
+        1,
+        "call not recovered: {after:#}"
+    );
     assert_eq!(after[0]["public_call_id"].as_u64().unwrap(), public_a);
     assert_eq!(after[0]["lan_call_id"], 4660);
     // A new call with the same Call ID from another host after the restart.
-    let b = lab.client("lan", &["--server", SERVER_A, "--from", &hosts(11, 1), "--packets", "50", "--linger", "0"]);
+    let b = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(11, 1),
+            "--packets",
+            "50",
+            "--linger",
+            "0",
+        ],
+    );
     assert_exact(&b);
     let ra = parse_report(&a.wait_with_output().unwrap());
     assert_exact(&ra);
@@ -175,15 +308,44 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let mut a = lab.spawn_client("lan", &["--server", SERVER_A, "--from", &hosts(10, 1), "--packets", "5", "--teardown", "none"]);
+    let mut a = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 1),
+            "--packets",
+            "5",
+            "--teardown",
+            "none",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(800));
     let pa = lab.status()["calls"][0]["public_call_id"].as_u64().unwrap();
     lab.kill_helper();
     lab.respawn_helper();
-    let mut b = lab.spawn_client("lan", &["--server", SERVER_A, "--from", &hosts(11, 1), "--packets", "5", "--teardown", "none"]);
+    let mut b = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(11, 1),
+            "--packets",
+            "5",
+            "--teardown",
+            "none",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(800));
     let calls = lab.status()["calls"].clone();
-    let ids: Vec<u64> = calls.as_array().unwrap().iter().map(|c| c["public_call_id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["public_call_id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2, "{calls:#}");
     assert!(ids.contains(&pa));
     assert_ne!(ids[0], ids[1], "collision after restart");
@@ -198,13 +360,52 @@ fn s8_wan_address_change_flushes_mappings() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let mut a = lab.spawn_client("lan", &["--server", SERVER_A, "--from", &hosts(10, 1), "--packets", "5", "--teardown", "none"]);
+    let mut a = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 1),
+            "--packets",
+            "5",
+            "--teardown",
+            "none",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(lab.elements("gre_dnat"), 1);
     let rtr = lab.ns("rtr");
-    sh(&["ip", "-n", &rtr, "addr", "del", &format!("{PUBLIC}/24"), "dev", "wan0"]);
-    sh(&["ip", "-n", &rtr, "addr", "add", "203.0.113.3/24", "dev", "wan0"]);
-    sh(&["ip", "-n", &rtr, "route", "replace", "default", "via", "203.0.113.1"]);
+    sh(&[
+        "ip",
+        "-n",
+        &rtr,
+        "addr",
+        "del",
+        &format!("{PUBLIC}/24"),
+        "dev",
+        "wan0",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &rtr,
+        "addr",
+        "add",
+        "203.0.113.3/24",
+        "dev",
+        "wan0",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &rtr,
+        "route",
+        "replace",
+        "default",
+        "via",
+        "203.0.113.1",
+    ]);
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(lab.elements("gre_dnat"), 0, "old address's mappings kept");
     let st = lab.status();
@@ -212,7 +413,17 @@ fn s8_wan_address_change_flushes_mappings() {
     a.kill().unwrap();
     a.wait().unwrap();
     // New calls work through the new address.
-    let r = lab.client("lan", &["--server", SERVER_A, "--from", &hosts(11, 1), "--packets", "50"]);
+    let r = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(11, 1),
+            "--packets",
+            "50",
+        ],
+    );
     assert_exact(&r);
 }
 
@@ -220,7 +431,16 @@ fn s8_wan_address_change_flushes_mappings() {
 fn refuses_to_run_beside_the_kernel_helper() {
     let lab = Lab::new(Nat::Kernel, &[10]);
     let out = std::process::Command::new("ip")
-        .args(["netns", "exec", &lab.ns("rtr"), BIN, "helper", "--wan", "wan0", "--socket"])
+        .args([
+            "netns",
+            "exec",
+            &lab.ns("rtr"),
+            BIN,
+            "helper",
+            "--wan",
+            "wan0",
+            "--socket",
+        ])
         .arg(&lab.socket)
         .output()
         .unwrap();
@@ -237,9 +457,23 @@ fn clean_exit_removes_table_and_rules() {
     let pid = lab.helper_pid();
     sh(&["kill", "-TERM", &pid.to_string()]);
     lab.wait_helper();
-    let t = std::process::Command::new("ip").args(["netns", "exec", &rtr, "nft", "list", "table", "ip", "pptp_passthrough"]).output().unwrap();
+    let t = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &rtr,
+            "nft",
+            "list",
+            "table",
+            "ip",
+            "pptp_passthrough",
+        ])
+        .output()
+        .unwrap();
     assert!(!t.status.success(), "table left behind");
-    let x = sh(&["ip", "netns", "exec", &rtr, "iptables", "-w", "-t", "mangle", "-S"]);
+    let x = sh(&[
+        "ip", "netns", "exec", &rtr, "iptables", "-w", "-t", "mangle", "-S",
+    ]);
     assert!(!String::from_utf8_lossy(&x.stdout).contains("PPTP_PASSTHROUGH"));
 }
 
@@ -249,20 +483,38 @@ fn clean_exit_removes_table_and_rules() {
 #[test]
 fn s9_kernel_helper_reference() {
     let got = [
-        ("1 same Call ID, same server", exact(&same_call_id(Nat::Kernel))),
+        (
+            "1 same Call ID, same server",
+            exact(&same_call_id(Nat::Kernel)),
+        ),
         ("2 two servers", {
             let (a, b) = two_servers(Nat::Kernel);
             exact(&a) && exact(&b)
         }),
-        ("3 two calls per connection", exact(&two_calls_per_connection(Nat::Kernel))),
+        (
+            "3 two calls per connection",
+            exact(&two_calls_per_connection(Nat::Kernel)),
+        ),
         ("4 split messages", exact(&split(Nat::Kernel, "field"))),
-        ("4 coalesced messages", exact(&split(Nat::Kernel, "coalesce"))),
-        ("5 LAN server behind port forward", exact(&lan_server(Nat::Kernel))),
+        (
+            "4 coalesced messages",
+            exact(&split(Nat::Kernel, "coalesce")),
+        ),
+        (
+            "5 LAN server behind port forward",
+            exact(&lan_server(Nat::Kernel)),
+        ),
     ];
     for (name, ok) in &got {
-        eprintln!("kernel helper, scenario {name}: {}", if *ok { "passes" } else { "fails" });
+        eprintln!(
+            "kernel helper, scenario {name}: {}",
+            if *ok { "passes" } else { "fails" }
+        );
     }
     let want = [true, true, false, false, false, true];
     let got_v: Vec<bool> = got.iter().map(|g| g.1).collect();
-    assert_eq!(got_v, want, "kernel helper behaves differently from the README's table: {got:?}");
+    assert_eq!(
+        got_v, want,
+        "kernel helper behaves differently from the README's table: {got:?}"
+    );
 }
