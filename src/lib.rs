@@ -5,9 +5,10 @@
 //! `netfilter` (ruleset generation), `os` (the I/O edge: NFQUEUE, nft,
 //! rtnetlink, sockets), `cli` (subcommands).
 
+pub mod cli;
 pub mod nat;
 pub mod netfilter;
-pub mod wire;
 pub mod os;
-pub mod cli;
 pub mod ppp;
+pub mod pptp;
+pub mod wire;
