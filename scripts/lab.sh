@@ -44,6 +44,7 @@ ip -n "$RTR" route add default via 203.0.113.1
 ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1
 ip -n "$NET" addr add 203.0.113.1/24 dev eth0
 ip -n "$NET" addr add 198.51.100.10/32 dev lo
+ip -n "$NET" addr add 198.51.100.11/32 dev lo
 ip -n "$NET" link set eth0 up
 ip netns exec "$RTR" nft -f - <<'NFT'
 table ip lab_masq {
@@ -80,6 +81,12 @@ wait "$CLIENT" || RC=$?
 echo
 echo "==> what every LAN host got back (all three used Call ID 4660; the server saw one public IP, 203.0.113.2)"
 cat "$OUT"
+echo
+echo "==> diagnostics from a LAN host: pptp-passthrough check connect (against check listen on 198.51.100.11)"
+ip netns exec "$NET" "$BIN" check listen --bind 198.51.100.11 >/dev/null &
+PIDS+=($!)
+sleep 0.3
+ip netns exec "$LAN" "$BIN" check connect 198.51.100.11 --calls 2 --same-call-id || RC=$?
 echo
 echo "==> the helper's log"
 sed -E 's/^[0-9TZ:.-]+ +//; s/pptp_passthrough::cli::helper: //' "$LOG"

@@ -1,7 +1,9 @@
 //! Command-line interface: one binary, one subcommand per job.
 
+mod check;
 mod helper;
 mod peer;
+mod probe;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +21,9 @@ pub enum Cmd {
     /// Run the passthrough NAT helper: many LAN clients share PPTP through
     /// one public IPv4 address.
     Helper(helper::Args),
+    /// Diagnostics: is TCP 1723 reachable, does GRE pass each way, does the
+    /// NAT allow a second call (exit codes per failure class).
+    Check(check::Args),
     /// Show the calls the running helper tracks.
     Status(status::Args),
     /// Test peer for the namespace lab and the end-to-end tests: a minimal
@@ -40,6 +45,7 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     let res = match cli.cmd {
+        Cmd::Check(a) => return check::run(a),
         Cmd::Helper(a) => rt.block_on(helper::run(a)),
         Cmd::Status(a) => rt.block_on(status::run(a)),
         Cmd::LabPeer(a) => peer::run(a),

@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 
+use super::probe::{gre_socket, parse_gre, read_msg, send_msg, start_control};
 use crate::os::OsError;
 use crate::wire::gre;
 use crate::wire::pptp::{
     CallDisconnectNotify, Message, OutgoingCallReply, OutgoingCallRequest, Reassembler,
-    StartControl, Str64,
 };
 
 #[derive(clap::Args, Debug)]
@@ -82,59 +82,6 @@ pub fn run(a: Args) -> Result<(), OsError> {
     }
 }
 
-/// A raw GRE socket that only sees packets for `bind`. Until bind() it
-/// sees every GRE packet of the namespace: those are drained here.
-fn gre_socket(bind: Ipv4Addr) -> Result<Socket, OsError> {
-    let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47)))?;
-    s.bind(&SockAddr::from(SocketAddrV4::new(bind, 0)))?;
-    s.set_nonblocking(true)?;
-    let mut buf = [0u8; 2048];
-    while (&s).read(&mut buf).is_ok() {}
-    s.set_nonblocking(false)?;
-    s.set_read_timeout(Some(Duration::from_millis(200)))?;
-    Ok(s)
-}
-
-/// (source, GRE call id, seq, payload) of a received raw IPv4 GRE packet.
-fn parse_gre(buf: &[u8]) -> Option<(Ipv4Addr, u16, Option<u32>, Vec<u8>)> {
-    let ihl = usize::from(buf.first()? & 0x0f) * 4;
-    let src = Ipv4Addr::new(*buf.get(12)?, *buf.get(13)?, *buf.get(14)?, *buf.get(15)?);
-    let p = gre::Packet::new_checked(buf.get(ihl..)?).ok()?;
-    Some((src, p.call_id(), p.seq(), p.payload().to_vec()))
-}
-
-fn send_msg(s: &mut TcpStream, m: &Message) -> std::io::Result<()> {
-    s.write_all(&m.to_bytes())
-}
-
-fn read_msg(s: &mut TcpStream, r: &mut Reassembler) -> std::io::Result<Message> {
-    let mut buf = [0u8; 2048];
-    loop {
-        match r.next_message() {
-            Some(Ok(m)) => return Ok(m),
-            Some(Err(e)) => return Err(std::io::Error::other(e.to_string())),
-            None => {}
-        }
-        let n = s.read(&mut buf)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        r.push(&buf[..n]);
-    }
-}
-
-fn start_control(reply: bool) -> StartControl {
-    StartControl {
-        protocol_version: 0x0100,
-        result: u8::from(reply),
-        framing_capabilities: 3,
-        bearer_capabilities: 3,
-        host_name: Str64::new(b"lab-peer"),
-        vendor: Str64::new(b"pptp-passthrough"),
-        ..StartControl::default()
-    }
-}
-
 /// Calls the server knows: its own Call ID → (caller address, caller's ID).
 type Calls = Arc<Mutex<Vec<(u16, Ipv4Addr, u16)>>>;
 
@@ -189,7 +136,7 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
         let m = read_msg(&mut s, &mut r)?;
         let reply = match m {
             Message::StartControlConnectionRequest(_) => {
-                Message::StartControlConnectionReply(start_control(true))
+                Message::StartControlConnectionReply(start_control(true, b"pptp-passthrough"))
             }
             Message::EchoRequest { identifier } => Message::EchoReply {
                 identifier,
@@ -374,7 +321,8 @@ fn host_inner(
             ..OutgoingCallRequest::default()
         })
     };
-    let sccrq = Message::StartControlConnectionRequest(start_control(false)).to_bytes();
+    let sccrq = Message::StartControlConnectionRequest(start_control(false, b"pptp-passthrough"))
+        .to_bytes();
     if a.split == "coalesce" {
         let mut all = sccrq;
         for &id in &ids {

@@ -68,3 +68,53 @@ pub async fn ipv4_of(h: &rtnetlink::Handle, index: u32) -> Result<Option<Ipv4Add
     }
     Ok(None)
 }
+
+/// A plain rtnetlink handle (no multicast groups), driver spawned.
+pub fn handle() -> Result<rtnetlink::Handle, OsError> {
+    let (conn, handle, _) =
+        rtnetlink::new_connection().map_err(|e| OsError::Netlink(e.to_string()))?;
+    tokio::spawn(conn);
+    Ok(handle)
+}
+
+/// Bring a point-to-point link up: MTU, local address (/32), link up, and a
+/// host route to the peer through it.
+pub async fn configure_p2p(
+    h: &rtnetlink::Handle,
+    index: u32,
+    local: Ipv4Addr,
+    peer: Ipv4Addr,
+    mtu: u32,
+) -> Result<(), OsError> {
+    let nl = |e: rtnetlink::Error| OsError::Netlink(e.to_string());
+    let link = rtnetlink::LinkUnspec::new_with_index(index)
+        .mtu(mtu)
+        .up()
+        .build();
+    h.link().set(link).execute().await.map_err(nl)?;
+    h.address()
+        .add(index, IpAddr::V4(local), 32)
+        .execute()
+        .await
+        .map_err(nl)?;
+    add_route(h, peer, 32, index).await
+}
+
+/// Route `dst/len` through interface `index` (replacing an existing one).
+pub async fn add_route(
+    h: &rtnetlink::Handle,
+    dst: Ipv4Addr,
+    len: u8,
+    index: u32,
+) -> Result<(), OsError> {
+    let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(dst, len)
+        .output_interface(index)
+        .build();
+    h.route()
+        .add(route)
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| OsError::Netlink(e.to_string()))
+}

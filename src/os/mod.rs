@@ -3,8 +3,10 @@
 
 pub mod addr;
 pub mod ctl;
+pub mod gre;
 pub mod nfqueue;
 pub mod nft;
+pub mod tun;
 
 /// Failures of the I/O edge.
 #[derive(Debug, thiserror::Error)]

@@ -207,6 +207,22 @@ impl Lab {
         );
     }
 
+    /// The binary in a namespace, not started.
+    pub fn command(&self, ns: &str, args: &[&str]) -> Command {
+        self.exec(ns, args)
+    }
+
+    /// Start the binary in a namespace; ended on drop.
+    pub fn spawn_bin(&mut self, ns: &str, args: &[&str]) {
+        let c = self
+            .exec(ns, args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        self.children.push(c);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     fn exec(&self, ns: &str, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns(ns), BIN]).args(args);
