@@ -12,12 +12,10 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::probe::{gre_socket, parse_gre, read_msg, send_msg, start_control};
+use super::probe::{accept_call, gre_socket, parse_gre, read_msg, send_msg, start_control};
 use crate::os::OsError;
 use crate::wire::gre;
-use crate::wire::pptp::{
-    CallDisconnectNotify, Message, OutgoingCallReply, OutgoingCallRequest, Reassembler,
-};
+use crate::wire::pptp::{CallDisconnectNotify, Message, OutgoingCallRequest, Reassembler};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -149,14 +147,7 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
                     .lock()
                     .map_err(|_| std::io::Error::other("lock"))?
                     .push((own, peer, o.call_id));
-                Message::OutgoingCallReply(OutgoingCallReply {
-                    call_id: own,
-                    peer_call_id: o.call_id,
-                    result: 1,
-                    connect_speed: 64000,
-                    packet_recv_window_size: 64,
-                    ..OutgoingCallReply::default()
-                })
+                accept_call(own, o.call_id)
             }
             Message::CallClearRequest { call_id } => {
                 let mut c = calls.lock().map_err(|_| std::io::Error::other("lock"))?;

@@ -9,7 +9,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::os::OsError;
 use crate::wire::gre;
-use crate::wire::pptp::{Message, Reassembler, StartControl, Str64};
+use crate::wire::pptp::{Message, OutgoingCallReply, Reassembler, StartControl, Str64};
 
 /// A raw GRE socket that only sees packets for `bind`. Until bind() it
 /// sees every GRE packet of the namespace: those are drained here.
@@ -62,4 +62,16 @@ pub fn start_control(reply: bool, vendor: &[u8]) -> StartControl {
         vendor: Str64::new(vendor),
         ..StartControl::default()
     }
+}
+
+/// OCRP accepting a call: our Call ID `own` for the caller's `peer` (§2.8).
+pub fn accept_call(own: u16, peer: u16) -> Message {
+    Message::OutgoingCallReply(OutgoingCallReply {
+        call_id: own,
+        peer_call_id: peer,
+        result: 1,
+        connect_speed: 64000,
+        packet_recv_window_size: 64,
+        ..OutgoingCallReply::default()
+    })
 }

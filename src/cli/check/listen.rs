@@ -7,14 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use socket2::SockAddr;
 
-use super::super::probe::{gre_socket, parse_gre, read_msg, send_msg, start_control};
+use super::super::probe::{accept_call, gre_socket, parse_gre, read_msg, send_msg, start_control};
 use super::{MAGIC, VENDOR};
 use crate::os::OsError;
 use crate::os::gre::set_dont_fragment;
 use crate::wire::gre;
-use crate::wire::pptp::{
-    CallDisconnectNotify, Message, OutgoingCallReply, Reassembler, WanErrorNotify,
-};
+use crate::wire::pptp::{CallDisconnectNotify, Message, Reassembler, WanErrorNotify};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -141,14 +139,7 @@ fn serve(s: TcpStream, calls: Calls, first_id: u16) -> std::io::Result<()> {
                             probes: 0,
                         },
                     );
-                Message::OutgoingCallReply(OutgoingCallReply {
-                    call_id: own,
-                    peer_call_id: o.call_id,
-                    result: 1,
-                    connect_speed: 64000,
-                    packet_recv_window_size: 64,
-                    ..OutgoingCallReply::default()
-                })
+                accept_call(own, o.call_id)
             }
             Message::CallClearRequest { call_id } => {
                 let mut map = calls.lock().map_err(|_| std::io::Error::other("lock"))?;
