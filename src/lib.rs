@@ -6,6 +6,7 @@
 //! rtnetlink, sockets), `cli` (subcommands).
 
 pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod nat;
 pub mod netfilter;

@@ -1,0 +1,392 @@
+//! What `/etc/config/pptp-passthrough` means: one section per component.
+//! The `Default` impls below are the single place where defaults are
+//! decided; [`super::DEFAULT_CONFIG`] documents them for users and a test
+//! keeps the two in step.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ConfigError;
+
+/// The whole file. Sections that are absent are `None`/empty, so callers
+/// can tell "not configured" from "configured with defaults".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Config {
+    /// `config helper` (one at most).
+    pub helper: Option<HelperCfg>,
+    /// `config server` (one at most).
+    pub server: Option<ServerCfg>,
+    /// `config client 'NAME'`, in file order.
+    pub clients: Vec<ClientCfg>,
+}
+
+/// Parses the text of the config file; `file_name` only names it in errors.
+pub fn parse(file_name: &str, text: &str) -> Result<Config, ConfigError> {
+    let sections = super::uci::parse_uci(file_name, text)?;
+    super::convert::config(file_name, &sections)
+}
+
+/// Reads and parses the config file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let (file, text) = super::read(path)?;
+    parse(&file, &text)
+}
+
+impl Config {
+    /// Settings that work but weaken security, one sentence each, to be
+    /// logged at startup and shown by configuration checks.
+    pub fn warnings(&self) -> Vec<String> {
+        super::warn::warnings(self)
+    }
+
+    /// The client profile with this name.
+    pub fn client(&self, name: &str) -> Option<&ClientCfg> {
+        self.clients.iter().find(|c| c.name == name)
+    }
+}
+
+/// `config helper 'passthrough'`: the PPTP passthrough NAT helper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelperCfg {
+    /// `enabled`, default off: installing it changes the firewall.
+    pub enabled: bool,
+    /// `wan`: the masquerading interface; required when enabled.
+    pub wan: Option<String>,
+    /// `list lan`: empty (the default) means every interface but the WAN.
+    pub lan: Vec<String>,
+    /// `queue_num`, default 1723 (easy to recognise in the ruleset).
+    pub queue_num: u16,
+    /// `backend`, default auto.
+    pub backend: Backend,
+    /// `idle_timeout`, default 300 s: a control connection silent this long
+    /// is dead (peers send echoes every 60 s).
+    pub idle_timeout: Duration,
+    /// `element_timeout`, default 18000 s: lifetime of kernel map elements,
+    /// a safety net refreshed while the call lives.
+    pub element_timeout: Duration,
+}
+
+impl Default for HelperCfg {
+    fn default() -> Self {
+        HelperCfg {
+            enabled: false,
+            wan: None,
+            lan: Vec::new(),
+            queue_num: 1723,
+            backend: Backend::Auto,
+            idle_timeout: Duration::from_secs(300),
+            element_timeout: Duration::from_secs(18000),
+        }
+    }
+}
+
+/// How control segments reach the helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// nftables if the kernel has it, else xtables.
+    #[default]
+    Auto,
+    Nft,
+    Xtables,
+}
+
+/// `config server 'server'`: the embedded PPTP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCfg {
+    /// `enabled`, default off.
+    pub enabled: bool,
+    /// `list listen`, default 0.0.0.0 (every address).
+    pub listen: Vec<Ipv4Addr>,
+    /// `chap_secrets`, default /etc/ppp/chap-secrets (shared with pppd).
+    pub chap_secrets: PathBuf,
+    /// `local_ip`: the server's tunnel address; required when enabled.
+    pub local_ip: Option<Ipv4Addr>,
+    /// `pool_start`..=`pool_end`: peer addresses; required when enabled.
+    pub pool: Option<IpPool>,
+    /// `list dns` (at most 2), offered to peers; default none.
+    pub dns: Vec<Ipv4Addr>,
+    /// `list wins` (at most 2), offered to peers; default none.
+    pub wins: Vec<Ipv4Addr>,
+    /// `proxy_arp`, default off: answer ARP for peers on the LAN.
+    pub proxy_arp: bool,
+    /// `mss_clamp`, default on: tunnels have a smaller MTU and ICMP is
+    /// often filtered, so TCP must be told.
+    pub mss_clamp: bool,
+    /// `max_sessions`, default 100.
+    pub max_sessions: u32,
+    /// `max_pending_auth`, default 16: bounds work done for strangers.
+    pub max_pending_auth: u32,
+    /// `auth_fail_limit`, default 5 failures before a lockout.
+    pub auth_fail_limit: u32,
+    /// `lockout`, default 60 s; see [`ServerCfg::lockout_for`].
+    pub lockout: Duration,
+    /// `idle_timeout`, default 0 = `None`: never hang up idle sessions.
+    pub idle_timeout: Option<Duration>,
+    /// `auth`, `mppe`, `mppe_bits`, `mppe_stateful`.
+    pub security: Security,
+}
+
+/// Longest lockout: a repeat offender is slowed down, never banned forever.
+pub const LOCKOUT_MAX: Duration = Duration::from_secs(3600);
+
+impl ServerCfg {
+    /// Lockout after the `n`th (1-based) lockout in a row: `lockout`
+    /// doubled per repeat, capped at [`LOCKOUT_MAX`] (or at `lockout` if
+    /// that is set higher).
+    pub fn lockout_for(&self, n: u32) -> Duration {
+        let cap = self.lockout.max(LOCKOUT_MAX);
+        let factor = 1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.lockout.saturating_mul(factor).min(cap)
+    }
+}
+
+impl Default for ServerCfg {
+    fn default() -> Self {
+        ServerCfg {
+            enabled: false,
+            listen: vec![Ipv4Addr::UNSPECIFIED],
+            chap_secrets: PathBuf::from("/etc/ppp/chap-secrets"),
+            local_ip: None,
+            pool: None,
+            dns: Vec::new(),
+            wins: Vec::new(),
+            proxy_arp: false,
+            mss_clamp: true,
+            max_sessions: 100,
+            max_pending_auth: 16,
+            auth_fail_limit: 5,
+            lockout: Duration::from_secs(60),
+            idle_timeout: None,
+            security: Security::default(),
+        }
+    }
+}
+
+/// An inclusive range of IPv4 addresses, `start <= end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpPool {
+    pub start: Ipv4Addr,
+    pub end: Ipv4Addr,
+}
+
+impl IpPool {
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        (self.start..=self.end).contains(&ip)
+    }
+
+    /// Number of addresses (at least 1).
+    pub fn size(&self) -> u64 {
+        u64::from(u32::from(self.end)).saturating_sub(u32::from(self.start).into()) + 1
+    }
+}
+
+/// Authentication and encryption, shared by the server and client profiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Security {
+    /// `list auth`, default mschapv2 only; in preference order, no repeats.
+    pub auth: Vec<AuthMethod>,
+    /// `mppe`, default require-128.
+    pub mppe: Mppe,
+    /// `list mppe_bits`, default 128 only; no repeats.
+    pub mppe_bits: Vec<KeyBits>,
+    /// `mppe_stateful`, default off: stateless mode survives packet loss.
+    pub mppe_stateful: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            auth: vec![AuthMethod::MsChapV2],
+            mppe: Mppe::Require128,
+            mppe_bits: vec![KeyBits::B128],
+            mppe_stateful: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `mschapv2`
+    MsChapV2,
+    /// `mschapv1`
+    MsChapV1,
+    /// `chap` (MD5)
+    Chap,
+    /// `pap`
+    Pap,
+}
+
+impl AuthMethod {
+    /// Only MS-CHAP derives the keys MPPE needs.
+    pub fn gives_mppe_keys(self) -> bool {
+        matches!(self, AuthMethod::MsChapV2 | AuthMethod::MsChapV1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mppe {
+    /// `require-128`: 128-bit MPPE or no session.
+    #[default]
+    Require128,
+    /// `require`: MPPE with any allowed key length, or no session.
+    Require,
+    /// `optional`: MPPE if the peer agrees.
+    Optional,
+    /// `none`: never encrypt.
+    None,
+}
+
+impl Mppe {
+    pub fn required(self) -> bool {
+        matches!(self, Mppe::Require128 | Mppe::Require)
+    }
+}
+
+/// MPPE session key length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyBits {
+    B40,
+    B56,
+    B128,
+}
+
+impl KeyBits {
+    pub fn bits(self) -> u16 {
+        match self {
+            KeyBits::B40 => 40,
+            KeyBits::B56 => 56,
+            KeyBits::B128 => 128,
+        }
+    }
+}
+
+/// `config client 'NAME'`: a profile for dialing out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCfg {
+    /// The section name; required, it is how the profile is chosen.
+    pub name: String,
+    /// `server`: required.
+    pub server: Host,
+    /// `username`: required.
+    pub username: String,
+    /// `password`: required; never printed.
+    pub password: String,
+    /// `auth`, `mppe`, `mppe_bits`, `mppe_stateful`.
+    pub security: Security,
+    /// `routes` with its `list route` prefixes; default none.
+    pub routes: Routes,
+    /// `dns_file`: where to write the server's DNS servers; default none.
+    pub dns_file: Option<PathBuf>,
+    /// `autoconnect`, default off: dial when the daemon starts.
+    pub autoconnect: bool,
+    /// `reconnect`, default on: dial again after the link drops.
+    pub reconnect: bool,
+    /// `reconnect_min`, default 5 s: first retry delay, doubled up to max.
+    pub reconnect_min: Duration,
+    /// `reconnect_max`, default 300 s.
+    pub reconnect_max: Duration,
+    /// `mtu`, default 1400: fits PPP, GRE and IP inside a 1500-byte link.
+    pub mtu: u16,
+}
+
+/// Placeholders for the required options, documented defaults for the rest.
+impl Default for ClientCfg {
+    fn default() -> Self {
+        ClientCfg {
+            name: String::new(),
+            server: Host::Name(String::new()),
+            username: String::new(),
+            password: String::new(),
+            security: Security::default(),
+            routes: Routes::None,
+            dns_file: None,
+            autoconnect: false,
+            reconnect: true,
+            reconnect_min: Duration::from_secs(5),
+            reconnect_max: Duration::from_secs(300),
+            mtu: 1400,
+        }
+    }
+}
+
+/// Hand-written so that the password never reaches a log.
+impl fmt::Debug for ClientCfg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCfg")
+            .field("name", &self.name)
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("password", &format_args!("<redacted>"))
+            .field("security", &self.security)
+            .field("routes", &self.routes)
+            .field("dns_file", &self.dns_file)
+            .field("autoconnect", &self.autoconnect)
+            .field("reconnect", &self.reconnect)
+            .field("reconnect_min", &self.reconnect_min)
+            .field("reconnect_max", &self.reconnect_max)
+            .field("mtu", &self.mtu)
+            .finish()
+    }
+}
+
+/// A server address as written: resolving is left to the I/O edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Ip(Ipv4Addr),
+    Name(String),
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Ip(ip) => ip.fmt(f),
+            Host::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// What to route through a client tunnel (`routes` + `list route`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Routes {
+    /// `none`: only the peer address.
+    #[default]
+    None,
+    /// `default`: everything (the server itself stays outside).
+    Default,
+    /// `prefixes`: the `list route` prefixes (at least one).
+    Prefixes(Vec<Ipv4Prefix>),
+}
+
+/// `a.b.c.d/len` with no host bits set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Prefix {
+    addr: Ipv4Addr,
+    len: u8,
+}
+
+impl Ipv4Prefix {
+    /// `None` if `len > 32` or `addr` has bits set beyond `len`, which
+    /// `ip route` would refuse too.
+    pub fn new(addr: Ipv4Addr, len: u8) -> Option<Self> {
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(len.min(32)))
+            .unwrap_or(0);
+        (len <= 32 && u32::from(addr) & !mask == 0).then_some(Ipv4Prefix { addr, len })
+    }
+
+    pub fn addr(&self) -> Ipv4Addr {
+        self.addr
+    }
+
+    pub fn prefix_len(&self) -> u8 {
+        self.len
+    }
+}
+
+impl fmt::Display for Ipv4Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}

@@ -1,0 +1,328 @@
+//! The model: every option, every default, every check, warnings, Debug.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::*;
+
+pub(super) const F: &str = "/etc/config/pptp-passthrough";
+
+pub(super) fn ok(text: &str) -> Config {
+    parse(F, text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub(super) fn err(text: &str) -> String {
+    match parse(F, text) {
+        Ok(c) => panic!("parsed: {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+pub(super) fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+pub(super) fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+pub(super) const CLIENT: &str = "config client 'office'\n\toption server 'vpn.example.com'\n\
+     \toption username 'alice'\n\toption password 'hunter2'\n";
+
+/// A helper section with one extra line (line 2).
+pub(super) fn helper(line: &str) -> String {
+    format!("config helper 'passthrough'\n\t{line}\n")
+}
+
+pub(super) fn server(line: &str) -> String {
+    format!("config server 'server'\n\t{line}\n")
+}
+
+pub(super) fn client(line: &str) -> String {
+    format!("{CLIENT}\t{line}\n")
+}
+
+#[test]
+fn helper_every_option() {
+    let c = ok(
+        "config helper 'passthrough'\n\toption enabled 'yes'\n\toption wan 'eth1'\n\
+         \tlist lan 'br-lan'\n\tlist lan 'wlan0'\n\toption queue_num '7'\n\
+         \toption backend 'xtables'\n\toption idle_timeout '60'\n\toption element_timeout '600'\n",
+    );
+    let h = c.helper.unwrap();
+    assert_eq!(
+        h,
+        HelperCfg {
+            enabled: true,
+            wan: Some("eth1".into()),
+            lan: vec!["br-lan".into(), "wlan0".into()],
+            queue_num: 7,
+            backend: Backend::Xtables,
+            idle_timeout: secs(60),
+            element_timeout: secs(600),
+        }
+    );
+    assert_eq!(
+        ok(&helper("option backend nft")).helper.unwrap().backend,
+        Backend::Nft
+    );
+    assert_eq!(
+        ok(&helper("option backend auto")).helper.unwrap().backend,
+        Backend::Auto
+    );
+    // The single-value form works for list options.
+    assert_eq!(
+        ok(&helper("option lan br-lan")).helper.unwrap().lan,
+        ["br-lan"]
+    );
+}
+
+#[test]
+fn server_every_option() {
+    let c = ok(
+        "config server 'server'\n\toption enabled 'on'\n\tlist listen '192.0.2.1'\n\
+         \tlist listen '192.0.2.2'\n\toption chap_secrets '/etc/pptp/secrets'\n\
+         \toption local_ip '10.9.0.1'\n\toption pool_start '10.9.0.200'\n\
+         \toption pool_end '10.9.1.20'\n\tlist dns '1.1.1.1'\n\tlist dns '8.8.8.8'\n\
+         \tlist wins '10.0.0.3'\n\toption proxy_arp '1'\n\toption mss_clamp 'off'\n\
+         \toption max_sessions '7'\n\toption max_pending_auth '3'\n\toption auth_fail_limit '2'\n\
+         \toption lockout '30'\n\toption idle_timeout '900'\n\tlist auth 'mschapv2'\n\
+         \tlist auth 'mschapv1'\n\tlist auth 'chap'\n\tlist auth 'pap'\n\toption mppe 'require'\n\
+         \tlist mppe_bits '128'\n\tlist mppe_bits '56'\n\tlist mppe_bits '40'\n\
+         \toption mppe_stateful 'true'\n",
+    );
+    let s = c.server.unwrap();
+    assert_eq!(
+        s,
+        ServerCfg {
+            enabled: true,
+            listen: vec![ip("192.0.2.1"), ip("192.0.2.2")],
+            chap_secrets: PathBuf::from("/etc/pptp/secrets"),
+            local_ip: Some(ip("10.9.0.1")),
+            pool: Some(IpPool {
+                start: ip("10.9.0.200"),
+                end: ip("10.9.1.20")
+            }),
+            dns: vec![ip("1.1.1.1"), ip("8.8.8.8")],
+            wins: vec![ip("10.0.0.3")],
+            proxy_arp: true,
+            mss_clamp: false,
+            max_sessions: 7,
+            max_pending_auth: 3,
+            auth_fail_limit: 2,
+            lockout: secs(30),
+            idle_timeout: Some(secs(900)),
+            security: Security {
+                auth: vec![
+                    AuthMethod::MsChapV2,
+                    AuthMethod::MsChapV1,
+                    AuthMethod::Chap,
+                    AuthMethod::Pap
+                ],
+                mppe: Mppe::Require,
+                mppe_bits: vec![KeyBits::B128, KeyBits::B56, KeyBits::B40],
+                mppe_stateful: true,
+            },
+        }
+    );
+    // A pool may cross /24 boundaries; its size counts both ends.
+    assert_eq!(s.pool.unwrap().size(), 77);
+    assert!(s.pool.unwrap().contains(ip("10.9.1.0")));
+    let o = ok(&server("option mppe optional")).server.unwrap();
+    assert_eq!(o.security.mppe, Mppe::Optional);
+    let n = ok(&server("option mppe none")).server.unwrap();
+    assert_eq!(n.security.mppe, Mppe::None);
+    let i = ok(&server("option idle_timeout 0")).server.unwrap();
+    assert_eq!(i.idle_timeout, None);
+}
+
+#[test]
+fn client_every_option() {
+    let c = ok(&format!(
+        "{CLIENT}\tlist auth 'mschapv1'\n\toption mppe 'optional'\n\tlist mppe_bits '40'\n\
+         \toption mppe_stateful '1'\n\toption routes 'prefixes'\n\tlist route '10.0.0.0/8'\n\
+         \tlist route '192.168.5.0/24'\n\toption dns_file '/tmp/resolv.conf.d/office'\n\
+         \toption autoconnect '1'\n\toption reconnect 'no'\n\toption reconnect_min '2'\n\
+         \toption reconnect_max '60'\n\toption mtu '1300'\n"
+    ));
+    let p = |s: &str| {
+        let (a, l) = s.split_once('/').unwrap();
+        Ipv4Prefix::new(ip(a), l.parse().unwrap()).unwrap()
+    };
+    assert_eq!(
+        c.clients,
+        vec![ClientCfg {
+            name: "office".into(),
+            server: Host::Name("vpn.example.com".into()),
+            username: "alice".into(),
+            password: "hunter2".into(),
+            security: Security {
+                auth: vec![AuthMethod::MsChapV1],
+                mppe: Mppe::Optional,
+                mppe_bits: vec![KeyBits::B40],
+                mppe_stateful: true,
+            },
+            routes: Routes::Prefixes(vec![p("10.0.0.0/8"), p("192.168.5.0/24")]),
+            dns_file: Some(PathBuf::from("/tmp/resolv.conf.d/office")),
+            autoconnect: true,
+            reconnect: false,
+            reconnect_min: secs(2),
+            reconnect_max: secs(60),
+            mtu: 1300,
+        }]
+    );
+    assert_eq!(c.client("office").unwrap().username, "alice");
+    assert!(c.client("home").is_none());
+    let d = ok(&client("option routes default"));
+    assert_eq!(d.clients[0].routes, Routes::Default);
+    let n = ok(&client("option server 192.0.2.7"));
+    assert_eq!(n.clients[0].server, Host::Ip(ip("192.0.2.7")));
+    assert_eq!(n.clients[0].server.to_string(), "192.0.2.7");
+    let two = ok(&format!("{CLIENT}{}", CLIENT.replace("office", "home")));
+    assert_eq!(two.clients.len(), 2);
+    assert_eq!(two.clients[1].name, "home");
+}
+
+#[test]
+fn defaults() {
+    assert_eq!(ok(""), Config::default());
+    assert_eq!(
+        ok("config helper 'passthrough'\n").helper,
+        Some(HelperCfg::default())
+    );
+    assert_eq!(
+        ok("config server 'server'\n").server,
+        Some(ServerCfg::default())
+    );
+    let h = HelperCfg::default();
+    assert!(!h.enabled && h.wan.is_none() && h.lan.is_empty());
+    assert_eq!((h.queue_num, h.backend), (1723, Backend::Auto));
+    assert_eq!(
+        (h.idle_timeout, h.element_timeout),
+        (secs(300), secs(18000))
+    );
+    let s = ServerCfg::default();
+    assert!(!s.enabled && !s.proxy_arp && s.mss_clamp);
+    assert_eq!(s.listen, [Ipv4Addr::UNSPECIFIED]);
+    assert_eq!(s.chap_secrets, Path::new("/etc/ppp/chap-secrets"));
+    assert_eq!((s.local_ip, s.pool), (None, None));
+    assert!(s.dns.is_empty() && s.wins.is_empty());
+    assert_eq!(
+        (s.max_sessions, s.max_pending_auth, s.auth_fail_limit),
+        (100, 16, 5)
+    );
+    assert_eq!((s.lockout, s.idle_timeout), (secs(60), None));
+    let sec = Security::default();
+    assert_eq!(sec.auth, [AuthMethod::MsChapV2]);
+    assert_eq!(sec.mppe, Mppe::Require128);
+    assert_eq!(sec.mppe_bits, [KeyBits::B128]);
+    assert!(!sec.mppe_stateful);
+    let c = ok(CLIENT).clients.remove(0);
+    let expect = ClientCfg {
+        name: "office".into(),
+        server: Host::Name("vpn.example.com".into()),
+        username: "alice".into(),
+        password: "hunter2".into(),
+        ..ClientCfg::default()
+    };
+    assert_eq!(c, expect);
+    assert_eq!(c.security, Security::default());
+    assert_eq!(c.routes, Routes::None);
+    assert!(c.dns_file.is_none() && !c.autoconnect && c.reconnect);
+    assert_eq!(
+        (c.reconnect_min, c.reconnect_max, c.mtu),
+        (secs(5), secs(300), 1400)
+    );
+}
+
+#[test]
+fn default_config_text_parses_to_defaults() {
+    let c = ok(DEFAULT_CONFIG);
+    assert_eq!(
+        c,
+        Config {
+            helper: Some(HelperCfg::default()),
+            server: Some(ServerCfg::default()),
+            clients: Vec::new(),
+        }
+    );
+    assert!(c.warnings().is_empty());
+    // Uncommenting the examples gives a valid file whose unset options are
+    // the defaults (`list route` goes with routes 'prefixes' only).
+    let on: String = DEFAULT_CONFIG
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            let cmd = ["#config ", "#option ", "#list "]
+                .iter()
+                .any(|p| t.starts_with(p))
+                && !t.starts_with("#list route ");
+            if cmd {
+                l.replacen('#', "", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let c = ok(&on);
+    let h = c.helper.unwrap();
+    assert_eq!(
+        (h.wan.as_deref(), h.lan.as_slice()),
+        (Some("eth1"), &["br-lan".to_string()][..])
+    );
+    let s = c.server.unwrap();
+    assert_eq!(s.local_ip, Some(ip("192.168.200.1")));
+    let cl = &c.clients[0];
+    assert_eq!(cl.name, "office");
+    assert_eq!(cl.security, Security::default());
+    assert_eq!(
+        (cl.reconnect_min, cl.reconnect_max, cl.mtu),
+        (secs(5), secs(300), 1400)
+    );
+    // Every option of the model appears in the shipped file.
+    for opt in [
+        "enabled",
+        "wan",
+        "lan",
+        "queue_num",
+        "backend",
+        "idle_timeout",
+        "element_timeout",
+        "listen",
+        "chap_secrets",
+        "local_ip",
+        "pool_start",
+        "pool_end",
+        "dns",
+        "wins",
+        "proxy_arp",
+        "mss_clamp",
+        "max_sessions",
+        "max_pending_auth",
+        "auth_fail_limit",
+        "lockout",
+        "auth",
+        "mppe",
+        "mppe_bits",
+        "mppe_stateful",
+        "server",
+        "username",
+        "password",
+        "routes",
+        "route",
+        "dns_file",
+        "autoconnect",
+        "reconnect",
+        "reconnect_min",
+        "reconnect_max",
+        "mtu",
+    ] {
+        assert!(
+            DEFAULT_CONFIG.contains(&format!("option {opt} "))
+                || DEFAULT_CONFIG.contains(&format!("list {opt} ")),
+            "{opt}"
+        );
+    }
+}

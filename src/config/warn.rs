@@ -1,0 +1,45 @@
+//! Settings that work but weaken security. They stay allowed (old peers
+//! may need them) but are named, with the risk, every time they are used.
+
+use super::model::{AuthMethod, Config, KeyBits, Mppe, Security};
+
+pub fn warnings(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(s) = &cfg.server {
+        security("server", &s.security, &mut out);
+    }
+    for c in &cfg.clients {
+        security(&format!("client '{}'", c.name), &c.security, &mut out);
+    }
+    out
+}
+
+fn security(who: &str, sec: &Security, out: &mut Vec<String>) {
+    for a in &sec.auth {
+        let risk = match a {
+            AuthMethod::MsChapV2 => continue,
+            AuthMethod::Pap => "PAP sends the password in clear text",
+            AuthMethod::Chap => {
+                "CHAP (MD5) gives no MPPE keys and its exchange allows offline password guessing"
+            }
+            AuthMethod::MsChapV1 => {
+                "MS-CHAPv1 is broken: its responses reveal the password hash to an eavesdropper"
+            }
+        };
+        out.push(format!("{who}: {risk}"));
+    }
+    let mppe = match sec.mppe {
+        Mppe::Require128 | Mppe::Require => None,
+        Mppe::Optional => Some("MPPE is optional: a peer can choose an unencrypted tunnel"),
+        Mppe::None => Some("MPPE is off: tunnel traffic is not encrypted"),
+    };
+    out.extend(mppe.map(|m| format!("{who}: {m}")));
+    if sec.mppe != Mppe::None {
+        for b in sec.mppe_bits.iter().filter(|b| **b != KeyBits::B128) {
+            out.push(format!(
+                "{who}: {}-bit MPPE keys can be found by brute force",
+                b.bits()
+            ));
+        }
+    }
+}
