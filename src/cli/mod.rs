@@ -1,9 +1,12 @@
 //! Command-line interface: one binary, one subcommand per job.
 
 mod check;
+mod client;
+mod endpoint;
 mod helper;
 mod peer;
 mod probe;
+mod server;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +27,10 @@ pub enum Cmd {
     /// Diagnostics: is TCP 1723 reachable, does GRE pass each way, does the
     /// NAT allow a second call (exit codes per failure class).
     Check(check::Args),
+    /// The embedded PPTP client (userspace PPP, TUN, raw GRE).
+    Client(client::Args),
+    /// Run the embedded PPTP server (userspace PPP, TUN, raw GRE).
+    Server(server::Args),
     /// Show the calls the running helper tracks.
     Status(status::Args),
     /// Test peer for the namespace lab and the end-to-end tests: a minimal
@@ -48,6 +55,8 @@ pub fn run(cli: Cli) -> i32 {
         Cmd::Check(a) => return check::run(a),
         Cmd::Helper(a) => rt.block_on(helper::run(a)),
         Cmd::Status(a) => rt.block_on(status::run(a)),
+        Cmd::Client(a) => rt.block_on(client::run(a)),
+        Cmd::Server(a) => rt.block_on(tokio::task::LocalSet::new().run_until(server::run(a))),
         Cmd::LabPeer(a) => peer::run(a),
     };
     match res {

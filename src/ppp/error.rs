@@ -37,6 +37,10 @@ pub enum Error {
     /// (RFC 3078 §2: the link SHOULD then be terminated).
     #[error("MPPE negotiation failed: {0}")]
     MppeRefused(&'static str),
+    /// A PAP or CHAP field longer than its one-octet length can express
+    /// (RFC 1334 §2.2.1, RFC 1994 §4.1).
+    #[error("authentication field of {0} bytes does not fit its length octet")]
+    FieldTooLong(usize),
     /// IPCP could not obtain a local IP address (RFC 1332 §3.3).
     #[error("peer refused to provide or accept our IP address")]
     AddressRefused,

@@ -2,6 +2,7 @@
 //! option-negotiation automaton (RFC 1661 §4) with LCP, IPCP and CCP, and
 //! the authentication and MPPE cryptography.
 
+pub mod auth;
 pub mod ccp;
 pub mod crypto;
 pub mod error;
@@ -11,3 +12,4 @@ pub mod ipcp;
 pub mod lcp;
 pub mod opt;
 pub mod packet;
+pub mod session;

@@ -9,6 +9,7 @@
 
 pub mod control;
 pub mod gre;
+pub mod link;
 mod reorder;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 mod check;
 mod lab;
+mod tunnel;
 
 use std::time::Duration;
 

@@ -1,0 +1,366 @@
+//! A whole PPP link for one PPTP call, sans-IO, as client or server:
+//! the RFC 1661 §3.2 phases Establish (LCP), Authenticate ([`super::auth`]),
+//! Network (IPCP, and CCP with MPPE, RFC 3078) and Terminate.
+//!
+//! Inputs: PPP frames from the GRE payload ([`Session::handle_frame`]),
+//! IPv4 packets to send ([`Session::send_ip`]), timers
+//! ([`Session::handle_timeout`]) and [`Session::close`]. Outputs: frames
+//! for GRE ([`Session::poll_transmit`]), received IPv4 packets
+//! ([`Session::poll_ip`]), [`SessionEvent`]s and the next deadline.
+
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::auth::{AuthConfig, AuthError, AuthMethod, Authenticator, Credentials, Peer, Rng};
+use super::ccp::{Ccp, MppeMode, MppePolicy};
+use super::crypto::mppe::{DEFAULT_MAX_REKEYS, Decrypter, Encrypter};
+use super::crypto::mppe_keys::StartKeys;
+use super::error::Error;
+use super::fsm;
+use super::ipcp::{Ipcp, IpcpConfig};
+use super::lcp::{Lcp, LcpConfig};
+
+mod data;
+mod machine;
+
+/// Which end of the call we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Authenticates itself, takes an address (PNS side).
+    Client,
+    /// Authenticates the peer, assigns an address (PAC side).
+    Server,
+}
+
+/// The link phases of RFC 1661 §3.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Dead,
+    Establish,
+    Authenticate,
+    Network,
+    Terminate,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Dead => "Dead",
+            Phase::Establish => "Establish",
+            Phase::Authenticate => "Authenticate",
+            Phase::Network => "Network",
+            Phase::Terminate => "Terminate",
+        })
+    }
+}
+
+/// Session policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// LCP policy. `require_auth` and `accept_auth` are set from `auth`
+    /// by role, and `magic_seed` is drawn from the session's Rng.
+    pub lcp: LcpConfig,
+    /// Restart timer and counters of LCP, IPCP and CCP.
+    pub fsm: fsm::Config,
+    /// Methods (demanded by a server, accepted by a client), names,
+    /// password and timers.
+    pub auth: AuthConfig,
+    /// MPPE policy; `None` disables CCP (its packets are Protocol-
+    /// Rejected). MPPE needs MS-CHAP keys: with PAP or CHAP-MD5 a required
+    /// MPPE fails the link.
+    pub mppe: Option<MppePolicy>,
+    /// IPCP policy. A server's `remote` is the pool address for this call,
+    /// replaced by the user's static address when it has one.
+    pub ipcp: IpcpConfig,
+    /// Bound on MPPE key changes one received packet may cost.
+    pub mppe_max_rekeys: u16,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            lcp: LcpConfig::default(),
+            fsm: fsm::Config::default(),
+            auth: AuthConfig::default(),
+            mppe: Some(MppePolicy::default()),
+            ipcp: IpcpConfig::default(),
+            mppe_max_rekeys: DEFAULT_MAX_REKEYS,
+        }
+    }
+}
+
+/// What the session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// Authentication succeeded (either role); `user` has no domain.
+    Authenticated { user: String, method: AuthMethod },
+    /// Authentication failed (either role); `Down` follows.
+    AuthFailed { reason: AuthError },
+    /// IPv4 can flow: IPCP is open and, when MPPE is in use, CCP too. May
+    /// come again after a renegotiation. `mtu` is the largest IPv4 packet
+    /// [`Session::send_ip`] takes: the peer's MRU, less the MPPE header and
+    /// inner protocol (4 bytes) when encrypting.
+    Up {
+        local_ip: Ipv4Addr,
+        remote_ip: Option<Ipv4Addr>,
+        dns: [Option<Ipv4Addr>; 2],
+        mtu: u16,
+        mppe: Option<MppeMode>,
+    },
+    /// The link is dead (final).
+    Down { reason: SessionError },
+}
+
+/// Why the session ended, or why data was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// LCP negotiation failed (e.g. no common authentication method).
+    #[error("LCP negotiation failed: {0}")]
+    Lcp(Error),
+    /// LCP gave up: the peer stopped answering.
+    #[error("LCP gave up: the peer is not responding")]
+    LcpTimeout,
+    /// Authentication failed, in either role.
+    #[error("authentication failed: {0}")]
+    Auth(AuthError),
+    /// MPPE is required but was not agreed (RFC 3078 §2).
+    #[error("MPPE required but not negotiated: {0}")]
+    Mppe(Error),
+    /// MPPE is required but the authentication method yields no keys.
+    #[error("MPPE required but {0:?} authentication yields no MPPE keys")]
+    MppeWithoutKeys(Option<AuthMethod>),
+    /// IPCP negotiation failed.
+    #[error("IPCP negotiation failed: {0}")]
+    Ipcp(Error),
+    /// An NCP finished: the peer did not answer or closed it.
+    #[error("{0} went down (no answer, or closed by the peer)")]
+    NcpDown(&'static str),
+    /// The peer Protocol-Rejected a protocol we cannot do without.
+    #[error("peer Protocol-Rejected {0}")]
+    ProtocolRejected(&'static str),
+    /// The peer sent an LCP Terminate-Request.
+    #[error("peer terminated the link during the {0} phase")]
+    PeerTerminated(Phase),
+    /// The configured number of LCP Echo-Requests went unanswered.
+    #[error("peer stopped answering LCP Echo-Requests")]
+    KeepaliveTimeout,
+    /// [`Session::close`] was called.
+    #[error("link closed locally")]
+    Closed,
+    /// `send_ip` before the Network phase is usable.
+    #[error("the link is not up")]
+    NotUp,
+    /// `send_ip` while MPPE is required and CCP is not open: no user data
+    /// goes out unencrypted.
+    #[error("MPPE is required and CCP is not open yet")]
+    EncryptionNotReady,
+    /// `send_ip` with a packet beyond the MTU.
+    #[error("IPv4 packet of {len} bytes exceeds the MTU of {mtu}")]
+    TooLarge { len: usize, mtu: u16 },
+}
+
+/// MPPE state of both directions, alive while CCP is Opened with a mode.
+#[derive(Debug)]
+struct Mppe {
+    mode: MppeMode,
+    enc: Encrypter,
+    dec: Decrypter,
+    /// When the last CCP Reset-Request went out.
+    last_reset: Option<Instant>,
+}
+
+/// One PPP link.
+pub struct Session {
+    role: Role,
+    cfg: SessionConfig,
+    rng: Box<dyn Rng + Send>,
+    credentials: Option<Arc<dyn Credentials + Send + Sync>>,
+    phase: Phase,
+    lcp: Lcp,
+    authenticator: Option<Authenticator>,
+    peer: Option<Peer>,
+    /// Keys and static address from the successful authentication.
+    keys: Option<StartKeys>,
+    address: Option<Ipv4Addr>,
+    ipcp: Option<Ipcp>,
+    ccp: Option<Ccp>,
+    /// CCP is not in use (disabled, impossible or given up) and MPPE is
+    /// not required.
+    ccp_skipped: bool,
+    mppe: Option<Mppe>,
+    up: bool,
+    reason: Option<SessionError>,
+    /// A Terminate-Request arrived while LCP was negotiating (it keeps
+    /// trying, RFC 1661 §4.1 RTR): the reason if it then gives up.
+    terminate_seen: Option<Phase>,
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<SessionEvent>,
+    ip_in: VecDeque<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.role)
+            .field("phase", &self.phase)
+            .field("up", &self.up)
+            .field("lcp", &self.lcp.state())
+            .field("mppe", &self.mppe.as_ref().map(|m| m.mode))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A client: authenticates with `cfg.auth.name`/`password` using one
+    /// of `cfg.auth.methods`. LCP starts at once (the call is up).
+    pub fn client(cfg: SessionConfig, now: Instant, rng: impl Rng + Send + 'static) -> Session {
+        Session::new(Role::Client, cfg, now, Box::new(rng), None)
+    }
+
+    /// A server: demands one of `cfg.auth.methods` and checks it against
+    /// `credentials`.
+    pub fn server(
+        cfg: SessionConfig,
+        now: Instant,
+        rng: impl Rng + Send + 'static,
+        credentials: Arc<dyn Credentials + Send + Sync>,
+    ) -> Session {
+        Session::new(Role::Server, cfg, now, Box::new(rng), Some(credentials))
+    }
+
+    fn new(
+        role: Role,
+        cfg: SessionConfig,
+        now: Instant,
+        mut rng: Box<dyn Rng + Send>,
+        credentials: Option<Arc<dyn Credentials + Send + Sync>>,
+    ) -> Session {
+        let mut lcp_cfg = cfg.lcp.clone();
+        let methods = cfg.auth.methods.clone();
+        (lcp_cfg.require_auth, lcp_cfg.accept_auth) = match role {
+            Role::Client => (Vec::new(), methods),
+            Role::Server => (methods, Vec::new()),
+        };
+        let mut seed = [0u8; 8];
+        rng.fill_bytes(&mut seed);
+        lcp_cfg.magic_seed = u64::from_le_bytes(seed);
+        let mut s = Session {
+            role,
+            lcp: Lcp::with_config(lcp_cfg, cfg.fsm),
+            cfg,
+            rng,
+            credentials,
+            phase: Phase::Establish,
+            authenticator: None,
+            peer: None,
+            keys: None,
+            address: None,
+            ipcp: None,
+            ccp: None,
+            ccp_skipped: false,
+            mppe: None,
+            up: false,
+            reason: None,
+            terminate_seen: None,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            ip_in: VecDeque::new(),
+        };
+        s.lcp.open(now);
+        s.lcp.up(now);
+        s.pump(now);
+        s
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Whether IPv4 can flow (an `Up` was reported and still holds).
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// The MPPE mode in force, if any.
+    pub fn mppe_mode(&self) -> Option<MppeMode> {
+        self.mppe.as_ref().map(|m| m.mode)
+    }
+
+    /// The next PPP frame to put in a GRE packet.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next IPv4 packet received.
+    pub fn poll_ip(&mut self) -> Option<Vec<u8>> {
+        self.ip_in.pop_front()
+    }
+
+    /// When `handle_timeout` should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Dead {
+            return None;
+        }
+        [
+            self.lcp.poll_timeout(),
+            self.authenticator
+                .as_ref()
+                .and_then(Authenticator::poll_timeout),
+            self.peer.as_ref().and_then(Peer::poll_timeout),
+            self.ipcp.as_ref().and_then(Ipcp::poll_timeout),
+            self.ccp.as_ref().and_then(Ccp::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Run the timers due by `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.phase == Phase::Dead {
+            return;
+        }
+        self.lcp.handle_timeout(now);
+        if let Some(a) = &mut self.authenticator {
+            a.handle_timeout(now, &mut *self.rng);
+        }
+        if let Some(p) = &mut self.peer {
+            p.handle_timeout(now, &mut *self.rng);
+        }
+        if let Some(i) = &mut self.ipcp {
+            i.handle_timeout(now);
+        }
+        if let Some(c) = &mut self.ccp {
+            c.handle_timeout(now);
+        }
+        self.pump(now);
+    }
+
+    /// Terminate the link (RFC 1661 §3.7): LCP Terminate-Request, then
+    /// `Down` with [`SessionError::Closed`].
+    pub fn close(&mut self, now: Instant) {
+        if self.phase == Phase::Dead {
+            return;
+        }
+        self.fail(now, SessionError::Closed);
+        self.pump(now);
+    }
+}
+
+#[cfg(test)]
+mod testnet;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! Frames in and out: dispatch by protocol and phase (RFC 1661 §3.4-3.6),
+//! Protocol-Reject of unknown protocols (§5.7), and IPv4 in clear or
+//! inside MPPE (RFC 3078 §3) with stateful resynchronisation (§8.2).
+
+use std::time::{Duration, Instant};
+
+use super::{Phase, Session, SessionError};
+use crate::ppp::crypto::CryptoError;
+use crate::ppp::frame::{Compression, Frame, Protocol};
+use crate::ppp::fsm::State;
+use crate::ppp::packet::Code;
+
+/// The inner protocol field ahead of an IPv4 packet inside MPPE, sent
+/// uncompressed.
+const MPPE_IPV4: [u8; 2] = [0x00, 0x21];
+
+/// RFC 1962 §3.1 repeats the Reset-Request for every packet discarded
+/// while waiting for the reset; MPPE sends no Reset-Ack to stop it, so
+/// repeats are spaced at least this far apart.
+const RESET_REPEAT: Duration = Duration::from_millis(250);
+
+/// Split a decrypted MPPE payload into its (possibly PFC-compressed)
+/// protocol field and data.
+fn inner_protocol(plain: &[u8]) -> Option<(Protocol, &[u8])> {
+    match plain {
+        [p, rest @ ..] if p & 1 == 1 => Some((Protocol(u16::from(*p)), rest)),
+        [hi, lo, rest @ ..] => Some((Protocol(u16::from_be_bytes([*hi, *lo])), rest)),
+        _ => None,
+    }
+}
+
+impl Session {
+    /// Handle one PPP frame from the GRE payload. Malformed frames and
+    /// frames the phase does not allow are silently discarded.
+    pub fn handle_frame(&mut self, now: Instant, buf: &[u8]) {
+        if self.phase == Phase::Dead {
+            return;
+        }
+        match Frame::parse(buf) {
+            Ok(f) => self.dispatch(now, f.protocol, f.payload),
+            Err(e) => tracing::debug!("malformed PPP frame dropped: {e}"),
+        }
+        self.pump(now);
+    }
+
+    fn dispatch(&mut self, now: Instant, protocol: Protocol, payload: &[u8]) {
+        if protocol == Protocol::LCP {
+            let before = self.lcp.state();
+            if let Err(e) = self.lcp.handle_packet(now, payload) {
+                tracing::debug!("malformed LCP packet dropped: {e}");
+                return;
+            }
+            // A Terminate-Request ends an Opened link (RFC 1661 §5.2);
+            // while negotiating LCP acks it and keeps trying (§4.1).
+            if payload.first() == Some(&u8::from(Code::TerminateRequest)) {
+                match (before, self.lcp.state()) {
+                    (State::Opened, State::Stopping) => {
+                        self.set_reason(SessionError::PeerTerminated(self.phase));
+                    }
+                    (State::ReqSent | State::AckRcvd | State::AckSent, _) => {
+                        self.terminate_seen = Some(self.phase);
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        // Nothing but LCP until it is Opened, nothing but authentication
+        // until the Network phase (RFC 1661 §3.5).
+        if self.lcp.state() != State::Opened {
+            return;
+        }
+        match (self.phase, protocol) {
+            (Phase::Authenticate | Phase::Network, Protocol::PAP | Protocol::CHAP) => {
+                self.auth_input(now, protocol, payload);
+            }
+            (Phase::Network, _) => self.network_input(now, protocol, payload),
+            _ => tracing::debug!(protocol = protocol.0, phase = %self.phase, "frame discarded"),
+        }
+    }
+
+    fn auth_input(&mut self, now: Instant, protocol: Protocol, payload: &[u8]) {
+        if let (Some(a), Some(creds)) = (&mut self.authenticator, &self.credentials) {
+            if a.protocol() == protocol {
+                a.handle_packet(now, payload, &**creds);
+            }
+        }
+        if let Some(p) = &mut self.peer {
+            if p.protocol() == protocol {
+                p.handle_packet(now, payload, &mut *self.rng);
+            }
+        }
+    }
+
+    fn network_input(&mut self, now: Instant, protocol: Protocol, payload: &[u8]) {
+        let result = match (protocol, &mut self.ipcp, &mut self.ccp) {
+            (Protocol::IPCP, Some(i), _) => i.handle_packet(now, payload),
+            (Protocol::CCP, _, Some(c)) => c.handle_packet(now, payload),
+            (Protocol::IPCP, None, _) => Ok(()),
+            (Protocol::IPV4, _, _) => {
+                self.rx_plain(payload);
+                Ok(())
+            }
+            (Protocol::COMPRESSED, _, _) => {
+                self.rx_mppe(now, payload);
+                Ok(())
+            }
+            // CCP when we run none, and anything unknown.
+            _ => {
+                self.lcp.protocol_reject(protocol, payload);
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(
+                protocol = protocol.0,
+                "malformed control packet dropped: {e}"
+            );
+        }
+    }
+
+    fn ipcp_open(&self) -> bool {
+        self.ipcp
+            .as_ref()
+            .is_some_and(|i| i.state() == State::Opened)
+    }
+
+    /// IPv4 in clear: only when MPPE is neither in use nor required.
+    fn rx_plain(&mut self, payload: &[u8]) {
+        if self.mppe.is_some() || self.mppe_required() {
+            tracing::debug!("unencrypted IPv4 dropped: MPPE in force");
+            return;
+        }
+        if self.ipcp_open() {
+            self.ip_in.push_back(payload.to_vec());
+        }
+    }
+
+    /// An MPPE datagram (RFC 3078 §3): decrypt, or act on the loss.
+    fn rx_mppe(&mut self, now: Instant, payload: &[u8]) {
+        let Some(m) = &mut self.mppe else {
+            tracing::debug!("MPPE packet while CCP is not open dropped");
+            return;
+        };
+        match m.dec.decrypt(payload) {
+            Ok(plain) => match inner_protocol(&plain) {
+                Some((Protocol::IPV4, ip)) if self.ipcp_open() => self.ip_in.push_back(ip.to_vec()),
+                Some((p, _)) => tracing::debug!(protocol = p.0, "MPPE payload dropped"),
+                None => tracing::debug!("empty MPPE payload dropped"),
+            },
+            Err(CryptoError::NeedsReset { expected, got }) => {
+                tracing::debug!(expected, got, "stateful MPPE lost sync");
+                self.reset_request(now, false);
+            }
+            // RFC 1962 §3.1: repeat the Reset-Request while discarding.
+            Err(CryptoError::AwaitingFlush) => self.reset_request(now, true),
+            Err(e @ CryptoError::TooManyRekeys { .. }) => {
+                tracing::warn!("MPPE lost sync: {e}");
+                self.reset_request(now, false);
+            }
+            Err(e) => tracing::debug!("MPPE packet dropped: {e}"),
+        }
+    }
+
+    /// Send a CCP Reset-Request without data (RFC 3078 §8.2); with
+    /// `unless_recent`, only if the last one is [`RESET_REPEAT`] old.
+    fn reset_request(&mut self, now: Instant, unless_recent: bool) {
+        let (Some(m), Some(c)) = (&mut self.mppe, &mut self.ccp) else {
+            return;
+        };
+        if unless_recent && m.last_reset.is_some_and(|t| now < t + RESET_REPEAT) {
+            return;
+        }
+        if c.send_reset_request(&[]).is_some() {
+            m.last_reset = Some(now);
+        }
+    }
+
+    /// Queue an IPv4 packet: inside MPPE (frame protocol 0x00FD, inner
+    /// protocol 0x0021) when negotiated, else as protocol 0x0021. Refused
+    /// before `Up`, so nothing goes out in clear while MPPE is required and
+    /// CCP is not open.
+    pub fn send_ip(&mut self, packet: &[u8]) -> Result<(), SessionError> {
+        if !self.up {
+            let waiting_for_ccp = self.phase == Phase::Network && self.mppe_required();
+            return Err(if waiting_for_ccp {
+                SessionError::EncryptionNotReady
+            } else {
+                SessionError::NotUp
+            });
+        }
+        let mtu = self.mtu();
+        if packet.len() > usize::from(mtu) {
+            return Err(SessionError::TooLarge {
+                len: packet.len(),
+                mtu,
+            });
+        }
+        match &mut self.mppe {
+            Some(m) => {
+                let mut inner = Vec::with_capacity(MPPE_IPV4.len() + packet.len());
+                inner.extend_from_slice(&MPPE_IPV4);
+                inner.extend_from_slice(packet);
+                let datagram = m.enc.encrypt(&inner);
+                self.emit(Protocol::COMPRESSED, &datagram);
+            }
+            None => self.emit(Protocol::IPV4, packet),
+        }
+        Ok(())
+    }
+
+    /// Frame and queue a packet, compressed as LCP negotiated.
+    pub(super) fn emit(&mut self, protocol: Protocol, payload: &[u8]) {
+        let comp = if self.lcp.state() == State::Opened {
+            self.lcp.params().tx_compression()
+        } else {
+            Compression::default()
+        };
+        match (Frame { protocol, payload }).to_vec(comp) {
+            Ok(v) => self.out.push_back(v),
+            Err(e) => tracing::warn!(protocol = protocol.0, "frame not sent: {e}"),
+        }
+    }
+}
