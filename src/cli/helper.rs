@@ -94,15 +94,25 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         element_timeout: a.element_timeout,
     };
     // Calls that survived a previous helper live in the maps.
-    let recovered: Vec<nat::Mapping> = nft::list_table()?
-        .map(|t| {
-            netfilter::parse_elements(&t)
-                .into_iter()
-                .map(|(m, _)| m)
-                .collect()
-        })
+    let found = nft::list_table()?
+        .map(|t| netfilter::parse_elements(&t))
         .unwrap_or_default();
+    let recovered: Vec<nat::Mapping> = found
+        .iter()
+        .filter(|(_, s)| !s.pending)
+        .map(|(m, _)| *m)
+        .collect();
+    // Calls still waiting for their reply cannot be finished by a helper
+    // that never saw the request: drop their inbound elements.
+    let stale: Vec<Change> = found
+        .iter()
+        .filter(|(_, s)| s.pending)
+        .map(|(m, _)| Change::Unexpect(*m))
+        .collect();
     let kept = nft::install_table(&setup)?;
+    if kept && !stale.is_empty() {
+        nft::apply(&netfilter::batch(&stale, setup.element_timeout, |_| None))?;
+    }
     if !kept && !recovered.is_empty() {
         let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
         nft::apply(&netfilter::batch(&adds, setup.element_timeout, |_| None))?;
@@ -250,6 +260,9 @@ impl Daemon {
                             Change::Add(m) => tracing::info!("call up: {m}"),
                             Change::Remove(m) => tracing::info!("call down: {m}"),
                             Change::Refresh(m) => tracing::debug!("call refreshed: {m}"),
+                            Change::Expect(m) => tracing::debug!("call requested: {m}"),
+                            Change::Promote(m) => tracing::info!("call up: {m}"),
+                            Change::Unexpect(m) => tracing::info!("call failed: {m}"),
                         }
                     }
                 }

@@ -59,10 +59,19 @@ impl Mapping {
 /// A change the kernel maps must see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
+    /// A call is up: all of its elements.
     Add(Mapping),
     Remove(Mapping),
     /// Re-add with a fresh timeout.
     Refresh(Mapping),
+    /// Our side asked for a call: install the inbound path now (short
+    /// timeout; `peer_cid` unknown, 0), because the outside peer may send
+    /// GRE right behind its reply, while the reply is still in our queue.
+    Expect(Mapping),
+    /// The expected call is up: replace its inbound elements by the full set.
+    Promote(Mapping),
+    /// The expected call failed: remove its inbound elements.
+    Unexpect(Mapping),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -84,6 +93,10 @@ pub struct Call {
     pub peer_cid: Option<u16>,
     pub state: CallState,
     pub since: Instant,
+    /// Inbound elements were installed ahead of the reply (`Change::Expect`).
+    pub expected: bool,
+    /// All elements are installed (`Change::Add` or `Change::Promote`).
+    pub mapped: bool,
 }
 
 /// The calls of one control connection.
@@ -145,10 +158,12 @@ impl Calls {
     /// Remove call `i`, its mapping and its public ID.
     fn end(&mut self, i: usize, cx: &mut Ctx) {
         let c = self.list.remove(i);
-        if c.state == CallState::Established {
+        if c.mapped {
             if let Some(m) = self.mapping(&c) {
                 cx.changes.push(Change::Remove(m));
             }
+        } else if c.expected {
+            cx.changes.push(Change::Unexpect(self.expect_mapping(&c)));
         }
         if c.public_cid != 0 {
             cx.alloc
@@ -163,13 +178,30 @@ impl Calls {
         }
     }
 
+    fn expect_mapping(&self, c: &Call) -> Mapping {
+        Mapping {
+            role: self.role,
+            lan: self.lan,
+            remote: self.remote,
+            lan_cid: c.lan_cid,
+            public_cid: c.public_cid,
+            peer_cid: 0,
+        }
+    }
+
     fn establish(&mut self, i: usize, peer: u16, cx: &mut Ctx) {
         let c = &mut self.list[i];
         c.peer_cid = Some(peer);
         c.state = CallState::Established;
+        let was_expected = c.expected;
+        (c.expected, c.mapped) = (false, true);
         let c = c.clone();
         if let Some(m) = self.mapping(&c) {
-            cx.changes.push(Change::Add(m));
+            cx.changes.push(if was_expected {
+                Change::Promote(m)
+            } else {
+                Change::Add(m)
+            });
         }
     }
 
@@ -199,13 +231,19 @@ impl Calls {
                     self.end(i, cx); // the host reused the ID: the old call is gone
                 }
                 let public = self.alloc(cx);
-                self.list.push(Call {
+                let call = Call {
                     lan_cid: own,
                     public_cid: public,
                     peer_cid: None,
                     state: CallState::Requested,
                     since: cx.now,
-                });
+                    expected: public != 0,
+                    mapped: false,
+                };
+                if call.expected {
+                    cx.changes.push(Change::Expect(self.expect_mapping(&call)));
+                }
+                self.list.push(call);
                 patches.push((12, public.to_be_bytes()));
             }
             // The outside peer answers our request: own ID @12, ours @14.
@@ -246,13 +284,20 @@ impl Calls {
                         peer_cid: Some(peer),
                         state,
                         since: cx.now,
+                        expected: false,
+                        mapped: false,
                     });
                     let i = self.list.len() - 1;
                     if result != 1 {
                         self.end(i, cx);
-                    } else if self.role == Pac {
-                        // The PNS may send GRE as soon as it reads the OCRP.
+                    } else {
+                        // Map now: the outside peer may send GRE as soon as
+                        // it reads this reply (PAC role) or right behind its
+                        // ICCN (PNS role), while that is still queued here.
                         self.establish(i, peer, cx);
+                        if self.role == Pns {
+                            self.list[i].state = CallState::Replied;
+                        }
                     }
                 }
             }
@@ -262,8 +307,8 @@ impl Calls {
                 let want = |c: &Call| c.state == CallState::Replied && c.public_cid == public;
                 if let Some(i) = self.find(want) {
                     patches.push((12, self.list[i].lan_cid.to_be_bytes()));
-                    let peer = self.list[i].peer_cid.unwrap_or(0);
-                    self.establish(i, peer, cx);
+                    // Mapped when the ICRP went out.
+                    self.list[i].state = CallState::Established;
                 }
             }
             // An outside PAC ends a call: CDN carries its own ID (§2.13).
@@ -304,7 +349,7 @@ impl Calls {
     pub fn mappings(&self) -> Vec<Mapping> {
         self.list
             .iter()
-            .filter(|c| c.state == CallState::Established)
+            .filter(|c| c.mapped)
             .filter_map(|c| self.mapping(c))
             .collect()
     }

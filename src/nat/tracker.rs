@@ -174,6 +174,8 @@ impl Tracker {
                 peer_cid: Some(m.peer_cid),
                 state: CallState::Established,
                 since: now,
+                expected: false,
+                mapped: true,
             });
             n += 1;
         }

@@ -21,7 +21,14 @@ pub struct ElementState {
     pub out_bytes: u64,
     /// Seconds until the elements expire.
     pub expires: u64,
+    /// Inbound elements of a call that was waiting for its reply.
+    pub pending: bool,
 }
+
+/// Comment prefix of the inbound elements of a call waiting for its reply.
+pub const PENDING: &str = "pending";
+/// Their lifetime: a PPTP peer answers a call request within 60 s (§3.1.3).
+pub const PENDING_TIMEOUT: u32 = 120;
 
 /// The comment on a `gre_dnat` element: the whole call record.
 fn comment(m: &Mapping) -> String {
@@ -116,6 +123,41 @@ fn adds<'a>(m: &Mapping, timeout: u32, st: Option<ElementState>) -> Vec<NfObject
     ]
 }
 
+/// Inbound elements of a call still waiting for its reply.
+fn expects<'a>(m: &Mapping, timeout: u32) -> Vec<NfObject<'a>> {
+    let (r, p) = (m.remote_ip(), m.public_cid);
+    vec![
+        NfObject::CmdObject(NfCmd::Add(element(
+            MAP_DNAT,
+            vec![Expression::List(vec![
+                elem(
+                    r,
+                    p,
+                    timeout,
+                    Some(format!("{PENDING} {}", comment(m))),
+                    None,
+                ),
+                Expression::String(m.lan_ip().to_string().into()),
+            ])],
+        ))),
+        NfObject::CmdObject(NfCmd::Add(element(
+            MAP_CID,
+            vec![Expression::List(vec![
+                elem(r, p, timeout, None, None),
+                Expression::Number(m.lan_cid as u32),
+            ])],
+        ))),
+    ]
+}
+
+fn inbound_deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
+    let (r, p) = (m.remote_ip(), m.public_cid);
+    vec![
+        NfObject::CmdObject(NfCmd::Delete(element(MAP_DNAT, vec![key(r, p)]))),
+        NfObject::CmdObject(NfCmd::Delete(element(MAP_CID, vec![key(r, p)]))),
+    ]
+}
+
 fn deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
     let (r, p) = (m.remote_ip(), m.public_cid);
     vec![
@@ -141,6 +183,12 @@ pub fn batch(
                 objs.extend(deletes(m));
                 objs.extend(adds(m, timeout, state(m)));
             }
+            Change::Expect(m) => objs.extend(expects(m, PENDING_TIMEOUT)),
+            Change::Promote(m) => {
+                objs.extend(inbound_deletes(m));
+                objs.extend(adds(m, timeout, None));
+            }
+            Change::Unexpect(m) => objs.extend(inbound_deletes(m)),
         }
     }
     Nftables {
@@ -209,12 +257,18 @@ pub fn parse_elements(list: &serde_json::Value) -> Vec<(Mapping, ElementState)> 
     entries(list, "map", MAP_DNAT)
         .into_iter()
         .filter_map(|(ip, public, e, val)| {
-            let m = parse_comment(e.get("comment")?.as_str()?, public)?;
+            let text = e.get("comment")?.as_str()?;
+            let (pending, text) = match text.strip_prefix(PENDING) {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, text),
+            };
+            let m = parse_comment(text, public)?;
             if val.as_str()?.parse::<Ipv4Addr>().ok()? != m.lan_ip() || ip != m.remote_ip() {
                 return None;
             }
             let mut st = ElementState {
                 expires: e.get("expires").and_then(|v| v.as_u64()).unwrap_or(0),
+                pending,
                 ..Default::default()
             };
             if let Some((_, _, ce, _)) = cid.iter().find(|x| x.0 == ip && x.1 == public) {
@@ -264,6 +318,40 @@ mod tests {
             j["nftables"][2]["add"]["element"]["elem"][0]["elem"]["val"]["concat"],
             serde_json::json!(["198.51.100.10", 77])
         );
+        let mut pend = m();
+        pend.peer_cid = 0;
+        let e = serde_json::to_value(batch(&[Change::Expect(pend)], 3600, |_| None)).unwrap();
+        let a = &e["nftables"][0]["add"]["element"];
+        assert_eq!(a["elem"][0][0]["elem"]["timeout"], PENDING_TIMEOUT);
+        assert_eq!(
+            a["elem"][0][0]["elem"]["comment"],
+            "pending pns 192.168.1.10:40000 198.51.100.10:1723 4660 0"
+        );
+        assert_eq!(
+            e["nftables"].as_array().unwrap().len(),
+            2,
+            "no gre_out before the reply"
+        );
+        let p = serde_json::to_value(batch(&[Change::Promote(m())], 3600, |_| None)).unwrap();
+        let ops: Vec<String> = p["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let (k, v) = o.as_object().unwrap().iter().next().unwrap();
+                format!("{k} {}", v["element"]["name"].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "delete gre_dnat",
+                "delete gre_cid",
+                "add gre_dnat",
+                "add gre_cid",
+                "add gre_out"
+            ]
+        );
         let d = serde_json::to_value(batch(&[Change::Remove(m())], 3600, |_| None)).unwrap();
         assert_eq!(
             d["nftables"][0]["delete"]["element"]["elem"][0]["concat"],
@@ -295,7 +383,8 @@ mod tests {
                 in_bytes: 500,
                 out_packets: 6,
                 out_bytes: 600,
-                expires: 3500
+                expires: 3500,
+                pending: false,
             }
         );
     }

@@ -46,7 +46,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
     chain gre_raw {{
         type filter hook prerouting priority raw; policy accept;
-        iifname "{wan}" ip protocol gre @th,13,3 1 ip saddr . @th,48,16 != @{MAP_DNAT} notrack
+        iifname "{wan}" ip protocol gre @th,13,3 1 ip saddr . @th,48,16 != @{MAP_DNAT} counter notrack
     }}
     chain gre_nat {{
         type nat hook prerouting priority dstnat - 5; policy accept;

@@ -411,6 +411,33 @@ impl Lab {
         std::env::temp_dir().join(format!("{}-helper.log", self.prefix))
     }
 
+    /// Packets counted by the helper's rule for PPTP GRE that matched no
+    /// call (arrived before its mapping, or after it ended).
+    pub fn unmatched_gre(&self) -> u64 {
+        let out = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.ns("rtr"),
+            "nft",
+            "-j",
+            "list",
+            "chain",
+            "ip",
+            "pptp_passthrough",
+            "gre_raw",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o.get("rule"))
+            .flat_map(|r| r["expr"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e.get("counter").and_then(|c| c["packets"].as_u64()))
+            .sum()
+    }
+
     pub fn helper_pid(&self) -> u32 {
         self.helper.as_ref().expect("helper").id()
     }
