@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_root "$@"
-install_packages shellcheck iputils-ping
+install_packages shellcheck iputils-ping netcat-openbsd
 
 echo "==> unit tests"
 cargo test --locked --lib --bins

@@ -171,3 +171,60 @@ fn tunnel_wrong_password_fails_clearly() {
         "{err}"
     );
 }
+
+/// Send `bytes` of random data from the client through the tunnel to the
+/// server's tunnel address with netcat; SHA-256 of what left and arrived.
+fn transfer(lab: &Lab, bytes: u64) -> (String, String) {
+    let dir = std::env::temp_dir();
+    let (tx, rx) = (
+        dir.join(format!("{}-tx", lab.prefix)),
+        dir.join(format!("{}-rx.sum", lab.prefix)),
+    );
+    let recv = Command::new("ip")
+        .args(["netns", "exec", &lab.ns("net"), "bash", "-c"])
+        .arg(format!(
+            "timeout 300 nc -l {TUNNEL_SERVER} 5001 | sha256sum > {}",
+            rx.display()
+        ))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let send = Command::new("ip")
+        .args(["netns", "exec", &lab.ns("lan"), "bash", "-c"])
+        .arg(format!(
+            "head -c {bytes} /dev/urandom > {tx} && sha256sum < {tx} && timeout 300 nc -N -q 2 {TUNNEL_SERVER} 5001 < {tx}",
+            tx = tx.display()
+        ))
+        .output()
+        .unwrap();
+    let _ = recv.wait_with_output();
+    let sent = String::from_utf8_lossy(&send.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let got = std::fs::read_to_string(&rx)
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let _ = std::fs::remove_file(&tx);
+    let _ = std::fs::remove_file(&rx);
+    (sent, got)
+}
+
+#[test]
+fn tunnel_100mb_transfer_matches_stateless_and_stateful() {
+    for stateful in [false, true] {
+        let (lab, c) = start(stateful, "s3cret pass");
+        wait_for_tunnel(&lab);
+        let (sent, got) = transfer(&lab, 100_000_000);
+        assert!(!sent.is_empty(), "sender failed");
+        assert_eq!(
+            sent, got,
+            "stateful={stateful}: data changed or was cut in the tunnel"
+        );
+        stop(c);
+    }
+}
