@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,12 +18,13 @@ use crate::config::secrets::load_secrets;
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
 use crate::os::{OsError, addr};
-use crate::ppp::auth::{AuthConfig, Secret};
+use crate::ppp::auth::{AuthConfig, AuthError, Credentials, Secret};
 use crate::ppp::ipcp::IpcpConfig;
 use crate::ppp::session::{Session, SessionConfig, SessionEvent};
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
 use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
+use crate::pptp::lockout::{Key, Lockout};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -59,6 +60,36 @@ pub struct Args {
     /// Sessions at most.
     #[arg(long, default_value_t = 100)]
     max_sessions: usize,
+    /// Sessions still authenticating at most (slow or hostile clients).
+    #[arg(long, default_value_t = 16)]
+    max_pending_auth: usize,
+    /// Failed logins in a row before a user or source address is locked out.
+    #[arg(long, default_value_t = 5)]
+    auth_fail_limit: u32,
+    /// First lockout in seconds; doubled each time, at most an hour.
+    #[arg(long, default_value_t = 60)]
+    lockout: u64,
+}
+
+/// The chap-secrets table, refusing users that are locked out.
+struct Guarded {
+    table: HashMap<String, Secret>,
+    lock: Arc<Mutex<Lockout>>,
+}
+
+impl Credentials for Guarded {
+    fn secret(&self, user: &str) -> Option<Secret> {
+        let locked = self
+            .lock
+            .lock()
+            .map(|l| l.locked(&Key::User(user.to_string()), Instant::now()))
+            .unwrap_or(false);
+        if locked {
+            tracing::warn!(%user, "login refused: user locked out after failed logins");
+            return None;
+        }
+        self.table.get(user).cloned()
+    }
 }
 
 struct Session_ {
@@ -77,8 +108,10 @@ struct State {
     by_ip: HashMap<Ipv4Addr, u16>,
     free: Vec<Ipv4Addr>,
     cfg: SessionConfig,
-    secrets: Arc<dyn crate::ppp::auth::Credentials + Send + Sync>,
+    secrets: Arc<dyn Credentials + Send + Sync>,
+    lock: Arc<Mutex<Lockout>>,
     max_sessions: usize,
+    max_pending_auth: usize,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -139,6 +172,11 @@ pub async fn run(a: Args) -> Result<(), OsError> {
     let gre = GreSocket::bind(a.listen)?;
     let listener = TcpListener::bind((a.listen, 1723)).await?;
     tracing::info!(listen = %a.listen, tun = tun.name(), "PPTP server running");
+    let lock = Arc::new(Mutex::new(Lockout::new(
+        a.auth_fail_limit,
+        Duration::from_secs(a.lockout),
+        Duration::from_secs(3600),
+    )));
     let st: Shared = Rc::new(RefCell::new(State {
         gre: Rc::new(gre),
         tun: Rc::new(tun),
@@ -148,8 +186,13 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         by_ip: HashMap::new(),
         free,
         cfg,
-        secrets: Arc::new(table),
+        secrets: Arc::new(Guarded {
+            table,
+            lock: lock.clone(),
+        }),
+        lock,
         max_sessions: a.max_sessions,
+        max_pending_auth: a.max_pending_auth,
     }));
     tokio::task::spawn_local(gre_loop(st.clone()));
     tokio::task::spawn_local(tun_loop(st.clone()));
@@ -183,10 +226,27 @@ fn pump(st: &mut State, cid: u16, now: Instant) {
         match ev {
             SessionEvent::Authenticated { user, method } => {
                 tracing::info!(%user, ?method, peer = %s.link.peer, "authenticated");
+                if let Ok(mut l) = st.lock.lock() {
+                    l.success(&Key::User(user.clone()));
+                    l.success(&Key::Addr(s.link.peer));
+                }
                 s.user = Some(user);
             }
             SessionEvent::AuthFailed { reason } => {
-                tracing::warn!(peer = %s.link.peer, %reason, "authentication failed");
+                let peer = s.link.peer;
+                tracing::warn!(%peer, %reason, "authentication failed");
+                if let (AuthError::Denied { user, .. }, Ok(mut l)) = (&reason, st.lock.lock()) {
+                    let now = Instant::now();
+                    for key in [Key::User(user.clone()), Key::Addr(peer)] {
+                        if let Some(d) = l.failure(key.clone(), now) {
+                            tracing::warn!(
+                                ?key,
+                                secs = d.as_secs(),
+                                "locked out after repeated failed logins"
+                            );
+                        }
+                    }
+                }
             }
             SessionEvent::Up {
                 remote_ip, mppe, ..
@@ -272,6 +332,9 @@ async fn tick_loop(st: Shared) {
         t.tick().await;
         let now = Instant::now();
         let mut s = st.borrow_mut();
+        if let Ok(mut l) = s.lock.lock() {
+            l.prune(now);
+        }
         let ids: Vec<u16> = s.sessions.keys().copied().collect();
         for cid in ids {
             if let Some(sess) = s.sessions.get_mut(&cid) {
@@ -304,6 +367,18 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr) {
                 match ev {
                     ControlEvent::IncomingCall { peer_call_id, .. } => {
                         let mut g = st.borrow_mut();
+                        let pending = g.sessions.values().filter(|x| x.user.is_none()).count();
+                        let locked = g
+                            .lock
+                            .lock()
+                            .map(|l| l.locked(&Key::Addr(*peer.ip()), now))
+                            .unwrap_or(false);
+                        if locked || pending >= g.max_pending_auth {
+                            tracing::warn!(peer = %peer, locked, pending,
+                                "call refused: address locked out, or too many logins in progress");
+                            let _ = ctl.reject_call(peer_call_id, 7);
+                            continue;
+                        }
                         let full = g.sessions.len() >= g.max_sessions;
                         let (Some(ip), false) = (g.free.pop(), full) else {
                             tracing::warn!(peer = %peer, "call refused: no free address or session limit");

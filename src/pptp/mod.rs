@@ -10,6 +10,7 @@
 pub mod control;
 pub mod gre;
 pub mod link;
+pub mod lockout;
 mod reorder;
 
 #[cfg(test)]

@@ -228,3 +228,57 @@ fn tunnel_100mb_transfer_matches_stateless_and_stateful() {
         stop(c);
     }
 }
+
+#[test]
+fn tunnel_lockout_after_repeated_bad_passwords() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let sec = secrets(&lab).display().to_string();
+    lab.spawn_bin(
+        "net",
+        &[
+            "server",
+            "--listen",
+            SERVER_A,
+            "--local-ip",
+            TUNNEL_SERVER,
+            "--pool-start",
+            "10.99.0.10",
+            "--pool-end",
+            "10.99.0.20",
+            "--secrets",
+            &sec,
+            "--auth-fail-limit",
+            "2",
+            "--lockout",
+            "60",
+        ],
+    );
+    lab.start_helper(&[]);
+    let attempt = |password: &str| {
+        let out = lab
+            .command(
+                "lan",
+                &[
+                    "client",
+                    "connect",
+                    SERVER_A,
+                    "--user",
+                    "alice",
+                    "--password",
+                    password,
+                ],
+            )
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for _ in 0..2 {
+        let err = attempt("wrong");
+        assert!(err.contains("691"), "{err}");
+    }
+    // Locked out now: even the right password is refused, at call set-up.
+    let err = attempt("s3cret pass");
+    eprintln!("locked-out attempt: {err}");
+    assert!(err.contains("call refused"), "{err}");
+}
