@@ -189,10 +189,10 @@ impl Calls {
         }
     }
 
-    fn establish(&mut self, i: usize, peer: u16, cx: &mut Ctx) {
+    /// Install call `i`'s full mapping (replacing its expected inbound half).
+    fn map(&mut self, i: usize, peer: u16, cx: &mut Ctx) {
         let c = &mut self.list[i];
         c.peer_cid = Some(peer);
-        c.state = CallState::Established;
         let was_expected = c.expected;
         (c.expected, c.mapped) = (false, true);
         let c = c.clone();
@@ -219,14 +219,15 @@ impl Calls {
         let mut patches = Vec::new();
         use ControlType::*;
         use Role::*;
+        // The rewritten field and its value come from the rule table only;
+        // the arms below add what each message does to the calls.
         let rule = rule_for(self.role, dir, ty);
-        // The rewrite of the rule's field, for messages naming a known call.
-        let field = rule.map(|r| (r.offset, r.action, u16_at(msg, r.offset)));
+        let (off, val) = rule.map_or((0, 0), |r| (r.offset, u16_at(msg, r.offset)));
         match (self.role, dir, ty) {
             // Our side's own Call ID leaves in a request: allocate its alias.
             (Pns, Dir::Outbound, OutgoingCallRequest)
             | (Pac, Dir::Outbound, IncomingCallRequest) => {
-                let own = u16_at(msg, 12);
+                let own = val;
                 if let Some(i) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx); // the host reused the ID: the old call is gone
                 }
@@ -244,19 +245,21 @@ impl Calls {
                     cx.changes.push(Change::Expect(self.expect_mapping(&call)));
                 }
                 self.list.push(call);
-                patches.push((12, public.to_be_bytes()));
+                patches.push((off, public.to_be_bytes()));
             }
             // The outside peer answers our request: own ID @12, ours @14.
             (Pns, Dir::Inbound, OutgoingCallReply) | (Pac, Dir::Inbound, IncomingCallReply) => {
-                let (peer, public, result) = (u16_at(msg, 12), u16_at(msg, 14), msg[16]);
+                // The sender's own Call ID @12, the result @16 (§2.8, §2.10).
+                let (peer, public, result) = (u16_at(msg, 12), val, msg[16]);
                 let want = |c: &Call| c.state == CallState::Requested && c.public_cid == public;
                 if let Some(i) = self.find(want) {
-                    patches.push((14, self.list[i].lan_cid.to_be_bytes()));
+                    patches.push((off, self.list[i].lan_cid.to_be_bytes()));
                     if public == 0 {
                         patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));
                         self.list.remove(i);
                     } else if result == 1 {
-                        self.establish(i, peer, cx);
+                        self.list[i].state = CallState::Established;
+                        self.map(i, peer, cx);
                     } else {
                         self.end(i, cx);
                     }
@@ -264,19 +267,21 @@ impl Calls {
             }
             // Our side answers the outside peer's request: ours @12, peer @14.
             (Pns, Dir::Outbound, IncomingCallReply) | (Pac, Dir::Outbound, OutgoingCallReply) => {
-                let (own, peer, result) = (u16_at(msg, 12), u16_at(msg, 14), msg[16]);
+                // The outside peer's Call ID @14, the result @16.
+                let (own, peer, result) = (val, u16_at(msg, 14), msg[16]);
                 if let Some(i) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx);
                 }
                 let public = self.alloc(cx);
-                patches.push((12, public.to_be_bytes()));
+                patches.push((off, public.to_be_bytes()));
                 if public == 0 {
                     patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));
                 } else {
+                    // A LAN client still waits for the PAC's ICCN.
                     let state = if self.role == Pns {
                         CallState::Replied
                     } else {
-                        CallState::Requested
+                        CallState::Established
                     };
                     self.list.push(Call {
                         lan_cid: own,
@@ -294,19 +299,16 @@ impl Calls {
                         // Map now: the outside peer may send GRE as soon as
                         // it reads this reply (PAC role) or right behind its
                         // ICCN (PNS role), while that is still queued here.
-                        self.establish(i, peer, cx);
-                        if self.role == Pns {
-                            self.list[i].state = CallState::Replied;
-                        }
+                        self.map(i, peer, cx);
                     }
                 }
             }
             // PAC outside tells our LAN client the call is up.
             (Pns, Dir::Inbound, IncomingCallConnected) => {
-                let public = u16_at(msg, 12);
+                let public = val;
                 let want = |c: &Call| c.state == CallState::Replied && c.public_cid == public;
                 if let Some(i) = self.find(want) {
-                    patches.push((12, self.list[i].lan_cid.to_be_bytes()));
+                    patches.push((off, self.list[i].lan_cid.to_be_bytes()));
                     // Mapped when the ICRP went out.
                     self.list[i].state = CallState::Established;
                 }
@@ -320,22 +322,21 @@ impl Calls {
             }
             // Our LAN PAC ends a call.
             (Pac, Dir::Outbound, CallDisconnectNotify) => {
-                let own = u16_at(msg, 12);
-                if let Some(i) = self.find(|c| c.lan_cid == own) {
-                    patches.push((12, self.list[i].public_cid.to_be_bytes()));
+                if let Some(i) = self.find(|c| c.lan_cid == val) {
+                    patches.push((off, self.list[i].public_cid.to_be_bytes()));
                     self.end(i, cx);
                 }
             }
             (_, _, StopControlConnectionReply) => self.end_all(cx),
             // Remaining rules: plain alias / de-alias of a known call.
-            _ => match field {
-                Some((off, Action::Alias, own)) => {
-                    if let Some(i) = self.find(|c| c.lan_cid == own) {
+            _ => match rule.map(|r| r.action) {
+                Some(Action::Alias) => {
+                    if let Some(i) = self.find(|c| c.lan_cid == val) {
                         patches.push((off, self.list[i].public_cid.to_be_bytes()));
                     }
                 }
-                Some((off, Action::DeAlias, public)) => {
-                    if let Some(i) = self.find(|c| c.public_cid == public && public != 0) {
+                Some(Action::DeAlias) => {
+                    if let Some(i) = self.find(|c| c.public_cid == val && val != 0) {
                         patches.push((off, self.list[i].lan_cid.to_be_bytes()));
                     }
                 }

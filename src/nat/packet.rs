@@ -1,7 +1,7 @@
 //! An IPv4/TCP control segment as the helper sees it from NFQUEUE: parsed
 //! with etherparse, patched in place, TCP checksum recomputed on the way out.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
 use etherparse::{IpNumber, Ipv4Slice, TcpSlice};
 
@@ -106,7 +106,8 @@ impl TcpPacket {
     }
 }
 
-/// Build an IPv4/TCP packet (tests and the lab use it; checksums valid).
+/// Build an IPv4/TCP packet with valid checksums (tests).
+#[cfg(test)]
 pub fn build_segment(
     src: SocketAddrV4,
     dst: SocketAddrV4,
@@ -133,6 +134,7 @@ pub fn build_segment(
 }
 
 /// Whether a TCP checksum verifies (tests).
+#[cfg(test)]
 pub fn checksum_ok(data: &[u8]) -> bool {
     let Ok(ip) = Ipv4Slice::from_slice(data) else {
         return false;
@@ -140,14 +142,15 @@ pub fn checksum_ok(data: &[u8]) -> bool {
     let Ok(tcp) = TcpSlice::from_slice(ip.payload().payload) else {
         return false;
     };
-    let s: Ipv4Addr = ip.header().source_addr();
-    let d: Ipv4Addr = ip.header().destination_addr();
+    let s = ip.header().source_addr();
+    let d = ip.header().destination_addr();
     tcp.calc_checksum_ipv4(s.octets(), d.octets()).ok() == Some(tcp.checksum())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn patch_clips_to_segment_and_fixes_checksum() {

@@ -269,20 +269,23 @@ impl Tracker {
                         stream.patch(seq.wrapping_add(off as u32), bytes, &mut pkt);
                     }
                 }
-                if stream.must_hold() {
+                // Earlier held segments go first, in order, then this one
+                // unless it must wait for the rest of its message.
+                let mine = if stream.must_hold() {
                     self.stats.held += 1;
                     stream.hold(Held {
                         id,
                         pkt,
                         since: now,
                     });
-                    for h in stream.releasable() {
-                        out.verdicts.push((h.id, finish(h.pkt, &mut self.stats)));
-                    }
+                    None
                 } else {
-                    for h in stream.releasable() {
-                        out.verdicts.push((h.id, finish(h.pkt, &mut self.stats)));
-                    }
+                    Some(pkt)
+                };
+                for h in stream.releasable() {
+                    out.verdicts.push((h.id, finish(h.pkt, &mut self.stats)));
+                }
+                if let Some(pkt) = mine {
                     out.verdicts.push((id, finish(pkt, &mut self.stats)));
                 }
             }

@@ -97,57 +97,48 @@ fn element<'a>(name: &'a str, elem: Vec<Expression<'a>>) -> NfListObject<'a> {
     })
 }
 
-fn adds<'a>(m: &Mapping, timeout: u32, st: Option<ElementState>) -> Vec<NfObject<'a>> {
+/// The inbound half: DNAT to the LAN host (its comment carries the call
+/// record) and the Call ID restore (with the inbound counter).
+fn inbound_adds<'a>(
+    m: &Mapping,
+    timeout: u32,
+    comment: String,
+    counter: Option<(u64, u64)>,
+) -> Vec<NfObject<'a>> {
     let (r, p) = (m.remote_ip(), m.public_cid);
-    let cin = st.map(|s| (s.in_packets, s.in_bytes));
-    let cout = st.map(|s| (s.out_packets, s.out_bytes));
     vec![
         NfObject::CmdObject(NfCmd::Add(element(
             MAP_DNAT,
             vec![Expression::List(vec![
-                elem(r, p, timeout, Some(comment(m)), None),
+                elem(r, p, timeout, Some(comment), None),
                 Expression::String(m.lan_ip().to_string().into()),
             ])],
         ))),
         NfObject::CmdObject(NfCmd::Add(element(
             MAP_CID,
             vec![Expression::List(vec![
-                elem(r, p, timeout, None, cin),
+                elem(r, p, timeout, None, counter),
                 Expression::Number(m.lan_cid as u32),
             ])],
-        ))),
-        NfObject::CmdObject(NfCmd::Add(element(
-            SET_OUT,
-            vec![elem(r, m.peer_cid, timeout, None, cout)],
         ))),
     ]
 }
 
+/// Every element of an established call; `st` carries counters over.
+fn adds<'a>(m: &Mapping, timeout: u32, st: Option<ElementState>) -> Vec<NfObject<'a>> {
+    let cin = st.map(|s| (s.in_packets, s.in_bytes));
+    let cout = st.map(|s| (s.out_packets, s.out_bytes));
+    let mut v = inbound_adds(m, timeout, comment(m), cin);
+    v.push(NfObject::CmdObject(NfCmd::Add(element(
+        SET_OUT,
+        vec![elem(m.remote_ip(), m.peer_cid, timeout, None, cout)],
+    ))));
+    v
+}
+
 /// Inbound elements of a call still waiting for its reply.
 fn expects<'a>(m: &Mapping, timeout: u32) -> Vec<NfObject<'a>> {
-    let (r, p) = (m.remote_ip(), m.public_cid);
-    vec![
-        NfObject::CmdObject(NfCmd::Add(element(
-            MAP_DNAT,
-            vec![Expression::List(vec![
-                elem(
-                    r,
-                    p,
-                    timeout,
-                    Some(format!("{PENDING} {}", comment(m))),
-                    None,
-                ),
-                Expression::String(m.lan_ip().to_string().into()),
-            ])],
-        ))),
-        NfObject::CmdObject(NfCmd::Add(element(
-            MAP_CID,
-            vec![Expression::List(vec![
-                elem(r, p, timeout, None, None),
-                Expression::Number(m.lan_cid as u32),
-            ])],
-        ))),
-    ]
+    inbound_adds(m, timeout, format!("{PENDING} {}", comment(m)), None)
 }
 
 fn inbound_deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {

@@ -45,14 +45,14 @@ pub struct Setup {
 
 /// Arguments of the iptables commands that install the xtables back-end.
 pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
-    let mut cmds = vec![vec!["-t", "mangle", "-N", XT_CHAIN]];
+    let owned = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let q = s.queue_num.to_string();
     let lans: Vec<Option<&str>> = if s.lans.is_empty() {
         vec![None]
     } else {
         s.lans.iter().map(|l| Some(l.as_str())).collect()
     };
-    let mut rules = Vec::new();
+    let mut out = vec![owned(&["-t", "mangle", "-N", XT_CHAIN])];
     for lan in &lans {
         // LAN client → server, server → LAN client, and the same for a LAN
         // server reached through a port forward.
@@ -68,20 +68,10 @@ pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
             }
             r.extend(["-p", "tcp", port_flag, "1723", "-j", "NFQUEUE"]);
             r.extend(["--queue-num", q.as_str(), "--queue-bypass"]);
-            rules.push(r.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+            out.push(owned(&r));
         }
     }
-    let mut out: Vec<Vec<String>> = cmds
-        .drain(..)
-        .map(|c| c.iter().map(|x| x.to_string()).collect())
-        .collect();
-    out.extend(rules);
-    out.push(
-        ["-t", "mangle", "-I", "FORWARD", "-j", XT_CHAIN]
-            .iter()
-            .map(|x| x.to_string())
-            .collect(),
-    );
+    out.push(owned(&["-t", "mangle", "-I", "FORWARD", "-j", XT_CHAIN]));
     out
 }
 

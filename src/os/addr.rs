@@ -5,7 +5,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures::StreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::LinkAttribute;
 use rtnetlink::sys::AsyncSocket;
 
 use super::OsError;
@@ -40,16 +39,6 @@ pub async fn ifindex(h: &rtnetlink::Handle, name: &str) -> Result<u32, OsError> 
         Some(Ok(m)) => Ok(m.header.index),
         _ => Err(OsError::NoInterface(name.to_string())),
     }
-}
-
-/// Name of an interface by index (for messages).
-pub async fn ifname(h: &rtnetlink::Handle, index: u32) -> Option<String> {
-    let mut s = h.link().get().match_index(index).execute();
-    let m = s.next().await?.ok()?;
-    m.attributes.into_iter().find_map(|a| match a {
-        LinkAttribute::IfName(n) => Some(n),
-        _ => None,
-    })
 }
 
 /// The first IPv4 address of an interface.

@@ -58,18 +58,6 @@ impl GreSocket {
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));
         self.fd.get_ref().send_to(pkt, &to).is_ok()
     }
-
-    /// Send a GRE packet (header and payload) to `dst`.
-    pub async fn send(&self, dst: Ipv4Addr, pkt: &[u8]) -> Result<(), OsError> {
-        let to = SockAddr::from(SocketAddrV4::new(dst, 0));
-        loop {
-            let mut g = self.fd.writable().await?;
-            match g.try_io(|s| s.get_ref().send_to(pkt, &to)) {
-                Ok(r) => return r.map(|_| ()).map_err(OsError::Io),
-                Err(_would_block) => continue,
-            }
-        }
-    }
 }
 
 /// Set Don't Fragment on a raw socket (IP_MTU_DISCOVER = IP_PMTUDISC_DO), so

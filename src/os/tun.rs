@@ -81,15 +81,4 @@ impl Tun {
     pub fn try_send(&self, pkt: &[u8]) -> bool {
         self.fd.get_ref().write(pkt).is_ok()
     }
-
-    /// Write one IPv4 packet.
-    pub async fn send(&self, pkt: &[u8]) -> Result<(), OsError> {
-        loop {
-            let mut g = self.fd.writable().await?;
-            match g.try_io(|f| f.get_ref().write(pkt)) {
-                Ok(r) => return r.map(|_| ()).map_err(OsError::Io),
-                Err(_would_block) => continue,
-            }
-        }
-    }
 }

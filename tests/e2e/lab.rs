@@ -212,11 +212,13 @@ impl Lab {
         self.exec(ns, args)
     }
 
-    /// Start the binary in a namespace; ended on drop.
+    /// Start the binary in a namespace; ended on drop. Its log goes to the
+    /// lab's log, printed when the test fails.
     pub fn spawn_bin(&mut self, ns: &str, args: &[&str]) {
         let c = self
             .exec(ns, args)
             .stdout(Stdio::null())
+            .stderr(self.log_file())
             .spawn()
             .expect("spawn");
         self.children.push(c);
@@ -259,12 +261,11 @@ impl Lab {
     /// Start the helper again with the same arguments.
     pub fn respawn_helper(&mut self) {
         let args: Vec<&str> = self.helper_args.iter().map(|s| s.as_str()).collect();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .expect("helper log");
-        let child = self.exec("rtr", &args).stderr(log).spawn().expect("helper");
+        let child = self
+            .exec("rtr", &args)
+            .stderr(self.log_file())
+            .spawn()
+            .expect("helper");
         self.helper = Some(child);
         let t = Instant::now();
         while !self.socket.exists() {
@@ -385,7 +386,10 @@ impl Drop for Lab {
     fn drop(&mut self) {
         if std::thread::panicking() {
             if let Ok(log) = std::fs::read_to_string(self.log_path()) {
-                eprintln!("---- helper log ({}) ----\n{log}", self.prefix);
+                eprintln!(
+                    "---- lab log: helper, servers ({}) ----\n{log}",
+                    self.prefix
+                );
             }
         }
         let _ = std::fs::remove_file(self.log_path());
@@ -407,6 +411,14 @@ impl Drop for Lab {
 }
 
 impl Lab {
+    fn log_file(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("lab log")
+    }
+
     fn log_path(&self) -> PathBuf {
         std::env::temp_dir().join(format!("{}-helper.log", self.prefix))
     }

@@ -131,6 +131,26 @@ fn lan_server(nat: Nat) -> serde_json::Value {
     )
 }
 
+/// A client at 192.168.1.`host` whose call stays up (no teardown) after
+/// sending `packets` GRE packets; ended by PID when the test is done.
+fn held_call(lab: &Lab, host: u8, packets: u32) -> std::process::Child {
+    let c = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(host, 1),
+            "--packets",
+            &packets.to_string(),
+            "--teardown",
+            "none",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    c
+}
+
 #[test]
 fn s1_two_clients_same_call_id_same_server() {
     assert_exact(&same_call_id(Nat::Ours));
@@ -223,20 +243,7 @@ fn s6_idle_control_connection_frees_the_map_elements() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     lab.server("net", SERVER_A);
     lab.start_helper(&["--idle-timeout", "2"]);
-    let mut c = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "10",
-            "--teardown",
-            "none",
-        ],
-    );
-    std::thread::sleep(Duration::from_millis(800));
+    let mut c = held_call(&lab, 10, 10);
     assert_eq!(lab.elements("gre_dnat"), 1);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
@@ -270,6 +277,10 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     std::thread::sleep(Duration::from_millis(1000));
     let before = lab.status()["calls"].clone();
     assert_eq!(before.as_array().unwrap().len(), 1);
+    // status reads per-call GRE counters from the nft elements.
+    for k in ["in_packets", "out_packets", "in_bytes", "out_bytes"] {
+        assert!(before[0][k].as_u64().unwrap_or(0) > 0, "{k}: {before:#}");
+    }
     let public_a = before[0]["public_call_id"].as_u64().unwrap();
     lab.kill_helper();
     std::thread::sleep(Duration::from_millis(700));
@@ -310,37 +321,11 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let mut a = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "5",
-            "--teardown",
-            "none",
-        ],
-    );
-    std::thread::sleep(Duration::from_millis(800));
+    let mut a = held_call(&lab, 10, 5);
     let pa = lab.status()["calls"][0]["public_call_id"].as_u64().unwrap();
     lab.kill_helper();
     lab.respawn_helper();
-    let mut b = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(11, 1),
-            "--packets",
-            "5",
-            "--teardown",
-            "none",
-        ],
-    );
-    std::thread::sleep(Duration::from_millis(800));
+    let mut b = held_call(&lab, 11, 5);
     let calls = lab.status()["calls"].clone();
     let ids: Vec<u64> = calls
         .as_array()
@@ -362,20 +347,7 @@ fn s8_wan_address_change_flushes_mappings() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let mut a = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "5",
-            "--teardown",
-            "none",
-        ],
-    );
-    std::thread::sleep(Duration::from_millis(800));
+    let mut a = held_call(&lab, 10, 5);
     assert_eq!(lab.elements("gre_dnat"), 1);
     let rtr = lab.ns("rtr");
     sh(&[
