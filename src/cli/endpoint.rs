@@ -94,22 +94,69 @@ pub fn mppe_policy(name: &str, stateful: bool) -> Result<Option<MppePolicy>, Str
     }
 }
 
-/// Send everything a link has queued; returns its events.
-pub fn flush(link: &mut Link, now: Instant, gre: &GreSocket, tun: &Tun) -> Vec<SessionEvent> {
+/// Send everything a link has queued; returns its events and the number
+/// of IPv4 packets written to the TUN device. SYNs are MSS-clamped to `mss`.
+pub fn flush(
+    link: &mut Link,
+    now: Instant,
+    gre: &GreSocket,
+    tun: &Tun,
+    mss: Option<u16>,
+) -> (Vec<SessionEvent>, usize) {
     while let Some(pkt) = link.poll_gre(now) {
         gre.try_send(link.peer, &pkt);
     }
-    while let Some(ip) = link.ppp.poll_ip() {
+    let mut n = 0;
+    while let Some(mut ip) = link.ppp.poll_ip() {
+        if let Some(m) = mss {
+            crate::wire::mss::clamp_mss(&mut ip, m);
+        }
         tun.try_send(&ip);
+        n += 1;
     }
     let mut ev = Vec::new();
     while let Some(e) = link.ppp.poll_event() {
         ev.push(e);
     }
-    ev
+    (ev, n)
 }
 
 /// Destination address of an IPv4 packet.
 pub fn ipv4_dst(pkt: &[u8]) -> Option<Ipv4Addr> {
     (pkt.len() >= 20 && pkt[0] >> 4 == 4).then(|| Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]))
+}
+
+/// Authentication methods and MPPE policy from a config section (its
+/// risks are logged once from [`crate::config::Config::warnings`]).
+pub fn security_policy(s: &crate::config::Security) -> (Vec<AuthMethod>, Option<MppePolicy>) {
+    use crate::config::{AuthMethod as A, KeyBits, Mppe};
+    let methods = s
+        .auth
+        .iter()
+        .map(|m| match m {
+            A::MsChapV2 => AuthMethod::MsChapV2,
+            A::MsChapV1 => AuthMethod::MsChapV1,
+            A::Chap => AuthMethod::ChapMd5,
+            A::Pap => AuthMethod::Pap,
+        })
+        .collect();
+    let bits = |b| s.mppe_bits.contains(&b);
+    let mppe = match s.mppe {
+        Mppe::None => None,
+        Mppe::Require128 => Some(MppePolicy {
+            allow_128: true,
+            allow_56: false,
+            allow_40: false,
+            stateless: !s.mppe_stateful,
+            required: true,
+        }),
+        m => Some(MppePolicy {
+            allow_128: bits(KeyBits::B128),
+            allow_56: bits(KeyBits::B56),
+            allow_40: bits(KeyBits::B40),
+            stateless: !s.mppe_stateful,
+            required: m.required(),
+        }),
+    };
+    (methods, mppe)
 }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
 use crate::netfilter::{self, Backend, Setup};
@@ -55,9 +54,107 @@ struct Daemon {
     nfq: nfqueue::Nfq,
     pending: HashMap<u64, nfq::Message>,
     wan_index: u32,
+    backend: Backend,
+}
+
+/// What the helper needs from flags or from `config helper`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub wan: String,
+    pub lan: Vec<String>,
+    pub queue_num: u16,
+    pub backend: BackendChoice,
+    pub idle_timeout: Duration,
+    pub element_timeout: u32,
+}
+
+impl Options {
+    /// From the config file; `None` with a reason when it cannot run.
+    pub fn from_config(c: &crate::config::HelperCfg) -> Result<Options, String> {
+        use crate::config::Backend as B;
+        let wan = c
+            .wan
+            .clone()
+            .ok_or("config helper: option wan is required when enabled")?;
+        Ok(Options {
+            wan,
+            lan: c.lan.clone(),
+            queue_num: c.queue_num,
+            backend: match c.backend {
+                B::Auto => BackendChoice::Auto,
+                B::Nft => BackendChoice::Nft,
+                B::Xtables => BackendChoice::Xtables,
+            },
+            idle_timeout: c.idle_timeout,
+            element_timeout: u32::try_from(c.element_timeout.as_secs()).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+type StatusReq = tokio::sync::oneshot::Sender<serde_json::Value>;
+
+/// A running helper.
+pub struct Handle {
+    status: tokio::sync::mpsc::UnboundedSender<StatusReq>,
+    stop: tokio::sync::watch::Sender<Option<bool>>,
+    task: tokio::task::JoinHandle<Result<(), OsError>>,
+}
+
+impl Handle {
+    /// The status document (`None` if the helper has stopped).
+    pub async fn status(&self) -> Option<serde_json::Value> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.status.send(tx).ok()?;
+        rx.await.ok()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Stop; `keep` leaves the table and its calls for the next helper.
+    pub async fn stop(self, keep: bool) -> Result<(), OsError> {
+        let _ = self.stop.send(Some(keep));
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(OsError::Nft(e.to_string())))
+    }
 }
 
 pub async fn run(a: Args) -> Result<(), OsError> {
+    let opts = Options {
+        wan: a.wan.clone(),
+        lan: a.lan.clone(),
+        queue_num: a.queue_num,
+        backend: a.backend,
+        idle_timeout: Duration::from_secs(a.idle_timeout),
+        element_timeout: a.element_timeout,
+    };
+    let ids = nat::alloc::Allocator::new(seed()?, nat::Config::default().quarantine).shared();
+    ctl::ensure_free(&a.socket)?;
+    let helper = start(opts, ids.clone()).await?;
+    let listener = match ctl::listen(&a.socket) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = helper.stop(false).await;
+            return Err(e);
+        }
+    };
+    let mut d = super::daemon::Daemon::new(ids);
+    d.helper = Some(helper);
+    d.keep_on_exit = a.keep_on_exit;
+    d.serve(Some((listener, a.socket.clone()))).await
+}
+
+fn seed() -> Result<u64, OsError> {
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| OsError::Io(std::io::Error::other(e.to_string())))?;
+    Ok(u64::from_le_bytes(seed))
+}
+
+/// Set the helper up (table, rules, queue, recovered calls) and start its
+/// task; errors here are configuration or kernel problems worth stopping for.
+pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handle, OsError> {
     let ruleset = nft::list_ruleset()?;
     if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
         return Err(OsError::Nft(format!(
@@ -66,7 +163,7 @@ pub async fn run(a: Args) -> Result<(), OsError> {
              the zone's auto_helper to 0) and start again"
         )));
     }
-    let mut watch = addr::watch()?;
+    let watch = addr::watch()?;
     let wan_index = addr::ifindex(&watch.handle, &a.wan).await?;
     for l in &a.lan {
         addr::ifindex(&watch.handle, l).await?;
@@ -117,14 +214,12 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
         nft::apply(&netfilter::batch(&adds, setup.element_timeout, |_| None))?;
     }
-    let mut seed = [0u8; 8];
-    getrandom::fill(&mut seed).map_err(|e| OsError::Io(std::io::Error::other(e.to_string())))?;
     let cfg = nat::Config {
-        idle_timeout: Duration::from_secs(a.idle_timeout),
+        idle_timeout: a.idle_timeout,
         refresh_every: Duration::from_secs(u64::from(a.element_timeout / 4).max(60)),
         ..nat::Config::default()
     };
-    let mut tracker = Tracker::new(cfg, u64::from_le_bytes(seed));
+    let mut tracker = Tracker::with_allocator(cfg, ids);
     let now = Instant::now();
     let public = addr::ipv4_of(&watch.handle, wan_index).await?;
     let mut out = Output::default();
@@ -137,20 +232,33 @@ pub async fn run(a: Args) -> Result<(), OsError> {
     if backend == Backend::Xtables {
         nft::xtables_install(&setup)?;
     }
-    let listener = ctl::listen(&a.socket)?;
     tracing::info!(wan = %a.wan, public = ?public, queue = a.queue_num, "helper running");
-
-    let mut d = Daemon {
+    let d = Daemon {
         setup,
         tracker,
         nfq,
         pending: HashMap::new(),
         wan_index,
+        backend,
     };
+    let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(None);
+    let task = tokio::task::spawn_local(main_loop(d, watch, status_rx, stop_rx));
+    Ok(Handle {
+        status: status_tx,
+        stop: stop_tx,
+        task,
+    })
+}
+
+async fn main_loop(
+    mut d: Daemon,
+    mut watch: addr::Watch,
+    mut status: tokio::sync::mpsc::UnboundedReceiver<StatusReq>,
+    mut stop: tokio::sync::watch::Receiver<Option<bool>>,
+) -> Result<(), OsError> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    loop {
+    let keep = loop {
         tokio::select! {
             r = d.nfq.fd.readable() => {
                 // Clear first, then read until the socket is empty: a
@@ -173,22 +281,19 @@ pub async fn run(a: Args) -> Result<(), OsError> {
                     d.finish(out);
                 }
             }
-            Ok((s, _)) = listener.accept() => {
-                let body = d.status_json(backend);
-                ctl::reply(s, &body).await;
+            Some(reply) = status.recv() => {
+                let _ = reply.send(d.status_json());
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            r = stop.changed() => break r.is_err() || stop.borrow().unwrap_or(false),
         }
-    }
-    tracing::info!("stopping");
-    if backend == Backend::Xtables {
+    };
+    tracing::info!("helper stopping");
+    if d.backend == Backend::Xtables {
         nft::xtables_remove();
     }
-    if !a.keep_on_exit {
+    if !keep {
         nft::delete_table()?;
     }
-    let _ = std::fs::remove_file(&a.socket);
     Ok(())
 }
 
@@ -287,7 +392,8 @@ impl Daemon {
         }
     }
 
-    fn status_json(&self, backend: Backend) -> String {
+    fn status_json(&self) -> serde_json::Value {
+        let backend = self.backend;
         let now = Instant::now();
         let state = nft::list_table()
             .ok()
@@ -325,6 +431,5 @@ impl Daemon {
             "stats": self.tracker.stats,
             "calls": calls,
         })
-        .to_string()
     }
 }

@@ -2,12 +2,16 @@
 
 mod check;
 mod client;
+mod daemon;
 mod endpoint;
 mod helper;
 mod peer;
 mod probe;
+mod run;
 mod server;
-mod status;
+pub(crate) mod status;
+#[cfg(test)]
+mod tests;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +35,9 @@ pub enum Cmd {
     Client(client::Args),
     /// Run the embedded PPTP server (userspace PPP, TUN, raw GRE).
     Server(server::Args),
+    /// Run every part the config file enables (helper, server, client
+    /// profiles) in one process; SIGHUP reloads. OpenWrt's service.
+    Run(run::Args),
     /// Show the calls the running helper tracks.
     Status(status::Args),
     /// Test peer for the namespace lab and the end-to-end tests: a minimal
@@ -53,10 +60,14 @@ pub fn run(cli: Cli) -> i32 {
     };
     let res = match cli.cmd {
         Cmd::Check(a) => return check::run(a),
-        Cmd::Helper(a) => rt.block_on(helper::run(a)),
+        Cmd::Helper(a) => rt.block_on(tokio::task::LocalSet::new().run_until(helper::run(a))),
         Cmd::Status(a) => rt.block_on(status::run(a)),
-        Cmd::Client(a) => rt.block_on(client::run(a)),
+        Cmd::Client(a) => rt.block_on(tokio::task::LocalSet::new().run_until(client::run(a))),
         Cmd::Server(a) => rt.block_on(tokio::task::LocalSet::new().run_until(server::run(a))),
+        Cmd::Run(a) => match run::check(&a) {
+            Some(code) => return code,
+            None => rt.block_on(tokio::task::LocalSet::new().run_until(run::run(a))),
+        },
         Cmd::LabPeer(a) => peer::run(a),
     };
     match res {

@@ -22,8 +22,64 @@ pub async fn run(a: Args) -> Result<(), OsError> {
     }
     let v: serde_json::Value = serde_json::from_str(&body)
         .map_err(|e| OsError::Nft(format!("bad status document: {e}")))?;
-    print!("{}", render(&v));
+    if v.get("helper_enabled") != Some(&serde_json::Value::Bool(false)) {
+        print!("{}", render(&v));
+    } else {
+        println!("PPTP passthrough: off");
+    }
+    if let Some(srv) = v.get("server").filter(|s| !s.is_null()) {
+        print!("{}", render_server(srv));
+    }
+    if v.get("clients")
+        .and_then(|c| c.as_array())
+        .is_some_and(|c| !c.is_empty())
+    {
+        print!("{}", super::client::render(&v["clients"]));
+    }
+    for w in v
+        .get("warnings")
+        .and_then(|w| w.as_array())
+        .into_iter()
+        .flatten()
+    {
+        println!("warning: {}", w.as_str().unwrap_or_default());
+    }
     Ok(())
+}
+
+/// The embedded server's sessions.
+pub fn render_server(v: &serde_json::Value) -> String {
+    let rows = v["sessions"].as_array().cloned().unwrap_or_default();
+    let mut out = format!(
+        "PPTP server on {}: {} session(s)\n",
+        v["listen"],
+        rows.len()
+    );
+    if rows.is_empty() {
+        return out;
+    }
+    out += &format!(
+        "{:<16} {:<15} {:<15} {:<14} {:>7} {:>12} {:>12}\n",
+        "USER", "PEER", "TUNNEL IP", "STATE", "AGE", "BYTES IN", "BYTES OUT"
+    );
+    for r in rows {
+        let g = |k: &str| match &r[k] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            x => x.to_string(),
+        };
+        out += &format!(
+            "{:<16} {:<15} {:<15} {:<14} {:>6}s {:>12} {:>12}\n",
+            g("user"),
+            g("peer"),
+            g("tunnel_ip"),
+            g("state"),
+            g("age_secs"),
+            g("bytes_in"),
+            g("bytes_out")
+        );
+    }
+    out
 }
 
 /// The status document as a table a router owner can read.

@@ -12,7 +12,7 @@ mod defaults;
 pub mod model;
 pub mod secrets;
 pub mod uci;
-mod value;
+pub mod value;
 mod warn;
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 //! while a conntrack entry of its GRE could still be alive, so a later call
 //! never inherits an earlier call's NAT binding.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
@@ -18,6 +20,10 @@ struct Pool {
     resting: HashMap<u16, Instant>,
     next: u16,
 }
+
+/// One allocator shared by the helper and the router's own client (one
+/// thread, so `Rc<RefCell<_>>`).
+pub type SharedAllocator = Rc<RefCell<Allocator>>;
 
 /// Allocator of public Call IDs, one pool per (public IP, remote IP).
 #[derive(Debug)]
@@ -36,6 +42,11 @@ impl Allocator {
             quarantine,
             rng: seed | 1,
         }
+    }
+
+    /// Wrap for sharing.
+    pub fn shared(self) -> SharedAllocator {
+        Rc::new(RefCell::new(self))
     }
 
     fn random_u16(&mut self) -> u16 {

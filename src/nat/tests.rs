@@ -567,3 +567,25 @@ fn active_calls_get_their_elements_refreshed() {
     t.poll(now + Duration::from_secs(61), &mut out);
     assert!(matches!(out.changes[..], [Change::Refresh(m)] if m.lan_cid == 1));
 }
+
+#[test]
+fn ids_held_by_the_routers_own_client_are_never_given_to_lan_calls() {
+    let now = Instant::now();
+    let shared = super::alloc::Allocator::new(7, Duration::from_secs(300)).shared();
+    // The router's own client dials SRV first and keeps most IDs: only
+    // one ID towards SRV is left for LAN calls.
+    let own: Vec<u16> = (0..65534)
+        .map(|_| shared.borrow_mut().alloc(PUB, SRV, now).unwrap())
+        .collect();
+    let mut t = Tracker::with_allocator(Config::default(), shared.clone());
+    t.set_public_ip(Some(PUB), now, &mut Output::default());
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let (public, _) = dial(&mut t, &mut c, now, 4660, 5);
+    assert!(!own.contains(&public), "LAN call got the router's own ID");
+    // Nothing left: the next LAN call is refused rather than colliding.
+    let (_, b) = c.send(&mut t, now, Outbound, &msg(OutgoingCallRequest, &[(12, 9)]));
+    assert_eq!(u16_at(&b, 12), 0);
+    // The client releases one ID: after the quarantine it can serve again.
+    shared.borrow_mut().release(PUB, SRV, own[0], now);
+    assert_eq!(shared.borrow().in_use(PUB, SRV), 65534);
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use super::alloc::Allocator;
+use super::alloc::{Allocator, SharedAllocator};
 use super::call::{CallState, Calls, Change, Ctx, Mapping};
 use super::packet::TcpPacket;
 use super::rules::{Dir, Role};
@@ -104,7 +104,7 @@ pub struct Stats {
 pub struct Tracker {
     cfg: Config,
     public: Option<Ipv4Addr>,
-    alloc: Allocator,
+    alloc: SharedAllocator,
     conns: HashMap<ConnKey, Conn>,
     pub stats: Stats,
 }
@@ -119,7 +119,13 @@ fn dir_index(d: Dir) -> usize {
 impl Tracker {
     /// `seed` randomises the public Call ID start points.
     pub fn new(cfg: Config, seed: u64) -> Self {
-        let alloc = Allocator::new(seed, cfg.quarantine);
+        let alloc = Allocator::new(seed, cfg.quarantine).shared();
+        Self::with_allocator(cfg, alloc)
+    }
+
+    /// A tracker whose public Call IDs come from `alloc`, shared with the
+    /// router's own PPTP client so its calls never collide with LAN calls.
+    pub fn with_allocator(cfg: Config, alloc: SharedAllocator) -> Self {
         Tracker {
             cfg,
             public: None,
@@ -135,8 +141,9 @@ impl Tracker {
             return;
         }
         if let Some(old) = self.public {
+            let mut alloc = self.alloc.borrow_mut();
             let mut cx = Ctx {
-                alloc: &mut self.alloc,
+                alloc: &mut alloc,
                 public: old,
                 now,
                 changes: &mut out.changes,
@@ -150,7 +157,7 @@ impl Tracker {
                     }
                 }
             }
-            self.alloc.forget_public(old);
+            alloc.forget_public(old);
         }
         self.public = ip;
     }
@@ -164,7 +171,11 @@ impl Tracker {
         let public = self.public.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let mut n = 0;
         for m in mappings {
-            if !self.alloc.reserve(public, m.remote_ip(), m.public_cid) {
+            if !self
+                .alloc
+                .borrow_mut()
+                .reserve(public, m.remote_ip(), m.public_cid)
+            {
                 continue;
             }
             let conn = conn_entry(&mut self.conns, m.role, m.lan, m.remote, now);
@@ -231,7 +242,7 @@ impl Tracker {
         let conn = conn_entry(&mut self.conns, role, lan, remote, now);
         conn.last_seen = now;
         let mut cx = Ctx {
-            alloc: &mut self.alloc,
+            alloc: &mut self.alloc.borrow_mut(),
             public,
             now,
             changes: &mut out.changes,
@@ -300,7 +311,7 @@ impl Tracker {
         let public = self.public.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let cfg = self.cfg.clone();
         let mut cx = Ctx {
-            alloc: &mut self.alloc,
+            alloc: &mut self.alloc.borrow_mut(),
             public,
             now,
             changes: &mut out.changes,

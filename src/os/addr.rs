@@ -107,3 +107,129 @@ pub async fn add_route(
         .await
         .map_err(|e| OsError::Netlink(e.to_string()))
 }
+
+/// The kernel's route to `dst` (RTM_GETROUTE): its gateway, if any, and
+/// output interface.
+pub async fn route_to(
+    h: &rtnetlink::Handle,
+    dst: Ipv4Addr,
+) -> Result<Option<(Option<Ipv4Addr>, u32)>, OsError> {
+    use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
+    let msg = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(dst, 32)
+        .build();
+    let mut s = h.route().get(msg).execute();
+    let Some(r) = s.next().await else {
+        return Ok(None);
+    };
+    let r = r.map_err(|e| OsError::Netlink(e.to_string()))?;
+    let mut gw = None;
+    let mut oif = None;
+    for a in &r.attributes {
+        match a {
+            RouteAttribute::Gateway(RouteAddress::Inet(g)) => gw = Some(*g),
+            RouteAttribute::Oif(i) => oif = Some(*i),
+            _ => {}
+        }
+    }
+    Ok(oif.map(|o| (gw, o)))
+}
+
+/// Route `dst/len` through `gw` (if any) on interface `index`, replacing
+/// an existing route.
+pub async fn add_route_via(
+    h: &rtnetlink::Handle,
+    dst: Ipv4Addr,
+    len: u8,
+    gw: Option<Ipv4Addr>,
+    index: u32,
+) -> Result<(), OsError> {
+    let mut b = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(dst, len)
+        .output_interface(index);
+    if let Some(g) = gw {
+        b = b.gateway(g);
+    }
+    h.route()
+        .add(b.build())
+        .replace()
+        .execute()
+        .await
+        .map_err(|e| OsError::Netlink(e.to_string()))
+}
+
+/// Delete the route `dst/len` on interface `index`.
+pub async fn del_route(
+    h: &rtnetlink::Handle,
+    dst: Ipv4Addr,
+    len: u8,
+    index: u32,
+) -> Result<(), OsError> {
+    let r = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
+        .destination_prefix(dst, len)
+        .output_interface(index)
+        .build();
+    h.route()
+        .del(r)
+        .execute()
+        .await
+        .map_err(|e| OsError::Netlink(e.to_string()))
+}
+
+/// Interfaces with an IPv4 subnet holding `ip` (for proxy ARP).
+pub async fn interfaces_on_subnet(
+    h: &rtnetlink::Handle,
+    ip: Ipv4Addr,
+) -> Result<Vec<u32>, OsError> {
+    let mut s = h.address().get().execute();
+    let mut out = Vec::new();
+    while let Some(m) = s.next().await {
+        let m = m.map_err(|e| OsError::Netlink(e.to_string()))?;
+        let len = m.header.prefix_len;
+        if len == 0 || len >= 32 {
+            continue;
+        }
+        let mask = u32::MAX << (32 - u32::from(len));
+        for a in &m.attributes {
+            if let AddressAttribute::Address(IpAddr::V4(a)) = *a {
+                if u32::from(a) & mask == u32::from(ip) & mask && a != ip {
+                    out.push(m.header.index);
+                }
+            }
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+/// Answer ARP for `ip` on interface `index` (`ip neigh add proxy`), or
+/// stop answering.
+pub async fn proxy_arp(
+    h: &rtnetlink::Handle,
+    index: u32,
+    ip: Ipv4Addr,
+    on: bool,
+) -> Result<(), OsError> {
+    use rtnetlink::packet_route::neighbour::NeighbourFlags;
+    let nl = |e: rtnetlink::Error| OsError::Netlink(e.to_string());
+    if on {
+        h.neighbours()
+            .add(index, IpAddr::V4(ip))
+            .flags(NeighbourFlags::Proxy)
+            .replace()
+            .execute()
+            .await
+            .map_err(nl)
+    } else {
+        let mut m = rtnetlink::packet_route::neighbour::NeighbourMessage::default();
+        m.header.family = rtnetlink::packet_route::AddressFamily::Inet;
+        m.header.ifindex = index;
+        m.header.flags = NeighbourFlags::Proxy;
+        m.attributes.push(
+            rtnetlink::packet_route::neighbour::NeighbourAttribute::Destination(
+                rtnetlink::packet_route::neighbour::NeighbourAddress::Inet(ip),
+            ),
+        );
+        h.neighbours().del(m).execute().await.map_err(nl)
+    }
+}

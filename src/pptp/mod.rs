@@ -7,6 +7,7 @@
 //! ([`CallIdAlloc`]), and output is queued for the caller to drain
 //! (`poll_transmit`, `poll_event`, `poll_timeout` / `handle_timeout`).
 
+pub mod backoff;
 pub mod control;
 pub mod gre;
 pub mod link;

@@ -3,4 +3,5 @@
 //! panics on malformed input.
 
 pub mod gre;
+pub mod mss;
 pub mod pptp;

@@ -39,6 +39,8 @@ pub struct Lab {
     pub nat: Nat,
     pub socket: PathBuf,
     children: Vec<Child>,
+    /// Extra namespaces (`{prefix}-cN`), deleted on drop.
+    extra: Vec<String>,
     helper: Option<Child>,
     helper_args: Vec<String>,
 }
@@ -70,6 +72,7 @@ impl Lab {
             prefix,
             nat,
             children: Vec::new(),
+            extra: Vec::new(),
             helper: None,
             helper_args: Vec::new(),
         };
@@ -207,6 +210,89 @@ impl Lab {
         );
     }
 
+    /// One more LAN host in a namespace of its own (`c{k}`, address
+    /// 192.168.2.{k}/24 behind the router's bridge `br1`), so that several
+    /// tunnel clients each have their own TUN device and routes.
+    pub fn add_host_ns(&mut self, k: u8) -> String {
+        let (rtr, ns) = (self.ns("rtr"), self.ns(&format!("c{k}")));
+        if self.extra.is_empty() {
+            sh(&["ip", "-n", &rtr, "link", "add", "br1", "type", "bridge"]);
+            sh(&[
+                "ip",
+                "-n",
+                &rtr,
+                "addr",
+                "add",
+                "192.168.2.1/24",
+                "dev",
+                "br1",
+            ]);
+            sh(&["ip", "-n", &rtr, "link", "set", "br1", "up"]);
+        }
+        sh(&["ip", "netns", "add", &ns]);
+        self.extra.push(ns.clone());
+        let port = format!("p{k}");
+        sh(&[
+            "ip", "link", "add", "eth0", "netns", &ns, "type", "veth", "peer", "name", &port,
+            "netns", &rtr,
+        ]);
+        sh(&[
+            "ip", "-n", &rtr, "link", "set", &port, "master", "br1", "up",
+        ]);
+        sh(&[
+            "ip",
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("192.168.2.{k}/24"),
+            "dev",
+            "eth0",
+        ]);
+        sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        sh(&[
+            "ip",
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "default",
+            "via",
+            "192.168.2.1",
+        ]);
+        ns
+    }
+
+    /// Start the binary in a namespace given by full name; ended on drop.
+    pub fn spawn_in(&mut self, ns: &str, args: &[&str], stdout: Stdio) -> u32 {
+        let c = Command::new("ip")
+            .args(["netns", "exec", ns, BIN])
+            .args(args)
+            .stdout(stdout)
+            .stderr(self.log_file())
+            .spawn()
+            .expect("spawn");
+        let pid = c.id();
+        self.children.push(c);
+        pid
+    }
+
+    /// Wait for a child started with `spawn_in`/`spawn_bin` to exit.
+    pub fn wait_child(&mut self, pid: u32, limit: Duration) -> Option<std::process::ExitStatus> {
+        let t = Instant::now();
+        let c = self.children.iter_mut().find(|c| c.id() == pid)?;
+        loop {
+            if let Some(st) = c.try_wait().ok().flatten() {
+                return Some(st);
+            }
+            if t.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The binary in a namespace, not started.
     pub fn command(&self, ns: &str, args: &[&str]) -> Command {
         self.exec(ns, args)
@@ -214,15 +300,17 @@ impl Lab {
 
     /// Start the binary in a namespace; ended on drop. Its log goes to the
     /// lab's log, printed when the test fails.
-    pub fn spawn_bin(&mut self, ns: &str, args: &[&str]) {
+    pub fn spawn_bin(&mut self, ns: &str, args: &[&str]) -> u32 {
         let c = self
             .exec(ns, args)
             .stdout(Stdio::null())
             .stderr(self.log_file())
             .spawn()
             .expect("spawn");
+        let pid = c.id();
         self.children.push(c);
         std::thread::sleep(Duration::from_millis(200));
+        pid
     }
 
     fn exec(&self, ns: &str, args: &[&str]) -> Command {
@@ -402,10 +490,10 @@ impl Drop for Lab {
             let _ = c.wait();
         }
         let _ = std::fs::remove_file(&self.socket);
-        for ns in ["lan", "rtr", "net"] {
-            let _ = Command::new("ip")
-                .args(["netns", "del", &self.ns(ns)])
-                .status();
+        let mut all: Vec<String> = ["lan", "rtr", "net"].iter().map(|n| self.ns(n)).collect();
+        all.append(&mut self.extra);
+        for ns in all {
+            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
         }
     }
 }

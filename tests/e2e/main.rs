@@ -3,6 +3,7 @@
 //! host that sent it, with its original Call ID, none misdelivered.
 
 mod check;
+mod client;
 mod lab;
 mod tunnel;
 

@@ -1,0 +1,420 @@
+//! One dial attempt of a client profile: resolve the server, TCP 1723,
+//! PPTP call, PPP on raw GRE and a TUN device, routes and DNS, until the
+//! link drops or the profile is told to stop. Cleans up what it installed.
+
+use std::cell::RefCell;
+use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::status::{State, Status};
+use crate::cli::endpoint::{OsRng, flush, random_call_id, security_policy};
+use crate::config::{ClientCfg, Host, Routes};
+use crate::nat::alloc::SharedAllocator;
+use crate::os::gre::GreSocket;
+use crate::os::tun::Tun;
+use crate::os::{OsError, addr};
+use crate::ppp::auth::AuthConfig;
+use crate::ppp::ipcp::IpcpConfig;
+use crate::ppp::session::{Session, SessionConfig, SessionError, SessionEvent};
+use crate::pptp::control::{Control, ControlConfig, ControlEvent};
+use crate::pptp::gre::{GreChannel, GreConfig};
+use crate::pptp::link::Link;
+use crate::wire::mss::{clamp_mss, mss_for_mtu};
+
+/// A profile ready to dial.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub cfg: ClientCfg,
+    /// TUN device name.
+    pub tun: String,
+    /// Time each set-up step may take.
+    pub timeout: Duration,
+}
+
+/// Where our Call IDs come from: random, or the allocator the passthrough
+/// helper uses for public Call IDs when both run in one process.
+#[derive(Clone)]
+pub enum CallIds {
+    Random,
+    Shared(SharedAllocator),
+}
+
+/// How an attempt ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// How long the tunnel was up, if it came up.
+    pub up_for: Option<Duration>,
+    /// Why it ended, if not by request.
+    pub error: Option<String>,
+    /// Retrying cannot help (wrong password, bad profile).
+    pub fatal: bool,
+}
+
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// Dial once. `stop` turning true ends the attempt cleanly.
+pub async fn attempt(
+    p: &Profile,
+    ids: &CallIds,
+    status: &RefCell<Status>,
+    stop: &mut watch::Receiver<bool>,
+) -> Outcome {
+    let mut up = Tunnel::default();
+    let r = run(p, ids, status, stop, &mut up).await;
+    up.cleanup(p).await;
+    let up_for = up.since.map(|t| t.elapsed());
+    match r {
+        Ok(()) => Outcome {
+            up_for,
+            ..Outcome::default()
+        },
+        Err(Fail { msg, fatal }) => Outcome {
+            up_for,
+            error: Some(msg),
+            fatal,
+        },
+    }
+}
+
+struct Fail {
+    msg: String,
+    fatal: bool,
+}
+
+fn fail(msg: impl Into<String>) -> Fail {
+    Fail {
+        msg: msg.into(),
+        fatal: false,
+    }
+}
+
+impl From<OsError> for Fail {
+    fn from(e: OsError) -> Self {
+        fail(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        fail(e.to_string())
+    }
+}
+
+/// What an attempt installed, undone by [`Tunnel::cleanup`].
+#[derive(Default)]
+struct Tunnel {
+    since: Option<Instant>,
+    h: Option<rtnetlink::Handle>,
+    /// Host route to the server kept outside the tunnel (`routes default`).
+    server_route: Option<(Ipv4Addr, u32)>,
+    dns_written: bool,
+    id: Option<(SharedAllocator, Ipv4Addr, Ipv4Addr, u16)>,
+}
+
+impl Tunnel {
+    async fn cleanup(&mut self, p: &Profile) {
+        if let (Some(h), Some((server, oif))) = (&self.h, self.server_route.take()) {
+            if let Err(e) = addr::del_route(h, server, 32, oif).await {
+                tracing::warn!(error = %e, "removing the host route to the server");
+            }
+        }
+        if self.dns_written {
+            if let Some(f) = &p.cfg.dns_file {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        if let Some((alloc, local, server, id)) = self.id.take() {
+            alloc.borrow_mut().release(local, server, id, now());
+        }
+    }
+}
+
+fn resolve(host: &Host) -> Result<Ipv4Addr, Fail> {
+    match host {
+        Host::Ip(ip) => Ok(*ip),
+        Host::Name(n) => (n.as_str(), 1723)
+            .to_socket_addrs()
+            .map_err(|e| fail(format!("cannot resolve {n}: {e}")))?
+            .find_map(|s| match s {
+                SocketAddr::V4(v) => Some(*v.ip()),
+                SocketAddr::V6(_) => None,
+            })
+            .ok_or_else(|| fail(format!("{n} has no IPv4 address"))),
+    }
+}
+
+async fn run(
+    p: &Profile,
+    ids: &CallIds,
+    status: &RefCell<Status>,
+    stop: &mut watch::Receiver<bool>,
+    up: &mut Tunnel,
+) -> Result<(), Fail> {
+    let limit = p.timeout.max(Duration::from_secs(1));
+    let server = resolve(&p.cfg.server)?;
+    let mut tcp = tokio::time::timeout(limit, TcpStream::connect((server, 1723)))
+        .await
+        .map_err(|_| fail(format!("TCP 1723 to {server} timed out")))?
+        .map_err(|e| fail(format!("TCP 1723 to {server}: {e}")))?;
+    tcp.set_nodelay(true)?;
+    let SocketAddr::V4(local) = tcp.local_addr()? else {
+        return Err(fail("not IPv4"));
+    };
+    let local = *local.ip();
+    // Open GRE before the call: the server's first LCP packet may come
+    // right behind its Outgoing-Call-Reply.
+    let gre = GreSocket::bind(local)?;
+    let mut ctl = Control::client(ControlConfig::default(), now());
+    let mut next_id = || match ids {
+        CallIds::Random => random_call_id(),
+        CallIds::Shared(a) => match a.borrow_mut().alloc(local, server, now()) {
+            Some(id) => {
+                up.id = Some((a.clone(), local, server, id));
+                id
+            }
+            None => 0,
+        },
+    };
+    let mut buf = vec![0u8; 4096];
+    let deadline = now() + limit;
+    let mut call: Option<(u16, u16)> = None;
+    let mut requested = false;
+    while call.is_none() {
+        while let Some(b) = ctl.poll_transmit() {
+            tcp.write_all(&b).await?;
+        }
+        while let Some(ev) = ctl.poll_event() {
+            match ev {
+                ControlEvent::CallUp {
+                    call_id,
+                    peer_call_id,
+                    ..
+                } => call = Some((call_id, peer_call_id)),
+                ControlEvent::CallDown { reason, .. } => {
+                    return Err(fail(format!("call refused: {reason:?}")));
+                }
+                ControlEvent::Closed { error } => {
+                    return Err(fail(format!("control connection closed: {error:?}")));
+                }
+                _ => {}
+            }
+        }
+        if ctl.is_established() && !requested {
+            requested = true;
+            ctl.open_call(&mut next_id, now())
+                .map_err(|e| fail(e.to_string()))?;
+            continue;
+        }
+        if call.is_some() {
+            break;
+        }
+        if now() > deadline {
+            return Err(fail(
+                "the server did not answer the control handshake or call in time",
+            ));
+        }
+        tokio::select! {
+            r = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut buf)) => match r {
+                Ok(Ok(0)) | Ok(Err(_)) => return Err(fail("the server closed the control connection")),
+                Ok(Ok(n)) => ctl.handle_bytes(now(), &buf[..n]),
+                Err(_) => ctl.handle_timeout(now()),
+            },
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+    let Some((call_id, peer_call_id)) = call else {
+        return Err(fail("no call"));
+    };
+    tracing::info!(profile = %p.cfg.name, %server, call_id, peer_call_id, "call up, starting PPP");
+    let tun = Tun::open(&p.tun)?;
+    let h = addr::handle()?;
+    up.h = Some(h.clone());
+    let tun_index = addr::ifindex(&h, tun.name()).await?;
+    let (methods, mppe) = security_policy(&p.cfg.security);
+    let cfg = SessionConfig {
+        auth: AuthConfig {
+            methods,
+            name: p.cfg.username.clone(),
+            password: p.cfg.password.clone(),
+            ..AuthConfig::default()
+        },
+        mppe,
+        ipcp: IpcpConfig {
+            local: None,
+            remote: None,
+            dns: [None, None],
+            nbns: [None, None],
+            request_dns: true,
+            request_nbns: false,
+        },
+        ..SessionConfig::default()
+    };
+    let ppp = Session::client(cfg, now(), OsRng);
+    let mut link = Link::new(
+        GreChannel::new(call_id, peer_call_id, GreConfig::default()),
+        ppp,
+        server,
+    );
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let (mut gbuf, mut tbuf) = (vec![0u8; 65536], vec![0u8; 65536]);
+    let mut stopping: Option<Instant> = None;
+    let mut mss: Option<u16> = None;
+    let result = 'run: loop {
+        let t = now();
+        let (events, _) = flush(&mut link, t, &gre, &tun, mss);
+        for ev in events {
+            match ev {
+                SessionEvent::Up {
+                    local_ip,
+                    remote_ip,
+                    dns,
+                    mtu,
+                    mppe,
+                } => {
+                    let peer = remote_ip.unwrap_or(local_ip);
+                    let mtu = mtu.min(p.cfg.mtu);
+                    mss = Some(mss_for_mtu(mtu));
+                    addr::configure_p2p(&h, tun_index, local_ip, peer, u32::from(mtu)).await?;
+                    let dns: Vec<Ipv4Addr> = dns.iter().flatten().copied().collect();
+                    install_routes(p, &h, tun_index, server, up).await?;
+                    write_dns(p, &dns, up);
+                    up.since.get_or_insert_with(now);
+                    let mut s = status.borrow_mut();
+                    s.state = State::Connected;
+                    s.local_ip = Some(local_ip);
+                    s.remote_ip = Some(peer);
+                    s.dns = dns.clone();
+                    s.mppe = mppe.map(|m| format!("{m:?}"));
+                    s.since = up.since;
+                    s.last_error = None;
+                    println!(
+                        "connected: tunnel {local_ip} <-> {peer} on {}, MTU {mtu}, MPPE {mppe:?}, DNS {dns:?}",
+                        tun.name(),
+                    );
+                }
+                SessionEvent::AuthFailed { reason } => {
+                    tracing::warn!(%reason, "authentication failed")
+                }
+                SessionEvent::Authenticated { .. } => tracing::info!("authenticated"),
+                SessionEvent::Down { reason } => {
+                    let fatal = matches!(
+                        reason,
+                        SessionError::Auth(_) | SessionError::MppeWithoutKeys(_)
+                    );
+                    break 'run Err(Fail {
+                        msg: format!("link down: {reason}"),
+                        fatal,
+                    });
+                }
+            }
+        }
+        {
+            let g = link.gre.stats();
+            let mut s = status.borrow_mut();
+            s.bytes_in = g.bytes_in;
+            s.bytes_out = g.bytes_out;
+        }
+        while let Some(b) = ctl.poll_transmit() {
+            let _ = tcp.write_all(&b).await;
+        }
+        if stopping.is_some_and(|x| t >= x) || ctl.is_closed() {
+            break if stopping.is_some() {
+                Ok(())
+            } else {
+                Err(fail("the server closed the control connection"))
+            };
+        }
+        tokio::select! {
+            r = gre.recv(&mut gbuf) => if let Ok((src, range)) = r {
+                if src == server {
+                    link.on_gre(now(), &gbuf[range]);
+                }
+            },
+            r = tun.recv(&mut tbuf) => if let Ok(n) = r {
+                if let Some(m) = mss {
+                    clamp_mss(&mut tbuf[..n], m);
+                }
+                let _ = link.ppp.send_ip(&tbuf[..n]);
+            },
+            r = tcp.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break Err(fail("the server closed the control connection")),
+                Ok(n) => ctl.handle_bytes(now(), &buf[..n]),
+            },
+            _ = tick.tick() => {
+                let t = now();
+                link.on_timeout(t);
+                if ctl.poll_timeout().is_some_and(|x| x <= t) {
+                    ctl.handle_timeout(t);
+                }
+            },
+            _ = stop.changed(), if stopping.is_none() => {
+                link.ppp.close(now());
+                stopping = Some(now() + Duration::from_millis(500));
+            },
+        }
+    };
+    let _ = ctl.close_call(call_id, now());
+    ctl.stop(now());
+    while let Some(b) = ctl.poll_transmit() {
+        let _ = tcp.write_all(&b).await;
+    }
+    result
+}
+
+/// The profile's routes through the tunnel. For `default`, a host route
+/// to the server through its current gateway keeps GRE out of the tunnel,
+/// and two /1 routes override the default route without removing it.
+async fn install_routes(
+    p: &Profile,
+    h: &rtnetlink::Handle,
+    tun_index: u32,
+    server: Ipv4Addr,
+    up: &mut Tunnel,
+) -> Result<(), OsError> {
+    match &p.cfg.routes {
+        Routes::None => Ok(()),
+        Routes::Default => {
+            if up.server_route.is_none() {
+                if let Some((gw, oif)) = addr::route_to(h, server).await? {
+                    if oif != tun_index {
+                        addr::add_route_via(h, server, 32, gw, oif).await?;
+                        up.server_route = Some((server, oif));
+                    }
+                }
+            }
+            for half in [Ipv4Addr::new(0, 0, 0, 0), Ipv4Addr::new(128, 0, 0, 0)] {
+                addr::add_route(h, half, 1, tun_index).await?;
+            }
+            Ok(())
+        }
+        Routes::Prefixes(list) => {
+            for r in list {
+                addr::add_route(h, r.addr(), r.prefix_len(), tun_index).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The server's DNS servers in resolv.conf format, written atomically.
+fn write_dns(p: &Profile, dns: &[Ipv4Addr], up: &mut Tunnel) {
+    let Some(file) = &p.cfg.dns_file else { return };
+    let mut text = format!(
+        "# DNS of PPTP profile '{}' (pptp-passthrough)\n",
+        p.cfg.name
+    );
+    for d in dns {
+        text += &format!("nameserver {d}\n");
+    }
+    let tmp = file.with_extension("tmp");
+    match std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, file)) {
+        Ok(()) => up.dns_written = true,
+        Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot write the DNS file"),
+    }
+}

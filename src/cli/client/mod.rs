@@ -1,0 +1,291 @@
+//! `client`: the embedded PPTP client, for the router itself: dial a
+//! server (a named profile from the config file, or a host given on the
+//! command line), keep the tunnel up, and report or stop it through the
+//! control socket.
+
+mod dial;
+mod status;
+mod supervise;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use dial::{CallIds, Profile};
+pub use supervise::Handle;
+
+use crate::config::{self, ClientCfg, Host, Security};
+use crate::os::{OsError, ctl};
+
+/// Where `run` and OpenWrt keep the config.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/config/pptp-passthrough";
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Cmd {
+    /// Connect a profile (by name, through the running daemon if there is
+    /// one) or a HOST given with --user; stays in the foreground otherwise.
+    Connect(ConnectArgs),
+    /// Hang up a profile connected through the daemon or a foreground client.
+    Disconnect(NameArgs),
+    /// Client profiles and their tunnels.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ConnectArgs {
+    /// Profile name from the config file, or the server's DNS name or IPv4
+    /// address (then --user is required).
+    target: String,
+    /// Config file holding the profiles.
+    #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    #[arg(long)]
+    user: Option<String>,
+    /// Password (prefer --password-file: a command line is visible to others).
+    #[arg(long, conflicts_with = "password_file")]
+    password: Option<String>,
+    /// File whose first line is the password.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Authentication methods accepted, best first.
+    #[arg(long, default_value = "mschapv2", value_delimiter = ',')]
+    auth: Vec<String>,
+    /// MPPE policy: require-128, require, optional, none.
+    #[arg(long, default_value = "require-128")]
+    mppe: String,
+    /// Offer stateful MPPE.
+    #[arg(long)]
+    mppe_stateful: bool,
+    /// Name of the TUN device (default pptpc0, or pptp-NAME for a profile).
+    #[arg(long)]
+    tun: Option<String>,
+    /// Seconds each set-up step may take.
+    #[arg(long, default_value_t = 15)]
+    timeout: u64,
+    /// Dial again after the link drops (profiles: their `reconnect` option).
+    #[arg(long)]
+    reconnect: bool,
+    /// Control socket: of the daemon, or served by this client.
+    #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
+    socket: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct NameArgs {
+    /// Profile name (or the HOST a foreground client was started with).
+    name: String,
+    #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
+    socket: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct StatusArgs {
+    /// Print JSON (for scripts and LuCI).
+    #[arg(long)]
+    json: bool,
+    #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
+    socket: PathBuf,
+}
+
+pub async fn run(a: Args) -> Result<(), OsError> {
+    match a.cmd {
+        Cmd::Connect(c) => connect(c).await,
+        Cmd::Disconnect(n) => {
+            let v = ask(&n.socket, &format!("disconnect {}", n.name)).await?;
+            println!("{} disconnected", n.name);
+            let _ = v;
+            Ok(())
+        }
+        Cmd::Status(s) => {
+            let body = ctl::fetch(&s.socket).await?;
+            let v: serde_json::Value = serde_json::from_str(&body)
+                .map_err(|e| fail(format!("bad status document: {e}")))?;
+            let clients = v.get("clients").cloned().unwrap_or_default();
+            if s.json {
+                println!("{clients}");
+            } else {
+                print!("{}", render(&clients));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn fail(detail: impl Into<String>) -> OsError {
+    OsError::Command {
+        cmd: "client".into(),
+        detail: detail.into(),
+    }
+}
+
+/// Send a request; an `ok: false` answer becomes the error.
+async fn ask(socket: &std::path::Path, req: &str) -> Result<serde_json::Value, OsError> {
+    let body = ctl::request(socket, req).await?;
+    let v: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| fail(format!("bad answer: {e}")))?;
+    if v["ok"] == serde_json::Value::Bool(false) {
+        return Err(fail(v["error"].as_str().unwrap_or("refused").to_string()));
+    }
+    Ok(v)
+}
+
+/// The client rows as a table.
+pub fn render(clients: &serde_json::Value) -> String {
+    let rows = clients.as_array().cloned().unwrap_or_default();
+    if rows.is_empty() {
+        return "no client profiles\n".into();
+    }
+    let s = |r: &serde_json::Value, k: &str| match &r[k] {
+        serde_json::Value::Null => "-".to_string(),
+        serde_json::Value::String(x) => x.clone(),
+        x => x.to_string(),
+    };
+    let mut out = format!(
+        "{:<12} {:<20} {:<10} {:<15} {:<15} {:>7} {:>12} {:>12}  {}\n",
+        "PROFILE",
+        "SERVER",
+        "STATE",
+        "LOCAL",
+        "REMOTE",
+        "AGE",
+        "BYTES IN",
+        "BYTES OUT",
+        "LAST ERROR"
+    );
+    for r in &rows {
+        out += &format!(
+            "{:<12} {:<20} {:<10} {:<15} {:<15} {:>7} {:>12} {:>12}  {}\n",
+            s(r, "name"),
+            s(r, "server"),
+            s(r, "state"),
+            s(r, "local_ip"),
+            s(r, "remote_ip"),
+            s(r, "age_secs"),
+            s(r, "bytes_in"),
+            s(r, "bytes_out"),
+            s(r, "last_error"),
+        );
+    }
+    out
+}
+
+impl Profile {
+    /// A profile from the config file: TUN `pptp-NAME` (cut to the 15
+    /// characters Linux allows).
+    pub fn from_config(cfg: ClientCfg) -> Profile {
+        let mut tun = format!("pptp-{}", cfg.name);
+        tun.truncate(15);
+        Profile {
+            cfg,
+            tun,
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Build the profile the command line asks for.
+fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
+    let named = match config::load(&a.config) {
+        Ok(c) => c.client(&a.target).cloned(),
+        Err(e) if a.user.is_none() => return Err(fail(e.to_string())),
+        Err(_) => None,
+    };
+    if let Some(cfg) = named {
+        let mut p = Profile::from_config(cfg);
+        if let Some(t) = &a.tun {
+            p.tun = t.clone();
+        }
+        p.timeout = Duration::from_secs(a.timeout.max(1));
+        return Ok(p);
+    }
+    let Some(user) = a.user.clone() else {
+        return Err(fail(format!(
+            "{:?} is not a profile in {}; to dial a host give --user and --password-file",
+            a.target,
+            a.config.display()
+        )));
+    };
+    let password = match (&a.password, &a.password_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f)?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        (None, None) => return Err(fail("give --password or --password-file")),
+    };
+    // The policy words mean what they mean in the config file.
+    let auth = a
+        .auth
+        .iter()
+        .map(|m| config::value::auth(m).ok_or_else(|| fail(format!("unknown --auth {m:?}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mppe =
+        config::value::mppe(&a.mppe).ok_or_else(|| fail(format!("unknown --mppe {:?}", a.mppe)))?;
+    let security = Security {
+        auth,
+        mppe,
+        mppe_bits: match mppe {
+            config::Mppe::Require128 => vec![config::KeyBits::B128],
+            _ => vec![
+                config::KeyBits::B40,
+                config::KeyBits::B56,
+                config::KeyBits::B128,
+            ],
+        },
+        mppe_stateful: a.mppe_stateful,
+    };
+    let cfg = ClientCfg {
+        name: a.target.clone(),
+        server: match a.target.parse() {
+            Ok(ip) => Host::Ip(ip),
+            Err(_) => Host::Name(a.target.clone()),
+        },
+        username: user,
+        password,
+        security,
+        reconnect: a.reconnect,
+        ..ClientCfg::default()
+    };
+    let warn = config::Config {
+        clients: vec![cfg.clone()],
+        ..Default::default()
+    };
+    for w in warn.warnings() {
+        tracing::warn!("{w}");
+    }
+    Ok(Profile {
+        cfg,
+        tun: a.tun.clone().unwrap_or_else(|| "pptpc0".into()),
+        timeout: Duration::from_secs(a.timeout.max(1)),
+    })
+}
+
+async fn connect(a: ConnectArgs) -> Result<(), OsError> {
+    // A profile the running daemon knows is dialed by the daemon.
+    if ctl::alive(&a.socket).await && a.user.is_none() {
+        let body = ctl::request(&a.socket, &format!("connect {}", a.target)).await?;
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if v["ok"] == serde_json::Value::Bool(true) {
+            println!(
+                "{}: dialing through the running daemon (see `client status`)",
+                a.target
+            );
+            return Ok(());
+        }
+    }
+    let p = profile(&a)?;
+    let socket = super::daemon::listen_if_free(&a.socket);
+    let ids = crate::nat::alloc::Allocator::new(1, Duration::from_secs(300)).shared();
+    let mut d = super::daemon::Daemon::new(ids);
+    d.exit_with_clients = true;
+    d.profiles = vec![p.cfg.clone()];
+    d.clients
+        .insert(p.cfg.name.clone(), Handle::start(p, CallIds::Random));
+    d.serve(socket).await
+}

@@ -1,0 +1,290 @@
+//! The long-running process: whichever of the helper, the server and the
+//! client profiles it was asked to run, one Call ID allocator for all of
+//! them, the control socket, and signals (SIGHUP reloads `run`'s config).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::client::{self, CallIds, Profile};
+use super::{helper, server};
+use crate::config::{ClientCfg, Config, HelperCfg, ServerCfg};
+use crate::nat::alloc::SharedAllocator;
+use crate::os::{OsError, ctl};
+
+/// Components and what they were started from (to tell, on reload, what
+/// changed).
+pub struct Daemon {
+    pub ids: SharedAllocator,
+    pub helper: Option<helper::Handle>,
+    pub server: Option<server::Handle>,
+    pub clients: HashMap<String, client::Handle>,
+    /// Profiles `connect NAME` may start.
+    pub profiles: Vec<ClientCfg>,
+    /// `run`: the config file, re-read on SIGHUP.
+    pub config: Option<PathBuf>,
+    helper_cfg: Option<HelperCfg>,
+    server_cfg: Option<ServerCfg>,
+    pub warnings: Vec<String>,
+    /// Foreground `client connect`: exit when its profile gives up.
+    pub exit_with_clients: bool,
+    /// Leave the helper's table in place on exit.
+    pub keep_on_exit: bool,
+}
+
+/// Bind the control socket unless another live process answers there.
+pub fn listen_if_free(path: &Path) -> Option<(UnixListener, PathBuf)> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        tracing::info!(socket = %path.display(),
+            "another pptp-passthrough answers on the control socket; this one has none");
+        return None;
+    }
+    match ctl::listen(path) {
+        Ok(l) => Some((l, path.to_path_buf())),
+        Err(e) => {
+            tracing::warn!(socket = %path.display(), error = %e, "no control socket");
+            None
+        }
+    }
+}
+
+impl Daemon {
+    pub fn new(ids: SharedAllocator) -> Daemon {
+        Daemon {
+            ids,
+            helper: None,
+            server: None,
+            clients: HashMap::new(),
+            profiles: Vec::new(),
+            config: None,
+            helper_cfg: None,
+            server_cfg: None,
+            warnings: Vec::new(),
+            exit_with_clients: false,
+            keep_on_exit: false,
+        }
+    }
+
+    /// Bring the components in line with `cfg`: start what is new or
+    /// changed, stop what went away, leave the rest (and its calls) alone.
+    pub async fn apply(&mut self, cfg: Config) -> Result<(), OsError> {
+        let bad = |e: String| OsError::Command {
+            cmd: "run".into(),
+            detail: e,
+        };
+        self.warnings = cfg.warnings();
+        for w in &self.warnings {
+            tracing::warn!("{w}");
+        }
+        let want_helper = cfg.helper.clone().filter(|h| h.enabled);
+        if want_helper != self.helper_cfg {
+            if let Some(h) = self.helper.take() {
+                // A changed helper hands its calls to the next one.
+                h.stop(want_helper.is_some()).await?;
+            }
+            if let Some(c) = &want_helper {
+                let o = helper::Options::from_config(c).map_err(bad)?;
+                self.helper = Some(helper::start(o, self.ids.clone()).await?);
+            }
+            self.helper_cfg = want_helper;
+        }
+        let want_server = cfg.server.clone().filter(|s| s.enabled);
+        if want_server != self.server_cfg {
+            if let Some(s) = self.server.take() {
+                tracing::info!("server settings changed: restarting the server");
+                s.stop().await;
+            }
+            if let Some(c) = &want_server {
+                let o = server::Options::from_config(c).map_err(bad)?;
+                self.server = Some(server::start(o).await?);
+            }
+            self.server_cfg = want_server;
+        }
+        let names: Vec<String> = self.clients.keys().cloned().collect();
+        for n in names {
+            let same = cfg.client(&n).is_some_and(|c| Some(c) == self.profile(&n));
+            if !same {
+                if let Some(h) = self.clients.remove(&n) {
+                    tracing::info!(profile = %n, "profile changed or removed: hanging up");
+                    let _ = h.stop().await;
+                }
+            }
+        }
+        self.profiles = cfg.clients.clone();
+        for c in &cfg.clients {
+            if c.autoconnect && !self.clients.contains_key(&c.name) {
+                self.connect(&c.name);
+            }
+        }
+        Ok(())
+    }
+
+    fn profile(&self, name: &str) -> Option<&ClientCfg> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Start dialing a known profile; false if there is none by that name.
+    fn connect(&mut self, name: &str) -> bool {
+        let Some(cfg) = self.profile(name).cloned() else {
+            return false;
+        };
+        let ids = if self.helper.is_some() {
+            CallIds::Shared(self.ids.clone())
+        } else {
+            CallIds::Random
+        };
+        let p = Profile::from_config(cfg);
+        self.clients
+            .insert(name.to_string(), client::Handle::start(p, ids));
+        true
+    }
+
+    /// The status document: the helper's fields at the top level (as the
+    /// `helper` command has always printed), then `server` and `clients`.
+    pub async fn status(&self) -> serde_json::Value {
+        let mut doc = match &self.helper {
+            Some(h) => h.status().await.unwrap_or_default(),
+            None => serde_json::json!({}),
+        };
+        let now = Instant::now();
+        let mut clients: Vec<serde_json::Value> = self
+            .clients
+            .values()
+            .map(|c| c.status.borrow().to_json(now))
+            .collect();
+        for p in &self.profiles {
+            if !self.clients.contains_key(&p.name) {
+                clients.push(serde_json::json!({
+                    "name": p.name, "server": p.server.to_string(), "state": "down",
+                }));
+            }
+        }
+        clients.sort_by_key(|c| c["name"].as_str().map(str::to_string));
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("helper_enabled".into(), self.helper.is_some().into());
+            o.insert(
+                "server".into(),
+                self.server
+                    .as_ref()
+                    .map(|s| s.status())
+                    .unwrap_or(serde_json::Value::Null),
+            );
+            o.insert("clients".into(), clients.into());
+            o.insert("warnings".into(), self.warnings.clone().into());
+        }
+        doc
+    }
+
+    /// One control request.
+    async fn request(&mut self, line: &str) -> serde_json::Value {
+        let (verb, arg) = line.split_once(' ').unwrap_or((line, ""));
+        let arg = arg.trim();
+        match verb {
+            "" | "status" => self.status().await,
+            "connect" => {
+                if let Some(c) = self.clients.get(arg).filter(|c| !c.is_finished()) {
+                    let st = c.status.borrow().to_json(Instant::now());
+                    return serde_json::json!({"ok": true, "already": true, "client": st});
+                }
+                if let Some(old) = self.clients.remove(arg) {
+                    let _ = old.stop().await;
+                }
+                if self.connect(arg) {
+                    serde_json::json!({"ok": true})
+                } else {
+                    serde_json::json!({"ok": false, "error": format!("no client profile named {arg:?}")})
+                }
+            }
+            "disconnect" => match self.clients.remove(arg) {
+                Some(c) => {
+                    let r = c.stop().await;
+                    serde_json::json!({"ok": true, "error": r.err()})
+                }
+                None => {
+                    serde_json::json!({"ok": false, "error": format!("{arg:?} is not connected")})
+                }
+            },
+            other => {
+                serde_json::json!({"ok": false, "error": format!("unknown request {other:?}")})
+            }
+        }
+    }
+
+    async fn reload(&mut self) {
+        let Some(path) = self.config.clone() else {
+            return;
+        };
+        match crate::config::load(&path) {
+            Ok(cfg) => match self.apply(cfg).await {
+                Ok(()) => tracing::info!(config = %path.display(), "configuration reloaded"),
+                Err(e) => tracing::error!(error = %e, "reload failed; some parts may be stopped"),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "reload refused: the configuration has errors; running on")
+            }
+        }
+    }
+
+    /// Stop whatever was started (a start-up step failed).
+    pub async fn serve_until_stopped_now(mut self) -> Result<(), OsError> {
+        self.shutdown().await
+    }
+
+    async fn shutdown(&mut self) -> Result<(), OsError> {
+        for (_, c) in self.clients.drain() {
+            let _ = c.stop().await;
+        }
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        if let Some(h) = self.helper.take() {
+            h.stop(self.keep_on_exit).await?;
+        }
+        Ok(())
+    }
+
+    /// Serve requests and signals until told to stop, then stop everything.
+    pub async fn serve(mut self, socket: Option<(UnixListener, PathBuf)>) -> Result<(), OsError> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut check = tokio::time::interval(Duration::from_millis(200));
+        let mut result = Ok(());
+        loop {
+            tokio::select! {
+                Ok((mut s, _)) = async { socket.as_ref().unwrap().0.accept().await }, if socket.is_some() => {
+                    let req = ctl::read_request(&mut s).await;
+                    let body = self.request(&req).await;
+                    ctl::reply(s, &body.to_string()).await;
+                }
+                _ = hup.recv() => self.reload().await,
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = check.tick() => {
+                    if self.helper.as_ref().is_some_and(|h| h.is_finished()) {
+                        if let Some(h) = self.helper.take() {
+                            result = h.stop(true).await.and(Err(OsError::Nft("the helper stopped".into())));
+                        }
+                        break;
+                    }
+                    if self.exit_with_clients && self.clients.values().all(|c| c.is_finished()) {
+                        for (_, c) in self.clients.drain() {
+                            if let Err(e) = c.stop().await {
+                                result = Err(OsError::Command { cmd: "client connect".into(), detail: e });
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        self.shutdown().await?;
+        if let Some((_, path)) = socket {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+}

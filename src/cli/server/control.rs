@@ -1,0 +1,120 @@
+//! One control connection (RFC 2637 §3): answers calls, creates and ends
+//! sessions, enforcing the session, login-in-progress and lockout limits.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::session::{Session_, Shared, end_session, pump};
+use crate::cli::endpoint::{OsRng, random_call_id};
+use crate::ppp::session::Session;
+use crate::pptp::control::{Control, ControlConfig, ControlEvent};
+use crate::pptp::gre::{GreChannel, GreConfig};
+use crate::pptp::link::Link;
+use crate::pptp::lockout::Key;
+
+pub async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr) {
+    let SocketAddr::V4(peer) = peer else { return };
+    let _ = s.set_nodelay(true);
+    let mut ctl = Control::server(ControlConfig::default(), Instant::now());
+    let mut mine: Vec<u16> = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // Answers queued while handling events go out before waiting again.
+        loop {
+            while let Some(bytes) = ctl.poll_transmit() {
+                if s.write_all(&bytes).await.is_err() {
+                    ctl.stop(Instant::now());
+                    break;
+                }
+            }
+            let mut handled = false;
+            while let Some(ev) = ctl.poll_event() {
+                handled = true;
+                let now = Instant::now();
+                match ev {
+                    ControlEvent::IncomingCall { peer_call_id, .. } => {
+                        let mut g = st.borrow_mut();
+                        let pending = g.sessions.values().filter(|x| x.user.is_none()).count();
+                        let locked = g
+                            .lock
+                            .lock()
+                            .map(|l| l.locked(&Key::Addr(*peer.ip()), now))
+                            .unwrap_or(false);
+                        if locked || pending >= g.opts.max_pending_auth {
+                            tracing::warn!(peer = %peer, locked, pending,
+                                "call refused: address locked out, or too many logins in progress");
+                            let _ = ctl.reject_call(peer_call_id, 7);
+                            continue;
+                        }
+                        let full = g.sessions.len() >= g.opts.max_sessions;
+                        let (Some(ip), false) = (g.free.pop(), full) else {
+                            tracing::warn!(peer = %peer, "call refused: no free address or session limit");
+                            let _ = ctl.reject_call(peer_call_id, 4);
+                            continue;
+                        };
+                        let mut cid = random_call_id();
+                        while g.sessions.contains_key(&cid) {
+                            cid = random_call_id();
+                        }
+                        let mut cfg = g.cfg.clone();
+                        cfg.ipcp.remote = Some(ip);
+                        let ppp = Session::server(cfg, now, OsRng, g.secrets.clone());
+                        let link = Link::new(
+                            GreChannel::new(cid, peer_call_id, GreConfig::default()),
+                            ppp,
+                            *peer.ip(),
+                        );
+                        g.sessions.insert(
+                            cid,
+                            Session_ {
+                                link,
+                                user: None,
+                                tunnel_ip: ip,
+                                static_ip: false,
+                                started: now,
+                                last_ip: now,
+                                up: None,
+                            },
+                        );
+                        mine.push(cid);
+                        let _ = ctl.accept_call(peer_call_id, cid);
+                        pump(&mut g, cid, now);
+                    }
+                    ControlEvent::CallDown { call_id, .. } => {
+                        end_session(&mut st.borrow_mut(), call_id, "call cleared");
+                    }
+                    ControlEvent::Closed { .. } => {
+                        let mut g = st.borrow_mut();
+                        for cid in mine.drain(..) {
+                            end_session(&mut g, cid, "control connection closed");
+                        }
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            if !handled {
+                break;
+            }
+        }
+        let wait = ctl
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()));
+        tokio::select! {
+            r = s.read(&mut buf) => match r {
+                Ok(0) | Err(_) => {
+                    let mut g = st.borrow_mut();
+                    for cid in mine.drain(..) {
+                        end_session(&mut g, cid, "control connection closed");
+                    }
+                    return;
+                }
+                Ok(n) => ctl.handle_bytes(Instant::now(), &buf[..n]),
+            },
+            _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))) => ctl.handle_timeout(Instant::now()),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The server's sessions: the shared state, moving packets between the
+//! GRE socket, the links and the TUN device, timers, and session ends.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Options;
+use crate::cli::endpoint::{flush, ipv4_dst};
+use crate::os::addr;
+use crate::os::gre::GreSocket;
+use crate::os::tun::Tun;
+use crate::ppp::auth::{AuthError, Credentials, Secret};
+use crate::ppp::session::{SessionConfig, SessionEvent};
+use crate::pptp::link::Link;
+use crate::pptp::lockout::{Key, Lockout};
+use crate::wire::mss::{clamp_mss, mss_for_mtu};
+
+/// The chap-secrets table, refusing users that are locked out.
+pub struct Guarded {
+    pub table: HashMap<String, Secret>,
+    pub lock: Arc<Mutex<Lockout>>,
+}
+
+impl Credentials for Guarded {
+    fn secret(&self, user: &str) -> Option<Secret> {
+        let locked = self
+            .lock
+            .lock()
+            .map(|l| l.locked(&Key::User(user.to_string()), Instant::now()))
+            .unwrap_or(false);
+        if locked {
+            tracing::warn!(%user, "login refused: user locked out after failed logins");
+            return None;
+        }
+        self.table.get(user).cloned()
+    }
+}
+
+pub struct Session_ {
+    pub link: Link,
+    /// Set once authenticated: the session no longer counts as pending.
+    pub user: Option<String>,
+    pub tunnel_ip: Ipv4Addr,
+    /// The user's static address from chap-secrets: not from the pool.
+    pub static_ip: bool,
+    pub started: Instant,
+    /// Last IPv4 packet either way (for the idle timeout).
+    pub last_ip: Instant,
+    /// Set once IP flows: MSS clamp value and host route installed.
+    pub up: Option<u16>,
+}
+
+pub struct State {
+    pub gre: Rc<GreSocket>,
+    pub tun: Rc<Tun>,
+    pub tun_index: u32,
+    pub h: rtnetlink::Handle,
+    pub sessions: HashMap<u16, Session_>,
+    pub by_ip: HashMap<Ipv4Addr, u16>,
+    pub free: Vec<Ipv4Addr>,
+    pub cfg: SessionConfig,
+    pub secrets: Arc<dyn Credentials + Send + Sync>,
+    pub lock: Arc<Mutex<Lockout>>,
+    pub opts: Options,
+    /// Listener, loop and control-connection tasks, aborted on stop.
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub type Shared = Rc<RefCell<State>>;
+
+/// The `server` part of the status document.
+pub fn status(st: &State, now: Instant) -> serde_json::Value {
+    let mut rows: Vec<serde_json::Value> = st
+        .sessions
+        .iter()
+        .map(|(cid, s)| {
+            let g = s.link.gre.stats();
+            serde_json::json!({
+                "user": s.user,
+                "peer": s.link.peer,
+                "tunnel_ip": s.tunnel_ip,
+                "call_id": cid,
+                "state": if s.up.is_some() { "up" } else if s.user.is_some() { "negotiating" } else { "authenticating" },
+                "age_secs": now.saturating_duration_since(s.started).as_secs(),
+                "bytes_in": g.bytes_in,
+                "bytes_out": g.bytes_out,
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| r["tunnel_ip"].as_str().map(str::to_string));
+    serde_json::json!({
+        "listen": st.opts.listen,
+        "tun": st.tun.name(),
+        "max_sessions": st.opts.max_sessions,
+        "sessions": rows,
+    })
+}
+
+/// Send a link's output and act on its events.
+pub fn pump(st: &mut State, cid: u16, now: Instant) {
+    let (gre, tun) = (st.gre.clone(), st.tun.clone());
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return;
+    };
+    let mss = s.up.filter(|_| st.opts.mss_clamp);
+    let (events, delivered) = flush(&mut s.link, now, &gre, &tun, mss);
+    if delivered > 0 {
+        s.last_ip = now;
+    }
+    for ev in events {
+        let Some(s) = st.sessions.get_mut(&cid) else {
+            return;
+        };
+        match ev {
+            SessionEvent::Authenticated { user, method } => {
+                tracing::info!(%user, ?method, peer = %s.link.peer, "authenticated");
+                if let Ok(mut l) = st.lock.lock() {
+                    l.success(&Key::User(user.clone()));
+                    l.success(&Key::Addr(s.link.peer));
+                }
+                s.user = Some(user);
+            }
+            SessionEvent::AuthFailed { reason } => {
+                let peer = s.link.peer;
+                tracing::warn!(%peer, %reason, "authentication failed");
+                if let (AuthError::Denied { user, .. }, Ok(mut l)) = (&reason, st.lock.lock()) {
+                    for key in [Key::User(user.clone()), Key::Addr(peer)] {
+                        if let Some(d) = l.failure(key.clone(), now) {
+                            tracing::warn!(
+                                ?key,
+                                secs = d.as_secs(),
+                                "locked out after repeated failed logins"
+                            );
+                        }
+                    }
+                }
+            }
+            SessionEvent::Up {
+                remote_ip,
+                mppe,
+                mtu,
+                ..
+            } => {
+                let ip = remote_ip.unwrap_or(s.tunnel_ip);
+                if ip != s.tunnel_ip && !s.static_ip {
+                    // The user's static address replaced the pool's.
+                    let pool_ip = std::mem::replace(&mut s.tunnel_ip, ip);
+                    s.static_ip = true;
+                    st.free.push(pool_ip);
+                }
+                let first = s.up.is_none();
+                s.up = Some(mss_for_mtu(mtu));
+                s.last_ip = now;
+                tracing::info!(user = s.user.as_deref().unwrap_or("?"), peer = %s.link.peer,
+                    tunnel_ip = %ip, ?mppe, "session up");
+                st.by_ip.insert(ip, cid);
+                if first {
+                    install(st, ip);
+                }
+            }
+            SessionEvent::Down { reason } => {
+                end_session(st, cid, &reason.to_string());
+                return;
+            }
+        }
+    }
+}
+
+/// Host route to the client and, if asked, proxy ARP on the LAN whose
+/// subnet holds its address.
+fn install(st: &State, ip: Ipv4Addr) {
+    let (h, idx, proxy) = (st.h.clone(), st.tun_index, st.opts.proxy_arp);
+    tokio::task::spawn_local(async move {
+        if let Err(e) = addr::add_route(&h, ip, 32, idx).await {
+            tracing::warn!(error = %e, "host route to the client");
+        }
+        if !proxy {
+            return;
+        }
+        match addr::interfaces_on_subnet(&h, ip).await {
+            Ok(ifs) => {
+                for i in ifs.into_iter().filter(|i| *i != idx) {
+                    if let Err(e) = addr::proxy_arp(&h, i, ip, true).await {
+                        tracing::warn!(error = %e, %ip, "proxy ARP entry");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "looking up the LAN for proxy ARP"),
+        }
+    });
+}
+
+/// Hang up every session (LCP Terminate-Request out first).
+pub fn hang_up_all(st: &mut State, now: Instant) {
+    let ids: Vec<u16> = st.sessions.keys().copied().collect();
+    for cid in ids {
+        if let Some(s) = st.sessions.get_mut(&cid) {
+            s.link.ppp.close(now);
+        }
+        pump(st, cid, now);
+        end_session(st, cid, "server stopping");
+    }
+}
+
+pub fn end_session(st: &mut State, cid: u16, why: &str) {
+    let Some(s) = st.sessions.remove(&cid) else {
+        return;
+    };
+    let g = s.link.gre.stats();
+    tracing::info!(
+        user = s.user.as_deref().unwrap_or("?"), peer = %s.link.peer, tunnel_ip = %s.tunnel_ip,
+        duration_secs = s.started.elapsed().as_secs(), bytes_in = g.bytes_in, bytes_out = g.bytes_out,
+        reason = why, "session end"
+    );
+    st.by_ip.retain(|_, c| *c != cid);
+    if !s.static_ip {
+        st.free.push(s.tunnel_ip);
+    }
+    if st.opts.proxy_arp && s.up.is_some() {
+        let (h, ip, idx) = (st.h.clone(), s.tunnel_ip, st.tun_index);
+        tokio::task::spawn_local(async move {
+            if let Ok(ifs) = addr::interfaces_on_subnet(&h, ip).await {
+                for i in ifs.into_iter().filter(|i| *i != idx) {
+                    let _ = addr::proxy_arp(&h, i, ip, false).await;
+                }
+            }
+        });
+    }
+}
+
+pub async fn gre_loop(st: Shared) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        // Never hold the RefCell across an await: other tasks borrow it.
+        let gre = st.borrow().gre.clone();
+        let r = gre.recv(&mut buf).await;
+        let Ok((src, range)) = r else { continue };
+        let pkt = &buf[range];
+        let Ok(p) = crate::wire::gre::Packet::new_checked(pkt) else {
+            continue;
+        };
+        let cid = p.call_id();
+        let now = Instant::now();
+        let mut s = st.borrow_mut();
+        if let Some(sess) = s.sessions.get_mut(&cid).filter(|x| x.link.peer == src) {
+            sess.link.on_gre(now, pkt);
+            pump(&mut s, cid, now);
+        }
+    }
+}
+
+pub async fn tun_loop(st: Shared) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let tun = st.borrow().tun.clone();
+        let r = tun.recv(&mut buf).await;
+        let Ok(n) = r else { continue };
+        let Some(dst) = ipv4_dst(&buf[..n]) else {
+            continue;
+        };
+        let now = Instant::now();
+        let mut s = st.borrow_mut();
+        let Some(&cid) = s.by_ip.get(&dst) else {
+            continue;
+        };
+        let clamp = s.opts.mss_clamp;
+        if let Some(sess) = s.sessions.get_mut(&cid) {
+            if let (Some(m), true) = (sess.up, clamp) {
+                clamp_mss(&mut buf[..n], m);
+            }
+            sess.last_ip = now;
+            let _ = sess.link.ppp.send_ip(&buf[..n]);
+        }
+        pump(&mut s, cid, now);
+    }
+}
+
+pub async fn tick_loop(st: Shared) {
+    let mut t = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        t.tick().await;
+        let now = Instant::now();
+        let mut s = st.borrow_mut();
+        if let Ok(mut l) = s.lock.lock() {
+            l.prune(now);
+        }
+        let idle = s.opts.idle_timeout;
+        let ids: Vec<u16> = s.sessions.keys().copied().collect();
+        for cid in ids {
+            if let Some(sess) = s.sessions.get_mut(&cid) {
+                sess.link.on_timeout(now);
+                if idle.is_some_and(|d| sess.up.is_some() && now.duration_since(sess.last_ip) >= d)
+                {
+                    tracing::info!(peer = %sess.link.peer, tunnel_ip = %sess.tunnel_ip,
+                        "hanging up an idle session");
+                    sess.link.ppp.close(now);
+                }
+            }
+            pump(&mut s, cid, now);
+        }
+    }
+}

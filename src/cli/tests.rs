@@ -1,0 +1,68 @@
+//! Pure parts of the command layer: config sections to runtime options.
+
+use std::time::Duration;
+
+use super::client::Profile;
+use super::endpoint::security_policy;
+use super::{helper, server};
+use crate::config::{self, ClientCfg, KeyBits, Mppe, Security};
+use crate::ppp::lcp::AuthMethod;
+
+#[test]
+fn profile_tun_names_fit_linux_interface_names() {
+    let p = Profile::from_config(ClientCfg {
+        name: "headquarters-berlin".into(),
+        ..ClientCfg::default()
+    });
+    assert_eq!(p.tun, "pptp-headquarte");
+    assert!(p.tun.len() <= 15);
+    assert_eq!(p.timeout, Duration::from_secs(15));
+}
+
+#[test]
+fn security_policy_follows_the_config() {
+    let (m, p) = security_policy(&Security::default());
+    assert_eq!(m, vec![AuthMethod::MsChapV2]);
+    let p = p.unwrap();
+    assert!(p.required && p.allow_128 && !p.allow_56 && !p.allow_40 && p.stateless);
+    let s = Security {
+        auth: vec![config::AuthMethod::MsChapV1, config::AuthMethod::Pap],
+        mppe: Mppe::Optional,
+        mppe_bits: vec![KeyBits::B40, KeyBits::B128],
+        mppe_stateful: true,
+    };
+    let (m, p) = security_policy(&s);
+    assert_eq!(m, vec![AuthMethod::MsChapV1, AuthMethod::Pap]);
+    let p = p.unwrap();
+    assert!(!p.required && p.allow_128 && p.allow_40 && !p.allow_56 && !p.stateless);
+    let (_, p) = security_policy(&Security {
+        mppe: Mppe::None,
+        ..Security::default()
+    });
+    assert!(p.is_none());
+}
+
+#[test]
+fn enabled_sections_without_required_options_are_refused_clearly() {
+    let c = config::parse(
+        "t",
+        "config helper 'h'\n\toption enabled '1'\nconfig server 's'\n\toption enabled '1'\n",
+    );
+    // The parser itself may already refuse them; either way, never a
+    // half-configured component.
+    if let Ok(c) = c {
+        let e = helper::Options::from_config(c.helper.as_ref().unwrap()).unwrap_err();
+        assert!(e.contains("wan"), "{e}");
+        let e = server::Options::from_config(c.server.as_ref().unwrap()).unwrap_err();
+        assert!(e.contains("local_ip"), "{e}");
+    }
+    let c = config::parse(
+        "t",
+        "config helper 'h'\n\toption enabled '1'\n\toption wan 'eth1'\n\toption idle_timeout '60'\n",
+    )
+    .unwrap();
+    let o = helper::Options::from_config(c.helper.as_ref().unwrap()).unwrap();
+    assert_eq!(o.wan, "eth1");
+    assert_eq!(o.idle_timeout, Duration::from_secs(60));
+    assert_eq!(o.element_timeout, 18000);
+}

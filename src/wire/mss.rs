@@ -1,0 +1,156 @@
+//! TCP MSS clamping for IPv4 packets crossing a tunnel.
+//!
+//! A tunnel's MTU is smaller than the LAN's and ICMP "fragmentation needed"
+//! is often filtered, so TCP connections stall on full-size segments. The
+//! fix routers use: lower the MSS option (RFC 9293 §3.7.1) in SYN segments
+//! to what fits the tunnel. Checksums are recomputed by etherparse.
+
+use etherparse::{Ipv4HeaderSlice, TcpHeader};
+
+/// The MSS that fits an interface of `mtu` bytes (IPv4 20 + TCP 20).
+pub fn mss_for_mtu(mtu: u16) -> u16 {
+    mtu.saturating_sub(40)
+}
+
+/// Lower the MSS option of a TCP SYN in `pkt` (a whole IPv4 packet) to at
+/// most `max`. True if the packet was changed. Anything that is not an
+/// unfragmented IPv4 TCP SYN with a well-formed MSS option is left alone.
+pub fn clamp_mss(pkt: &mut [u8], max: u16) -> bool {
+    let Ok(ip) = Ipv4HeaderSlice::from_slice(pkt) else {
+        return false;
+    };
+    if ip.protocol() != etherparse::IpNumber::TCP
+        || ip.is_fragmenting_payload()
+        || usize::from(ip.total_len()) > pkt.len()
+    {
+        return false;
+    }
+    let (src, dst) = (ip.source(), ip.destination());
+    let ihl = ip.slice().len();
+    let end = usize::from(ip.total_len());
+    let Ok((tcp, _)) = TcpHeader::from_slice(&pkt[ihl..end]) else {
+        return false;
+    };
+    if !tcp.syn {
+        return false;
+    }
+    let hdr_len = tcp.header_len();
+    let opts = ihl + 20..ihl + hdr_len;
+    let Some(at) = find_mss(&pkt[opts.clone()]).map(|o| opts.start + o) else {
+        return false;
+    };
+    let mss = u16::from_be_bytes([pkt[at], pkt[at + 1]]);
+    if mss <= max {
+        return false;
+    }
+    pkt[at..at + 2].copy_from_slice(&max.to_be_bytes());
+    let Ok((tcp, payload)) = TcpHeader::from_slice(&pkt[ihl..end]) else {
+        return false;
+    };
+    let Ok(sum) = tcp.calc_checksum_ipv4_raw(src, dst, payload) else {
+        return false;
+    };
+    pkt[ihl + 16..ihl + 18].copy_from_slice(&sum.to_be_bytes());
+    true
+}
+
+/// Offset of the MSS value (kind 2, length 4) inside TCP options.
+fn find_mss(opts: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < opts.len() {
+        match opts[i] {
+            0 => return None,
+            1 => i += 1,
+            kind => {
+                let len = usize::from(*opts.get(i + 1)?);
+                if len < 2 || i + len > opts.len() {
+                    return None;
+                }
+                if kind == 2 && len == 4 {
+                    return Some(i + 2);
+                }
+                i += len;
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn syn(mss: Option<u16>, syn: bool) -> Vec<u8> {
+        let mut tcp = TcpHeader::new(40000, 80, 1, 65535);
+        tcp.syn = syn;
+        tcp.ack = !syn;
+        if let Some(m) = mss {
+            tcp.set_options(&[
+                etherparse::TcpOptionElement::Noop,
+                etherparse::TcpOptionElement::MaximumSegmentSize(m),
+                etherparse::TcpOptionElement::Noop,
+                etherparse::TcpOptionElement::Noop,
+            ])
+            .unwrap();
+        }
+        let b = PacketBuilder::ipv4([192, 168, 1, 10], [10, 0, 0, 1], 64).tcp_header(tcp);
+        let mut out = Vec::new();
+        b.write(&mut out, &[]).unwrap();
+        out
+    }
+
+    fn parsed(pkt: &[u8]) -> (u16, bool) {
+        let s = etherparse::SlicedPacket::from_ip(pkt).unwrap();
+        let Some(etherparse::TransportSlice::Tcp(t)) = s.transport else {
+            panic!("not tcp")
+        };
+        let ip = Ipv4HeaderSlice::from_slice(pkt).unwrap();
+        let hdr = t.to_header();
+        let ok = hdr.calc_checksum_ipv4_raw(ip.source(), ip.destination(), &[]) == Ok(t.checksum());
+        let mss = t
+            .options_iterator()
+            .find_map(|o| match o {
+                Ok(etherparse::TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+                _ => None,
+            })
+            .unwrap_or(0);
+        (mss, ok)
+    }
+
+    #[test]
+    fn syn_above_the_limit_is_lowered_with_a_valid_checksum() {
+        let mut p = syn(Some(1460), true);
+        assert!(clamp_mss(&mut p, mss_for_mtu(1400)));
+        assert_eq!(parsed(&p), (1360, true));
+    }
+
+    #[test]
+    fn small_mss_non_syn_and_missing_option_are_left_alone() {
+        for (mss, is_syn) in [(Some(1200), true), (Some(1460), false), (None, true)] {
+            let mut p = syn(mss, is_syn);
+            let before = p.clone();
+            assert!(!clamp_mss(&mut p, 1360));
+            assert_eq!(p, before);
+        }
+    }
+
+    #[test]
+    fn garbage_and_truncated_packets_never_panic() {
+        let p = syn(Some(1460), true);
+        for n in 0..p.len() {
+            let mut t = p[..n].to_vec();
+            assert!(!clamp_mss(&mut t, 1000));
+        }
+        for seed in 0..2000u32 {
+            let mut g: Vec<u8> = (0..64)
+                .map(|i| (seed.wrapping_mul(2654435761) >> (i % 24)) as u8)
+                .collect();
+            g[0] = 0x45;
+            let _ = clamp_mss(&mut g, 500);
+        }
+        // Options with a lying length.
+        assert_eq!(find_mss(&[3, 40, 2, 4, 5, 0]), None);
+        assert_eq!(find_mss(&[1, 1, 2, 4, 5, 0xb4]), Some(4));
+    }
+}

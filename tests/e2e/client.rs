@@ -1,0 +1,456 @@
+//! The embedded client and server as a router owner runs them: `run
+//! --config` with profiles, `client status/connect/disconnect`, reload on
+//! SIGHUP, reconnect after a server restart, fifty clients at once, proxy
+//! ARP.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::lab::*;
+
+const TUNNEL_SERVER: &str = "10.99.0.1";
+const PASSWORD: &str = "s3cret pass";
+
+fn tmp(lab: &Lab, name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{}-{name}", lab.prefix))
+}
+
+fn write(lab: &Lab, name: &str, text: &str) -> String {
+    let p = tmp(lab, name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+fn secrets(lab: &Lab) -> String {
+    write(lab, "chap-secrets", &format!("alice * \"{PASSWORD}\" *\n"))
+}
+
+/// A command inside a namespace (full name).
+fn in_ns(ns: &str, args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn bin_in(ns: &str, args: &[&str]) -> Output {
+    in_ns(ns, &[&[BIN][..], args].concat())
+}
+
+/// The status document from a control socket (`Null` if nobody answers).
+fn status(ns: &str, socket: &str) -> serde_json::Value {
+    let out = bin_in(ns, &["status", "--json", "--socket", socket]);
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+fn client_state(ns: &str, socket: &str, name: &str) -> serde_json::Value {
+    let out = bin_in(ns, &["client", "status", "--json", "--socket", socket]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == name).cloned())
+        .unwrap_or_default()
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
+fn ping(ns: &str, to: &str) -> bool {
+    in_ns(ns, &["ping", "-q", "-c", "3", "-i", "0.2", "-W", "2", to])
+        .status
+        .success()
+}
+
+fn server_config(lab: &Lab, extra: &str) -> String {
+    let sec = secrets(lab);
+    write(
+        lab,
+        "server.conf",
+        &format!(
+            "config server 'server'\n\toption enabled '1'\n\tlist listen '{SERVER_A}'\n\
+             \toption chap_secrets '{sec}'\n\toption local_ip '{TUNNEL_SERVER}'\n\
+             \toption pool_start '10.99.0.10'\n\toption pool_end '10.99.0.120'\n\
+             \tlist dns '{TUNNEL_SERVER}'\n\toption max_pending_auth '64'\n{extra}"
+        ),
+    )
+}
+
+fn client_config(lab: &Lab, routes: &[&str]) -> String {
+    let dns = tmp(lab, "resolv").display().to_string();
+    let mut text = format!(
+        "config client 'office'\n\toption server '{SERVER_A}'\n\toption username 'alice'\n\
+         \toption password '{PASSWORD}'\n\toption dns_file '{dns}'\n\toption autoconnect '1'\n\
+         \toption reconnect_min '1'\n\toption routes 'prefixes'\n"
+    );
+    for r in routes {
+        text += &format!("\tlist route '{r}'\n");
+    }
+    write(lab, "client.conf", &text)
+}
+
+#[test]
+fn run_daemon_profile_status_disconnect_connect_and_reload() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
+    let scfg = server_config(&lab, "");
+    let srv = lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    lab.start_helper(&[]);
+    let ccfg = client_config(&lab, &["10.98.0.0/24"]);
+    let lan = lab.ns("lan");
+    let cli = lab.spawn_in(
+        &lan,
+        &["run", "--config", &ccfg, "--socket", &cli_sock],
+        Stdio::null(),
+    );
+    let connected =
+        |lab_ns: &str| client_state(lab_ns, &cli_sock, "office")["state"] == "connected";
+    wait_until("profile office connected", Duration::from_secs(20), || {
+        connected(&lan)
+    });
+    let st = client_state(&lan, &cli_sock, "office");
+    assert_eq!(st["tun"], "pptp-office");
+    assert_eq!(st["remote_ip"], TUNNEL_SERVER);
+    assert_eq!(st["dns"][0], TUNNEL_SERVER);
+    // Routes, DNS file, traffic.
+    let routes = String::from_utf8(in_ns(&lan, &["ip", "route"]).stdout).unwrap();
+    assert!(routes.contains("10.98.0.0/24 dev pptp-office"), "{routes}");
+    let dns = std::fs::read_to_string(tmp(&lab, "resolv")).unwrap();
+    assert!(
+        dns.contains(&format!("nameserver {TUNNEL_SERVER}")),
+        "{dns}"
+    );
+    assert!(ping(&lan, TUNNEL_SERVER));
+    // The server reports the session.
+    let s = status(&lab.ns("net"), &srv_sock);
+    assert_eq!(s["helper_enabled"], false);
+    let sessions = s["server"]["sessions"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 1, "{s}");
+    assert_eq!(sessions[0]["user"], "alice");
+    assert_eq!(sessions[0]["state"], "up");
+    // Disconnect: the tunnel, its routes and the DNS file go.
+    let out = bin_in(
+        &lan,
+        &["client", "disconnect", "office", "--socket", &cli_sock],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(client_state(&lan, &cli_sock, "office")["state"], "down");
+    assert!(!tmp(&lab, "resolv").exists(), "DNS file left behind");
+    assert!(
+        !in_ns(&lan, &["ip", "link", "show", "pptp-office"])
+            .status
+            .success()
+    );
+    wait_until("server session ended", Duration::from_secs(10), || {
+        status(&lab.ns("net"), &srv_sock)["server"]["sessions"]
+            .as_array()
+            .is_some_and(|a| a.is_empty())
+    });
+    // Unknown profile: a clear error.
+    let out = bin_in(
+        &lan,
+        &["client", "disconnect", "home", "--socket", &cli_sock],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not connected"));
+    // Connect by name through the daemon.
+    let out = bin_in(
+        &lan,
+        &["client", "connect", "office", "--socket", &cli_sock],
+    );
+    assert!(out.status.success(), "{out:?}");
+    wait_until("reconnected by name", Duration::from_secs(20), || {
+        connected(&lan)
+    });
+    // Reload: a changed profile is redialed with its new routes.
+    client_config(&lab, &["10.98.0.0/24", "10.97.0.0/24"]);
+    signal(cli, "-HUP");
+    wait_until("new route after reload", Duration::from_secs(20), || {
+        let r = String::from_utf8(in_ns(&lan, &["ip", "route"]).stdout).unwrap();
+        r.contains("10.97.0.0/24 dev pptp-office") && connected(&lan)
+    });
+    // Clean stop of both daemons.
+    signal(cli, "-TERM");
+    let st = lab.wait_child(cli, Duration::from_secs(10));
+    assert!(
+        st.is_some_and(|s| s.success()),
+        "client daemon exit: {st:?}"
+    );
+    signal(srv, "-TERM");
+    let st = lab.wait_child(srv, Duration::from_secs(10));
+    assert!(
+        st.is_some_and(|s| s.success()),
+        "server daemon exit: {st:?}"
+    );
+}
+
+#[test]
+fn client_redials_after_the_server_restarts() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let scfg = server_config(&lab, "");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
+    let srv = lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    lab.start_helper(&[]);
+    let lan = lab.ns("lan");
+    lab.spawn_in(
+        &lan,
+        &[
+            "client",
+            "connect",
+            SERVER_A,
+            "--user",
+            "alice",
+            "--password",
+            PASSWORD,
+            "--reconnect",
+            "--socket",
+            &cli_sock,
+        ],
+        Stdio::null(),
+    );
+    let state = || client_state(&lan, &cli_sock, SERVER_A);
+    wait_until("first connection", Duration::from_secs(20), || {
+        state()["state"] == "connected"
+    });
+    assert!(ping(&lan, TUNNEL_SERVER));
+    signal(srv, "-TERM");
+    assert!(lab.wait_child(srv, Duration::from_secs(10)).is_some());
+    wait_until("client noticed the drop", Duration::from_secs(20), || {
+        state()["state"] != "connected"
+    });
+    lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    wait_until("client redialed", Duration::from_secs(30), || {
+        state()["state"] == "connected"
+    });
+    let st = state();
+    assert!(st["attempts"].as_u64().unwrap() >= 2, "{st}");
+    assert!(ping(&lan, TUNNEL_SERVER));
+}
+
+#[test]
+fn fifty_clients_to_one_server_through_the_helper() {
+    const N: u8 = 50;
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let scfg = server_config(&lab, "\toption max_sessions '60'\n");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    let hosts: Vec<String> = (0..N).map(|k| lab.add_host_ns(10 + k)).collect();
+    lab.start_helper(&["--lan", "br1"]);
+    for (k, ns) in hosts.iter().enumerate() {
+        let sock = format!("/run/{}-c{k}.sock", lab.prefix);
+        lab.spawn_in(
+            ns,
+            &[
+                "client",
+                "connect",
+                SERVER_A,
+                "--user",
+                "alice",
+                "--password",
+                PASSWORD,
+                "--socket",
+                &sock,
+            ],
+            Stdio::null(),
+        );
+    }
+    wait_until("50 sessions up", Duration::from_secs(90), || {
+        let s = status(&lab.ns("net"), &srv_sock);
+        s["server"]["sessions"]
+            .as_array()
+            .is_some_and(|a| a.len() == N as usize && a.iter().all(|x| x["state"] == "up"))
+    });
+    let failed: Vec<&String> = hosts.iter().filter(|ns| !ping(ns, TUNNEL_SERVER)).collect();
+    assert!(failed.is_empty(), "no traffic through {failed:?}");
+    // Fifty calls through the helper, each with its own public Call ID.
+    let calls = lab.status()["calls"].as_array().unwrap().clone();
+    let mut ids: Vec<u64> = calls
+        .iter()
+        .map(|c| c["public_call_id"].as_u64().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), N as usize);
+}
+
+#[test]
+fn proxy_arp_makes_clients_reachable_from_the_servers_lan() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let net = lab.ns("net");
+    let rtr = lab.ns("rtr");
+    // The server's "LAN" is the link to the router: 10.99.0.0/24 on both
+    // ends, the pool inside it. Only proxy ARP lets the router reach a
+    // client's tunnel address.
+    sh(&[
+        "ip",
+        "-n",
+        &net,
+        "addr",
+        "add",
+        "10.99.0.254/24",
+        "dev",
+        "eth0",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &rtr,
+        "addr",
+        "add",
+        "10.99.0.253/24",
+        "dev",
+        "wan0",
+    ]);
+    in_ns(&net, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    let scfg = server_config(&lab, "\toption proxy_arp '1'\n");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    lab.start_helper(&[]);
+    let lan = lab.ns("lan");
+    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
+    lab.spawn_in(
+        &lan,
+        &[
+            "client",
+            "connect",
+            SERVER_A,
+            "--user",
+            "alice",
+            "--password",
+            PASSWORD,
+            "--socket",
+            &cli_sock,
+        ],
+        Stdio::null(),
+    );
+    wait_until("connected", Duration::from_secs(20), || {
+        client_state(&lan, &cli_sock, SERVER_A)["state"] == "connected"
+    });
+    let ip = client_state(&lan, &cli_sock, SERVER_A)["local_ip"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until("proxy entry", Duration::from_secs(5), || {
+        String::from_utf8_lossy(&in_ns(&net, &["ip", "neigh", "show", "proxy"]).stdout)
+            .contains(&ip)
+    });
+    assert!(ping(&rtr, &ip), "router could not reach {ip} via proxy ARP");
+}
+
+#[test]
+fn run_check_reports_bad_config_with_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("pptp-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.conf");
+    std::fs::write(
+        &bad,
+        "config helper 'passthrough'\n\toption queue_num 'lots'\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.conf:2"), "{err}");
+    let good = dir.join("good.conf");
+    std::fs::write(
+        &good,
+        "config helper 'passthrough'\n\toption enabled '1'\n\toption wan 'eth1'\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (helper enabled"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shipped default config, with the helper switched on and a profile
+/// for the router's own client: one `run` process does both (one Call ID
+/// allocator), LAN clients pass at the same time, and SIGTERM leaves no
+/// firewall state behind.
+#[test]
+fn run_default_config_helper_and_own_client_then_clean_stop() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let scfg = server_config(&lab, "");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    let mut text = pptp_passthrough::config::DEFAULT_CONFIG
+        .replacen("option enabled '0'", "option enabled '1'", 1)
+        .replacen("#option wan 'eth1'", "option wan 'wan0'", 1)
+        .replacen("#list lan 'br-lan'", "list lan 'lan0'", 1);
+    text += &format!(
+        "\nconfig client 'office'\n\toption server '{SERVER_A}'\n\toption username 'alice'\n\
+         \toption password '{PASSWORD}'\n\toption autoconnect '1'\n"
+    );
+    let rcfg = write(&lab, "router.conf", &text);
+    let rtr = lab.ns("rtr");
+    let sock = lab.socket.display().to_string();
+    let run = lab.spawn_in(
+        &rtr,
+        &["run", "--config", &rcfg, "--socket", &sock],
+        Stdio::null(),
+    );
+    wait_until("router's own client up", Duration::from_secs(20), || {
+        client_state(&rtr, &sock, "office")["state"] == "connected"
+    });
+    assert_eq!(status(&rtr, &sock)["helper_enabled"], true);
+    let lan = lab.ns("lan");
+    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
+    lab.spawn_in(
+        &lan,
+        &[
+            "client",
+            "connect",
+            SERVER_A,
+            "--user",
+            "alice",
+            "--password",
+            PASSWORD,
+            "--socket",
+            &cli_sock,
+        ],
+        Stdio::null(),
+    );
+    wait_until(
+        "LAN client up through the helper",
+        Duration::from_secs(20),
+        || client_state(&lan, &cli_sock, SERVER_A)["state"] == "connected",
+    );
+    assert!(ping(&lan, TUNNEL_SERVER), "LAN tunnel");
+    assert!(ping(&rtr, TUNNEL_SERVER), "router's own tunnel");
+    let calls = lab.status()["calls"].as_array().unwrap().clone();
+    assert_eq!(calls.len(), 1, "only the LAN call is NATed: {calls:?}");
+    signal(run, "-TERM");
+    let st = lab.wait_child(run, Duration::from_secs(10));
+    assert!(st.is_some_and(|s| s.success()), "run exit: {st:?}");
+    assert!(
+        !in_ns(&rtr, &["nft", "list", "table", "ip", "pptp_passthrough"])
+            .status
+            .success(),
+        "table left behind"
+    );
+    let x = in_ns(&rtr, &["iptables", "-w", "-t", "mangle", "-S"]);
+    assert!(!String::from_utf8_lossy(&x.stdout).contains("PPTP_PASSTHROUGH"));
+    assert!(!lab.socket.exists(), "control socket left behind");
+}
