@@ -454,3 +454,54 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     assert!(!String::from_utf8_lossy(&x.stdout).contains("PPTP_PASSTHROUGH"));
     assert!(!lab.socket.exists(), "control socket left behind");
 }
+
+/// `routes default`: everything through the tunnel except the server
+/// itself, which keeps its route through the LAN gateway (so GRE does not
+/// loop into the tunnel); hanging up restores the table.
+#[test]
+fn routes_default_keeps_the_server_outside_the_tunnel() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let scfg = server_config(&lab, "");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    lab.start_helper(&[]);
+    let text = format!(
+        "config client 'office'\n\toption server '{SERVER_A}'\n\toption username 'alice'\n\
+         \toption password '{PASSWORD}'\n\toption routes 'default'\n"
+    );
+    let ccfg = write(&lab, "client.conf", &text);
+    let lan = lab.ns("lan");
+    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
+    let before = String::from_utf8(in_ns(&lan, &["ip", "route"]).stdout).unwrap();
+    let pid = lab.spawn_in(
+        &lan,
+        &[
+            "client", "connect", "office", "--config", &ccfg, "--socket", &cli_sock,
+        ],
+        Stdio::null(),
+    );
+    wait_until("connected", Duration::from_secs(20), || {
+        client_state(&lan, &cli_sock, "office")["state"] == "connected"
+    });
+    let via =
+        |dst: &str| String::from_utf8(in_ns(&lan, &["ip", "route", "get", dst]).stdout).unwrap();
+    assert!(
+        via("203.0.113.77").contains("dev pptp-office"),
+        "{}",
+        via("203.0.113.77")
+    );
+    assert!(
+        via(SERVER_A).contains("via 192.168.1.1 dev eth0"),
+        "{}",
+        via(SERVER_A)
+    );
+    // Traffic still flows, so GRE did not loop into the tunnel.
+    assert!(ping(&lan, TUNNEL_SERVER));
+    signal(pid, "-TERM");
+    assert!(
+        lab.wait_child(pid, Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+    let after = String::from_utf8(in_ns(&lan, &["ip", "route"]).stdout).unwrap();
+    assert_eq!(before, after, "routes not restored");
+}
