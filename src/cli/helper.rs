@@ -258,6 +258,7 @@ async fn main_loop(
     mut stop: tokio::sync::watch::Receiver<Option<bool>>,
 ) -> Result<(), OsError> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut guard = tokio::time::interval(TABLE_CHECK);
     let keep = loop {
         tokio::select! {
             r = d.nfq.fd.readable() => {
@@ -281,6 +282,7 @@ async fn main_loop(
                     d.finish(out);
                 }
             }
+            _ = guard.tick() => d.ensure_rules(),
             Some(reply) = status.recv() => {
                 let _ = reply.send(d.status_json());
             }
@@ -297,7 +299,52 @@ async fn main_loop(
     Ok(())
 }
 
+/// How often the helper checks that its table and rules are still there.
+const TABLE_CHECK: Duration = Duration::from_secs(5);
+
 impl Daemon {
+    /// Someone flushed the ruleset or deleted the table (a firewall reload
+    /// that does not know about us): put the table, the queue rules and
+    /// every live call back.
+    fn ensure_rules(&mut self) {
+        let table = nft::table_exists().unwrap_or(true);
+        let xt = self.backend != Backend::Xtables || nft::xtables_present(&self.setup);
+        if table && xt {
+            return;
+        }
+        tracing::warn!(
+            table,
+            queue_rules = xt,
+            "helper rules removed behind our back: restoring them"
+        );
+        if !table {
+            if let Err(e) = nft::install_table(&self.setup) {
+                tracing::error!(error = %e, "cannot restore the table");
+                return;
+            }
+            let adds: Vec<Change> = self
+                .tracker
+                .mappings()
+                .into_iter()
+                .map(Change::Add)
+                .collect();
+            if !adds.is_empty() {
+                let n = adds.len();
+                match nft::apply(&netfilter::batch(&adds, self.setup.element_timeout, |_| {
+                    None
+                })) {
+                    Ok(()) => tracing::info!(calls = n, "calls restored to the kernel maps"),
+                    Err(e) => tracing::error!(error = %e, "cannot restore the calls"),
+                }
+            }
+        }
+        if self.backend == Backend::Xtables {
+            if let Err(e) = nft::xtables_install(&self.setup) {
+                tracing::error!(error = %e, "cannot restore the NFQUEUE rules");
+            }
+        }
+    }
+
     /// Read every queued segment; true when the socket is drained.
     fn drain(&mut self) -> bool {
         let now = Instant::now();

@@ -88,6 +88,23 @@ pub fn xtables_remove() -> Vec<Vec<String>> {
     .collect()
 }
 
+/// `iptables -C` checks for every rule [`xtables_install`] adds: all
+/// succeed only while the whole path to the queue is in place.
+pub fn xtables_check(s: &Setup) -> Vec<Vec<String>> {
+    xtables_install(s)
+        .into_iter()
+        .filter(|r| !r.iter().any(|a| a == "-N"))
+        .map(|mut r| {
+            for a in r.iter_mut() {
+                if a == "-A" || a == "-I" {
+                    *a = "-C".into();
+                }
+            }
+            r
+        })
+        .collect()
+}
+
 /// Whether a `nft -j list ruleset` holds a `ct helper` object of type
 /// "pptp": the kernel's helper would rewrite the same messages.
 pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
@@ -108,6 +125,29 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xtables_check_mirrors_every_installed_rule() {
+        let s = Setup {
+            wan: "wan0".into(),
+            lans: vec!["lan0".into()],
+            queue_num: 7,
+            backend: Backend::Xtables,
+            element_timeout: 60,
+        };
+        let install = xtables_install(&s);
+        let check = xtables_check(&s);
+        assert_eq!(check.len(), install.len() - 1, "all but the chain creation");
+        for c in &check {
+            assert!(c.contains(&"-C".to_string()), "{c:?}");
+            assert!(!c.iter().any(|a| a == "-A" || a == "-I" || a == "-N"));
+        }
+        assert!(
+            check
+                .iter()
+                .any(|c| c.join(" ") == format!("-t mangle -C FORWARD -j {XT_CHAIN}"))
+        );
+    }
 
     fn setup(lans: &[&str]) -> Setup {
         Setup {

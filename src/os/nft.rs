@@ -54,6 +54,24 @@ pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
     }
 }
 
+/// Whether the helper's table exists (`nft list tables ip`: cheap, no
+/// elements listed).
+pub fn table_exists() -> Result<bool, OsError> {
+    let args: Vec<String> = ["list", "tables", "ip"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let out = run("nft", &args, None)?;
+    Ok(out.lines().any(|l| l.trim() == format!("table ip {TABLE}")))
+}
+
+/// Whether the xtables chain is still hooked in.
+pub fn xtables_present(s: &Setup) -> bool {
+    netfilter::xtables_check(s)
+        .into_iter()
+        .all(|args| run("iptables", &with_wait(args), None).is_ok())
+}
+
 /// The whole ruleset as JSON.
 pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
     let args: Vec<String> = ["-j", "list", "ruleset"]
