@@ -13,4 +13,5 @@ pub mod netfilter;
 pub mod os;
 pub mod ppp;
 pub mod pptp;
+pub mod ratelimit;
 pub mod wire;

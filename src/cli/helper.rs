@@ -55,6 +55,8 @@ struct Daemon {
     pending: HashMap<u64, nfq::Message>,
     wan_index: u32,
     backend: Backend,
+    /// Per-call log lines are bounded (a burst of calls is summarised).
+    log: crate::ratelimit::LogLimit,
 }
 
 /// What the helper needs from flags or from `config helper`.
@@ -240,6 +242,7 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
         pending: HashMap::new(),
         wan_index,
         backend,
+        log: crate::ratelimit::LogLimit::default(),
     };
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None);
@@ -407,7 +410,18 @@ impl Daemon {
             });
             match nft::apply(&batch) {
                 Ok(()) => {
+                    let now = Instant::now();
                     for c in &out.changes {
+                        if matches!(c, Change::Refresh(_) | Change::Expect(_)) {
+                            continue;
+                        }
+                        let (ok, held) = self.log.allow(now);
+                        if let Some(n) = held {
+                            tracing::info!(lines = n, "call log lines suppressed in the last 10 s");
+                        }
+                        if !ok {
+                            continue;
+                        }
                         match c {
                             Change::Add(m) => tracing::info!("call up: {m}"),
                             Change::Remove(m) => tracing::info!("call down: {m}"),

@@ -111,9 +111,26 @@ pub struct Calls {
 /// Context the message handler needs from the tracker.
 pub struct Ctx<'a> {
     pub alloc: &'a mut Allocator,
+    /// Bounds log lines caused by remote input.
+    pub log: &'a mut crate::ratelimit::LogLimit,
     pub public: Ipv4Addr,
     pub now: Instant,
     pub changes: &'a mut Vec<Change>,
+}
+
+impl Ctx<'_> {
+    /// Whether a log line caused by remote input may be written now; also
+    /// reports how many were held back in the last window.
+    pub fn log_allowed(&mut self) -> bool {
+        let (ok, suppressed) = self.log.allow(self.now);
+        if let Some(n) = suppressed {
+            tracing::warn!(
+                suppressed = n,
+                "similar log lines suppressed in the last 10 s"
+            );
+        }
+        ok
+    }
 }
 
 fn u16_at(m: &[u8], at: usize) -> u16 {
@@ -146,10 +163,12 @@ impl Calls {
         match cx.alloc.alloc(cx.public, *self.remote.ip(), cx.now) {
             Some(id) => id,
             None => {
-                tracing::warn!(
-                    lan = %self.lan, remote = %self.remote,
-                    "no free public Call ID towards this peer: refusing the call"
-                );
+                if cx.log_allowed() {
+                    tracing::warn!(
+                        lan = %self.lan, remote = %self.remote,
+                        "no free public Call ID towards this peer: refusing the call"
+                    );
+                }
                 0
             }
         }

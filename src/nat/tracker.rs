@@ -107,6 +107,8 @@ pub struct Tracker {
     alloc: SharedAllocator,
     conns: HashMap<ConnKey, Conn>,
     pub stats: Stats,
+    /// Bounds log lines caused by remote input.
+    log: crate::ratelimit::LogLimit,
 }
 
 fn dir_index(d: Dir) -> usize {
@@ -132,6 +134,7 @@ impl Tracker {
             alloc,
             conns: HashMap::new(),
             stats: Stats::default(),
+            log: crate::ratelimit::LogLimit::default(),
         }
     }
 
@@ -147,6 +150,7 @@ impl Tracker {
                 public: old,
                 now,
                 changes: &mut out.changes,
+                log: &mut self.log,
             };
             for (_, mut conn) in self.conns.drain() {
                 conn.calls.end_all(&mut cx);
@@ -246,6 +250,7 @@ impl Tracker {
             public,
             now,
             changes: &mut out.changes,
+            log: &mut self.log,
         };
         if pkt.rst || (pkt.fin && !conn.closing) {
             conn.closing = true;
@@ -269,8 +274,10 @@ impl Tracker {
                         self.stats.malformed += 1;
                         if !conn.warned {
                             conn.warned = true;
-                            tracing::warn!(%lan, %remote, error = %e,
-                                "unreadable PPTP control stream: passing it unchanged");
+                            if cx.log_allowed() {
+                                tracing::warn!(%lan, %remote, error = %e,
+                                    "unreadable PPTP control stream: passing it unchanged");
+                            }
                         }
                         Vec::new()
                     }
@@ -315,6 +322,7 @@ impl Tracker {
             public,
             now,
             changes: &mut out.changes,
+            log: &mut self.log,
         };
         self.conns.retain(|_, conn| {
             for s in &mut conn.streams {

@@ -9,8 +9,9 @@ use tokio::net::{UnixListener, UnixStream};
 
 use super::OsError;
 
-/// Default socket path.
-pub const DEFAULT_SOCKET: &str = "/run/pptp-passthrough.sock";
+/// Default socket path. `/var/run` exists on OpenWrt (a link to /tmp/run) and on Debian (a link
+/// to /run).
+pub const DEFAULT_SOCKET: &str = "/var/run/pptp-passthrough.sock";
 
 /// Fail if a live process answers on the socket (checked before setting
 /// anything up; the socket itself is bound once the process is ready, so

@@ -7,7 +7,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::session::{Session_, Shared, end_session, pump};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use tokio::net::TcpListener;
+
+use super::session::{Conn, Session_, Shared, end_session, pump};
 use crate::cli::endpoint::{OsRng, random_call_id};
 use crate::ppp::session::Session;
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
@@ -15,7 +20,57 @@ use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::Key;
 
-pub async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr) {
+/// Accept control connections for ever. At most `max_sessions +
+/// max_pending_auth` at once: when full, the oldest connection that carries
+/// no call (a slow or silent client) makes room; if every one carries a
+/// call, the newcomer is turned away. Accept errors (out of file
+/// descriptors) pause instead of ending the loop.
+pub async fn accept_loop(st: Shared, l: TcpListener) {
+    loop {
+        let (s, peer) = match l.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                if st.borrow_mut().log_allowed(Instant::now()) {
+                    tracing::warn!(error = %e, "accepting a control connection failed");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let now = Instant::now();
+        let mut g = st.borrow_mut();
+        g.conns.retain(|c| !c.task.is_finished());
+        let cap = g.opts.max_sessions + g.opts.max_pending_auth;
+        if g.conns.len() >= cap {
+            let idle = g
+                .conns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.busy.get())
+                .min_by_key(|(_, c)| c.since)
+                .map(|(i, _)| i);
+            let Some(i) = idle else {
+                if g.log_allowed(now) {
+                    tracing::warn!(%peer, cap, "control connection refused: every slot carries a call");
+                }
+                continue;
+            };
+            g.conns.swap_remove(i).task.abort();
+            if g.log_allowed(now) {
+                tracing::warn!(%peer, cap, "connection limit reached: closed the oldest idle control connection");
+            }
+        }
+        let busy = Rc::new(Cell::new(false));
+        let task = tokio::task::spawn_local(control_task(st.clone(), s, peer, busy.clone()));
+        g.conns.push(Conn {
+            since: now,
+            busy,
+            task,
+        });
+    }
+}
+
+async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<Cell<bool>>) {
     let SocketAddr::V4(peer) = peer else { return };
     let _ = s.set_nodelay(true);
     let mut ctl = Control::server(ControlConfig::default(), Instant::now());
@@ -80,6 +135,7 @@ pub async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr) {
                             },
                         );
                         mine.push(cid);
+                        busy.set(true);
                         let _ = ctl.accept_call(peer_call_id, cid);
                         pump(&mut g, cid, now);
                     }

@@ -205,6 +205,9 @@ impl Handle {
         for t in st.tasks.drain(..) {
             t.abort();
         }
+        for c in st.conns.drain(..) {
+            c.task.abort();
+        }
     }
 }
 
@@ -307,6 +310,8 @@ pub async fn start(o: Options) -> Result<Handle, OsError> {
         lock,
         opts: o,
         tasks: Vec::new(),
+        conns: Vec::new(),
+        log: crate::ratelimit::LogLimit::default(),
     }));
     let mut tasks = vec![
         tokio::task::spawn_local(session::gre_loop(st.clone())),
@@ -315,15 +320,10 @@ pub async fn start(o: Options) -> Result<Handle, OsError> {
     ];
     let (stop_tx, mut stop_rx) = watch::channel(false);
     for l in listeners {
-        let st2 = st.clone();
-        tasks.push(tokio::task::spawn_local(async move {
-            while let Ok((s, peer)) = l.accept().await {
-                let t = tokio::task::spawn_local(control::control_task(st2.clone(), s, peer));
-                let mut g = st2.borrow_mut();
-                g.tasks.retain(|t| !t.is_finished());
-                g.tasks.push(t);
-            }
-        }));
+        tasks.push(tokio::task::spawn_local(control::accept_loop(
+            st.clone(),
+            l,
+        )));
     }
     st.borrow_mut().tasks.extend(tasks);
     let task = tokio::task::spawn_local(async move {

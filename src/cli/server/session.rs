@@ -66,8 +66,31 @@ pub struct State {
     pub secrets: Arc<dyn Credentials + Send + Sync>,
     pub lock: Arc<Mutex<Lockout>>,
     pub opts: Options,
-    /// Listener, loop and control-connection tasks, aborted on stop.
+    /// Listener and loop tasks, aborted on stop.
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Control connections.
+    pub conns: Vec<Conn>,
+    /// Bounds log lines caused by remote input.
+    pub log: crate::ratelimit::LogLimit,
+}
+
+/// A control connection's task; `busy` once it carries a call, which
+/// protects it from eviction.
+pub struct Conn {
+    pub since: Instant,
+    pub busy: Rc<std::cell::Cell<bool>>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl State {
+    /// Whether a log line caused by remote input may be written now.
+    pub fn log_allowed(&mut self, now: Instant) -> bool {
+        let (ok, held) = self.log.allow(now);
+        if let Some(n) = held {
+            tracing::warn!(lines = n, "similar log lines suppressed in the last 10 s");
+        }
+        ok
+    }
 }
 
 pub type Shared = Rc<RefCell<State>>;
