@@ -1,0 +1,242 @@
+'use strict';
+'require view';
+'require form';
+'require fs';
+'require ui';
+'require tools.widgets as widgets';
+
+// Settings for /etc/config/pptp-passthrough. The daemon's parser rejects
+// unknown options, so every option here is one the daemon knows (see the
+// comments in the default config file for their meaning and defaults).
+
+var KERNEL_HELPER_NOTE = '/var/run/pptp-passthrough/kernel-helper';
+
+// auth, mppe, mppe_bits, mppe_stateful: shared by the server and the client
+// profiles, on the given tab.
+function securityOptions(s, tab, modalonly) {
+	var o = s.taboption(tab, form.MultiValue, 'auth', _('Logins'),
+		_('MS-CHAPv2 is the only one that gives MPPE keys without handing an eavesdropper something directly usable; the others log a warning.'));
+	o.value('mschapv2', 'MS-CHAPv2');
+	o.value('mschapv1', _('MS-CHAPv1 (broken)'));
+	o.value('chap', _('CHAP-MD5 (no encryption keys)'));
+	o.value('pap', _('PAP (clear-text password)'));
+	o.default = 'mschapv2';
+	o.modalonly = modalonly;
+
+	o = s.taboption(tab, form.ListValue, 'mppe', _('Encryption (MPPE)'));
+	o.value('require-128', _('Require 128-bit'));
+	o.value('require', _('Require (any allowed key length)'));
+	o.value('optional', _('Optional'));
+	o.value('none', _('None'));
+	o.default = 'require-128';
+	o.modalonly = modalonly;
+
+	o = s.taboption(tab, form.MultiValue, 'mppe_bits', _('MPPE key lengths'));
+	o.value('128', _('128 bit'));
+	o.value('56', _('56 bit'));
+	o.value('40', _('40 bit'));
+	o.default = '128';
+	o.modalonly = modalonly;
+
+	o = s.taboption(tab, form.Flag, 'mppe_stateful', _('Stateful MPPE'),
+		_('Less CPU, but recovers slowly from packet loss.'));
+	o.default = '0';
+	o.modalonly = modalonly;
+}
+
+function seconds(s, name, title, placeholder, description) {
+	var o = s.option(form.Value, name, title, description);
+	o.datatype = 'uinteger';
+	o.placeholder = placeholder;
+	return o;
+}
+
+return view.extend({
+	load: function() {
+		return L.resolveDefault(fs.read(KERNEL_HELPER_NOTE), '');
+	},
+
+	render: function(kernelHelperNote) {
+		var m, s, o;
+
+		m = new form.Map('pptp-passthrough', _('PPTP Passthrough'),
+			_('Lets several LAN hosts use PPTP VPNs through this router at the same time, and runs a PPTP server and PPTP client profiles on the router itself.') + '<br />' +
+			_('PPTP is broken: MS-CHAPv2 logins can be cracked from one captured handshake and MPPE has no integrity protection. Use it only for servers you cannot change; prefer WireGuard or IPsec.'));
+
+		// The passthrough helper.
+		s = m.section(form.TypedSection, 'helper', _('Passthrough'));
+		s.anonymous = true;
+		s.addremove = false;
+
+		if (kernelHelperNote)
+			s.description = E('div', { 'class': 'alert-message warning' }, [ kernelHelperNote ]);
+
+		o = s.option(form.Flag, 'enabled', _('VPN Passthrough'),
+			_('Rewrite PPTP Call IDs so that any number of LAN clients can reach PPTP servers through this router\'s masquerading. Changes the firewall (own nftables table plus an fw4 rule for the GRE it forwards).'));
+		o.rmempty = false;
+		o.default = '0';
+
+		o = s.option(widgets.DeviceSelect, 'wan', _('WAN device'),
+			_('The device that masquerades to the public address (for example eth1 or pppoe-wan).'));
+		o.nocreate = true;
+		o.validate = function(section_id, value) {
+			var on = this.section.formvalue(section_id, 'enabled');
+			if (on == '1' && !value)
+				return _('Required when the passthrough is enabled');
+			return true;
+		};
+
+		o = s.option(widgets.DeviceSelect, 'lan', _('LAN devices'),
+			_('Devices with PPTP clients. None selected: every device but the WAN device.'));
+		o.multiple = true;
+		o.nocreate = true;
+
+		o = s.option(form.Value, 'queue_num', _('NFQUEUE number'));
+		o.datatype = 'range(0,65535)';
+		o.placeholder = '1723';
+
+		o = s.option(form.ListValue, 'backend', _('Firewall backend'),
+			_('How control segments reach the helper. Auto uses nftables queue, which OpenWrt has.'));
+		o.value('auto', _('Auto'));
+		o.value('nft', 'nftables');
+		o.value('xtables', _('xtables (iptables)'));
+		o.default = 'auto';
+
+		o = seconds(s, 'idle_timeout', _('Control connection idle timeout (s)'), '300');
+		o = seconds(s, 'element_timeout', _('GRE mapping lifetime (s)'), '18000',
+			_('Safety net only: refreshed while a call lives.'));
+
+		// The embedded server.
+		s = m.section(form.TypedSection, 'server', _('PPTP server'),
+			_('Users and passwords are read from the pppd-style secrets file below, one line per user: <code>username * password *</code> (or a fixed address instead of the last <code>*</code>). Edit it over SSH and keep it readable by root only; the server reads it at each login.'));
+		s.anonymous = true;
+		s.addremove = false;
+
+		s.tab('general', _('General'));
+		s.tab('security', _('Security'));
+		s.tab('limits', _('Limits'));
+
+		o = s.taboption('general', form.Flag, 'enabled', _('Enable server'),
+			_('Also opens TCP port 1723 and GRE on the wan zone of the firewall.'));
+		o.rmempty = false;
+		o.default = '0';
+
+		o = s.taboption('general', form.DynamicList, 'listen', _('Listen addresses'),
+			_('0.0.0.0 means every address.'));
+		o.datatype = 'ip4addr("nomask")';
+		o.placeholder = '0.0.0.0';
+
+		o = s.taboption('general', form.Value, 'chap_secrets', _('Secrets file'));
+		o.placeholder = '/etc/ppp/chap-secrets';
+
+		o = s.taboption('general', form.Value, 'local_ip', _('Server tunnel address'));
+		o.datatype = 'ip4addr("nomask")';
+		o.placeholder = '192.168.200.1';
+
+		o = s.taboption('general', form.Value, 'pool_start', _('First client address'));
+		o.datatype = 'ip4addr("nomask")';
+		o.placeholder = '192.168.200.10';
+
+		o = s.taboption('general', form.Value, 'pool_end', _('Last client address'));
+		o.datatype = 'ip4addr("nomask")';
+		o.placeholder = '192.168.200.50';
+
+		o = s.taboption('general', form.DynamicList, 'dns', _('DNS servers for clients'), _('At most 2.'));
+		o.datatype = 'ip4addr("nomask")';
+
+		o = s.taboption('general', form.DynamicList, 'wins', _('WINS servers for clients'), _('At most 2.'));
+		o.datatype = 'ip4addr("nomask")';
+
+		o = s.taboption('general', form.Flag, 'proxy_arp', _('Proxy ARP'),
+			_('Answer ARP on the LAN for client addresses from the LAN\'s subnet.'));
+		o.default = '0';
+
+		o = s.taboption('general', form.Flag, 'mss_clamp', _('Clamp TCP MSS'),
+			_('Needed when ICMP is filtered somewhere on the path.'));
+		o.default = '1';
+
+		securityOptions(s, 'security', false);
+
+		o = s.taboption('limits', form.Value, 'max_sessions', _('Most sessions'));
+		o.datatype = 'uinteger';
+		o.placeholder = '100';
+		o = s.taboption('limits', form.Value, 'max_pending_auth', _('Most logins in progress'));
+		o.datatype = 'uinteger';
+		o.placeholder = '16';
+		o = s.taboption('limits', form.Value, 'auth_fail_limit', _('Failed logins before lockout'));
+		o.datatype = 'uinteger';
+		o.placeholder = '5';
+		o = s.taboption('limits', form.Value, 'lockout', _('First lockout (s)'),
+			_('Doubled on each repeat, up to an hour.'));
+		o.datatype = 'uinteger';
+		o.placeholder = '60';
+		o = s.taboption('limits', form.Value, 'idle_timeout', _('Idle session timeout (s)'), _('0: never.'));
+		o.datatype = 'uinteger';
+		o.placeholder = '0';
+
+		// Client profiles.
+		s = m.section(form.GridSection, 'client', _('PPTP client profiles'),
+			_('One profile per server to dial from the router. The name picks the profile (letters, digits and _) and names its tunnel device (pptp-NAME), so keep it short.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.nodescriptions = true;
+		s.addbtntitle = _('Add profile');
+
+		s.tab('general', _('General'));
+		s.tab('security', _('Security'));
+		s.tab('routing', _('Routing and reconnect'));
+
+		o = s.taboption('general', form.Value, 'server', _('Server'), _('DNS name or IPv4 address.'));
+		o.datatype = 'host';
+		o.rmempty = false;
+
+		o = s.taboption('general', form.Value, 'username', _('Username'));
+		o.rmempty = false;
+
+		o = s.taboption('general', form.Value, 'password', _('Password'),
+			_('Stored in /etc/config/pptp-passthrough; keep that file readable by root only.'));
+		o.password = true;
+		o.rmempty = false;
+		o.modalonly = true;
+
+		o = s.taboption('general', form.Flag, 'autoconnect', _('Connect at start'));
+		o.default = '0';
+
+		securityOptions(s, 'security', true);
+
+		o = s.taboption('routing', form.ListValue, 'routes', _('Routes via the tunnel'));
+		o.value('none', _('Only the peer address'));
+		o.value('default', _('Everything (default route)'));
+		o.value('prefixes', _('These prefixes'));
+		o.default = 'none';
+
+		o = s.taboption('routing', form.DynamicList, 'route', _('Prefixes'));
+		o.datatype = 'cidr4';
+		o.depends('routes', 'prefixes');
+		o.modalonly = true;
+
+		o = s.taboption('routing', form.Value, 'dns_file', _('DNS file'),
+			_('Where to write the server\'s DNS servers (resolv.conf format), for example /tmp/resolv.conf.d/pptp-NAME.'));
+		o.modalonly = true;
+
+		o = s.taboption('routing', form.Flag, 'reconnect', _('Reconnect'));
+		o.default = '1';
+		o.modalonly = true;
+		o = s.taboption('routing', form.Value, 'reconnect_min', _('First retry delay (s)'));
+		o.datatype = 'uinteger';
+		o.placeholder = '5';
+		o.depends('reconnect', '1');
+		o.modalonly = true;
+		o = s.taboption('routing', form.Value, 'reconnect_max', _('Longest retry delay (s)'));
+		o.datatype = 'uinteger';
+		o.placeholder = '300';
+		o.depends('reconnect', '1');
+		o.modalonly = true;
+		o = s.taboption('routing', form.Value, 'mtu', _('Tunnel MTU'));
+		o.datatype = 'range(576,1500)';
+		o.placeholder = '1400';
+		o.modalonly = true;
+
+		return m.render();
+	}
+});

@@ -1,0 +1,158 @@
+'use strict';
+'require view';
+'require fs';
+'require ui';
+'require poll';
+'require dom';
+
+// Live status from the running daemon (`pptp-passthrough status --json`),
+// refreshed every 5 seconds, with connect/disconnect for client profiles.
+// The command lines here must match the ACL in
+// /usr/share/rpcd/acl.d/luci-app-pptp-passthrough.json word for word.
+
+var PROG = '/usr/sbin/pptp-passthrough';
+var SOCKET = '/var/run/pptp-passthrough.sock';
+var KERNEL_HELPER_NOTE = '/var/run/pptp-passthrough/kernel-helper';
+
+function fetchStatus() {
+	return fs.exec(PROG, [ 'status', '--json', '--socket', SOCKET ]).then(function(res) {
+		if (res.code !== 0)
+			return { error: (res.stderr || '').trim() || _('The daemon is not running.') };
+		try {
+			return { status: JSON.parse(res.stdout) };
+		}
+		catch (e) {
+			return { error: _('Unreadable status: %s').format(e.message) };
+		}
+	}).catch(function(e) {
+		return { error: e.message };
+	});
+}
+
+function dash(v) {
+	return (v === null || v === undefined || v === '') ? '-' : String(v);
+}
+
+function traffic(packets, bytes) {
+	return '%s / %1024mB'.format(dash(packets), bytes || 0);
+}
+
+function age(secs) {
+	return (secs === null || secs === undefined) ? '-' : '%t'.format(secs);
+}
+
+function table(headers) {
+	return E('table', { 'class': 'table' }, [
+		E('tr', { 'class': 'tr table-titles' }, headers.map(function(h) {
+			return E('th', { 'class': 'th' }, h);
+		}))
+	]);
+}
+
+return view.extend({
+	load: function() {
+		return Promise.all([
+			fetchStatus(),
+			L.resolveDefault(fs.read(KERNEL_HELPER_NOTE), '')
+		]);
+	},
+
+	handleClient: function(action, name) {
+		return fs.exec(PROG, [ 'client', action, '--socket', SOCKET, name ]).then(function(res) {
+			if (res.code !== 0)
+				ui.addNotification(null, E('p', (res.stderr || '').trim() ||
+					_('"%s %s" failed (exit code %d).').format(action, name, res.code)), 'danger');
+			return fetchStatus();
+		}).then(L.bind(this.update, this));
+	},
+
+	update: function(data) {
+		var st = data.status;
+
+		this.errorBox.style.display = data.error ? '' : 'none';
+		this.errorBox.firstChild.textContent = data.error
+			? _('No status from pptp-passthrough: %s').format(data.error) + ' ' +
+			  _('It runs only while the passthrough, the server or an autoconnect client profile is enabled; see System Log for why it stopped.')
+			: '';
+
+		st = st || { calls: [], clients: [], server: null, warnings: [] };
+
+		this.summary.textContent = st.helper_enabled
+			? _('Passthrough on %s (%s), control path via %s NFQUEUE %d, %d control connection(s).')
+				.format(dash(st.wan), dash(st.public_ip), dash(st.backend), st.queue_num || 0, st.connections || 0)
+			: _('Passthrough is off.');
+
+		dom.content(this.warnings, (st.warnings || []).map(function(w) {
+			return E('div', { 'class': 'alert-message warning' }, w);
+		}));
+
+		cbi_update_table(this.calls, (st.calls || []).map(function(c) {
+			return [
+				c.role == 'pac' ? _('LAN server') : _('LAN client'),
+				dash(c.lan),
+				dash(c.remote),
+				'%s → %s ↔ %s'.format(dash(c.lan_call_id), dash(c.public_call_id), dash(c.peer_call_id)),
+				dash(c.state) + (c.pending ? ' ' + _('(held segment)') : ''),
+				age(c.age_secs),
+				traffic(c.in_packets, c.in_bytes),
+				traffic(c.out_packets, c.out_bytes)
+			];
+		}), E('em', _('No PPTP calls through the router.')));
+
+		cbi_update_table(this.sessions, ((st.server && st.server.sessions) || []).map(function(s) {
+			return [ dash(s.user), dash(s.peer), dash(s.tunnel_ip), age(s.age_secs),
+				'%1024mB'.format(s.bytes_in || 0), '%1024mB'.format(s.bytes_out || 0) ];
+		}), E('em', st.server ? _('No sessions.') : _('The server is off.')));
+
+		cbi_update_table(this.clients, (st.clients || []).map(L.bind(function(c) {
+			var up = (c.state == 'connected' || c.state == 'connecting' || c.state == 'waiting');
+			return [
+				dash(c.name),
+				dash(c.server),
+				dash(c.state) + (c.last_error ? ' (' + c.last_error + ')' : ''),
+				'%s ↔ %s'.format(dash(c.local_ip), dash(c.remote_ip)),
+				dash(c.tun),
+				age(c.age_secs),
+				'%1024mB / %1024mB'.format(c.bytes_in || 0, c.bytes_out || 0),
+				E('button', {
+					'class': up ? 'cbi-button cbi-button-reset' : 'cbi-button cbi-button-apply',
+					'click': ui.createHandlerFn(this, 'handleClient', up ? 'disconnect' : 'connect', c.name)
+				}, up ? _('Disconnect') : _('Connect'))
+			];
+		}, this)), E('em', _('No client profiles.')));
+	},
+
+	render: function(data) {
+		var kernelHelperNote = data[1];
+
+		this.errorBox = E('div', { 'class': 'alert-message warning', 'style': 'display:none' }, [ E('p') ]);
+		this.summary = E('p');
+		this.warnings = E('div');
+		this.calls = table([ _('Role'), _('LAN host'), _('Server'), _('Call IDs (LAN → public ↔ server)'),
+			_('State'), _('Age'), _('GRE in (packets / bytes)'), _('GRE out (packets / bytes)') ]);
+		this.sessions = table([ _('User'), _('Peer'), _('Tunnel address'), _('Age'), _('Received'), _('Sent') ]);
+		this.clients = table([ _('Profile'), _('Server'), _('State'), _('Addresses (local ↔ remote)'),
+			_('Device'), _('Age'), _('Received / sent'), '' ]);
+
+		this.update(data[0]);
+
+		poll.add(L.bind(function() {
+			return fetchStatus().then(L.bind(this.update, this));
+		}, this), 5);
+
+		return E('div', { 'class': 'cbi-map' }, [
+			E('h2', _('PPTP Passthrough')),
+			kernelHelperNote ? E('div', { 'class': 'alert-message warning' }, [ E('p', kernelHelperNote) ]) : '',
+			this.errorBox,
+			E('div', { 'class': 'cbi-section' }, [
+				E('h3', _('Calls through the router')), this.summary, this.warnings, this.calls
+			]),
+			E('div', { 'class': 'cbi-section' }, [ E('h3', _('Server sessions')), this.sessions ]),
+			E('div', { 'class': 'cbi-section' }, [ E('h3', _('Client profiles')), this.clients ])
+		]);
+	},
+
+	handleSave: null,
+	handleSaveApply: null,
+	handleReset: null
+});

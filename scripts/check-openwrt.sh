@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Checks of the OpenWrt package and the LuCI app that need no OpenWrt: the
+# init script through shellcheck, the init script's decisions and generated
+# fw4 rules (with rc.common stubbed), syntax of every LuCI view, every JSON
+# file, the exact ACL, the package Makefile's required fields, and the
+# default config through the daemon's own parser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+PKG=openwrt/pptp-passthrough
+APP=openwrt/luci-app-pptp-passthrough
+INIT=$PKG/files/pptp-passthrough.init
+ACL=$APP/root/usr/share/rpcd/acl.d/luci-app-pptp-passthrough.json
+
+failures=0
+pass() { echo "  ok    $*"; }
+fail() { echo "  FAIL  $*"; failures=$((failures + 1)); }
+
+if ! command -v node >/dev/null 2>&1 || ! command -v shellcheck >/dev/null 2>&1; then
+    need_root "$@"
+    # Debian 12 has nodejs 18, enough for syntax checks.
+    install_packages nodejs shellcheck
+fi
+
+echo "==> shellcheck of the init script (-s sh)"
+if shellcheck -s sh "$INIT"; then pass "$INIT"; else fail "$INIT"; fi
+
+echo "==> init script: decisions and fw4 rules (rc.common stubbed)"
+# Runs start_service with a fake UCI state; prints what it would do.
+# $1: helper enabled, $2: server enabled, $3: server listen list,
+# $4: client sections ("name:autoconnect ..."), $5: non-empty to start
+# twice (a reload with the same config). Output: the procd command
+# (or "not started") and the generated fw4 include files.
+run_init() {
+    local tmp
+    tmp=$(mktemp -d)
+    # The T_* names must not collide with the init script's variables.
+    # shellcheck disable=SC2016 # the stubs are expanded by the inner shell
+    T_HELPER="$1" T_SERVER="$2" T_LISTEN="$3" T_CLIENTS="$4" T_TWICE="${5:-}" T="$tmp" sh -c '
+        config_load() { :; }
+        config_foreach() {
+            case "$2" in
+                helper) "$1" passthrough ;;
+                server) "$1" server ;;
+                client) for c in $T_CLIENTS; do "$1" "${c%%:*}"; done ;;
+            esac
+        }
+        config_get_bool() {
+            case "$2.$3" in
+                passthrough.enabled) eval "$1=\$T_HELPER" ;;
+                server.enabled) eval "$1=\$T_SERVER" ;;
+                *.autoconnect) for c in $T_CLIENTS; do [ "${c%%:*}" = "$2" ] && eval "$1=\${c#*:}"; done ;;
+                *) eval "$1=\$4" ;;
+            esac
+        }
+        config_get() { [ "$2.$3" = server.listen ] && eval "$1=\$T_LISTEN"; }
+        logger() { :; }
+        fw4() { echo "fw4 $*" >>"$T/fw4.log"; }
+        procd_open_instance() { :; }
+        procd_set_param() { [ "$1" = command ] && { shift; echo "command: $*"; }; }
+        procd_close_instance() { :; }
+        . "$0"
+        RUNDIR="$T/run"; FW4_RUN="$RUNDIR/fw4"; KERNEL_HELPER_NOTE="$RUNDIR/kernel-helper"
+        start_service
+        [ -n "$T_TWICE" ] && start_service
+        for f in "$FW4_RUN"/*.nft; do [ -e "$f" ] && { echo "--- ${f##*/}"; cat "$f"; }; done
+        [ -e "$T/fw4.log" ] && cat "$T/fw4.log"
+        true
+    ' "$INIT"
+    rm -rf "$tmp"
+}
+
+indent() { printf '%s\n' "$1" | while IFS= read -r l; do echo "        $l"; done; }
+
+expect() {
+    local what="$1" out="$2" pattern="$3"
+    if grep -qE -- "$pattern" <<<"$out"; then pass "$what"; else
+        fail "$what: no line matching /$pattern/ in:"; indent "$out"; fi
+}
+expect_not() {
+    local what="$1" out="$2" pattern="$3"
+    if grep -qE -- "$pattern" <<<"$out"; then
+        fail "$what: unexpected /$pattern/ in:"; indent "$out"; else pass "$what"; fi
+}
+
+out=$(run_init 0 0 "" "office:0")
+expect_not "nothing enabled: daemon not started" "$out" '^command:'
+expect_not "nothing enabled: no forward rule" "$out" 'forward_wan.nft'
+expect "a client profile alone: GRE accepted on input_wan" "$out" '^meta nfproto ipv4 meta l4proto gre accept'
+
+out=$(run_init 1 0 "" "")
+expect "helper on: daemon started with run --config and the socket" "$out" \
+    '^command: /usr/sbin/pptp-passthrough run --config /etc/config/pptp-passthrough --socket /var/run/pptp-passthrough.sock$'
+expect "helper on: dnat'ed GRE accepted in forward_wan" "$out" 'l4proto gre ct status dnat accept'
+expect_not "helper only: nothing opened on input_wan" "$out" 'input_wan.nft'
+expect "helper on: fw4 reloaded once" "$out" '^fw4 -q reload$'
+
+out=$(run_init 1 0 "" "" twice)
+if [ "$(grep -c '^fw4 -q reload$' <<<"$out")" -eq 1 ]; then
+    pass "same config again: fw4 not reloaded a second time"
+else
+    fail "same config again: fw4 reloaded more than once"
+fi
+
+out=$(run_init 0 1 "0.0.0.0" "")
+expect "server on all addresses: TCP 1723 open" "$out" '^tcp dport 1723 accept'
+expect "server on: GRE to the router accepted" "$out" 'l4proto gre accept comment'
+
+out=$(run_init 0 1 "198.51.100.2 198.51.100.3" "")
+expect "server on two addresses: only those" "$out" '^ip daddr \{ 198\.51\.100\.2, 198\.51\.100\.3 \} tcp dport 1723 accept'
+
+out=$(run_init 0 0 "" "office:1 home:0")
+expect "autoconnect client: daemon started" "$out" '^command: '
+
+# The generated rules must be valid nft inside fw4's chains: check them in
+# a table of the same shape with `nft -c` (a dry run, nothing is loaded).
+out=$(run_init 1 1 "198.51.100.2" "office:1")
+if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null 2>&1; then
+    fwd=$(awk '/^--- forward_wan.nft/{f=1;next} /^(---|command|fw4)/{f=0} f' <<<"$out")
+    inp=$(awk '/^--- input_wan.nft/{f=1;next} /^(---|command|fw4)/{f=0} f' <<<"$out")
+    if nft -c -f - <<EOF
+table inet pptp_check_fw4 {
+    chain forward_wan {
+        $fwd
+    }
+    chain input_wan {
+        $inp
+    }
+}
+EOF
+    then pass "generated fw4 rules pass nft -c"; else fail "generated fw4 rules rejected by nft -c"; fi
+else
+    echo "  skip  nft -c of the fw4 rules (needs root and nft)"
+fi
+
+echo "==> LuCI views parse"
+for f in "$APP"/htdocs/luci-static/resources/view/*/*.js; do
+    # Views are function bodies ('use strict'; 'require x'; return ...):
+    # compile them as one, without running them.
+    if node -e 'new Function(require("fs").readFileSync(process.argv[1], "utf8"))' "$f"; then
+        pass "$f"; else fail "$f"; fi
+done
+
+echo "==> JSON files parse"
+while IFS= read -r f; do
+    if node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$f"; then
+        pass "$f"; else fail "$f"; fi
+done < <(find openwrt -name '*.json' | sort)
+
+echo "==> the ACL grants exactly what the views use"
+if node - "$ACL" <<'EOF'
+const assert = require('assert');
+const acl = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+const sock = '/var/run/pptp-passthrough.sock';
+const expected = {
+  'luci-app-pptp-passthrough': {
+    description: acl['luci-app-pptp-passthrough'] && acl['luci-app-pptp-passthrough'].description,
+    read: {
+      file: {
+        [`/usr/sbin/pptp-passthrough status --json --socket ${sock}`]: ['exec'],
+        '/var/run/pptp-passthrough/kernel-helper': ['read'],
+      },
+      ubus: { file: ['exec', 'read'] },
+      uci: ['pptp-passthrough'],
+    },
+    write: {
+      file: {
+        [`/usr/sbin/pptp-passthrough client connect --socket ${sock} *`]: ['exec'],
+        [`/usr/sbin/pptp-passthrough client disconnect --socket ${sock} *`]: ['exec'],
+      },
+      ubus: { file: ['exec'] },
+      uci: ['pptp-passthrough'],
+    },
+  },
+};
+assert.strictEqual(typeof expected['luci-app-pptp-passthrough'].description, 'string', 'description missing');
+assert.deepStrictEqual(acl, expected);
+EOF
+then pass "$ACL"; else fail "$ACL differs from the intended grants"; fi
+# The views must call exactly the command lines the ACL grants.
+views="$APP/htdocs/luci-static/resources/view/pptp-passthrough"
+expect "status view runs 'status --json --socket'" "$(cat "$views/status.js")" \
+    "fs\.exec\(PROG, \[ 'status', '--json', '--socket', SOCKET \]\)"
+expect "status view runs 'client ACTION --socket SOCKET NAME'" "$(cat "$views/status.js")" \
+    "fs\.exec\(PROG, \[ 'client', action, '--socket', SOCKET, name \]\)"
+expect "status view's socket matches the init script" "$(cat "$views/status.js")" \
+    "^var SOCKET = '/var/run/pptp-passthrough\.sock';"
+expect "menu needs the ACL" "$(cat "$APP/root/usr/share/luci/menu.d/luci-app-pptp-passthrough.json")" \
+    '"acl": \[ "luci-app-pptp-passthrough" \]'
+expect "ucitrack reloads the service" "$(cat "$APP/root/usr/share/ucitrack/luci-app-pptp-passthrough.json")" \
+    '"init": "pptp-passthrough"'
+
+echo "==> package Makefiles have the required fields"
+mk=$(cat "$PKG/Makefile")
+expect "rules.mk first" "$mk" '^include \$\(TOPDIR\)/rules\.mk$'
+expect "PKG_BUILD_DEPENDS:=rust/host" "$mk" '^PKG_BUILD_DEPENDS:=rust/host$'
+expect "rust-package.mk included" "$mk" '^include .*lang/rust/rust-package\.mk'
+expect "RustBinPackage" "$mk" '^\$\(eval \$\(call RustBinPackage,pptp-passthrough\)\)$'
+expect "BuildPackage" "$mk" '^\$\(eval \$\(call BuildPackage,pptp-passthrough\)\)$'
+deps=$(sed -n '/^  DEPENDS:=/,/^[^\t ]/p' "$PKG/Makefile" | tr -d '\\\n\t')
+# shellcheck disable=SC2016 # make variables, not shell ones
+for d in '$(RUST_ARCH_DEPENDS)' +kmod-nfnetlink-queue +kmod-nft-queue +kmod-nft-nat +nftables-json +kmod-tun; do
+    if grep -qF -- "$d" <<<"$deps"; then pass "DEPENDS has $d"; else fail "DEPENDS lacks $d"; fi
+done
+expect "conffiles lists the config" "$(sed -n '/conffiles/,/endef/p' "$PKG/Makefile")" '^/etc/config/pptp-passthrough$'
+expect "binary to /usr/sbin" "$mk" 'INSTALL_BIN.*bin/pptp-passthrough \$\(1\)/usr/sbin/'
+expect "init script installed" "$mk" 'pptp-passthrough\.init \$\(1\)/etc/init\.d/pptp-passthrough$'
+expect "default config installed" "$mk" 'pptp-passthrough\.config \$\(1\)/etc/config/pptp-passthrough$'
+lm=$(cat "$APP/Makefile")
+expect "LuCI app: LUCI_TITLE" "$lm" '^LUCI_TITLE:='
+expect "LuCI app: depends on the package" "$lm" '^LUCI_DEPENDS:=.*\+pptp-passthrough'
+expect "LuCI app: luci.mk included" "$lm" '^include .*luci\.mk'
+expect "init script: USE_PROCD=1" "$(cat "$INIT")" '^USE_PROCD=1$'
+# shellcheck disable=SC2016 # regular expressions matching the script's text
+for p in 'procd_set_param respawn' 'procd_add_reload_trigger "\$NAME"' \
+    'procd_add_interface_trigger "interface\.\*" wan' "procd_send_signal \"\\\$NAME\" '\*' HUP"; do
+    expect "init script: $p" "$(cat "$INIT")" "$p"
+done
+
+echo "==> the default config passes the daemon's own check (run --config FILE --check)"
+# Builds (or finds up to date) the debug binary: the check must use the
+# parser of this checkout.
+flock /tmp/pptp-cargo.lock cargo build --locked --quiet
+rc=0
+target/debug/pptp-passthrough run --config "$PKG/files/pptp-passthrough.config" --check || rc=$?
+if [ "$rc" -eq 0 ]; then
+    pass "$PKG/files/pptp-passthrough.config"
+else
+    fail "$PKG/files/pptp-passthrough.config: 'pptp-passthrough run --config FILE --check' exited with $rc"
+fi
+
+echo
+if [ "$failures" -gt 0 ]; then
+    echo "check-openwrt: $failures check(s) failed"
+    exit 1
+fi
+echo "check-openwrt: all checks passed"
