@@ -84,9 +84,13 @@ expect_not() {
         fail "$what: unexpected /$pattern/ in:"; indent "$out"; else pass "$what"; fi
 }
 
-out=$(run_init 0 0 "" "office:0")
+out=$(run_init 0 0 "" "")
 expect_not "nothing enabled: daemon not started" "$out" '^command:'
 expect_not "nothing enabled: no forward rule" "$out" 'forward_wan.nft'
+
+out=$(run_init 0 0 "" "office:0")
+expect "a client profile alone: daemon started (client connect dials through it)" "$out" '^command: '
+expect_not "a client profile alone: no forward rule" "$out" 'forward_wan.nft'
 expect "a client profile alone: GRE accepted on input_wan" "$out" '^meta nfproto ipv4 meta l4proto gre accept'
 
 out=$(run_init 1 0 "" "")

@@ -15,6 +15,10 @@ cargo test --locked --test e2e -- --test-threads=1
 
 echo "==> shellcheck"
 shellcheck -x scripts/*.sh .ci/run
+shellcheck -s sh openwrt/pptp-passthrough/files/pptp-passthrough.init
+
+echo "==> OpenWrt package and LuCI app (scripts/check-openwrt.sh)"
+scripts/check-openwrt.sh
 
 echo "==> the lab (scripts/lab.sh)"
 scripts/lab.sh

@@ -105,19 +105,35 @@ pub fn xtables_check(s: &Setup) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Whether a `nft -j list ruleset` holds a `ct helper` object of type
-/// "pptp": the kernel's helper would rewrite the same messages.
+/// Whether a `nft -j list ruleset` attaches the kernel's PPTP helper: a
+/// `ct helper` object of type "pptp" that a rule of its table assigns
+/// (`ct helper set "NAME"`). fw4 declares the object whenever the module is
+/// loaded, even with `auto_helper` off; only an assignment rewrites calls.
 pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
     let objs = ruleset.get("nftables")?.as_array()?;
-    objs.iter().find_map(|o| {
-        let h = o.get("ct helper")?;
-        (h.get("type")?.as_str()? == "pptp").then(|| {
-            format!(
-                "table {} {} ct helper {}",
-                h.get("family").and_then(|v| v.as_str()).unwrap_or("?"),
-                h.get("table").and_then(|v| v.as_str()).unwrap_or("?"),
-                h.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
-            )
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string()
+    };
+    let helpers: Vec<(String, String, String)> = objs
+        .iter()
+        .filter_map(|o| o.get("ct helper"))
+        .filter(|h| h.get("type").and_then(|t| t.as_str()) == Some("pptp"))
+        .map(|h| (s(h, "family"), s(h, "table"), s(h, "name")))
+        .collect();
+    objs.iter().filter_map(|o| o.get("rule")).find_map(|r| {
+        let (fam, table) = (s(r, "family"), s(r, "table"));
+        let exprs = r.get("expr")?.as_array()?;
+        exprs.iter().find_map(|e| {
+            let name = e.get("ct helper")?.as_str()?;
+            helpers
+                .iter()
+                .find(|(f, t, n)| *f == fam && *t == table && n == name)
+                .map(|(f, t, n)| {
+                    format!(
+                        "table {f} {t} ct helper {n}, assigned in chain {}",
+                        s(r, "chain")
+                    )
+                })
         })
     })
 }
@@ -183,20 +199,25 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_kernel_pptp_helper() {
-        let with: serde_json::Value = serde_json::from_str(
-            r#"{"nftables":[{"table":{"family":"inet","name":"fw4"}},
-            {"ct helper":{"family":"inet","table":"fw4","name":"pptp","type":"pptp","protocol":"tcp"}}]}"#,
-        )
-        .unwrap();
+    fn finds_the_kernel_pptp_helper_only_where_a_rule_assigns_it() {
+        let obj = r#"{"ct helper":{"family":"inet","table":"fw4","name":"pptp","type":"pptp","protocol":"tcp"}}"#;
+        let rule = r#"{"rule":{"family":"inet","table":"fw4","chain":"helper_lan","expr":[
+            {"match":{"op":"==","left":{"payload":{"protocol":"tcp","field":"dport"}},"right":1723}},
+            {"ct helper":"pptp"}]}}"#;
+        let doc = |parts: &[&str]| -> serde_json::Value {
+            serde_json::from_str(&format!("{{\"nftables\":[{}]}}", parts.join(","))).unwrap()
+        };
         assert_eq!(
-            kernel_pptp_helper(&with).as_deref(),
-            Some("table inet fw4 ct helper pptp")
+            kernel_pptp_helper(&doc(&[obj, rule])).as_deref(),
+            Some("table inet fw4 ct helper pptp, assigned in chain helper_lan")
         );
-        let without: serde_json::Value = serde_json::from_str(
-            r#"{"nftables":[{"ct helper":{"family":"inet","table":"fw4","name":"ftp","type":"ftp"}}]}"#,
-        )
-        .unwrap();
-        assert_eq!(kernel_pptp_helper(&without), None);
+        // Declared but never assigned (fw4 with auto_helper off): harmless.
+        assert_eq!(kernel_pptp_helper(&doc(&[obj])), None);
+        // Assigned, but the object is an FTP helper.
+        let ftp = r#"{"ct helper":{"family":"inet","table":"fw4","name":"pptp","type":"ftp"}}"#;
+        assert_eq!(kernel_pptp_helper(&doc(&[ftp, rule])), None);
+        // Same name in another table does not count.
+        let other = rule.replace("\"fw4\"", "\"other\"");
+        assert_eq!(kernel_pptp_helper(&doc(&[obj, &other])), None);
     }
 }

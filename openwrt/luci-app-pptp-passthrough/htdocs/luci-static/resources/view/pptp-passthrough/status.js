@@ -72,7 +72,7 @@ return view.extend({
 		this.errorBox.style.display = data.error ? '' : 'none';
 		this.errorBox.firstChild.textContent = data.error
 			? _('No status from pptp-passthrough: %s').format(data.error) + ' ' +
-			  _('It runs only while the passthrough, the server or an autoconnect client profile is enabled; see System Log for why it stopped.')
+			  _('It runs only while the passthrough or the server is enabled or a client profile exists; see System Log for why it stopped.')
 			: '';
 
 		st = st || { calls: [], clients: [], server: null, warnings: [] };
