@@ -11,6 +11,7 @@ echo "==> unit tests"
 cargo test --locked --lib --bins
 
 echo "==> end-to-end tests (network namespaces; one at a time)"
+cargo build --locked --examples   # the hostile-traffic generator they use
 cargo test --locked --test e2e -- --test-threads=1
 
 echo "==> shellcheck"

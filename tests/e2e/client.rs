@@ -227,7 +227,9 @@ fn client_redials_after_the_server_restarts() {
         state()["state"] == "connected"
     });
     assert!(ping(&lan, TUNNEL_SERVER));
-    signal(srv, "-TERM");
+    // The harshest restart: SIGKILL, no goodbye to anyone.
+    signal(srv, "-KILL");
+    let killed = Instant::now();
     assert!(lab.wait_child(srv, Duration::from_secs(10)).is_some());
     wait_until("client noticed the drop", Duration::from_secs(20), || {
         state()["state"] != "connected"
@@ -236,6 +238,10 @@ fn client_redials_after_the_server_restarts() {
     wait_until("client redialed", Duration::from_secs(30), || {
         state()["state"] == "connected"
     });
+    eprintln!(
+        "server killed with SIGKILL and restarted: client back up after {} ms",
+        killed.elapsed().as_millis()
+    );
     let st = state();
     assert!(st["attempts"].as_u64().unwrap() >= 2, "{st}");
     assert!(ping(&lan, TUNNEL_SERVER));

@@ -215,7 +215,8 @@ impl Lab {
     /// tunnel clients each have their own TUN device and routes.
     pub fn add_host_ns(&mut self, k: u8) -> String {
         let (rtr, ns) = (self.ns("rtr"), self.ns(&format!("c{k}")));
-        if self.extra.is_empty() {
+        let first = format!("{}-c", self.prefix);
+        if !self.extra.iter().any(|n| n.starts_with(&first)) {
             sh(&["ip", "-n", &rtr, "link", "add", "br1", "type", "bridge"]);
             sh(&[
                 "ip",
@@ -262,6 +263,65 @@ impl Lab {
             "192.168.2.1",
         ]);
         ns
+    }
+
+    /// A host on the internet side in a namespace of its own (`i{k}`,
+    /// address 198.51.100.{130+k}/25 behind the bridge `br9` of `net`):
+    /// an outside client or attacker with its own source address.
+    pub fn add_internet_ns(&mut self, k: u8) -> String {
+        let (net, ns) = (self.ns("net"), self.ns(&format!("i{k}")));
+        let first = format!("{}-i", self.prefix);
+        if !self.extra.iter().any(|n| n.starts_with(&first)) {
+            sh(&["ip", "-n", &net, "link", "add", "br9", "type", "bridge"]);
+            sh(&[
+                "ip",
+                "-n",
+                &net,
+                "addr",
+                "add",
+                "198.51.100.129/25",
+                "dev",
+                "br9",
+            ]);
+            sh(&["ip", "-n", &net, "link", "set", "br9", "up"]);
+        }
+        sh(&["ip", "netns", "add", &ns]);
+        self.extra.push(ns.clone());
+        let port = format!("q{k}");
+        sh(&[
+            "ip", "link", "add", "eth0", "netns", &ns, "type", "veth", "peer", "name", &port,
+            "netns", &net,
+        ]);
+        sh(&[
+            "ip", "-n", &net, "link", "set", &port, "master", "br9", "up",
+        ]);
+        let addr = format!("198.51.100.{}/25", 130 + u32::from(k));
+        sh(&["ip", "-n", &ns, "addr", "add", &addr, "dev", "eth0"]);
+        sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        sh(&[
+            "ip",
+            "-n",
+            &ns,
+            "route",
+            "add",
+            "default",
+            "via",
+            "198.51.100.129",
+        ]);
+        ns
+    }
+
+    /// Whether the helper process is still running.
+    pub fn helper_alive(&mut self) -> bool {
+        self.helper
+            .as_mut()
+            .is_some_and(|h| h.try_wait().ok().flatten().is_none())
+    }
+
+    /// The lab log so far (helper, servers, spawned binaries).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
     /// Start the binary in a namespace given by full name; ended on drop.

@@ -4,6 +4,7 @@
 
 mod check;
 mod client;
+mod hostile;
 mod lab;
 mod tunnel;
 
@@ -553,4 +554,49 @@ fn deleted_table_is_restored_with_its_calls() {
     assert!(mis <= sent - got);
     assert!(got > 100, "GRE did not flow again after the restore");
     assert_eq!(lab.status()["calls"].as_array().unwrap().len(), 0);
+}
+
+/// The WAN link going down and up under a live call: the helper keeps the
+/// call, GRE resumes, only what was sent while the link was down is lost.
+#[test]
+fn wan_link_down_and_up_keeps_the_call() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let a = lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 1),
+            "--packets",
+            "600",
+            "--interval-ms",
+            "10",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    let rtr = lab.ns("rtr");
+    sh(&["ip", "-n", &rtr, "link", "set", "wan0", "down"]);
+    std::thread::sleep(Duration::from_millis(2000));
+    sh(&["ip", "-n", &rtr, "link", "set", "wan0", "up"]);
+    // Link down took the default route with it; netifd or DHCP would put
+    // it back, so does the test.
+    sh(&["ip", "-n", &rtr, "route", "replace", "default", "via", "203.0.113.1"]);
+    assert!(lab.helper_alive());
+    assert_eq!(
+        lab.status()["calls"].as_array().unwrap().len(),
+        1,
+        "call dropped"
+    );
+    let r = parse_report(&a.wait_with_output().unwrap());
+    let (sent, got) = (r["sent"].as_u64().unwrap(), r["received"].as_u64().unwrap());
+    eprintln!(
+        "WAN down 2 s: GRE lost {} of {sent}, calls lost 0",
+        sent - got
+    );
+    assert_eq!(r["misdelivered"], 0);
+    assert!(sent - got <= 300, "lost {} of {sent}", sent - got);
+    assert!(got >= 250, "GRE did not resume");
 }

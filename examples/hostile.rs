@@ -1,0 +1,251 @@
+//! Hostile PPTP traffic for the end-to-end tests (not shipped): garbage and
+//! lying control messages, call-request bursts, RST storms, silent
+//! connections, SCCRQ floods and GRE floods. Every mode is bounded in count
+//! and time. Prints one JSON line: what was sent and what came back.
+//!
+//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP]`
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+use std::time::{Duration, Instant};
+
+use pptp_passthrough::wire::pptp::{Message, OutgoingCallRequest, StartControl, Str64};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+struct Args {
+    mode: String,
+    to: Ipv4Addr,
+    count: u32,
+    secs: u64,
+    bind: Option<Ipv4Addr>,
+}
+
+fn args() -> Args {
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let get = |k: &str| v.iter().position(|a| a == k).and_then(|i| v.get(i + 1));
+    Args {
+        mode: v.first().cloned().unwrap_or_default(),
+        to: get("--to").and_then(|s| s.parse().ok()).expect("--to IP"),
+        count: get("--count").and_then(|s| s.parse().ok()).unwrap_or(100),
+        secs: get("--secs").and_then(|s| s.parse().ok()).unwrap_or(10),
+        bind: get("--bind").and_then(|s| s.parse().ok()),
+    }
+}
+
+/// Deterministic bytes (xorshift), so a failure can be replayed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn connect(a: &Args) -> std::io::Result<TcpStream> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(b) = a.bind {
+        s.bind(&SockAddr::from(SocketAddrV4::new(b, 0)))?;
+    }
+    s.connect_timeout(
+        &SockAddr::from(SocketAddrV4::new(a.to, 1723)),
+        Duration::from_secs(3),
+    )?;
+    let t: TcpStream = s.into();
+    t.set_read_timeout(Some(Duration::from_millis(50)))?;
+    Ok(t)
+}
+
+fn sccrq() -> Vec<u8> {
+    Message::StartControlConnectionRequest(StartControl {
+        protocol_version: 0x0100,
+        framing_capabilities: 3,
+        bearer_capabilities: 3,
+        host_name: Str64::new(b"hostile"),
+        vendor: Str64::new(b"hostile"),
+        ..StartControl::default()
+    })
+    .to_bytes()
+}
+
+fn ocrq(id: u16) -> Vec<u8> {
+    Message::OutgoingCallRequest(OutgoingCallRequest {
+        call_id: id,
+        call_serial: id,
+        min_bps: 300,
+        max_bps: 100_000_000,
+        bearer_type: 3,
+        framing_type: 3,
+        packet_recv_window_size: 64,
+        ..OutgoingCallRequest::default()
+    })
+    .to_bytes()
+}
+
+/// Read whatever comes back within the socket's timeout.
+fn drain(s: &mut TcpStream) -> usize {
+    let mut buf = [0u8; 65536];
+    let mut n = 0;
+    while let Ok(k) = s.read(&mut buf) {
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    n
+}
+
+fn main() {
+    let a = args();
+    let deadline = Instant::now() + Duration::from_secs(a.secs);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut sent, mut errors, mut back) = (0u64, 0u64, 0usize);
+    let mut held = Vec::new();
+    match a.mode.as_str() {
+        // Garbage, truncated messages, lying lengths, wrong magic, messages
+        // for unknown calls: one connection each.
+        "garbage" => {
+            for i in 0..a.count {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let Ok(mut s) = connect(&a) else {
+                    errors += 1;
+                    continue;
+                };
+                let mut m = sccrq();
+                match i % 6 {
+                    0 => {
+                        let n = 1 + (rng.next() % 400) as usize;
+                        m = rng.bytes(n);
+                    }
+                    1 => m.truncate(20),
+                    2 => m[0..2].copy_from_slice(&4000u16.to_be_bytes()),
+                    3 => m[4] ^= 0xFF,
+                    4 => {
+                        m.extend(ocrq(7));
+                        m.extend(
+                            Message::CallClearRequest {
+                                call_id: rng.next() as u16,
+                            }
+                            .to_bytes(),
+                        );
+                        m.extend(
+                            Message::SetLinkInfo {
+                                peer_call_id: rng.next() as u16,
+                                send_accm: 0,
+                                receive_accm: 0,
+                            }
+                            .to_bytes(),
+                        );
+                    }
+                    _ => {
+                        m[0..2].copy_from_slice(&1u16.to_be_bytes());
+                        m.extend(rng.bytes(64));
+                    }
+                }
+                if s.write_all(&m).is_ok() {
+                    sent += 1;
+                } else {
+                    errors += 1;
+                }
+                back += drain(&mut s);
+            }
+        }
+        // One connection, then `count` call requests in one burst.
+        "ocrq-burst" => {
+            if let Ok(mut s) = connect(&a) {
+                let mut m = sccrq();
+                for i in 0..a.count {
+                    m.extend(ocrq((i % 65535) as u16 + 1));
+                }
+                if s.write_all(&m).is_ok() {
+                    sent = u64::from(a.count);
+                }
+                s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+                back = drain(&mut s);
+            } else {
+                errors += 1;
+            }
+        }
+        // Connections that send a request and end with a RST.
+        "rst-storm" => {
+            for i in 0..a.count {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let Ok(mut s) = connect(&a) else {
+                    errors += 1;
+                    continue;
+                };
+                let _ = s.write_all(&[sccrq(), ocrq(i as u16 | 1)].concat());
+                let sock = Socket::from(s);
+                let _ = sock.set_linger(Some(Duration::ZERO));
+                drop(sock);
+                sent += 1;
+            }
+        }
+        // Connections that never say anything, held until --secs.
+        "slow" => {
+            for _ in 0..a.count {
+                match connect(&a) {
+                    Ok(s) => held.push(s),
+                    Err(_) => errors += 1,
+                }
+            }
+            sent = held.len() as u64;
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        }
+        // SCCRQ, wait for the reply, close: as fast as possible.
+        "sccrq-flood" => {
+            for _ in 0..a.count {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let Ok(mut s) = connect(&a) else {
+                    errors += 1;
+                    continue;
+                };
+                let _ = s.write_all(&sccrq());
+                // One read: the reply (or nothing), then hang up.
+                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut buf = [0u8; 512];
+                back += s.read(&mut buf).unwrap_or(0);
+                sent += 1;
+            }
+        }
+        // GRE (PPTP version 1) with random Call IDs and sequence numbers.
+        "gre-flood" => {
+            let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(47)))
+                .expect("raw GRE socket (root)");
+            let to = SockAddr::from(SocketAddrV4::new(a.to, 0));
+            for _ in 0..a.count {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let mut p = vec![0x30, 0x81, 0x88, 0x0B, 0, 40];
+                p.extend(rng.bytes(6));
+                p.extend(rng.bytes(40));
+                if s.send_to(&p, &to).is_ok() {
+                    sent += 1;
+                } else {
+                    errors += 1;
+                }
+            }
+        }
+        m => {
+            eprintln!(
+                "unknown mode {m:?}: garbage, ocrq-burst, rst-storm, slow, sccrq-flood, gre-flood"
+            );
+            std::process::exit(2);
+        }
+    }
+    println!(
+        "{{\"mode\":\"{}\",\"sent\":{sent},\"errors\":{errors},\"bytes_back\":{back}}}",
+        a.mode
+    );
+}
