@@ -151,6 +151,11 @@ impl Tracker {
                 }
             }
             self.alloc.forget_public(old);
+        } else if let Some(new) = ip {
+            // Calls made while there was no address keep going, under the
+            // address that now masquerades them: their public IDs must stay
+            // taken there.
+            self.alloc.rehome(Ipv4Addr::UNSPECIFIED, new);
         }
         self.public = ip;
     }
