@@ -4,3 +4,6 @@
 
 pub mod gre;
 pub mod pptp;
+
+#[cfg(test)]
+mod proptests;
