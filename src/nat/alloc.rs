@@ -100,6 +100,38 @@ impl Allocator {
         }
     }
 
+    /// Move every pool of `from` over to `to`: the WAN address appeared
+    /// while calls made without one (under `0.0.0.0`) are alive. Their IDs
+    /// stay taken in the new address's pools, so no new call can be given
+    /// one of them, and releasing them later finds them.
+    pub fn rehome(&mut self, from: Ipv4Addr, to: Ipv4Addr) {
+        if from == to {
+            return;
+        }
+        let keys: Vec<_> = self
+            .pools
+            .keys()
+            .filter(|(p, _)| *p == from)
+            .copied()
+            .collect();
+        for key in keys {
+            let Some(old) = self.pools.remove(&key) else {
+                continue;
+            };
+            let pool = self.pools.entry((to, key.1)).or_insert_with(|| Pool {
+                next: old.next,
+                ..Pool::default()
+            });
+            for (id, since) in old.resting {
+                pool.resting.entry(id).or_insert(since);
+            }
+            for id in old.used {
+                pool.resting.remove(&id);
+                pool.used.insert(id);
+            }
+        }
+    }
+
     /// Forget every pool of a public address (it went away).
     pub fn forget_public(&mut self, public: Ipv4Addr) {
         self.pools.retain(|(p, _), _| *p != public);
@@ -158,6 +190,32 @@ mod tests {
         a.release(P, S1, ids[5], t0);
         assert_eq!(a.alloc(P, S1, t0 + q / 2), None, "resting id reused");
         assert_eq!(a.alloc(P, S1, t0 + q), Some(ids[5]));
+    }
+
+    #[test]
+    fn rehome_keeps_ids_taken_and_releasable() {
+        let now = Instant::now();
+        let q = Duration::from_secs(300);
+        let mut a = Allocator::new(5, q);
+        let early = a.alloc(Ipv4Addr::UNSPECIFIED, S1, now).unwrap();
+        let gone = a.alloc(Ipv4Addr::UNSPECIFIED, S1, now).unwrap();
+        a.release(Ipv4Addr::UNSPECIFIED, S1, gone, now);
+        let other = a.alloc(P, S2, now).unwrap();
+        a.rehome(Ipv4Addr::UNSPECIFIED, P);
+        assert_eq!(a.in_use(Ipv4Addr::UNSPECIFIED, S1), 0);
+        assert_eq!(a.in_use(P, S1), 1);
+        assert_eq!(a.in_use(P, S2), 1);
+        // Neither the live ID nor the resting one is handed out again.
+        for _ in 0..65533 {
+            let id = a.alloc(P, S1, now).expect("free id");
+            assert!(id != early && id != gone);
+        }
+        assert_eq!(a.alloc(P, S1, now), None);
+        // Releasing the early call's ID now finds it in the new pool.
+        a.release(P, S1, early, now);
+        let later: HashSet<u16> = (0..2).filter_map(|_| a.alloc(P, S1, now + q)).collect();
+        assert_eq!(later, HashSet::from([early, gone]));
+        assert_ne!(a.alloc(P, S2, now), Some(other));
     }
 
     #[test]

@@ -512,6 +512,45 @@ fn wan_address_change_ends_every_call() {
     assert!(t.mappings().is_empty() && t.connections() == 0);
 }
 
+/// Found while writing the nat_tracker fuzz target: calls made before the
+/// WAN had an address took their public IDs from the `0.0.0.0` pools, and
+/// when the address appeared, new calls were allocated from fresh pools, so
+/// two live calls towards one server could share a public Call ID.
+#[test]
+fn address_appearing_keeps_earlier_calls_ids_taken() {
+    let now = Instant::now();
+    let mut t = Tracker::new(Config::default(), 42);
+    let mut c1 = Conn::new(lan(10, 40000), srv(1723));
+    let (early, _) = dial(&mut t, &mut c1, now, 1, 7);
+    let mut out = Output::default();
+    t.set_public_ip(Some(PUB), now, &mut out);
+    assert!(out.changes.is_empty(), "the early call goes on");
+    assert_eq!(t.mappings().len(), 1);
+    // 65534 more calls fill every other ID; the next one is refused.
+    let mut c2 = Conn::new(lan(11, 40000), srv(1723));
+    let mut p = Vec::new();
+    for i in 0..65534u32 {
+        p.extend(msg(OutgoingCallRequest, &[(12, (i % 60000) as u16 + 1)]));
+        if p.len() > 60000 || i == 65533 {
+            let (_, b) = c2.send(&mut t, now, Outbound, &p);
+            for m in b.chunks(168) {
+                assert_ne!(u16_at(m, 12), early, "live public Call ID handed out twice");
+            }
+            p.clear();
+        }
+    }
+    let (_, b) = c2.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(OutgoingCallRequest, &[(12, 61000)]),
+    );
+    assert_eq!(u16_at(&b, 12), 0, "every ID is taken or resting");
+    // The early call still ends cleanly and releases its ID.
+    let (o, _) = c1.send(&mut t, now, Inbound, &msg(CallDisconnectNotify, &[(12, 7)]));
+    assert!(matches!(o.changes[..], [Change::Remove(m)] if m.public_cid == early));
+}
+
 #[test]
 fn garbage_passes_unchanged_and_never_panics() {
     let now = Instant::now();

@@ -162,6 +162,11 @@ impl Tracker {
                 }
             }
             alloc.forget_public(old);
+        } else if let Some(new) = ip {
+            // Calls made while there was no address keep going, under the
+            // address that now masquerades them: their public IDs must stay
+            // taken there.
+            self.alloc.borrow_mut().rehome(Ipv4Addr::UNSPECIFIED, new);
         }
         self.public = ip;
     }

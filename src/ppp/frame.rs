@@ -38,9 +38,10 @@ impl Protocol {
     }
 
     /// Whether Protocol-Field-Compression can shorten this value to one
-    /// octet (RFC 1661 §6.5).
+    /// octet (RFC 1661 §6.5). Not 0x00FF: a lone 0xFF octet is read as the
+    /// address field, so it must keep its leading zero.
     pub fn is_compressible(self) -> bool {
-        self.is_valid() && self.0 <= 0x00FF
+        self.is_valid() && self.0 < 0x00FF
     }
 }
 

@@ -13,3 +13,6 @@ pub mod lcp;
 pub mod opt;
 pub mod packet;
 pub mod session;
+
+#[cfg(test)]
+mod proptests;

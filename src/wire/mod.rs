@@ -5,3 +5,6 @@
 pub mod gre;
 pub mod mss;
 pub mod pptp;
+
+#[cfg(test)]
+mod proptests;

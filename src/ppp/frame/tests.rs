@@ -151,3 +151,22 @@ fn round_trips_and_survives_garbage() {
         }
     }
 }
+
+/// Found by fuzzing (ppp_parsers): protocol 0x00FF parsed from its two-octet
+/// form was emitted as the single octet 0xFF, which reads back as an address
+/// field, so the frame did not survive a round trip.
+#[test]
+fn protocol_00ff_is_never_compressed() {
+    let f = Frame {
+        protocol: Protocol(0x00ff),
+        payload: &[0xff, 0x00],
+    };
+    assert!(!f.protocol.is_compressible());
+    for comp in [NONE, BOTH] {
+        let bytes = f.to_vec(comp).unwrap();
+        assert_eq!(&bytes[bytes.len() - 4..bytes.len() - 2], &[0x00, 0xff]);
+        assert_eq!(Frame::parse(&bytes), Ok(f));
+    }
+    let parsed = Frame::parse(&[0x00, 0xff, 0xff, 0x00]).unwrap();
+    assert_eq!(Frame::parse(&parsed.to_vec(BOTH).unwrap()), Ok(parsed));
+}
