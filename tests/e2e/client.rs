@@ -74,6 +74,24 @@ fn ping(ns: &str, to: &str) -> bool {
         .success()
 }
 
+/// `client connect SERVER_A` as alice in `ns`, in the foreground, serving
+/// its status on `sock`; `extra` flags appended. Returns the PID.
+fn connect_alice(lab: &mut Lab, ns: &str, sock: &str, extra: &[&str]) -> u32 {
+    let mut args = vec![
+        "client",
+        "connect",
+        SERVER_A,
+        "--user",
+        "alice",
+        "--password",
+        PASSWORD,
+        "--socket",
+        sock,
+    ];
+    args.extend_from_slice(extra);
+    lab.spawn_in(ns, &args, Stdio::null())
+}
+
 fn server_config(lab: &Lab, extra: &str) -> String {
     let sec = secrets(lab);
     write(
@@ -206,22 +224,7 @@ fn client_redials_after_the_server_restarts() {
     let srv = lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
     lab.start_helper(&[]);
     let lan = lab.ns("lan");
-    lab.spawn_in(
-        &lan,
-        &[
-            "client",
-            "connect",
-            SERVER_A,
-            "--user",
-            "alice",
-            "--password",
-            PASSWORD,
-            "--reconnect",
-            "--socket",
-            &cli_sock,
-        ],
-        Stdio::null(),
-    );
+    connect_alice(&mut lab, &lan, &cli_sock, &["--reconnect"]);
     let state = || client_state(&lan, &cli_sock, SERVER_A);
     wait_until("first connection", Duration::from_secs(20), || {
         state()["state"] == "connected"
@@ -258,21 +261,7 @@ fn fifty_clients_to_one_server_through_the_helper() {
     lab.start_helper(&["--lan", "br1"]);
     for (k, ns) in hosts.iter().enumerate() {
         let sock = format!("/run/{}-c{k}.sock", lab.prefix);
-        lab.spawn_in(
-            ns,
-            &[
-                "client",
-                "connect",
-                SERVER_A,
-                "--user",
-                "alice",
-                "--password",
-                PASSWORD,
-                "--socket",
-                &sock,
-            ],
-            Stdio::null(),
-        );
+        connect_alice(&mut lab, ns, &sock, &[]);
     }
     wait_until("50 sessions up", Duration::from_secs(90), || {
         let s = status(&lab.ns("net"), &srv_sock);
@@ -328,21 +317,7 @@ fn proxy_arp_makes_clients_reachable_from_the_servers_lan() {
     lab.start_helper(&[]);
     let lan = lab.ns("lan");
     let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
-    lab.spawn_in(
-        &lan,
-        &[
-            "client",
-            "connect",
-            SERVER_A,
-            "--user",
-            "alice",
-            "--password",
-            PASSWORD,
-            "--socket",
-            &cli_sock,
-        ],
-        Stdio::null(),
-    );
+    connect_alice(&mut lab, &lan, &cli_sock, &[]);
     wait_until("connected", Duration::from_secs(20), || {
         client_state(&lan, &cli_sock, SERVER_A)["state"] == "connected"
     });
@@ -423,21 +398,7 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     assert_eq!(status(&rtr, &sock)["helper_enabled"], true);
     let lan = lab.ns("lan");
     let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
-    lab.spawn_in(
-        &lan,
-        &[
-            "client",
-            "connect",
-            SERVER_A,
-            "--user",
-            "alice",
-            "--password",
-            PASSWORD,
-            "--socket",
-            &cli_sock,
-        ],
-        Stdio::null(),
-    );
+    connect_alice(&mut lab, &lan, &cli_sock, &[]);
     wait_until(
         "LAN client up through the helper",
         Duration::from_secs(20),
@@ -447,6 +408,22 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     assert!(ping(&rtr, TUNNEL_SERVER), "router's own tunnel");
     let calls = lab.status()["calls"].as_array().unwrap().clone();
     assert_eq!(calls.len(), 1, "only the LAN call is NATed: {calls:?}");
+    // SIGHUP with nothing changed: the helper keeps its call (same public
+    // Call ID) and the router's own tunnel is not redialed.
+    signal(run, "-HUP");
+    std::thread::sleep(Duration::from_millis(1500));
+    let again = lab.status()["calls"].as_array().unwrap().clone();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["public_call_id"], calls[0]["public_call_id"]);
+    let own = client_state(&rtr, &sock, "office");
+    assert_eq!(
+        (own["state"].as_str(), own["attempts"].as_u64()),
+        (Some("connected"), Some(1))
+    );
+    assert!(
+        ping(&lan, TUNNEL_SERVER) && ping(&rtr, TUNNEL_SERVER),
+        "reload broke a tunnel"
+    );
     signal(run, "-TERM");
     let st = lab.wait_child(run, Duration::from_secs(10));
     assert!(st.is_some_and(|s| s.success()), "run exit: {st:?}");

@@ -214,101 +214,55 @@ impl Lab {
     /// 192.168.2.{k}/24 behind the router's bridge `br1`), so that several
     /// tunnel clients each have their own TUN device and routes.
     pub fn add_host_ns(&mut self, k: u8) -> String {
-        let (rtr, ns) = (self.ns("rtr"), self.ns(&format!("c{k}")));
-        let first = format!("{}-c", self.prefix);
-        if !self.extra.iter().any(|n| n.starts_with(&first)) {
-            sh(&["ip", "-n", &rtr, "link", "add", "br1", "type", "bridge"]);
-            sh(&[
-                "ip",
-                "-n",
-                &rtr,
-                "addr",
-                "add",
-                "192.168.2.1/24",
-                "dev",
-                "br1",
-            ]);
-            sh(&["ip", "-n", &rtr, "link", "set", "br1", "up"]);
-        }
-        sh(&["ip", "netns", "add", &ns]);
-        self.extra.push(ns.clone());
-        let port = format!("p{k}");
-        sh(&[
-            "ip", "link", "add", "eth0", "netns", &ns, "type", "veth", "peer", "name", &port,
-            "netns", &rtr,
-        ]);
-        sh(&[
-            "ip", "-n", &rtr, "link", "set", &port, "master", "br1", "up",
-        ]);
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("192.168.2.{k}/24"),
-            "dev",
-            "eth0",
-        ]);
-        sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "route",
-            "add",
-            "default",
-            "via",
-            "192.168.2.1",
-        ]);
-        ns
+        let addr = format!("192.168.2.{k}/24");
+        self.leaf_ns(&format!("c{k}"), "rtr", ("br1", "192.168.2.1", 24), &addr)
     }
 
     /// A host on the internet side in a namespace of its own (`i{k}`,
     /// address 198.51.100.{130+k}/25 behind the bridge `br9` of `net`):
     /// an outside client or attacker with its own source address.
     pub fn add_internet_ns(&mut self, k: u8) -> String {
-        let (net, ns) = (self.ns("net"), self.ns(&format!("i{k}")));
-        let first = format!("{}-i", self.prefix);
-        if !self.extra.iter().any(|n| n.starts_with(&first)) {
-            sh(&["ip", "-n", &net, "link", "add", "br9", "type", "bridge"]);
+        let addr = format!("198.51.100.{}/25", 130 + u32::from(k));
+        self.leaf_ns(
+            &format!("i{k}"),
+            "net",
+            ("br9", "198.51.100.129", 25),
+            &addr,
+        )
+    }
+
+    /// Namespace `name` with one veth into `bridge` (created on first use)
+    /// of namespace `hub`, which is also its default gateway.
+    fn leaf_ns(&mut self, name: &str, hub: &str, bridge: (&str, &str, u8), addr: &str) -> String {
+        let (hub, ns) = (self.ns(hub), self.ns(name));
+        let (br, gw, len) = bridge;
+        let sibling = format!("{}-{}", self.prefix, &name[..1]);
+        if !self.extra.iter().any(|n| n.starts_with(&sibling)) {
+            sh(&["ip", "-n", &hub, "link", "add", br, "type", "bridge"]);
             sh(&[
                 "ip",
                 "-n",
-                &net,
+                &hub,
                 "addr",
                 "add",
-                "198.51.100.129/25",
+                &format!("{gw}/{len}"),
                 "dev",
-                "br9",
+                br,
             ]);
-            sh(&["ip", "-n", &net, "link", "set", "br9", "up"]);
+            sh(&["ip", "-n", &hub, "link", "set", br, "up"]);
         }
         sh(&["ip", "netns", "add", &ns]);
         self.extra.push(ns.clone());
-        let port = format!("q{k}");
+        let port = format!("p{name}");
         sh(&[
             "ip", "link", "add", "eth0", "netns", &ns, "type", "veth", "peer", "name", &port,
-            "netns", &net,
+            "netns", &hub,
         ]);
-        sh(&[
-            "ip", "-n", &net, "link", "set", &port, "master", "br9", "up",
-        ]);
-        let addr = format!("198.51.100.{}/25", 130 + u32::from(k));
-        sh(&["ip", "-n", &ns, "addr", "add", &addr, "dev", "eth0"]);
+        sh(&["ip", "-n", &hub, "link", "set", &port, "master", br, "up"]);
+        sh(&["ip", "-n", &ns, "addr", "add", addr, "dev", "eth0"]);
         sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
         sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "route",
-            "add",
-            "default",
-            "via",
-            "198.51.100.129",
-        ]);
+        sh(&["ip", "-n", &ns, "route", "add", "default", "via", gw]);
         ns
     }
 

@@ -153,6 +153,24 @@ fn held_call(lab: &Lab, host: u8, packets: u32) -> std::process::Child {
     c
 }
 
+/// A client at 192.168.1.`host` streaming `packets` GRE packets 10 ms
+/// apart (then tearing down); its report comes with `wait_with_output`.
+fn streaming_call(lab: &Lab, host: u8, packets: u32) -> std::process::Child {
+    lab.spawn_client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(host, 1),
+            "--packets",
+            &packets.to_string(),
+            "--interval-ms",
+            "10",
+        ],
+    )
+}
+
 #[test]
 fn s1_two_clients_same_call_id_same_server() {
     assert_exact(&same_call_id(Nat::Ours));
@@ -263,19 +281,7 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
     // 400 packets 10 ms apart: the helper dies and returns meanwhile.
-    let a = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "400",
-            "--interval-ms",
-            "10",
-        ],
-    );
+    let a = streaming_call(&lab, 10, 400);
     std::thread::sleep(Duration::from_millis(1000));
     let before = lab.status()["calls"].clone();
     assert_eq!(before.as_array().unwrap().len(), 1);
@@ -503,19 +509,7 @@ fn deleted_table_is_restored_with_its_calls() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let a = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "1000",
-            "--interval-ms",
-            "10",
-        ],
-    );
+    let a = streaming_call(&lab, 10, 1000);
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(lab.elements("gre_dnat"), 1);
     let rtr = lab.ns("rtr");
@@ -563,19 +557,7 @@ fn wan_link_down_and_up_keeps_the_call() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let a = lab.spawn_client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "600",
-            "--interval-ms",
-            "10",
-        ],
-    );
+    let a = streaming_call(&lab, 10, 600);
     std::thread::sleep(Duration::from_millis(1000));
     let rtr = lab.ns("rtr");
     sh(&["ip", "-n", &rtr, "link", "set", "wan0", "down"]);
@@ -583,7 +565,16 @@ fn wan_link_down_and_up_keeps_the_call() {
     sh(&["ip", "-n", &rtr, "link", "set", "wan0", "up"]);
     // Link down took the default route with it; netifd or DHCP would put
     // it back, so does the test.
-    sh(&["ip", "-n", &rtr, "route", "replace", "default", "via", "203.0.113.1"]);
+    sh(&[
+        "ip",
+        "-n",
+        &rtr,
+        "route",
+        "replace",
+        "default",
+        "via",
+        "203.0.113.1",
+    ]);
     assert!(lab.helper_alive());
     assert_eq!(
         lab.status()["calls"].as_array().unwrap().len(),

@@ -52,15 +52,8 @@ struct ConnectArgs {
     /// File whose first line is the password.
     #[arg(long)]
     password_file: Option<PathBuf>,
-    /// Authentication methods accepted, best first.
-    #[arg(long, default_value = "mschapv2", value_delimiter = ',')]
-    auth: Vec<String>,
-    /// MPPE policy: require-128, require, optional, none.
-    #[arg(long, default_value = "require-128")]
-    mppe: String,
-    /// Offer stateful MPPE.
-    #[arg(long)]
-    mppe_stateful: bool,
+    #[command(flatten)]
+    security: super::endpoint::SecurityArgs,
     /// Name of the TUN device (default pptpc0, or pptp-NAME for a profile).
     #[arg(long)]
     tun: Option<String>,
@@ -221,12 +214,13 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
     };
     // The policy words mean what they mean in the config file.
     let auth = a
+        .security
         .auth
         .iter()
         .map(|m| config::value::auth(m).ok_or_else(|| fail(format!("unknown --auth {m:?}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let mppe =
-        config::value::mppe(&a.mppe).ok_or_else(|| fail(format!("unknown --mppe {:?}", a.mppe)))?;
+    let mppe = config::value::mppe(&a.security.mppe)
+        .ok_or_else(|| fail(format!("unknown --mppe {:?}", a.security.mppe)))?;
     let security = Security {
         auth,
         mppe,
@@ -238,7 +232,7 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
                 config::KeyBits::B128,
             ],
         },
-        mppe_stateful: a.mppe_stateful,
+        mppe_stateful: a.security.mppe_stateful,
     };
     let cfg = ClientCfg {
         name: a.target.clone(),

@@ -56,15 +56,8 @@ pub struct Args {
     /// WINS servers pushed to clients (at most 2).
     #[arg(long)]
     wins: Vec<Ipv4Addr>,
-    /// Authentication methods the server accepts, strongest first.
-    #[arg(long, default_value = "mschapv2", value_delimiter = ',')]
-    auth: Vec<String>,
-    /// MPPE policy: require-128, require, optional, none.
-    #[arg(long, default_value = "require-128")]
-    mppe: String,
-    /// Offer stateful MPPE (stateless is the default and more robust).
-    #[arg(long)]
-    mppe_stateful: bool,
+    #[command(flatten)]
+    security: super::endpoint::SecurityArgs,
     /// Name of the TUN device.
     #[arg(long, default_value = "pptps0")]
     tun: String,
@@ -169,8 +162,8 @@ impl Options {
             pool: (start, end),
             dns: a.dns.clone(),
             wins: a.wins.clone(),
-            methods: auth_methods(&a.auth)?,
-            mppe: mppe_policy(&a.mppe, a.mppe_stateful)?,
+            methods: auth_methods(&a.security.auth)?,
+            mppe: mppe_policy(&a.security.mppe, a.security.mppe_stateful)?,
             tun: a.tun.clone(),
             max_sessions: a.max_sessions,
             max_pending_auth: a.max_pending_auth,
