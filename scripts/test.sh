@@ -10,6 +10,9 @@ install_packages shellcheck iputils-ping netcat-openbsd
 echo "==> unit tests"
 cargo test --locked --lib --bins
 
+echo "==> fuzzing (every target 20 s; scripts/fuzz.sh SECONDS for longer runs)"
+scripts/fuzz.sh 20
+
 echo "==> end-to-end tests (network namespaces; one at a time)"
 cargo build --locked --examples   # the hostile-traffic generator they use
 cargo test --locked --test e2e -- --test-threads=1
