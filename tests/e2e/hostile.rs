@@ -88,7 +88,7 @@ fn helper_survives_garbage_bursts_and_rst_storms_and_keeps_other_calls() {
     assert_exact(&report);
     // Every hostile connection is gone: their calls and map elements too.
     let t = Instant::now();
-    while lab.status()["calls"].as_array().unwrap().len() > 0 || lab.elements("gre_dnat") > 0 {
+    while !lab.status()["calls"].as_array().unwrap().is_empty() || lab.elements("gre_dnat") > 0 {
         assert!(
             t.elapsed() < Duration::from_secs(10),
             "calls left behind: {}",
