@@ -5,6 +5,17 @@
 
 use super::{Backend, MAP_CID, MAP_DNAT, SET_OUT, Setup, TABLE};
 
+/// ICMP "protocol unreachable" about a PPTP (version 1) GRE packet (the
+/// quoted IP header taken as 20 bytes: GRE version at bits 237-239). A peer
+/// whose GRE socket is connected to our public address fails on it, and
+/// pptpd then drops *every* call from that address, not just the one the
+/// packet belonged to. The router sends one for GRE that arrives just after
+/// a call's mapping is gone (sent by the server before it saw the
+/// Call-Clear-Request); a LAN host sends one when its PPTP client exits
+/// while GRE still comes (and it would leave un-NATed). Neither goes out.
+const ICMP_GRE_UNREACH: &str =
+    "icmp type destination-unreachable icmp code prot-unreachable @th,136,8 47 @th,237,3 1";
+
 fn quoted(names: &[String]) -> String {
     let v: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
     format!("{{ {} }}", v.join(", "))
@@ -22,7 +33,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     if replace {
         t.push_str(&format!("delete table ip {TABLE}\n"));
     }
-    for chain in ["gre_raw", "gre_nat", "gre_forward", "ctl_queue"] {
+    for chain in ["gre_raw", "gre_nat", "gre_forward", "gre_icmp", "ctl_queue"] {
         t.push_str(&format!(
             "table ip {TABLE} {{\n    chain {chain} {{\n    }}\n}}\ndelete chain ip {TABLE} {chain}\n"
         ));
@@ -56,6 +67,11 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         type filter hook forward priority filter - 5; policy accept;
         iifname "{wan}" ip protocol gre @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID}
         oifname "{wan}" ip protocol gre ip daddr . @th,48,16 @{SET_OUT}
+        oifname "{wan}" {ICMP_GRE_UNREACH} counter drop
+    }}
+    chain gre_icmp {{
+        type filter hook output priority filter; policy accept;
+        oifname "{wan}" {ICMP_GRE_UNREACH} counter drop
     }}
 "#
     ));
@@ -113,6 +129,17 @@ mod tests {
         assert!(t.contains("iifname \"wan0\" ip protocol gre"));
         assert!(!t.contains("queue num"));
         assert!(!t.contains("delete table"));
+        // Neither the router nor a LAN host tells the server "protocol
+        // unreachable" about PPTP GRE: pptpd would drop every call from the
+        // public address.
+        let icmp = "oifname \"wan0\" icmp type destination-unreachable icmp code prot-unreachable @th,136,8 47 @th,237,3 1 counter drop";
+        // (The last occurrence: the first is the empty one made to be deleted.)
+        let output = t.split("chain gre_icmp {").last().unwrap();
+        assert!(output.contains("type filter hook output priority filter;"));
+        assert!(output.split('}').next().unwrap().contains(icmp));
+        let forward = t.split("chain gre_forward {").last().unwrap();
+        assert!(forward.split('}').next().unwrap().contains(icmp));
+        assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));

@@ -1,0 +1,701 @@
+#!/usr/bin/env bash
+# Interop with real pppd (Debian 12: pppd 2.4.9, pptp-linux 1.10.0, pptpd 1.4.0).
+#
+# The host kernel has no PPP, so pppd runs in small qemu VMs (TCG, no KVM)
+# booted from Debian's kernel and an initramfs built here (busybox, the PPP
+# kernel modules, pppd, pptp, pptpd and their libraries). Every VM is wired to
+# a network namespace through a tap device, reports on its serial console
+# (lines starting with INTEROP-) and powers itself off.
+#
+#   (a) pptp-linux + pppd (VM "a")  -> pptp-passthrough server (namespace)
+#   (b) pptp-passthrough client (namespace) -> pptpd + pppd (VM "s")
+#   (c) pings both ways and a download both ways (SHA-256) in every tunnel
+#   (d) two pptp-linux + pppd clients (VMs "c1", "c2") on a LAN behind a
+#       router namespace running `pptp-passthrough helper` reach pptpd (VM
+#       "s") at the same time
+#
+# Namespaces: <P>-net (the "internet": bridge 198.51.100.1/24, our server at
+# 198.51.100.10, VMs s=.20 and a=.30, 203.0.113.1/24 towards the router),
+# <P>-cli (our client, 198.51.100.40), <P>-rtr (203.0.113.2 public, LAN
+# bridge 192.168.1.1/24 with VMs c1=.10 and c2=.11). Tunnels: our server
+# 192.168.77.1 (pool .10-.20), pptpd 192.168.88.1 (pool .10-.30).
+#
+# Downloads and the extracted kernel are cached in target/interop-cache.
+# Environment: INTEROP_KEEP=1 keeps the work directory (consoles, logs,
+# captures); INTEROP_BLOB_KB sets the size of each download (default 256);
+# INTEROP_CARGO_LOCK (see the build step).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need_root "$@"
+# Host side: qemu, busybox (also for the VMs), tcpdump for captures, and the
+# libraries pppd and pptpd link against (copied into the initramfs).
+install_packages qemu-system-x86 busybox-static tcpdump \
+    libwrap0 libpcap0.8 libssl3 libpam0g libcrypt1 libsystemd0
+
+START=$SECONDS
+say() { echo "==> [$((SECONDS - START))s] $*"; }
+
+say "building the release binary"
+# INTEROP_CARGO_LOCK=FILE: hold that flock(1) lock while cargo runs (shared
+# build machines); the VMs run without it.
+if [ -n "${INTEROP_CARGO_LOCK:-}" ]; then
+    flock "$INTEROP_CARGO_LOCK" cargo build --release --locked -q
+else
+    cargo build --release --locked -q
+fi
+BIN=$PWD/target/release/pptp-passthrough
+
+CACHE=$PWD/target/interop-cache
+P="ppi$$"
+NET="$P-net" CLI="$P-cli" RTR="$P-rtr"
+W=$(mktemp -d "/tmp/$P.XXXXXX")
+SOCK="/run/$P.sock"
+PIDS=()
+QEMU_PIDS=()
+CLIENT_PID=""
+BLOB_KB=${INTEROP_BLOB_KB:-256}
+VM_DEADLINE=240
+
+# shellcheck disable=SC2317  # called through the trap
+cleanup() {
+    local pid
+    for pid in "${QEMU_PIDS[@]}" "${PIDS[@]}" $CLIENT_PID; do
+        kill "$pid" 2>/dev/null || true
+    done
+    sleep 0.5
+    for pid in "${QEMU_PIDS[@]}" "${PIDS[@]}" $CLIENT_PID; do
+        kill -9 "$pid" 2>/dev/null || true
+    done
+    for ns in "$NET" "$CLI" "$RTR"; do ip netns del "$ns" 2>/dev/null || true; done
+    rm -f "$SOCK"
+    if [ "${INTEROP_KEEP:-0}" = 1 ]; then
+        echo "(work directory kept: $W)"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- downloads
+# Debian packages for the VMs, fetched once into the cache.
+fetch_deb() {
+    local pkg=$1 f
+    f=$(find "$CACHE/debs" -name "${pkg}_*.deb" | sort | tail -n 1)
+    if [ -z "$f" ]; then
+        (cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
+        f=$(find "$CACHE/debs" -name "${pkg}_*.deb" | sort | tail -n 1)
+    fi
+    [ -n "$f" ] || { echo "could not download $pkg" >&2; exit 1; }
+    echo "$f"
+}
+mkdir -p "$CACHE/debs"
+KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+[ -n "$KPKG" ] || { echo "cannot find the kernel package behind linux-image-amd64" >&2; exit 1; }
+say "fetching Debian packages for the VMs ($KPKG, ppp, pptp-linux, pptpd)"
+KDEB=$(fetch_deb "$KPKG")
+DEBS=()
+for p in ppp pptp-linux pptpd; do DEBS+=("$(fetch_deb "$p")"); done
+
+# Kernel image and the few modules the VMs need (extracted once).
+MODS="e1000 slhc ppp_generic ppp_async libarc4 ppp_mppe sch_netem"
+KDIR="$CACHE/kernel-$KPKG"
+have_mods=1
+for m in $MODS; do [ -f "$KDIR/$m.ko" ] || have_mods=0; done
+if [ ! -f "$KDIR/done" ] || [ "$have_mods" = 0 ]; then
+    say "extracting the kernel and modules from $(basename "$KDEB")"
+    rm -rf "$KDIR" "$KDIR.tmp"
+    mkdir -p "$KDIR.tmp/x"
+    pats=("./boot/vmlinuz-*")
+    for m in $MODS; do pats+=("*/$m.ko*"); done
+    dpkg-deb --fsys-tarfile "$KDEB" | tar -x -C "$KDIR.tmp/x" --wildcards "${pats[@]}"
+    cp "$KDIR.tmp"/x/boot/vmlinuz-* "$KDIR.tmp/vmlinuz"
+    for m in $MODS; do
+        f=$(find "$KDIR.tmp/x" -name "$m.ko*" | head -n 1)
+        [ -n "$f" ] || { echo "module $m not found in $KDEB" >&2; exit 1; }
+        case $f in
+            *.ko.xz) xz -dc "$f" >"$KDIR.tmp/$m.ko" ;;
+            *.ko.zst) zstd -qdc "$f" >"$KDIR.tmp/$m.ko" ;;
+            *.ko.gz) gzip -dc "$f" >"$KDIR.tmp/$m.ko" ;;
+            *) cp "$f" "$KDIR.tmp/$m.ko" ;;
+        esac
+    done
+    rm -rf "$KDIR.tmp/x"
+    touch "$KDIR.tmp/done"
+    mv "$KDIR.tmp" "$KDIR"
+fi
+
+# ---------------------------------------------------------------- initramfs
+say "building the initramfs (busybox, ppp modules, pppd, pptp, pptpd, tc)"
+STAGE=$W/stage R=$W/root
+mkdir -p "$STAGE"
+for d in "${DEBS[@]}"; do dpkg-deb -x "$d" "$STAGE"; done
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc/ppp,proc,sys,dev,tmp,root,www,var/run/pptp,var/log,var/lock,run}
+cp "$(command -v busybox)" "$R/bin/busybox"
+ln -s busybox "$R/bin/sh"
+for b in pppd pptp pptpd pptpctrl; do cp "$STAGE/usr/sbin/$b" "$R/usr/sbin/$b"; done
+cp "$(command -v tc)" "$STAGE/usr/sbin/tc"
+cp "$STAGE/usr/sbin/tc" "$R/usr/sbin/tc"
+# Shared libraries, as the host's (same Debian 12) loader resolves them.
+for b in pppd pptp pptpd pptpctrl tc; do
+    if ldd "$STAGE/usr/sbin/$b" | grep -q 'not found'; then
+        echo "missing libraries for $b:" >&2
+        ldd "$STAGE/usr/sbin/$b" >&2
+        exit 1
+    fi
+    ldd "$STAGE/usr/sbin/$b" | grep -oE '/[^ ]+' | while read -r lib; do
+        mkdir -p "$R$(dirname "$lib")"
+        cp -L "$lib" "$R$lib"
+    done
+done
+for m in $MODS; do cp "$KDIR/$m.ko" "$R/lib/modules/"; done
+echo "$MODS" >"$R/lib/modules/order"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
+printf 'root:x:0:\n' >"$R/etc/group"
+printf '127.0.0.1 localhost\n' >"$R/etc/hosts"
+
+# Every user of every tunnel (pppd's format: client server secret address).
+cat >"$R/etc/ppp/chap-secrets" <<'EOF'
+# client  server  secret            addresses
+alice     *       "alice pass 1"    *
+c1        *       "c1-secret"       *
+c2        *       "c2-secret"       *
+ours      *       "ours secret 3"   *
+EOF
+chmod 600 "$R/etc/ppp/chap-secrets"
+printf '%s\n' 'ours secret 3' >"$W/ours.pass"
+# The same table for our server (only alice dials it).
+grep -E '^alice ' "$R/etc/ppp/chap-secrets" >"$W/server-secrets"
+
+cat >"$R/etc/pptpd.conf" <<'EOF'
+option /etc/ppp/pptpd-options
+localip 192.168.88.1
+remoteip 192.168.88.10-30
+EOF
+cat >"$R/etc/ppp/pptpd-options" <<'EOF'
+name pptpd
+require-mschap-v2
+require-mppe-128
+nobsdcomp
+nodeflate
+nodefaultroute
+debug
+EOF
+
+# Shared shell functions for the VM's init and pppd's ip-up.
+cat >"$R/etc/interop-lib.sh" <<'EOF'
+res() { echo "INTEROP-RESULT $1 $2 ${3:-}" >/dev/console; }
+# check_ping NAME IP: five pings, all must come back.
+check_ping() {
+    out=$(ping -c 5 -W 3 "$2" 2>&1)
+    rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+    rtt=$(echo "$out" | sed -n 's/.*min\/avg\/max = \(.*\)/rtt \1/p')
+    if [ "${rx:-0}" -eq 5 ]; then res "$1" PASS "5/5 replies from $2 $rtt"
+    else res "$1" FAIL "${rx:-0}/5 replies from $2"; fi
+}
+# check_download NAME IP: fetch the peer's blob over HTTP, compare SHA-256.
+# (Several run at once on the pptpd VM: one file per peer address.)
+check_download() {
+    f=/tmp/dl-$2
+    rm -f "$f" "$f.sha"
+    if timeout 90 wget -q -O "$f" "http://$2:8080/blob" &&
+        timeout 20 wget -q -O "$f.sha" "http://$2:8080/blob.sha256"; then
+        got=$(sha256sum "$f" | cut -d' ' -f1)
+        if [ "$got" = "$(cat "$f.sha")" ]; then
+            res "$1" PASS "$(wc -c <"$f") bytes from $2, sha256 $(echo "$got" | cut -c1-16) matches"
+        else res "$1" FAIL "sha256 differs ($(wc -c <"$f") bytes from $2)"; fi
+    else res "$1" FAIL "wget from $2 failed"; fi
+}
+# wait_url URL SECONDS: until the URL answers.
+wait_url() {
+    n=0
+    while [ "$n" -lt "$2" ]; do
+        timeout 5 wget -q -O /dev/null "$1" 2>/dev/null && return 0
+        sleep 1; n=$((n + 1))
+    done
+    return 1
+}
+EOF
+
+# pppd runs this when IPCP is up (iface tty speed local remote ipparam).
+cat >"$R/etc/ppp/ip-up" <<'EOF'
+#!/bin/sh
+. /etc/interop.env
+. /etc/interop-lib.sh
+echo "$4 $5" >"/tmp/ipup.$1"
+echo "INTEROP-IPUP $VM $1 peer=${PEERNAME:-?} local=$4 remote=$5" >/dev/console
+[ "$ROLE" = pptpd ] && setsid /etc/ppp/serve-peer "$PEERNAME" "$5" </dev/null >/dev/console 2>&1 &
+exit 0
+EOF
+cat >"$R/etc/ppp/ip-down" <<'EOF'
+#!/bin/sh
+. /etc/interop.env
+echo "INTEROP-IPDOWN $VM $1 peer=${PEERNAME:-?} remote=$5" >/dev/console
+[ "$ROLE" = pptpd ] && touch "/www/down/$PEERNAME"
+exit 0
+EOF
+# pptpd VM, per call: wait for the calls that must be up together, then
+# ping the client and download its blob; then tell the client we are done.
+cat >"$R/etc/ppp/serve-peer" <<'EOF'
+#!/bin/sh
+. /etc/interop.env
+. /etc/interop-lib.sh
+peer=$1 ip=$2
+echo "$ip" >"/www/up/$peer"
+case ",$BARRIER," in *",$peer,"*)
+    n=0 ok=0
+    while [ "$n" -lt 150 ]; do
+        ok=1
+        for p in $(echo "$BARRIER" | tr , ' '); do [ -e "/www/up/$p" ] || ok=0; done
+        [ "$ok" = 1 ] && break
+        sleep 1; n=$((n + 1))
+    done
+    if [ "$ok" = 1 ]; then res "s:$peer barrier" PASS "calls of $BARRIER all up at once"
+    else res "s:$peer barrier" FAIL "not all of $BARRIER came up"; fi
+esac
+check_ping "s:$peer ping-to-client" "$ip"
+check_download "s:$peer download-from-client" "$ip"
+touch "/www/done/$peer"
+# Keep data flowing to the FLOOD client while it hangs up, as a busy server
+# would: GRE that the server sends just before it sees the client's
+# Call-Clear-Request reaches the router after the call's mapping is gone.
+# 150 ms more on the way back (netem) make that certain, not a race.
+case ",$FLOOD," in *",$peer,"*)
+    /usr/sbin/tc qdisc add dev eth0 root netem delay 150ms
+    echo "INTEROP-INFO $VM streaming to $peer ($ip) while it hangs up, 150 ms delay on eth0"
+    timeout 40 nc "$ip" 5555 </dev/zero >/dev/null
+esac
+EOF
+chmod 755 "$R/etc/ppp/ip-up" "$R/etc/ppp/ip-down" "$R/etc/ppp/serve-peer"
+
+cat >"$R/init" <<'EOF'
+#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mkdir -p /dev/pts
+mount -t devpts -o ptmxmode=666 devpts /dev/pts
+mount -t tmpfs tmp /tmp
+mkdir -p /www/up /www/done /www/down
+exec </dev/null >/dev/console 2>&1
+. /etc/interop-lib.sh
+{
+    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE; do
+        eval "echo $v=\\\"\${$v:-}\\\""
+    done
+} >/etc/interop.env
+. /etc/interop.env
+finish() { echo "INTEROP-END $VM"; sync; poweroff -f; sleep 10; }
+(sleep "$DEADLINE"; res "$VM deadline" FAIL "VM deadline of ${DEADLINE}s reached"; finish) &
+echo "INTEROP-BOOT $VM $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s"
+for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" || echo "insmod $m failed"; done
+[ -c /dev/ppp ] || mknod /dev/ppp c 108 0
+hostname "$VM"
+ip link set lo up
+ip link set eth0 up
+ip addr add "$ADDR" dev eth0
+ip route add default via "$GW"
+syslogd -O /var/log/messages
+sleep 0.2
+tail -F /var/log/messages 2>/dev/null &
+head -c $((BLOBKB * 1024)) /dev/urandom >/www/blob
+sha256sum /www/blob | cut -d' ' -f1 >/www/blob.sha256
+httpd -p 8080 -h /www
+
+case $ROLE in
+pptpd)
+    pptpd -c /etc/pptpd.conf
+    sleep 1
+    if pidof pptpd >/dev/null; then echo "INTEROP-READY $VM"
+    else res "$VM pptpd" FAIL "pptpd did not start"; finish; fi
+    # Until every expected client has finished and hung up.
+    for p in $(echo "$EXPECT" | tr , ' '); do
+        while [ ! -e "/www/done/$p" ] || [ ! -e "/www/down/$p" ]; do sleep 1; done
+    done
+    sleep 2
+    ;;
+client)
+    pppd pty "pptp $SERVER --nolaunchpppd" name "$PPPUSER" ipparam "$VM" \
+        noauth refuse-pap refuse-chap refuse-mschap refuse-eap require-mppe-128 \
+        nobsdcomp nodeflate persist holdoff 2 maxfail 30 nodetach debug >/dev/null 2>&1 &
+    pppd=$!
+    n=0
+    while [ "$n" -lt 200 ] && ! ls /tmp/ipup.* >/dev/null 2>&1; do sleep 1; n=$((n + 1)); done
+    if ! ls /tmp/ipup.* >/dev/null 2>&1; then
+        res "$VM connect" FAIL "no tunnel to $SERVER after ${n}s"
+        finish
+    fi
+    read -r lip rip </tmp/ipup.ppp0
+    res "$VM connect" PASS "tunnel $lip <-> $rip (pppd + pptp to $SERVER) after ${n}s"
+    echo "INTEROP-UP $VM $lip $rip"
+    # A sink for the pptpd VM's stream (nc hangs up when its stdin ends).
+    sleep 600 | nc -l -p 5555 >/dev/null 2>&1 &
+    if [ -n "$WAITFOR" ]; then
+        ok=1
+        for p in $(echo "$WAITFOR" | tr , ' '); do wait_url "http://$rip:8080/up/$p" 150 || ok=0; done
+        if [ "$ok" = 1 ]; then res "$VM barrier" PASS "calls of $WAITFOR all up at once"
+        else res "$VM barrier" FAIL "not all of $WAITFOR came up"; fi
+    fi
+    check_ping "$VM ping-to-server" "$rip"
+    check_download "$VM download-from-server" "$rip"
+    if wait_url "http://$rip:8080/done/$PPPUSER" 150; then
+        res "$VM server-side-done" PASS "the server finished its checks"
+    else res "$VM server-side-done" FAIL "the server did not finish its checks"; fi
+    # Stay up until another client has hung up (its call torn down through
+    # the same router), then check this call still works.
+    if [ -n "$AFTER" ]; then
+        if wait_url "http://$rip:8080/down/$AFTER" 90; then
+            sleep 3
+            check_ping "$VM ping-after-$AFTER-hangup" "$rip"
+        else res "$VM ping-after-$AFTER-hangup" FAIL "$AFTER did not hang up"; fi
+    fi
+    if [ "$HANGUP" = crash ]; then
+        # The PPTP client dies (its control connection closes at once, no
+        # Call-Clear-Request) while the server is still sending.
+        # shellcheck disable=SC2046
+        kill -9 $(pidof pptp)
+        sleep 1
+    fi
+    kill "$pppd"
+    n=0
+    while [ "$n" -lt 20 ] && kill -0 "$pppd" 2>/dev/null; do sleep 0.5; n=$((n + 1)); done
+    if kill -0 "$pppd" 2>/dev/null; then res "$VM hangup" FAIL "pppd still running"
+    else res "$VM hangup" PASS "pppd exited"; fi
+    ;;
+esac
+finish
+EOF
+chmod 755 "$R/init"
+(cd "$R" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$W/initrd"
+echo "    initramfs: $(du -h "$W/initrd" | cut -f1), kernel $(basename "$KDEB" | cut -d_ -f1,2)"
+
+# ---------------------------------------------------------------- namespaces
+say "namespaces: internet $NET, our client $CLI, router $RTR"
+for ns in "$NET" "$CLI" "$RTR"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip -n "$NET" link add br0 type bridge
+ip -n "$NET" addr add 198.51.100.1/24 dev br0
+ip -n "$NET" addr add 198.51.100.10/24 dev br0
+ip -n "$NET" link set br0 up
+ip netns exec "$NET" sysctl -qw net.ipv4.ip_forward=1
+ip link add eth0 netns "$CLI" type veth peer name cli0 netns "$NET"
+ip -n "$NET" link set cli0 master br0 up
+ip -n "$CLI" addr add 198.51.100.40/24 dev eth0
+ip -n "$CLI" link set eth0 up
+ip -n "$CLI" route add default via 198.51.100.1
+ip link add wan0 netns "$RTR" type veth peer name rtr0 netns "$NET"
+ip -n "$NET" addr add 203.0.113.1/24 dev rtr0
+ip -n "$NET" link set rtr0 up
+ip -n "$RTR" addr add 203.0.113.2/24 dev wan0
+ip -n "$RTR" link set wan0 up
+ip -n "$RTR" route add default via 203.0.113.1
+ip -n "$RTR" link add brl type bridge
+ip -n "$RTR" addr add 192.168.1.1/24 dev brl
+ip -n "$RTR" link set brl up
+ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$RTR" nft -f - <<'NFT'
+table ip interop_masq {
+    chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "wan0" masquerade
+    }
+}
+NFT
+# One tap per VM: s and a on the internet bridge, c1 and c2 on the LAN.
+for t in "$NET tap-s br0" "$NET tap-a br0" "$RTR tap-c1 brl" "$RTR tap-c2 brl"; do
+    read -r ns tap br <<<"$t"
+    ip -n "$ns" tuntap add dev "$tap" mode tap
+    ip -n "$ns" link set "$tap" master "$br" up
+done
+
+# ---------------------------------------------------------------- host side
+say "starting our server (198.51.100.10), the helper on the router, web servers"
+ip netns exec "$NET" "$BIN" server --listen 198.51.100.10 --secrets "$W/server-secrets" \
+    --local-ip 192.168.77.1 --pool-start 192.168.77.10 --pool-end 192.168.77.20 \
+    --dns 192.168.77.1 --auth mschapv2 --mppe require-128 --tun pptps0 \
+    >"$W/server.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$RTR" "$BIN" helper --wan wan0 --lan brl --socket "$SOCK" >"$W/helper.log" 2>&1 &
+PIDS+=($!)
+for ns in "$NET" "$CLI"; do
+    mkdir -p "$W/www-$ns/done"
+    head -c $((BLOB_KB * 1024)) /dev/urandom >"$W/www-$ns/blob"
+    sha256sum "$W/www-$ns/blob" | cut -d' ' -f1 >"$W/www-$ns/blob.sha256"
+    ip netns exec "$ns" busybox httpd -f -p 8080 -h "$W/www-$ns" &
+    PIDS+=($!)
+done
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -S "$SOCK" ] || { echo "the helper did not start:" >&2; cat "$W/helper.log" >&2; exit 1; }
+# Captures for the post-mortem (PPTP control and GRE on both router sides).
+ip netns exec "$RTR" tcpdump -i wan0 -n -s 200 -U -w "$W/rtr-wan.pcap" 'tcp port 1723 or proto gre or icmp' 2>/dev/null &
+PIDS+=($!)
+ip netns exec "$RTR" tcpdump -i brl -n -s 200 -U -w "$W/rtr-lan.pcap" 'tcp port 1723 or proto gre or icmp' 2>/dev/null &
+PIDS+=($!)
+# The helper's call table, once a second, for scenario (d).
+(
+    while :; do
+        echo "--- $(date +%T)"
+        ip netns exec "$RTR" "$BIN" status --socket "$SOCK" 2>&1 || true
+        sleep 1
+    done
+) >"$W/status.log" 2>&1 &
+PIDS+=($!)
+
+boot_vm() { # name namespace tap mac env...
+    local name=$1 ns=$2 tap=$3 mac=$4
+    shift 4
+    ip netns exec "$ns" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 256M \
+        -nodefaults -no-user-config -display none -monitor none -no-reboot \
+        -serial "file:$W/console-$name.log" \
+        -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" \
+        -append "console=ttyS0 quiet panic=-1 VM=$name BLOBKB=$BLOB_KB DEADLINE=$VM_DEADLINE $*" \
+        -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+        -device "e1000,netdev=n0,mac=$mac,romfile=" \
+        >"$W/qemu-$name.log" 2>&1 &
+    QEMU_PIDS+=($!)
+    eval "QEMU_$name=\$!"
+}
+BOOTED=$SECONDS
+say "booting 4 VMs (qemu TCG): s = pptpd, a = pptp client, c1 + c2 = pptp clients on the LAN"
+boot_vm s "$NET" tap-s 52:54:00:00:00:20 ROLE=pptpd ADDR=198.51.100.20/24 GW=198.51.100.1 \
+    BARRIER=c1,c2 EXPECT=c1,c2,ours FLOOD=c1
+boot_vm a "$NET" tap-a 52:54:00:00:00:30 ROLE=client ADDR=198.51.100.30/24 GW=198.51.100.1 \
+    SERVER=198.51.100.10 PPPUSER=alice
+boot_vm c1 "$RTR" tap-c1 52:54:00:00:01:10 ROLE=client ADDR=192.168.1.10/24 GW=192.168.1.1 \
+    SERVER=198.51.100.20 PPPUSER=c1 WAITFOR=c1,c2 HANGUP=crash
+boot_vm c2 "$RTR" tap-c2 52:54:00:00:01:11 ROLE=client ADDR=192.168.1.11/24 GW=192.168.1.1 \
+    SERVER=198.51.100.20 PPPUSER=c2 WAITFOR=c1,c2 AFTER=c1
+
+HOSTRES=$W/host-results
+: >"$HOSTRES"
+res() { # name PASS|FAIL detail
+    echo "INTEROP-RESULT $1 $2 ${3:-}" >>"$HOSTRES"
+    echo "    $1: $2 ${3:-}"
+}
+# wait_for FILE REGEX SECONDS: until a line matches (consoles have CRs).
+wait_for() {
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        grep -qaE "$2" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+host_ping() { # name ns ip
+    local out rx
+    out=$(ip netns exec "$2" busybox ping -c 5 -W 3 "$3" 2>&1 || true)
+    rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+    if [ "${rx:-0}" -eq 5 ]; then
+        res "$1" PASS "5/5 replies from $3 $(echo "$out" | sed -n 's/.*min\/avg\/max = \(.*\)/rtt \1/p')"
+    else res "$1" FAIL "${rx:-0}/5 replies from $3"; fi
+}
+host_download() { # name ns ip
+    local got want
+    rm -f "$W/dl" "$W/dl.sha"
+    if timeout 90 ip netns exec "$2" busybox wget -q -O "$W/dl" "http://$3:8080/blob" &&
+        timeout 20 ip netns exec "$2" busybox wget -q -O "$W/dl.sha" "http://$3:8080/blob.sha256"; then
+        got=$(sha256sum "$W/dl" | cut -d' ' -f1)
+        want=$(cat "$W/dl.sha")
+        if [ "$got" = "$want" ]; then
+            res "$1" PASS "$(wc -c <"$W/dl") bytes from $3, sha256 ${got:0:16} matches"
+        else res "$1" FAIL "sha256 differs ($(wc -c <"$W/dl") bytes from $3)"; fi
+    else res "$1" FAIL "wget from $3 failed"; fi
+}
+
+# (b) our client -> pptpd, once pptpd is up in VM s and the two LAN calls of
+# (d) are up: pptpd numbers its control connections' Call IDs 0, 128, 256...
+# in the order it accepts them, so one LAN call gets Call ID 0 through the
+# helper (the case most likely to collide with NAT state) and ours gets 256.
+say "(b) waiting for pptpd in VM s, and for the two LAN calls of (d)"
+if wait_for "$W/console-s.log" '^INTEROP-READY s' 240; then
+    echo "    pptpd up after $((SECONDS - BOOTED))s"
+    if wait_for "$W/console-s.log" '^INTEROP-IPUP s .* peer=c1 ' 120 &&
+        wait_for "$W/console-s.log" '^INTEROP-IPUP s .* peer=c2 ' 60; then
+        echo "    c1 and c2 up at pptpd after $((SECONDS - BOOTED))s"
+    else
+        echo "    c1 and c2 not both up after $((SECONDS - BOOTED))s; going on with (b)"
+    fi
+    ip netns exec "$CLI" "$BIN" client connect 198.51.100.20 --user ours \
+        --password-file "$W/ours.pass" --tun pptpi0 --timeout 60 \
+        >"$W/client.out" 2>"$W/client.err" &
+    CLIENT_PID=$!
+else
+    res "ours connect" FAIL "pptpd in VM s did not start"
+fi
+
+# (a) pptp-linux + pppd in VM a -> our server: our side of the checks.
+say "(a) waiting for VM a (pptp + pppd) to connect to our server"
+if wait_for "$W/console-a.log" '^INTEROP-UP a ' 300; then
+    read -r _ _ a_ip _ < <(grep -a '^INTEROP-UP a ' "$W/console-a.log" | tr -d '\r' | head -n 1)
+    echo "    VM a up as $a_ip after $((SECONDS - BOOTED))s"
+    host_ping "ours-server ping-to-a" "$NET" "$a_ip"
+    host_download "ours-server download-from-a" "$NET" "$a_ip"
+    touch "$W/www-$NET/done/alice"
+else
+    res "ours-server sees-a" FAIL "VM a never reported its tunnel"
+fi
+
+# (b) continued: our client's side of the checks.
+if [ -n "$CLIENT_PID" ]; then
+    say "(b) our client -> pptpd in VM s"
+    if wait_for "$W/client.out" '^connected: ' 120; then
+        line=$(grep -a '^connected: ' "$W/client.out" | head -n 1)
+        res "ours connect" PASS "${line#connected: }"
+        peer=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
+        host_ping "ours ping-to-server" "$CLI" "$peer"
+        host_download "ours download-from-server" "$CLI" "$peer"
+        done_ok=0
+        for _ in $(seq 240); do
+            if ip netns exec "$CLI" busybox wget -q -O /dev/null "http://$peer:8080/done/ours" 2>/dev/null; then
+                done_ok=1
+                break
+            fi
+            sleep 1
+        done
+        if [ "$done_ok" = 1 ]; then res "ours server-side-done" PASS "pptpd's side finished its checks"
+        else res "ours server-side-done" FAIL "pptpd's side did not finish its checks"; fi
+    else
+        res "ours connect" FAIL "no 'connected:' line from our client"
+    fi
+    kill -TERM "$CLIENT_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$CLIENT_PID" 2>/dev/null; then
+        res "ours hangup" FAIL "client still running 10s after SIGTERM"
+    else
+        wait "$CLIENT_PID" 2>/dev/null || true
+        if grep -q '^disconnected' "$W/client.out"; then res "ours hangup" PASS "client said 'disconnected'"
+        else res "ours hangup" FAIL "no 'disconnected' from the client"; fi
+    fi
+    CLIENT_PID=""
+fi
+
+say "waiting for the VMs to finish"
+for vm in s a c1 c2; do
+    pid_var="QEMU_$vm"
+    pid=${!pid_var}
+    for ((i = 0; i < (VM_DEADLINE + 60) * 2; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        res "$vm poweroff" FAIL "VM still running"
+    fi
+    echo "    VM $vm done after $((SECONDS - BOOTED))s"
+done
+
+# (d): most calls the helper had established at one time.
+max_calls=$(awk '/^---/ { n = 0; next } / established / { n++; if (n > m) m = n } END { print m + 0 }' "$W/status.log")
+best=$(awk -v want="$max_calls" '
+    /^---/ { if (n == want && !shown) { printf "%s", buf; shown = 1 } buf = ""; n = 0; next }
+    { buf = buf "        " $0 "\n"; if (/ established /) n++ }
+    END { if (n == want && !shown) printf "%s", buf }' "$W/status.log")
+# Every call to pptpd came up once: a second ip-up means the call dropped
+# and pppd (persist) dialled again.
+for p in c1 c2 ours; do
+    n=$(tr -d '\r' <"$W/console-s.log" | grep -ac "^INTEROP-IPUP s .* peer=$p " || true)
+    if [ "$n" = 1 ]; then res "s:$p one-call" PASS "pptpd saw one call from $p"
+    else res "s:$p one-call" FAIL "pptpd saw $n calls from $p (1 expected: a call dropped and was dialled again)"; fi
+done
+# ICMP "protocol unreachable" about GRE must not reach the server: pptpd
+# drops every call from the address on one.
+icmp_leaks=$(tcpdump -r "$W/rtr-wan.pcap" -n 'icmp[icmptype] == 3 and icmp[icmpcode] == 2' 2>/dev/null | wc -l)
+if [ "$icmp_leaks" = 0 ]; then
+    res "router no-gre-unreachable" PASS "no ICMP protocol-unreachable about GRE left the router's WAN"
+else
+    res "router no-gre-unreachable" FAIL "$icmp_leaks ICMP protocol-unreachable about GRE left the router's WAN"
+fi
+# pptpd's Call IDs (PEER-ID) of the calls the helper established.
+peer_ids=$(awk '/ established / { print $5 }' "$W/status.log" | sort -un | tr '\n' ' ')
+if awk '/ established / && $5 == 0 { f = 1 } END { exit !f }' "$W/status.log"; then
+    res "helper call-id-0" PASS "a LAN call to pptpd's Call ID 0 went through the helper (pptpd Call IDs seen: ${peer_ids% })"
+else
+    res "helper call-id-0" FAIL "no LAN call with pptpd's Call ID 0 (pptpd Call IDs seen: ${peer_ids% })"
+fi
+unmatched=$(ip netns exec "$RTR" nft list chain ip pptp_passthrough gre_raw 2>/dev/null |
+    grep -oE 'packets [0-9]+' | awk '{ n += $2 } END { print n + 0 }')
+if [ "$max_calls" -ge 2 ]; then
+    res "helper calls-at-once" PASS "$max_calls PPTP calls established through the helper at once"
+else
+    res "helper calls-at-once" FAIL "at most $max_calls call(s) established at once"
+fi
+
+# ---------------------------------------------------------------- summary
+for vm in s a c1 c2; do tr -d '\r' <"$W/console-$vm.log" >"$W/console-$vm.txt" 2>/dev/null || true; done
+grep -ahE '^INTEROP-RESULT ' "$W"/console-*.txt "$HOSTRES" | sort -u >"$W/all-results"
+scenario() { # title regex
+    local line status
+    echo "  $1"
+    grep -E "^INTEROP-RESULT ($2)" "$W/all-results" | while read -r _ name check status detail; do
+        printf '    %-4s %-32s %s\n' "$status" "$name $check" "$detail"
+    done
+}
+FAILED=0
+expect() { # result names that must be PASS
+    local n
+    for n in "$@"; do
+        if ! grep -qE "^INTEROP-RESULT $n PASS" "$W/all-results"; then
+            echo "    MISSING/FAILED: $n"
+            FAILED=1
+        fi
+    done
+}
+echo
+echo "================ interop summary ($((SECONDS - START))s) ================"
+scenario "(a) pptp-linux + pppd (VM a) -> pptp-passthrough server" 'a |ours-server '
+expect "a connect" "a ping-to-server" "a download-from-server" "a server-side-done" "a hangup" \
+    "ours-server ping-to-a" "ours-server download-from-a"
+scenario "(b) pptp-passthrough client -> pptpd + pppd (VM s)" 'ours |s:ours '
+expect "ours connect" "ours ping-to-server" "ours download-from-server" "ours server-side-done" \
+    "ours hangup" "s:ours ping-to-client" "s:ours download-from-client" "s:ours one-call"
+scenario "(d) two pptp-linux + pppd (VMs c1, c2) behind pptp-passthrough helper -> pptpd (VM s)" \
+    'c1 |c2 |s:c1 |s:c2 |helper |router '
+expect "c1 connect" "c2 connect" "c1 barrier" "c2 barrier" "s:c1 barrier" "s:c2 barrier" \
+    "c1 ping-to-server" "c2 ping-to-server" "c1 download-from-server" "c2 download-from-server" \
+    "s:c1 ping-to-client" "s:c2 ping-to-client" "s:c1 download-from-client" "s:c2 download-from-client" \
+    "c1 server-side-done" "c2 server-side-done" "c2 ping-after-c1-hangup" "c1 hangup" "c2 hangup" "s:c1 one-call" "s:c2 one-call" \
+    "helper calls-at-once" "helper call-id-0" "router no-gre-unreachable"
+others=$(grep -vE '^INTEROP-RESULT (a |ours-server |ours |s:ours |c1 |c2 |s:c1 |s:c2 |helper |router )' "$W/all-results" || true)
+if [ -n "$others" ]; then
+    echo "  other"
+    echo "${others//INTEROP-RESULT /    }"
+    if echo "$others" | grep -q ' FAIL'; then FAILED=1; fi
+fi
+echo "  (c) traffic: every ping-* and download-* line above (pings both ways, downloads both ways with SHA-256)"
+echo "  the helper's call table with the most calls up:"
+echo "$best"
+echo "  GRE packets that matched no call at the helper (arrived before a mapping or after it ended): $unmatched"
+echo "  GRE packets per Call ID on the router's WAN:"
+if command -v tcpdump >/dev/null 2>&1 && [ -s "$W/rtr-wan.pcap" ]; then
+    { tcpdump -r "$W/rtr-wan.pcap" -n 'proto gre' 2>/dev/null || true; } |
+        sed -n 's/.* \([0-9.]*\) > \([0-9.]*\): GREv1, call \([0-9]*\),.*/\1 > \2 call \3/p' |
+        sort | uniq -c | sed 's/^/       /'
+    echo "  ICMP protocol-unreachable on the router's WAN (pptpd drops every call from the address on one):"
+    { tcpdump -r "$W/rtr-wan.pcap" -n 'icmp[icmptype] == 3 and icmp[icmpcode] == 2' 2>/dev/null || true; } |
+        head -n 10 | sed 's/^/       /'
+fi
+
+if [ "$FAILED" != 0 ]; then
+    echo
+    echo "==================== FAILED: logs follow ===================="
+    for vm in s a c1 c2; do
+        echo "---------------- console of VM $vm ----------------"
+        cat "$W/console-$vm.txt" 2>/dev/null
+        echo "---------------- qemu $vm ----------------"
+        cat "$W/qemu-$vm.log" 2>/dev/null
+    done
+    for f in server.log helper.log client.out client.err; do
+        echo "---------------- $f ----------------"
+        cat "$W/$f" 2>/dev/null
+    done
+    echo "---------------- router WAN capture ----------------"
+    { tcpdump -r "$W/rtr-wan.pcap" -n 2>/dev/null || true; } | head -n 200
+    echo "---------------- router LAN capture ----------------"
+    { tcpdump -r "$W/rtr-lan.pcap" -n 2>/dev/null || true; } | head -n 200
+    echo
+    echo "interop: FAILED"
+    exit 1
+fi
+echo
+echo "interop: all scenarios passed in $((SECONDS - START))s"
