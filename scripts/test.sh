@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: unit tests (no root needed), the end-to-end tests in network
-# namespaces (root), shellcheck, and the lab itself.
+# Every test: unit and property tests (no root needed), a short run of every
+# fuzz target, the end-to-end tests in network namespaces (root), shellcheck,
+# the OpenWrt/LuCI checks, interop with real pppd/pptpd in qemu, and the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -23,6 +24,9 @@ shellcheck -s sh openwrt/pptp-passthrough/files/pptp-passthrough.init
 
 echo "==> OpenWrt package and LuCI app (scripts/check-openwrt.sh)"
 scripts/check-openwrt.sh
+
+echo "==> interop with real pppd, pptp-linux and pptpd in qemu (scripts/interop.sh)"
+scripts/interop.sh
 
 echo "==> the lab (scripts/lab.sh)"
 scripts/lab.sh
