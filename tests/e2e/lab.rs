@@ -513,6 +513,15 @@ impl Drop for Lab {
             }
         }
         let _ = std::fs::remove_file(self.log_path());
+        // Files the tests wrote for this lab (configs, secrets, DNS files).
+        if let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) {
+            let mine = format!("{}-", self.prefix);
+            for e in dir.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&mine) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         if let Some(mut h) = self.helper.take() {
             let _ = h.kill();
             let _ = h.wait();
