@@ -326,3 +326,20 @@ fn default_config_text_parses_to_defaults() {
         );
     }
 }
+
+#[test]
+fn readme_documents_every_option_of_the_default_config() {
+    let readme = include_str!("../../README.md");
+    let mut missing = Vec::new();
+    for line in super::DEFAULT_CONFIG.lines() {
+        let l = line.trim().trim_start_matches('#');
+        let mut w = l.split_whitespace();
+        if let (Some("option" | "list"), Some(name)) = (w.next(), w.next()) {
+            if !readme.contains(&format!("`{name}`")) && !readme.contains(&format!("`list {name}`"))
+            {
+                missing.push(name.to_string());
+            }
+        }
+    }
+    assert!(missing.is_empty(), "README lacks {missing:?}");
+}
