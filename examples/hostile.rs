@@ -73,17 +73,7 @@ fn sccrq() -> Vec<u8> {
 }
 
 fn ocrq(id: u16) -> Vec<u8> {
-    Message::OutgoingCallRequest(OutgoingCallRequest {
-        call_id: id,
-        call_serial: id,
-        min_bps: 300,
-        max_bps: 100_000_000,
-        bearer_type: 3,
-        framing_type: 3,
-        packet_recv_window_size: 64,
-        ..OutgoingCallRequest::default()
-    })
-    .to_bytes()
+    Message::OutgoingCallRequest(OutgoingCallRequest::vpn(id)).to_bytes()
 }
 
 /// Read whatever comes back within the socket's timeout.

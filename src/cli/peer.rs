@@ -300,18 +300,7 @@ fn host_inner(
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut r = Reassembler::new();
     let ids: Vec<u16> = (0..a.calls).map(|k| a.call_id.wrapping_add(k)).collect();
-    let ocrq = |id: u16| {
-        Message::OutgoingCallRequest(OutgoingCallRequest {
-            call_id: id,
-            call_serial: id,
-            min_bps: 300,
-            max_bps: 100_000_000,
-            bearer_type: 3,
-            framing_type: 3,
-            packet_recv_window_size: 64,
-            ..OutgoingCallRequest::default()
-        })
-    };
+    let ocrq = |id: u16| Message::OutgoingCallRequest(OutgoingCallRequest::vpn(id));
     let sccrq = Message::StartControlConnectionRequest(start_control(false, b"pptp-passthrough"))
         .to_bytes();
     if a.split == "coalesce" {

@@ -214,16 +214,7 @@ fn open_call(rep: &mut Report, ip: Ipv4Addr, cid: u16, t: Duration, i: u32) -> O
             return None;
         }
     }
-    let ocrq = Message::OutgoingCallRequest(OutgoingCallRequest {
-        call_id: cid,
-        call_serial: cid,
-        min_bps: 300,
-        max_bps: 100_000_000,
-        bearer_type: 3,
-        framing_type: 3,
-        packet_recv_window_size: 64,
-        ..OutgoingCallRequest::default()
-    });
+    let ocrq = Message::OutgoingCallRequest(OutgoingCallRequest::vpn(cid));
     let reply = send_msg(&mut stream, &ocrq).and_then(|_| read_msg(&mut stream, &mut reasm));
     match reply {
         Ok(Message::OutgoingCallReply(o)) if o.result == 1 && o.peer_call_id == cid => {

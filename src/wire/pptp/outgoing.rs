@@ -61,6 +61,21 @@ pub struct OutgoingCallRequest {
 }
 
 impl OutgoingCallRequest {
+    /// A VPN call request as PPTP clients send it: any bearer and framing,
+    /// 300 bit/s to 100 Mbit/s, a 64-packet window, no number to dial.
+    pub fn vpn(call_id: u16) -> Self {
+        OutgoingCallRequest {
+            call_id,
+            call_serial: call_id,
+            min_bps: 300,
+            max_bps: 100_000_000,
+            bearer_type: 3,
+            framing_type: 3,
+            packet_recv_window_size: 64,
+            ..OutgoingCallRequest::default()
+        }
+    }
+
     pub(super) fn parse(r: &Reader<'_>) -> Result<Self, Error> {
         use ocrq::*;
         Ok(OutgoingCallRequest {
