@@ -3,7 +3,7 @@
 //! connections, SCCRQ floods and GRE floods. Every mode is bounded in count
 //! and time. Prints one JSON line: what was sent and what came back.
 //!
-//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP]`
+//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP] [--hold S]`
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
@@ -18,6 +18,8 @@ struct Args {
     count: u32,
     secs: u64,
     bind: Option<Ipv4Addr>,
+    /// ocrq-burst: keep the connection (and its calls) this long.
+    hold: u64,
 }
 
 fn args() -> Args {
@@ -29,6 +31,7 @@ fn args() -> Args {
         count: get("--count").and_then(|s| s.parse().ok()).unwrap_or(100),
         secs: get("--secs").and_then(|s| s.parse().ok()).unwrap_or(10),
         bind: get("--bind").and_then(|s| s.parse().ok()),
+        hold: get("--hold").and_then(|s| s.parse().ok()).unwrap_or(0),
     }
 }
 
@@ -157,7 +160,18 @@ fn main() {
                     sent = u64::from(a.count);
                 }
                 s.set_read_timeout(Some(Duration::from_secs(2))).ok();
-                back = drain(&mut s);
+                let t = Instant::now();
+                // Every reply is 32 bytes (OCRP) after the 156-byte SCCRP.
+                let want = 156 + 32 * a.count as usize;
+                let mut buf = [0u8; 65536];
+                while back < want {
+                    match s.read(&mut buf) {
+                        Ok(n) if n > 0 => back += n,
+                        _ => break,
+                    }
+                }
+                eprintln!("replies_ms={}", t.elapsed().as_millis());
+                std::thread::sleep(Duration::from_secs(a.hold.min(600)));
             } else {
                 errors += 1;
             }
