@@ -18,9 +18,9 @@ case "${1:-}" in
 esac
 
 if [ "$json" -eq 1 ]; then
-    flock /tmp/pptp-cargo.lock cargo build --release --locked --quiet >&2
+    cargo build --release --locked --quiet >&2
 else
-    flock /tmp/pptp-cargo.lock cargo build --release --locked
+    cargo build --release --locked
 fi
 
 bin=target/release/pptp-passthrough
