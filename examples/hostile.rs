@@ -156,11 +156,16 @@ fn main() {
                 for i in 0..a.count {
                     m.extend(ocrq((i % 65535) as u16 + 1));
                 }
-                if s.write_all(&m).is_ok() {
-                    sent = u64::from(a.count);
-                }
-                s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+                // Write from a second thread while this one reads: the
+                // replies must be drained or both ends block on full buffers.
                 let t = Instant::now();
+                let writer = s.try_clone().map(|mut w| {
+                    std::thread::spawn(move || {
+                        let _ = w.set_write_timeout(Some(Duration::from_secs(30)));
+                        w.write_all(&m).is_ok()
+                    })
+                });
+                s.set_read_timeout(Some(Duration::from_secs(2))).ok();
                 // Every reply is 32 bytes (OCRP) after the 156-byte SCCRP.
                 let want = 156 + 32 * a.count as usize;
                 let mut buf = [0u8; 65536];
@@ -168,6 +173,11 @@ fn main() {
                     match s.read(&mut buf) {
                         Ok(n) if n > 0 => back += n,
                         _ => break,
+                    }
+                }
+                if let Ok(w) = writer {
+                    if w.join().unwrap_or(false) {
+                        sent = u64::from(a.count);
                     }
                 }
                 eprintln!("replies_ms={}", t.elapsed().as_millis());
