@@ -234,6 +234,11 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
     if backend == Backend::Xtables {
         nft::xtables_install(&setup)?;
     }
+    if crate::os::libnft::available() {
+        tracing::info!("programming the maps in process through libnftables");
+    } else {
+        tracing::info!("libnftables not found: programming the maps by running nft");
+    }
     tracing::info!(wan = %a.wan, public = ?public, queue = a.queue_num, "helper running");
     let d = Daemon {
         setup,
@@ -262,6 +267,8 @@ async fn main_loop(
 ) -> Result<(), OsError> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut guard = tokio::time::interval(TABLE_CHECK);
+    // Heap returned to the kernel on the next tick after work (see trim_heap).
+    let mut dirty = false;
     let keep = loop {
         tokio::select! {
             r = d.nfq.fd.readable() => {
@@ -269,8 +276,12 @@ async fn main_loop(
                 // segment arriving meanwhile raises readiness again.
                 r?.clear_ready();
                 while !d.drain() {}
+                dirty = true;
             }
             _ = tick.tick() => {
+                if std::mem::take(&mut dirty) {
+                    crate::os::trim_heap();
+                }
                 let mut out = Output::default();
                 d.tracker.poll(Instant::now(), &mut out);
                 d.finish(out);
@@ -288,6 +299,7 @@ async fn main_loop(
             _ = guard.tick() => d.ensure_rules(),
             Some(reply) = status.recv() => {
                 let _ = reply.send(d.status_json());
+                dirty = true;
             }
             r = stop.changed() => break r.is_err() || stop.borrow().unwrap_or(false),
         }
@@ -300,6 +312,16 @@ async fn main_loop(
         nft::delete_table()?;
     }
     Ok(())
+}
+
+/// Counters and expiry of every call in the kernel maps (empty when the
+/// table cannot be read).
+fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
+    nft::list_table()
+        .ok()
+        .flatten()
+        .map(|t| netfilter::parse_elements(&t).into_iter().collect())
+        .unwrap_or_default()
 }
 
 /// How often the helper checks that its table and rules are still there.
@@ -348,12 +370,14 @@ impl Daemon {
         }
     }
 
-    /// Read every queued segment; true when the socket is drained.
+    /// Read a batch of queued segments; true when the socket is drained.
+    /// Each segment pins a 68 KiB receive buffer until its verdict, so a
+    /// batch stays small; one map transaction per batch.
     fn drain(&mut self) -> bool {
         let now = Instant::now();
         let mut out = Output::default();
         let mut drained = false;
-        for _ in 0..256 {
+        for _ in 0..64 {
             let msg = match self.nfq.queue.recv() {
                 Ok(m) => m,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -396,17 +420,13 @@ impl Daemon {
     fn finish(&mut self, out: Output) {
         if !out.changes.is_empty() {
             let needs_state = out.changes.iter().any(|c| matches!(c, Change::Refresh(_)));
-            let state: Vec<(nat::Mapping, netfilter::ElementState)> = if needs_state {
-                nft::list_table()
-                    .ok()
-                    .flatten()
-                    .map(|t| netfilter::parse_elements(&t))
-                    .unwrap_or_default()
+            let state: HashMap<nat::Mapping, netfilter::ElementState> = if needs_state {
+                element_state()
             } else {
-                Vec::new()
+                HashMap::new()
             };
             let batch = netfilter::batch(&out.changes, self.setup.element_timeout, |m| {
-                state.iter().find(|(x, _)| x == m).map(|(_, s)| *s)
+                state.get(m).copied()
             });
             match nft::apply(&batch) {
                 Ok(()) => {
@@ -456,24 +476,20 @@ impl Daemon {
     fn status_json(&self) -> serde_json::Value {
         let backend = self.backend;
         let now = Instant::now();
-        let state = nft::list_table()
-            .ok()
-            .flatten()
-            .map(|t| netfilter::parse_elements(&t))
-            .unwrap_or_default();
-        let maps = self.tracker.mappings();
+        // Keyed like the inbound maps: (remote address, public Call ID).
+        let state: HashMap<(std::net::Ipv4Addr, u16), netfilter::ElementState> = element_state()
+            .into_iter()
+            .map(|(m, s)| ((m.remote_ip(), m.public_cid), s))
+            .collect();
         let calls: Vec<serde_json::Value> = self
             .tracker
             .calls(now)
             .into_iter()
             .map(|c| {
                 let mut v = serde_json::to_value(&c).unwrap_or_default();
-                let m = maps.iter().find(|m| {
-                    m.lan == c.lan && m.remote == c.remote && m.public_cid == c.public_call_id
-                });
-                let st = m
-                    .and_then(|m| state.iter().find(|(x, _)| x == m))
-                    .map(|(_, s)| *s)
+                let st = state
+                    .get(&(*c.remote.ip(), c.public_call_id))
+                    .copied()
                     .unwrap_or_default();
                 if let (Some(o), Ok(serde_json::Value::Object(s))) =
                     (v.as_object_mut(), serde_json::to_value(st))

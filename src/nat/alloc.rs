@@ -18,8 +18,14 @@ use std::time::{Duration, Instant};
 struct Pool {
     used: HashSet<u16>,
     resting: HashMap<u16, Instant>,
+    /// Last time `resting` was swept of IDs whose quarantine is over.
+    swept: Option<Instant>,
     next: u16,
 }
+
+/// How often a pool forgets IDs whose quarantine is over: sweeping on every
+/// allocation would make a burst of failed calls quadratic.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// One allocator shared by the helper and the router's own client (one
 /// thread, so `Rc<RefCell<_>>`).
@@ -65,11 +71,18 @@ impl Allocator {
             next: start,
             ..Pool::default()
         });
-        pool.resting
-            .retain(|_, since| now.saturating_duration_since(*since) < quarantine);
+        if pool
+            .swept
+            .is_none_or(|t| now.saturating_duration_since(t) >= SWEEP_EVERY)
+        {
+            pool.swept = Some(now);
+            pool.resting
+                .retain(|_, since| now.saturating_duration_since(*since) < quarantine);
+        }
+        let rests = |since: &Instant| now.saturating_duration_since(*since) < quarantine;
         let mut id = pool.next;
         for _ in 0..=u16::MAX as u32 {
-            if id != 0 && !pool.used.contains(&id) && !pool.resting.contains_key(&id) {
+            if id != 0 && !pool.used.contains(&id) && !pool.resting.get(&id).is_some_and(rests) {
                 pool.used.insert(id);
                 pool.next = id.wrapping_add(1);
                 return Some(id);
@@ -190,6 +203,24 @@ mod tests {
         a.release(P, S1, ids[5], t0);
         assert_eq!(a.alloc(P, S1, t0 + q / 2), None, "resting id reused");
         assert_eq!(a.alloc(P, S1, t0 + q), Some(ids[5]));
+    }
+
+    #[test]
+    fn quarantine_is_exact_between_sweeps_and_swept_later() {
+        let q = Duration::from_secs(300);
+        // Later than `now` by q, so that `t0 - q` cannot underflow.
+        let t0 = Instant::now() + q;
+        let mut a = Allocator::new(3, q);
+        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, t0).unwrap()).collect();
+        // A sweep just ran (at t0); the ID's rest ends 0.5 s later, before
+        // the next sweep is due: it must be free all the same.
+        a.release(P, S1, ids[9], t0 + SWEEP_EVERY / 2 - q);
+        assert_eq!(a.alloc(P, S1, t0 + SWEEP_EVERY / 2), Some(ids[9]));
+        // Rested IDs are forgotten once a sweep runs.
+        a.release(P, S1, ids[1], t0);
+        a.release(P, S1, ids[2], t0);
+        let _ = a.alloc(P, S1, t0 + q + SWEEP_EVERY);
+        assert!(a.pools[&(P, S1)].resting.is_empty());
     }
 
     #[test]

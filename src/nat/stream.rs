@@ -106,9 +106,12 @@ impl Stream {
             self.partial_seq = start;
         }
         self.partial.extend_from_slice(data);
+        // Cut whole messages from the front and drop their bytes once: a
+        // segment of many small messages must not shift the buffer each time.
         let mut done = Vec::new();
-        while self.partial.len() >= HEADER_LEN {
-            let len = match Header::new_checked(&self.partial[..]) {
+        let mut at = 0;
+        while self.partial.len() - at >= HEADER_LEN {
+            let len = match Header::new_checked(&self.partial[at..]) {
                 Ok(h) => h.length() as usize,
                 Err(e) => {
                     self.desync = true;
@@ -116,13 +119,14 @@ impl Stream {
                     return Err(e);
                 }
             };
-            if self.partial.len() < len {
+            if self.partial.len() - at < len {
                 break;
             }
-            let msg: Vec<u8> = self.partial.drain(..len).collect();
-            done.push((self.partial_seq, msg));
+            done.push((self.partial_seq, self.partial[at..at + len].to_vec()));
             self.partial_seq = self.partial_seq.wrapping_add(len as u32);
+            at += len;
         }
+        self.partial.drain(..at);
         Ok(done)
     }
 

@@ -628,3 +628,41 @@ fn ids_held_by_the_routers_own_client_are_never_given_to_lan_calls() {
     shared.borrow_mut().release(PUB, SRV, own[0], now);
     assert_eq!(shared.borrow().in_use(PUB, SRV), 65534);
 }
+
+/// Many requests per segment and many calls on one connection (the burst
+/// of the hostile tests): every call is aliased, de-aliased and mapped.
+#[test]
+fn burst_of_calls_on_one_connection() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let n = 2000usize;
+    let mut publics = Vec::new();
+    // Eight requests per segment, then eight replies per segment.
+    for chunk in 0..n / 8 {
+        let p: Vec<u8> = (0..8)
+            .flat_map(|i| msg(OutgoingCallRequest, &[(12, (chunk * 8 + i + 1) as u16)]))
+            .collect();
+        let (_, b) = c.send(&mut t, now, Outbound, &p);
+        publics.extend((0..8).map(|i| u16_at(&b, i * 168 + 12)));
+    }
+    for chunk in 0..n / 8 {
+        let r: Vec<u8> = (0..8)
+            .flat_map(|i| {
+                let k = chunk * 8 + i;
+                msg(
+                    OutgoingCallReply,
+                    &[(12, 9000 + k as u16), (14, publics[k]), (16, 0x0100)],
+                )
+            })
+            .collect();
+        let (_, b) = c.send(&mut t, now, Inbound, &r);
+        for i in 0..8 {
+            assert_eq!(u16_at(&b, i * 32 + 14) as usize, chunk * 8 + i + 1);
+        }
+    }
+    let maps = t.mappings();
+    assert_eq!(maps.len(), n);
+    let distinct: std::collections::HashSet<u16> = maps.iter().map(|m| m.public_cid).collect();
+    assert_eq!(distinct.len(), n);
+}

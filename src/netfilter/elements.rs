@@ -2,6 +2,7 @@
 //! the nftables crate) and the parser that reads them back from `nft -j`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use nftables::expr::{Elem, Expression, NamedExpression};
@@ -194,12 +195,14 @@ fn concat_key(v: &serde_json::Value) -> Option<(Ipv4Addr, u16)> {
     Some((ip, id))
 }
 
-/// (key, elem object, mapped value) of every element of a set or map.
-fn entries(
-    list: &serde_json::Value,
+/// (key, elem object, mapped value) of every element of a set or map,
+/// borrowed from the listing (a big table must not be copied).
+fn entries<'a>(
+    list: &'a serde_json::Value,
     kind: &str,
     name: &str,
-) -> Vec<(Ipv4Addr, u16, serde_json::Value, serde_json::Value)> {
+) -> Vec<(Ipv4Addr, u16, &'a serde_json::Value, &'a serde_json::Value)> {
+    static NULL: serde_json::Value = serde_json::Value::Null;
     let mut out = Vec::new();
     let Some(objs) = list.get("nftables").and_then(|v| v.as_array()) else {
         return out;
@@ -217,12 +220,12 @@ fn entries(
         {
             // Map elements are [key, value]; set elements are the key alone.
             let (k, val) = match e.as_array() {
-                Some(pair) if pair.len() == 2 => (pair[0].clone(), pair[1].clone()),
-                _ => (e.clone(), serde_json::Value::Null),
+                Some(pair) if pair.len() == 2 => (&pair[0], &pair[1]),
+                _ => (e, &NULL),
             };
-            let inner = k.get("elem").cloned().unwrap_or(serde_json::Value::Null);
-            let keyv = inner.get("val").cloned().unwrap_or(k);
-            if let Some((ip, id)) = concat_key(&keyv) {
+            let inner = k.get("elem").unwrap_or(&NULL);
+            let keyv = inner.get("val").unwrap_or(k);
+            if let Some((ip, id)) = concat_key(keyv) {
                 out.push((ip, id, inner, val));
             }
         }
@@ -242,9 +245,14 @@ fn counter(e: &serde_json::Value) -> (u64, u64) {
 
 /// Calls recorded in the helper's table (`nft -j list table ip ...`), with
 /// their counters. Elements that do not parse are skipped.
-pub fn parse_elements(list: &serde_json::Value) -> Vec<(Mapping, ElementState)> {
-    let cid = entries(list, "map", MAP_CID);
-    let out = entries(list, "set", SET_OUT);
+pub fn parse_elements<'a>(list: &'a serde_json::Value) -> Vec<(Mapping, ElementState)> {
+    let index = |v: Vec<(Ipv4Addr, u16, &'a serde_json::Value, &'a serde_json::Value)>| {
+        v.into_iter()
+            .map(|(ip, id, e, _)| ((ip, id), e))
+            .collect::<HashMap<_, _>>()
+    };
+    let cid = index(entries(list, "map", MAP_CID));
+    let out = index(entries(list, "set", SET_OUT));
     entries(list, "map", MAP_DNAT)
         .into_iter()
         .filter_map(|(ip, public, e, val)| {
@@ -262,10 +270,10 @@ pub fn parse_elements(list: &serde_json::Value) -> Vec<(Mapping, ElementState)> 
                 pending,
                 ..Default::default()
             };
-            if let Some((_, _, ce, _)) = cid.iter().find(|x| x.0 == ip && x.1 == public) {
+            if let Some(ce) = cid.get(&(ip, public)) {
                 (st.in_packets, st.in_bytes) = counter(ce);
             }
-            if let Some((_, _, oe, _)) = out.iter().find(|x| x.0 == ip && x.1 == m.peer_cid) {
+            if let Some(oe) = out.get(&(ip, m.peer_cid)) {
                 (st.out_packets, st.out_bytes) = counter(oe);
             }
             Some((m, st))

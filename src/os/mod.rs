@@ -4,6 +4,7 @@
 pub mod addr;
 pub mod ctl;
 pub mod gre;
+pub mod libnft;
 pub mod nfqueue;
 pub mod nft;
 pub mod tun;
@@ -25,6 +26,19 @@ pub enum OsError {
     NoInterface(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// Give freed heap pages back to the kernel. glibc keeps them otherwise,
+/// so one burst of calls (NFQUEUE buffers of 68 KiB per queued segment, a
+/// large table listing) would leave the resident size high for good.
+/// musl (OpenWrt) returns memory by itself: nothing to do there.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers; it only walks the allocator's
+    // own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Run a program, returning stdout; stderr becomes the error text.

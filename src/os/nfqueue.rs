@@ -66,6 +66,34 @@ fn open(num: u16) -> Result<(nfq::Queue, QueueFd), OsError> {
     // Fail open in the kernel too: when the queue is full, packets pass.
     q.set_fail_open(num, true).map_err(OsError::Queue)?;
     q.set_queue_max_len(num, 4096).map_err(OsError::Queue)?;
+    set_rcvbuf(fd, RCVBUF)?;
     q.set_nonblocking(true);
     Ok((q, QueueFd(fd)))
+}
+
+/// Receive buffer of the queue socket. With the default (about 200 KiB,
+/// some 50 queued segments) a burst of calls overflowed it, and fail-open
+/// then let control segments pass without their Call IDs rewritten. This
+/// bounds kernel memory, not the helper's.
+const RCVBUF: usize = 8 << 20;
+
+fn set_rcvbuf(fd: RawFd, bytes: usize) -> Result<(), OsError> {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `fd` is the queue's open socket; the option value is a c_int
+    // that lives across the call. SO_RCVBUFFORCE ignores rmem_max (the
+    // helper has CAP_NET_ADMIN).
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(OsError::Queue(std::io::Error::last_os_error()))
+    }
 }

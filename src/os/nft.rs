@@ -1,7 +1,8 @@
 //! Talking to nftables: the table as text through `nft -f`, element batches
-//! as JSON through the nftables crate, listings as JSON.
+//! and listings as JSON, in process through libnftables when it is there
+//! (see `libnft`), else through the `nft` binary (the nftables crate).
 
-use super::{OsError, run};
+use super::{OsError, libnft, run};
 use crate::netfilter::{self, Setup, TABLE};
 
 /// Load nft text in one transaction (`check`: kernel dry run only).
@@ -41,11 +42,15 @@ pub fn delete_table() -> Result<(), OsError> {
 
 /// `nft -j list table ip pptp_passthrough`, or None when it does not exist.
 pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
-    let args: Vec<String> = ["-j", "list", "table", "ip", TABLE]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    match run("nft", &args, None) {
+    let listed = match libnft::run(&format!("list table ip {TABLE}")) {
+        Some(Ok(s)) => Ok(s),
+        Some(Err(detail)) => Err(OsError::Command {
+            cmd: "nft list table".into(),
+            detail,
+        }),
+        None => list_table_binary(),
+    };
+    match listed {
         Ok(s) => serde_json::from_str(&s)
             .map(Some)
             .map_err(|e| OsError::Nft(format!("unreadable JSON: {e}"))),
@@ -54,15 +59,34 @@ pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
     }
 }
 
-/// Whether the helper's table exists (`nft list tables ip`: cheap, no
-/// elements listed).
-pub fn table_exists() -> Result<bool, OsError> {
-    let args: Vec<String> = ["list", "tables", "ip"]
+fn list_table_binary() -> Result<String, OsError> {
+    let args: Vec<String> = ["-j", "list", "table", "ip", TABLE]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let out = run("nft", &args, None)?;
-    Ok(out.lines().any(|l| l.trim() == format!("table ip {TABLE}")))
+    run("nft", &args, None)
+}
+
+/// Whether the helper's table exists. A dry-run `create table` fails with
+/// "File exists" when it does; any listing, even `list tables`, would fetch
+/// every map element (0.4 s and 14 MiB at 10 000 calls).
+pub fn table_exists() -> Result<bool, OsError> {
+    let cmd = format!("create table ip {TABLE}");
+    let r = match libnft::check(&cmd) {
+        Some(r) => r,
+        None => {
+            let args: Vec<String> = vec!["-c".into(), cmd];
+            run("nft", &args, None).map_err(|e| match e {
+                OsError::Command { detail, .. } => detail,
+                e => e.to_string(),
+            })
+        }
+    };
+    match r {
+        Ok(_) => Ok(false),
+        Err(e) if e.contains("File exists") => Ok(true),
+        Err(e) => Err(OsError::Nft(e)),
+    }
 }
 
 /// Whether the xtables chain is still hooked in.
@@ -74,17 +98,26 @@ pub fn xtables_present(s: &Setup) -> bool {
 
 /// The whole ruleset as JSON.
 pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
-    let args: Vec<String> = ["-j", "list", "ruleset"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let s = run("nft", &args, None)?;
+    let s = match libnft::run("list ruleset") {
+        Some(r) => r.map_err(OsError::Nft)?,
+        None => {
+            let args: Vec<String> = ["-j", "list", "ruleset"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            run("nft", &args, None)?
+        }
+    };
     serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
 }
 
 /// Apply one batch of element changes in one transaction.
 pub fn apply(batch: &nftables::schema::Nftables) -> Result<(), OsError> {
-    nftables::helper::apply_ruleset(batch).map_err(|e| OsError::Nft(e.to_string()))
+    let json = serde_json::to_string(batch).map_err(|e| OsError::Nft(e.to_string()))?;
+    match libnft::run(&json) {
+        Some(r) => r.map(|_| ()).map_err(OsError::Nft),
+        None => nftables::helper::apply_ruleset(batch).map_err(|e| OsError::Nft(e.to_string())),
+    }
 }
 
 /// Install the xtables NFQUEUE rules (after removing stale ones).
