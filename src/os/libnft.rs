@@ -20,6 +20,10 @@ type GetBufferFn = unsafe extern "C" fn(*mut c_void) -> *const c_char;
 type RunFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> c_int;
 
 struct Lib {
+    /// Kept for batches and checks: closing a netfilter netlink socket
+    /// waits for an RCU grace period (about 20 ms here), so a context per
+    /// batch would cost that much per control message.
+    ctx: *mut c_void,
     new: NewFn,
     free: FreeFn,
     set_flags: SetFlagsFn,
@@ -108,7 +112,8 @@ fn load() -> Option<Lib> {
     }
     // SAFETY: the signatures are those of libnftables.h (1.0 and later).
     unsafe {
-        let lib = Lib {
+        let mut lib = Lib {
+            ctx: std::ptr::null_mut(),
             new: sym(handle, c"nft_ctx_new")?,
             free: sym(handle, c"nft_ctx_free")?,
             set_flags: sym(handle, c"nft_ctx_output_set_flags")?,
@@ -119,13 +124,8 @@ fn load() -> Option<Lib> {
             output: sym(handle, c"nft_ctx_get_output_buffer")?,
             error: sym(handle, c"nft_ctx_get_error_buffer")?,
         };
-        // A context that cannot be made now will not be made later either.
-        let ctx = lib.context();
-        if ctx.is_null() {
-            return None;
-        }
-        (lib.free)(ctx);
-        Some(lib)
+        lib.ctx = lib.context();
+        (!lib.ctx.is_null()).then_some(lib)
     }
 }
 
@@ -137,30 +137,37 @@ pub fn available() -> bool {
 
 /// Run nft commands (JSON, or nft syntax) in one transaction; `None` when
 /// the library is not available, else stdout (JSON) or the error text.
-///
-/// Every call gets a context of its own, freed afterwards: a context's
-/// cache keeps whatever the command fetched, and a listing (even `list
-/// tables`) fetches every element, which must not stay resident.
+/// For commands that fetch little: the context's cache keeps what they
+/// fetched (the table and set definitions for element batches).
 pub fn run(cmds: &str) -> Option<Result<String, String>> {
-    in_context(cmds, false)
+    with_lib(cmds, |lib, c| lib.exec(lib.ctx, c))
 }
 
 /// Like `run`, as a dry run: the kernel checks the transaction and drops it.
 pub fn check(cmds: &str) -> Option<Result<String, String>> {
-    in_context(cmds, true)
+    with_lib(cmds, |lib, c| {
+        // SAFETY: the live context, under the mutex; dry run is switched
+        // off again before anyone else can use it.
+        unsafe { (lib.set_dry_run)(lib.ctx, true) };
+        let r = lib.exec(lib.ctx, c);
+        // SAFETY: as above.
+        unsafe { (lib.set_dry_run)(lib.ctx, false) };
+        r
+    })
 }
 
-fn in_context(cmds: &str, dry_run: bool) -> Option<Result<String, String>> {
+/// Like `run`, in a context of its own that is freed afterwards: a listing
+/// (even `list tables`) fetches every map element into the cache, which
+/// must not stay resident.
+pub fn run_once(cmds: &str) -> Option<Result<String, String>> {
     with_lib(cmds, |lib, c| {
         // SAFETY: libnftables' own constructor, checked for null.
         let ctx = unsafe { lib.context() };
         if ctx.is_null() {
             return Err("cannot create an nftables context".into());
         }
-        // SAFETY: `ctx` is live; it is freed below and not used again.
-        unsafe { (lib.set_dry_run)(ctx, dry_run) };
         let r = lib.exec(ctx, c);
-        // SAFETY: as above.
+        // SAFETY: `ctx` was made above and is not used again.
         unsafe { (lib.free)(ctx) };
         r
     })

@@ -42,7 +42,7 @@ pub fn delete_table() -> Result<(), OsError> {
 
 /// `nft -j list table ip pptp_passthrough`, or None when it does not exist.
 pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
-    let listed = match libnft::run(&format!("list table ip {TABLE}")) {
+    let listed = match libnft::run_once(&format!("list table ip {TABLE}")) {
         Some(Ok(s)) => Ok(s),
         Some(Err(detail)) => Err(OsError::Command {
             cmd: "nft list table".into(),
@@ -98,7 +98,7 @@ pub fn xtables_present(s: &Setup) -> bool {
 
 /// The whole ruleset as JSON.
 pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
-    let s = match libnft::run("list ruleset") {
+    let s = match libnft::run_once("list ruleset") {
         Some(r) => r.map_err(OsError::Nft)?,
         None => {
             let args: Vec<String> = ["-j", "list", "ruleset"]
