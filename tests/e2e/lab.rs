@@ -43,6 +43,8 @@ pub struct Lab {
     extra: Vec<String>,
     helper: Option<Child>,
     helper_args: Vec<String>,
+    /// Environment for the helper (e.g. to force the `nft` binary path).
+    pub helper_env: Vec<(String, String)>,
 }
 
 pub fn sh(args: &[&str]) -> Output {
@@ -75,6 +77,7 @@ impl Lab {
             extra: Vec::new(),
             helper: None,
             helper_args: Vec::new(),
+            helper_env: Vec::new(),
         };
         let (lan, rtr, net) = (lab.ns("lan"), lab.ns("rtr"), lab.ns("net"));
         for ns in [&lan, &rtr, &net] {
@@ -365,6 +368,7 @@ impl Lab {
         let args: Vec<&str> = self.helper_args.iter().map(|s| s.as_str()).collect();
         let child = self
             .exec("rtr", &args)
+            .envs(self.helper_env.iter().map(|(k, v)| (k, v)))
             .stderr(self.log_file())
             .spawn()
             .expect("helper");

@@ -506,9 +506,30 @@ fn s9_kernel_helper_reference() {
 /// call, and GRE flows again. Prints the time to recover and the loss.
 #[test]
 fn deleted_table_is_restored_with_its_calls() {
+    deleted_table_restored(false);
+}
+
+/// The same through the fallback that runs `nft` for every batch (routers
+/// without libnftables).
+#[test]
+fn deleted_table_is_restored_through_the_nft_binary() {
+    deleted_table_restored(true);
+}
+
+fn deleted_table_restored(nft_binary: bool) {
     let mut lab = Lab::new(Nat::Ours, &[10]);
+    if nft_binary {
+        lab.helper_env
+            .push(("PPTP_PASSTHROUGH_NFT".into(), "binary".into()));
+    }
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
+    let way = if nft_binary {
+        "libnftables not found: programming the maps by running nft"
+    } else {
+        "programming the maps in process through libnftables"
+    };
+    assert!(lab.log().contains(way), "the helper did not say {way:?}");
     let a = streaming_call(&lab, 10, 1000);
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(lab.elements("gre_dnat"), 1);
