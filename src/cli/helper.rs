@@ -193,9 +193,11 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
         element_timeout: a.element_timeout,
     };
     // Calls that survived a previous helper live in the maps.
-    let found = nft::list_table()?
-        .map(|t| netfilter::parse_elements(&t))
-        .unwrap_or_default();
+    let found = match nft::list_table()? {
+        Some(t) => netfilter::parse_elements(&t)
+            .map_err(|e| OsError::Nft(format!("unreadable listing of the table: {e}")))?,
+        None => Vec::new(),
+    };
     let recovered: Vec<nat::Mapping> = found
         .iter()
         .filter(|(_, s)| !s.pending)
@@ -320,7 +322,8 @@ fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
     nft::list_table()
         .ok()
         .flatten()
-        .map(|t| netfilter::parse_elements(&t).into_iter().collect())
+        .and_then(|t| netfilter::parse_elements(&t).ok())
+        .map(|v| v.into_iter().collect())
         .unwrap_or_default()
 }
 

@@ -188,97 +188,145 @@ pub fn batch(
     }
 }
 
-fn concat_key(v: &serde_json::Value) -> Option<(Ipv4Addr, u16)> {
-    let c = v.get("concat")?.as_array()?;
-    let ip = c.first()?.as_str()?.parse().ok()?;
-    let id = u16::try_from(c.get(1)?.as_u64()?).ok()?;
-    Some((ip, id))
+// The listing (`nft -j list table`), read into just the fields needed:
+// everything else (rules, chains, unknown keys) is skipped without being
+// stored, so a table of 10 000 calls costs its text and little more.
+
+#[derive(serde::Deserialize)]
+struct Listing {
+    #[serde(default)]
+    nftables: Vec<Object>,
 }
 
-/// (key, elem object, mapped value) of every element of a set or map,
-/// borrowed from the listing (a big table must not be copied).
-fn entries<'a>(
-    list: &'a serde_json::Value,
-    kind: &str,
-    name: &str,
-) -> Vec<(Ipv4Addr, u16, &'a serde_json::Value, &'a serde_json::Value)> {
-    static NULL: serde_json::Value = serde_json::Value::Null;
-    let mut out = Vec::new();
-    let Some(objs) = list.get("nftables").and_then(|v| v.as_array()) else {
-        return out;
-    };
-    for o in objs {
-        let Some(s) = o.get(kind) else { continue };
-        if s.get("name").and_then(|v| v.as_str()) != Some(name) {
-            continue;
-        }
-        for e in s
-            .get("elem")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            // Map elements are [key, value]; set elements are the key alone.
-            let (k, val) = match e.as_array() {
-                Some(pair) if pair.len() == 2 => (&pair[0], &pair[1]),
-                _ => (e, &NULL),
-            };
-            let inner = k.get("elem").unwrap_or(&NULL);
-            let keyv = inner.get("val").unwrap_or(k);
-            if let Some((ip, id)) = concat_key(keyv) {
-                out.push((ip, id, inner, val));
-            }
-        }
+/// One object of the listing; only sets and maps matter.
+#[derive(serde::Deserialize)]
+struct Object {
+    map: Option<SetDump>,
+    set: Option<SetDump>,
+}
+
+#[derive(serde::Deserialize)]
+struct SetDump {
+    name: String,
+    #[serde(default)]
+    elem: Vec<Entry>,
+}
+
+/// Map elements are `[key, value]`; set elements are the key alone.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    Pair(Key, Mapped),
+    Single(Key),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Key {
+    Elem { elem: Inner },
+    Bare(Concat),
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Inner {
+    val: Option<Concat>,
+    #[serde(default)]
+    expires: u64,
+    comment: Option<String>,
+    #[serde(default)]
+    counter: Counts,
+}
+
+#[derive(serde::Deserialize, Clone, Copy, Default)]
+struct Counts {
+    #[serde(default)]
+    packets: u64,
+    #[serde(default)]
+    bytes: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Concat {
+    concat: (String, u64),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Mapped {
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Concat {
+    fn key(&self) -> Option<(Ipv4Addr, u16)> {
+        Some((
+            self.concat.0.parse().ok()?,
+            u16::try_from(self.concat.1).ok()?,
+        ))
     }
-    out
 }
 
-fn counter(e: &serde_json::Value) -> (u64, u64) {
-    let c = e.get("counter");
-    let f = |k: &str| {
-        c.and_then(|c| c.get(k))
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0)
-    };
-    (f("packets"), f("bytes"))
+/// Every element of the set or map `name`: key, element details, value.
+fn entries<'a>(
+    list: &'a Listing,
+    name: &str,
+) -> impl Iterator<Item = ((Ipv4Addr, u16), Option<&'a Inner>, Option<&'a str>)> {
+    list.nftables
+        .iter()
+        .filter_map(|o| o.map.as_ref().or(o.set.as_ref()))
+        .filter(move |s| s.name == name)
+        .flat_map(|s| s.elem.iter())
+        .filter_map(|e| {
+            let (k, v) = match e {
+                Entry::Pair(k, Mapped::Text(t)) => (k, Some(t.as_str())),
+                Entry::Pair(k, Mapped::Other(_)) | Entry::Single(k) => (k, None),
+            };
+            match k {
+                Key::Elem { elem } => Some((elem.val.as_ref()?.key()?, Some(elem), v)),
+                Key::Bare(c) => Some((c.key()?, None, v)),
+            }
+        })
 }
 
-/// Calls recorded in the helper's table (`nft -j list table ip ...`), with
-/// their counters. Elements that do not parse are skipped.
-pub fn parse_elements<'a>(list: &'a serde_json::Value) -> Vec<(Mapping, ElementState)> {
-    let index = |v: Vec<(Ipv4Addr, u16, &'a serde_json::Value, &'a serde_json::Value)>| {
-        v.into_iter()
-            .map(|(ip, id, e, _)| ((ip, id), e))
-            .collect::<HashMap<_, _>>()
+/// Calls recorded in the helper's table (the text of `nft -j list table ip
+/// ...`), with their counters. Elements that do not parse are skipped; a
+/// listing that does not parse is an error.
+pub fn parse_elements(text: &str) -> Result<Vec<(Mapping, ElementState)>, serde_json::Error> {
+    let list: Listing = serde_json::from_str(text)?;
+    let counts = |name| -> HashMap<(Ipv4Addr, u16), Counts> {
+        entries(&list, name)
+            .map(|(k, e, _)| (k, e.map(|e| e.counter).unwrap_or_default()))
+            .collect()
     };
-    let cid = index(entries(list, "map", MAP_CID));
-    let out = index(entries(list, "set", SET_OUT));
-    entries(list, "map", MAP_DNAT)
-        .into_iter()
-        .filter_map(|(ip, public, e, val)| {
-            let text = e.get("comment")?.as_str()?;
+    let cid = counts(MAP_CID);
+    let out = counts(SET_OUT);
+    Ok(entries(&list, MAP_DNAT)
+        .filter_map(|((ip, public), e, val)| {
+            let e = e?;
+            let text = e.comment.as_deref()?;
             let (pending, text) = match text.strip_prefix(PENDING) {
                 Some(rest) => (true, rest.trim_start()),
                 None => (false, text),
             };
             let m = parse_comment(text, public)?;
-            if val.as_str()?.parse::<Ipv4Addr>().ok()? != m.lan_ip() || ip != m.remote_ip() {
+            if val?.parse::<Ipv4Addr>().ok()? != m.lan_ip() || ip != m.remote_ip() {
                 return None;
             }
-            let mut st = ElementState {
-                expires: e.get("expires").and_then(|v| v.as_u64()).unwrap_or(0),
-                pending,
-                ..Default::default()
-            };
-            if let Some(ce) = cid.get(&(ip, public)) {
-                (st.in_packets, st.in_bytes) = counter(ce);
-            }
-            if let Some(oe) = out.get(&(ip, m.peer_cid)) {
-                (st.out_packets, st.out_bytes) = counter(oe);
-            }
-            Some((m, st))
+            let cin = cid.get(&(ip, public)).copied().unwrap_or_default();
+            let cout = out.get(&(ip, m.peer_cid)).copied().unwrap_or_default();
+            Some((
+                m,
+                ElementState {
+                    in_packets: cin.packets,
+                    in_bytes: cin.bytes,
+                    out_packets: cout.packets,
+                    out_bytes: cout.bytes,
+                    expires: e.expires,
+                    pending,
+                },
+            ))
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -362,7 +410,7 @@ mod tests {
     /// Output of `nft -j list table ip pptp_passthrough` as nft 1.0.6 prints it.
     #[test]
     fn reads_calls_and_counters_back() {
-        let j: serde_json::Value = serde_json::from_str(r#"{"nftables":[
+        let j = r#"{"nftables":[
           {"metainfo":{"version":"1.0.6"}},
           {"map":{"family":"ip","name":"gre_dnat","table":"pptp_passthrough","type":["ipv4_addr","integer"],"map":"ipv4_addr",
             "elem":[[{"elem":{"val":{"concat":["198.51.100.10",1001]},"timeout":3600,"expires":3500,
@@ -371,8 +419,10 @@ mod tests {
           {"map":{"family":"ip","name":"gre_cid","table":"pptp_passthrough","map":"integer",
             "elem":[[{"elem":{"val":{"concat":["198.51.100.10",1001]},"counter":{"packets":5,"bytes":500}}},4660]]}},
           {"set":{"family":"ip","name":"gre_out","table":"pptp_passthrough",
-            "elem":[{"elem":{"val":{"concat":["198.51.100.10",77]},"counter":{"packets":6,"bytes":600}}}]}}]}"#).unwrap();
-        let got = parse_elements(&j);
+            "elem":[{"elem":{"val":{"concat":["198.51.100.10",77]},"counter":{"packets":6,"bytes":600}}}]}},
+          {"chain":{"family":"ip","table":"pptp_passthrough","name":"gre_nat","handle":3}},
+          {"rule":{"family":"ip","table":"pptp_passthrough","chain":"gre_nat","expr":[{"match":{"op":"==","left":{"meta":{"key":"iifname"}},"right":"wan0"}}]}}]}"#;
+        let got = parse_elements(j).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, m());
         assert_eq!(
@@ -386,5 +436,7 @@ mod tests {
                 pending: false,
             }
         );
+        assert!(parse_elements("{not json").is_err());
+        assert!(parse_elements(r#"{"nftables":[]}"#).unwrap().is_empty());
     }
 }

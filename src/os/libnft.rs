@@ -137,8 +137,9 @@ pub fn available() -> bool {
 
 /// Run nft commands (JSON, or nft syntax) in one transaction; `None` when
 /// the library is not available, else stdout (JSON) or the error text.
-/// For commands that fetch little: the context's cache keeps what they
-/// fetched (the table and set definitions for element batches).
+/// Only for commands that fetch little (element batches fetch the table and
+/// set definitions): the context's cache keeps what they fetched, and a
+/// listing (even `list tables`) fetches every map element.
 pub fn run(cmds: &str) -> Option<Result<String, String>> {
     with_lib(cmds, |lib, c| lib.exec(lib.ctx, c))
 }
@@ -152,23 +153,6 @@ pub fn check(cmds: &str) -> Option<Result<String, String>> {
         let r = lib.exec(lib.ctx, c);
         // SAFETY: as above.
         unsafe { (lib.set_dry_run)(lib.ctx, false) };
-        r
-    })
-}
-
-/// Like `run`, in a context of its own that is freed afterwards: a listing
-/// (even `list tables`) fetches every map element into the cache, which
-/// must not stay resident.
-pub fn run_once(cmds: &str) -> Option<Result<String, String>> {
-    with_lib(cmds, |lib, c| {
-        // SAFETY: libnftables' own constructor, checked for null.
-        let ctx = unsafe { lib.context() };
-        if ctx.is_null() {
-            return Err("cannot create an nftables context".into());
-        }
-        let r = lib.exec(ctx, c);
-        // SAFETY: `ctx` was made above and is not used again.
-        unsafe { (lib.free)(ctx) };
         r
     })
 }

@@ -1,6 +1,7 @@
 //! Talking to nftables: the table as text through `nft -f`, element batches
-//! and listings as JSON, in process through libnftables when it is there
-//! (see `libnft`), else through the `nft` binary (the nftables crate).
+//! as JSON in process through libnftables when it is there (see `libnft`),
+//! else through the `nft` binary (the nftables crate); listings as JSON from
+//! the `nft` binary.
 
 use super::{OsError, libnft, run};
 use crate::netfilter::{self, Setup, TABLE};
@@ -40,20 +41,14 @@ pub fn delete_table() -> Result<(), OsError> {
     )
 }
 
-/// `nft -j list table ip pptp_passthrough`, or None when it does not exist.
-pub fn list_table() -> Result<Option<serde_json::Value>, OsError> {
-    let listed = match libnft::run_once(&format!("list table ip {TABLE}")) {
-        Some(Ok(s)) => Ok(s),
-        Some(Err(detail)) => Err(OsError::Command {
-            cmd: "nft list table".into(),
-            detail,
-        }),
-        None => list_table_binary(),
-    };
-    match listed {
-        Ok(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| OsError::Nft(format!("unreadable JSON: {e}"))),
+/// `nft -j list table ip pptp_passthrough` (JSON text), or None when it
+/// does not exist. Listings run the `nft` binary even when libnftables is
+/// loaded: building the JSON of every element in process left some 30 MiB
+/// of the helper's heap resident at 10 000 calls; in a child process it
+/// goes when the child exits.
+pub fn list_table() -> Result<Option<String>, OsError> {
+    match list_table_binary() {
+        Ok(s) => Ok(Some(s)),
         Err(OsError::Command { detail, .. }) if detail.contains("No such file") => Ok(None),
         Err(e) => Err(e),
     }
@@ -98,16 +93,12 @@ pub fn xtables_present(s: &Setup) -> bool {
 
 /// The whole ruleset as JSON.
 pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
-    let s = match libnft::run_once("list ruleset") {
-        Some(r) => r.map_err(OsError::Nft)?,
-        None => {
-            let args: Vec<String> = ["-j", "list", "ruleset"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            run("nft", &args, None)?
-        }
-    };
+    // In a child process, like `list_table`.
+    let args: Vec<String> = ["-j", "list", "ruleset"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let s = run("nft", &args, None)?;
     serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
 }
 
