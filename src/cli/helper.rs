@@ -212,11 +212,11 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
         .collect();
     let kept = nft::install_table(&setup)?;
     if kept && !stale.is_empty() {
-        nft::apply(&netfilter::batch(&stale, setup.element_timeout, |_| None))?;
+        nft::apply_changes(&stale, setup.element_timeout, |_| None)?;
     }
     if !kept && !recovered.is_empty() {
         let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
-        nft::apply(&netfilter::batch(&adds, setup.element_timeout, |_| None))?;
+        nft::apply_changes(&adds, setup.element_timeout, |_| None)?;
     }
     let cfg = nat::Config {
         idle_timeout: a.idle_timeout,
@@ -236,7 +236,12 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
     if backend == Backend::Xtables {
         nft::xtables_install(&setup)?;
     }
-    if crate::os::libnft::available() {
+    if crate::os::nftnl::available() {
+        tracing::info!(
+            "programming the maps over the helper's own nf_tables netlink socket \
+             (refreshes through libnftables or nft)"
+        );
+    } else if crate::os::libnft::available() {
         tracing::info!("programming the maps in process through libnftables");
     } else {
         tracing::info!("libnftables not found: programming the maps by running nft");
@@ -358,9 +363,7 @@ impl Daemon {
                 .collect();
             if !adds.is_empty() {
                 let n = adds.len();
-                match nft::apply(&netfilter::batch(&adds, self.setup.element_timeout, |_| {
-                    None
-                })) {
+                match nft::apply_changes(&adds, self.setup.element_timeout, |_| None) {
                     Ok(()) => tracing::info!(calls = n, "calls restored to the kernel maps"),
                     Err(e) => tracing::error!(error = %e, "cannot restore the calls"),
                 }
@@ -428,10 +431,9 @@ impl Daemon {
             } else {
                 HashMap::new()
             };
-            let batch = netfilter::batch(&out.changes, self.setup.element_timeout, |m| {
+            match nft::apply_changes(&out.changes, self.setup.element_timeout, |m| {
                 state.get(m).copied()
-            });
-            match nft::apply(&batch) {
+            }) {
                 Ok(()) => {
                     let now = Instant::now();
                     for c in &out.changes {

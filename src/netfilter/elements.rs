@@ -32,7 +32,7 @@ pub const PENDING: &str = "pending";
 pub const PENDING_TIMEOUT: u32 = 120;
 
 /// The comment on a `gre_dnat` element: the whole call record.
-fn comment(m: &Mapping) -> String {
+pub(super) fn comment(m: &Mapping) -> String {
     let role = match m.role {
         Role::Pns => "pns",
         Role::Pac => "pac",

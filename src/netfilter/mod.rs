@@ -3,6 +3,7 @@
 //! fallback, and reading calls and counters back from `nft -j` output.
 
 mod elements;
+pub mod nlmsg;
 mod table;
 
 pub use elements::{ElementState, batch, parse_elements};

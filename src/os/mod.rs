@@ -7,6 +7,7 @@ pub mod gre;
 pub mod libnft;
 pub mod nfqueue;
 pub mod nft;
+pub mod nftnl;
 pub mod tun;
 
 /// Failures of the I/O edge.

@@ -102,7 +102,21 @@ pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
     serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
 }
 
-/// Apply one batch of element changes in one transaction.
+/// Apply call map changes in one transaction: over the helper's own
+/// netlink socket when it can (see `nftnl`), else as a JSON batch; `state`
+/// supplies the counters a refreshed call carries over.
+pub fn apply_changes(
+    changes: &[crate::nat::Change],
+    element_timeout: u32,
+    state: impl Fn(&crate::nat::Mapping) -> Option<netfilter::ElementState>,
+) -> Result<(), OsError> {
+    match super::nftnl::apply(changes, element_timeout) {
+        Some(r) => r.map_err(OsError::Nft),
+        None => apply(&netfilter::batch(changes, element_timeout, state)),
+    }
+}
+
+/// Apply one JSON batch of element changes in one transaction.
 pub fn apply(batch: &nftables::schema::Nftables) -> Result<(), OsError> {
     let json = serde_json::to_string(batch).map_err(|e| OsError::Nft(e.to_string()))?;
     match libnft::run(&json) {

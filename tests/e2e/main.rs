@@ -506,28 +506,33 @@ fn s9_kernel_helper_reference() {
 /// call, and GRE flows again. Prints the time to recover and the loss.
 #[test]
 fn deleted_table_is_restored_with_its_calls() {
-    deleted_table_restored(false);
+    deleted_table_restored(None);
 }
 
-/// The same through the fallback that runs `nft` for every batch (routers
-/// without libnftables).
+/// The same through the fallbacks: libnftables in process, and running
+/// `nft` for every batch (routers without libnftables).
+#[test]
+fn deleted_table_is_restored_through_libnftables() {
+    deleted_table_restored(Some("libnftables"));
+}
+
 #[test]
 fn deleted_table_is_restored_through_the_nft_binary() {
-    deleted_table_restored(true);
+    deleted_table_restored(Some("binary"));
 }
 
-fn deleted_table_restored(nft_binary: bool) {
+fn deleted_table_restored(nft: Option<&str>) {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    if nft_binary {
+    if let Some(way) = nft {
         lab.helper_env
-            .push(("PPTP_PASSTHROUGH_NFT".into(), "binary".into()));
+            .push(("PPTP_PASSTHROUGH_NFT".into(), way.into()));
     }
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let way = if nft_binary {
-        "libnftables not found: programming the maps by running nft"
-    } else {
-        "programming the maps in process through libnftables"
+    let way = match nft {
+        None => "programming the maps over the helper's own nf_tables netlink socket",
+        Some("libnftables") => "programming the maps in process through libnftables",
+        Some(_) => "libnftables not found: programming the maps by running nft",
     };
     assert!(lab.log().contains(way), "the helper did not say {way:?}");
     let a = streaming_call(&lab, 10, 1000);

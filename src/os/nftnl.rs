@@ -1,0 +1,126 @@
+//! The helper's own nf_tables netlink socket: call map changes go to the
+//! kernel as one batch per drain (see `netfilter::nlmsg`) with no listing
+//! and no cache, about one system call each way. `PPTP_PASSTHROUGH_NFT`
+//! set to `libnftables` or `binary` turns it off (for comparison and
+//! tests); refreshes, which carry counters over, always take the JSON path.
+
+use std::sync::Mutex;
+
+use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
+
+use crate::nat::Change;
+use crate::netfilter::nlmsg;
+
+struct NfSock {
+    s: Socket,
+    seq: u32,
+    /// For acknowledgements; kept, so a batch allocates nothing here.
+    buf: Vec<u8>,
+}
+
+/// `None`: not tried yet; `Some(None)`: not available or turned off.
+static SOCK: Mutex<Option<Option<NfSock>>> = Mutex::new(None);
+
+fn open() -> Option<NfSock> {
+    if std::env::var("PPTP_PASSTHROUGH_NFT").is_ok_and(|v| v == "binary" || v == "libnftables") {
+        return None;
+    }
+    let mut s = Socket::new(NETLINK_NETFILTER).ok()?;
+    s.bind_auto().ok()?;
+    // Acknowledgements carry only the header of what they answer.
+    s.set_cap_ack(true).ok()?;
+    // The kernel answers a batch before sendmsg returns; never wait.
+    s.set_non_blocking(true).ok()?;
+    // A batch is one datagram and must fit the send buffer.
+    force_sndbuf(&s, SNDBUF).ok()?;
+    let seq = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(1);
+    Some(NfSock {
+        s,
+        seq,
+        buf: vec![0; 16 * 1024],
+    })
+}
+
+/// Send buffer, and the largest batch sent this way (a drain of 64 full
+/// segments of call requests needs about 0.5 MiB); larger ones take the
+/// JSON path, which libnftables splits.
+const SNDBUF: usize = 4 << 20;
+
+fn force_sndbuf(s: &Socket, bytes: usize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: a valid descriptor and a c_int option value that outlives
+    // the call; SO_SNDBUFFORCE ignores wmem_max (CAP_NET_ADMIN).
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUFFORCE,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether batches go over the helper's own socket.
+pub fn available() -> bool {
+    let mut g = SOCK.lock().unwrap_or_else(|e| e.into_inner());
+    g.get_or_insert_with(open).is_some()
+}
+
+/// Send `changes` as one transaction; `None` when this path cannot take
+/// them (turned off, no socket, or a refresh among them).
+pub fn apply(changes: &[Change], element_timeout: u32) -> Option<Result<(), String>> {
+    if !nlmsg::encodable(changes) {
+        return None;
+    }
+    let mut g = SOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let sock = g.get_or_insert_with(open).as_mut()?;
+    let (bytes, want) = nlmsg::batch(changes, element_timeout, sock.seq);
+    if bytes.len() > SNDBUF / 2 {
+        return None;
+    }
+    let msgs = bytes.len() as u32; // an upper bound on the messages in it
+    sock.seq = sock.seq.wrapping_add(msgs);
+    if want == 0 {
+        return Some(Ok(()));
+    }
+    Some(exchange(&sock.s, &bytes, want, &mut sock.buf))
+}
+
+fn exchange(s: &Socket, bytes: &[u8], want: u32, buf: &mut [u8]) -> Result<(), String> {
+    let kernel = netlink_sys::SocketAddr::new(0, 0);
+    s.send_to(bytes, &kernel, 0)
+        .map_err(|e| format!("nf_tables batch not sent: {e}"))?;
+    // Errors of failing messages come first, then the last message's
+    // acknowledgement; the kernel has queued them all before send returns.
+    let (mut seen, mut first_err) = (0, None);
+    while seen < want && first_err.is_none() {
+        let n = match s.recv(&mut &mut buf[..], 0) {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(format!(
+                    "nf_tables: {seen} of {want} acknowledgements, then: {e}"
+                ));
+            }
+        };
+        let (k, err) = nlmsg::acks(&buf[..n]);
+        seen += k;
+        first_err = first_err.or(err);
+    }
+    match first_err {
+        None => Ok(()),
+        Some(code) => Err(format!(
+            "nf_tables rejected the batch: {}",
+            std::io::Error::from_raw_os_error(-code)
+        )),
+    }
+}
