@@ -3,7 +3,7 @@
 # one run, reports medians of the rounds and ratios, and writes
 # docs/BENCHMARKS.md. Timing lives here, never in the tests.
 #
-#   scripts/bench.sh [--quick] [--only gre|control|memory|tunnel]
+#   scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm]
 #
 # --quick: one round, shorter runs (a few minutes in all); the numbers are
 # only a smoke test. --only SECTION: run one section and print its rows,
@@ -15,7 +15,9 @@
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
-# 128-bit stateful); 5. the binary size.
+# 128-bit stateful); 5. the same client against pptpd + pppd and against
+# this server in the interop VM (scripts/interop.sh --bench; qemu TCG);
+# 6. the binary size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -31,20 +33,20 @@ while [ $# -gt 0 ]; do
         --only)
             ONLY=${2:-}
             case "$ONLY" in
-                gre | control | memory | tunnel) ;;
-                *) echo "--only needs one of: gre, control, memory, tunnel" >&2; exit 2 ;;
+                gre | control | memory | tunnel | vm) ;;
+                *) echo "--only needs one of: gre, control, memory, tunnel, vm" >&2; exit 2 ;;
             esac
             shift
             ;;
-        *) echo "usage: scripts/bench.sh [--quick] [--only gre|control|memory|tunnel]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm]" >&2; exit 2 ;;
     esac
     shift
 done
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
-ROUNDS=5 BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500
+ROUNDS=5 BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500 VM_ROUNDS=5 VM_MB=16
 GRE_CALLS="1 100 1000" GRE_SIZES="64 1400" GRE_DIRS="in out"
-if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100; fi
+if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4; fi
 # gregen opens one control connection per call.
 ulimit -n 8192 2>/dev/null || true
 
@@ -356,12 +358,40 @@ if want tunnel; then
     )
 fi
 
-# --- 5. binary size ---------------------------------------------------------
+# --- 5. tunnel in the interop VM: pptpd + pppd vs this server ---------------
+# scripts/interop.sh --bench boots the interop VM once and alternates pptpd +
+# pppd and this server in it; this project's client dials both from a
+# namespace. qemu TCG makes every number small: the ratio is what counts.
+if want vm; then
+    echo "==> tunnel in the interop VM (qemu TCG): pptpd + pppd vs this server, the same client,"
+    echo "    $VM_ROUNDS round(s), $VM_MB MiB down and up per call (scripts/interop.sh --bench)"
+    if ! command -v qemu-system-x86_64 >/dev/null 2>&1 &&
+        ! (install_packages qemu-system-x86 busybox-static) >"$WORK/vm-install.log" 2>&1; then
+        echo "    skipped: qemu could not be installed:"
+        tail -n 3 "$WORK/vm-install.log" | sed 's/^/      /'
+        ROWS+=("| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client | - | - | skipped: no qemu |")
+    else
+        INTEROP_BENCH_ROUNDS=$VM_ROUNDS INTEROP_BENCH_MB=$VM_MB scripts/interop.sh --bench 2>&1 |
+            tee "$WORK/vm.log" | sed 's/^/    /' || true
+        VMB=$(sed -n 's/^INTEROP-BENCH //p' "$WORK/vm.log" | tail -n 1)
+        vmb() { echo "$VMB" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+        if [ -n "$VMB" ]; then
+            ROWS+=(
+                "| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client (MPPE-128 stateless): download, the server encrypts ($VM_MB MiB, median of $(vmb rounds)) | $(vmb pptpd_down) Mbit/s, $(vmb pptpd_down_cpu) VM CPU ms/MiB | $(vmb ours_down) Mbit/s, $(vmb ours_down_cpu) VM CPU ms/MiB | $(vmb ratio_down) |"
+                "| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client (MPPE-128 stateless): upload, the server decrypts | $(vmb pptpd_up) Mbit/s, $(vmb pptpd_up_cpu) VM CPU ms/MiB | $(vmb ours_up) Mbit/s, $(vmb ours_up_cpu) VM CPU ms/MiB | $(vmb ratio_up) |"
+            )
+        else
+            ROWS+=("| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client | - | - | failed: see scripts/interop.sh --bench |")
+        fi
+    fi
+fi
+
+# --- 6. binary size ---------------------------------------------------------
 SIZE=$(stat -c %s "$BIN")
 
 ROWS+=("| stripped release binary | - | $SIZE bytes | target ≤ 1 572 864 |")
 TABLE=$(
-    echo "| measurement | kernel helper | this project | ratio / target |"
+    echo "| measurement | kernel helper (VM rows: pptpd + pppd) | this project | ratio / target |"
     echo "|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
 )
@@ -432,10 +462,17 @@ medians.
 - Tunnel: `iperf3` TCP from the LAN host through this project's client, the
   router running the helper, to this project's server; CPU is user + system
   time of the client and the server processes per GB received.
-
-## Not measured yet
-
-- pptpd + pppd in the interop VMs with the same client.
+- Tunnel in the interop VM (`scripts/interop.sh --bench`): the qemu VM of
+  `scripts/interop.sh` (TCG, one vCPU, Debian 12's kernel) runs pptpd 1.4.0
+  + pppd 2.4.9 (kernel MPPE, `require-mppe-128`) or this project's server
+  (`--mppe require-128`), one at a time and alternated; this project's
+  client dials each from a namespace on the host, MS-CHAPv2 and MPPE-128
+  stateless on both. Per call a download (the VM sends, the server
+  encrypts) and an upload (the VM receives, the server decrypts) of a fixed
+  size with busybox `nc` and `dd`, timed on the host; VM CPU is the VM's
+  busy time (`/proc/stat`) per MiB moved. Emulation makes the VM's CPU
+  slow: the absolute numbers are small, and the ratio (this server over
+  pptpd + pppd) is the result.
 EOF
     if [ -n "$NOTES" ]; then
         echo

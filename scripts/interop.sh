@@ -24,9 +24,30 @@
 # Environment: INTEROP_KEEP=1 keeps the work directory (consoles, logs,
 # captures); INTEROP_BLOB_KB sets the size of each download (default 256);
 # INTEROP_CARGO_LOCK (see the build step).
+#
+# scripts/interop.sh --bench: none of the above, but a benchmark in the same
+# set-up. One VM ("s", 198.51.100.20) runs pptpd + pppd or this project's
+# server (the release binary, copied into the initramfs), one at a time, and
+# this project's client in <P>-cli dials it (MS-CHAPv2, MPPE-128 stateless
+# with both). Per round and server: a download (the VM sends, the server
+# encrypts) and an upload (the VM receives, the server decrypts) of a fixed
+# size through the tunnel, timed on the host, and the VM's busy CPU time
+# (/proc/stat in the VM). The servers alternate (ABBA); medians of the
+# rounds and the ratio ours / pptpd end in one line
+#   INTEROP-BENCH rounds=N bytes=B pptpd_down=Mbit/s ours_down=... ratio_down=...
+# (also _up, and _down_cpu / _up_cpu in VM CPU ms per MB) that
+# scripts/bench.sh reads. qemu TCG is slow: the ratio is what counts.
+# Environment: INTEROP_BENCH_ROUNDS (default 5), INTEROP_BENCH_MB (size of
+# each transfer in MiB, default 16), INTEROP_KEEP, INTEROP_CARGO_LOCK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+MODE=interop
+case "${1:-}" in
+    "") ;;
+    --bench) MODE=bench ;;
+    *) echo "usage: scripts/interop.sh [--bench]" >&2; exit 2 ;;
+esac
 need_root "$@"
 # Host side: qemu, busybox (also for the VMs), tcpdump for captures, and the
 # libraries pppd and pptpd link against (copied into the initramfs).
@@ -56,6 +77,14 @@ QEMU_PIDS=()
 CLIENT_PID=""
 BLOB_KB=${INTEROP_BLOB_KB:-256}
 VM_DEADLINE=240
+if [ "$MODE" = bench ]; then
+    BENCH_ROUNDS=${INTEROP_BENCH_ROUNDS:-5}
+    BENCH_BYTES=$((${INTEROP_BENCH_MB:-16} * 1024 * 1024))
+    XFER_SECS=120 # at most, per transfer
+    # The VM's own deadline, a safety net: boot, then per round and server
+    # a call set-up, two transfers and a stop.
+    VM_DEADLINE=$((300 + BENCH_ROUNDS * 2 * (150 + 2 * XFER_SECS)))
+fi
 
 # shellcheck disable=SC2317  # called through the trap
 cleanup() {
@@ -100,6 +129,8 @@ for p in ppp pptp-linux pptpd; do DEBS+=("$(fetch_deb "$p")"); done
 
 # Kernel image and the few modules the VMs need (extracted once).
 MODS="e1000 slhc ppp_generic ppp_async libarc4 ppp_mppe sch_netem"
+# The benchmark runs our server in the VM: it needs TUN.
+if [ "$MODE" = bench ]; then MODS="$MODS tun"; fi
 KDIR="$CACHE/kernel-$KPKG"
 have_mods=1
 for m in $MODS; do [ -f "$KDIR/$m.ko" ] || have_mods=0; done
@@ -149,6 +180,20 @@ for b in pppd pptp pptpd pptpctrl tc; do
         cp -L "$lib" "$R$lib"
     done
 done
+if [ "$MODE" = bench ]; then
+    # Our server, with the libraries it links against (libnftables is
+    # dlopened by the helper only).
+    cp "$BIN" "$R/usr/sbin/pptp-passthrough"
+    if ldd "$BIN" | grep -q 'not found'; then
+        echo "missing libraries for $BIN:" >&2
+        ldd "$BIN" >&2
+        exit 1
+    fi
+    ldd "$BIN" | grep -oE '/[^ ]+' | while read -r lib; do
+        mkdir -p "$R$(dirname "$lib")"
+        cp -L "$lib" "$R$lib"
+    done
+fi
 for m in $MODS; do cp "$KDIR/$m.ko" "$R/lib/modules/"; done
 echo "$MODS" >"$R/lib/modules/order"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
@@ -269,6 +314,80 @@ esac
 EOF
 chmod 755 "$R/etc/ppp/ip-up" "$R/etc/ppp/ip-down" "$R/etc/ppp/serve-peer"
 
+if [ "$MODE" = bench ]; then
+    mkdir -p "$R/www/cgi-bin"
+    # The host's remote control, one request at a time over HTTP on the VM's
+    # own address (not through a tunnel): start and stop a server, read the
+    # CPU counters, end the benchmark.
+    cat >"$R/www/cgi-bin/ctl" <<'EOF'
+#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+. /etc/interop.env
+printf 'Content-Type: text/plain\r\n\r\n'
+servers() { pidof pptpd pptpctrl pppd pptp-passthrough; }
+listening() { netstat -ltn 2>/dev/null | grep -q ':1723 '; }
+case $QUERY_STRING in
+start-pptpd)
+    echo "INTEROP-INFO $VM starting pptpd" >/dev/console
+    pptpd -c /etc/pptpd.conf </dev/null >/dev/null 2>&1
+    ;;
+start-ours)
+    echo "INTEROP-INFO $VM starting pptp-passthrough server" >/dev/console
+    setsid pptp-passthrough server --listen "${ADDR%/*}" --secrets /etc/ppp/chap-secrets \
+        --local-ip 192.168.77.1 --pool-start 192.168.77.10 --pool-end 192.168.77.20 \
+        --auth mschapv2 --mppe require-128 --tun pptps0 --socket /run/ours.sock \
+        </dev/null >/dev/console 2>&1 &
+    ;;
+stop)
+    pids=$(servers)
+    [ -n "$pids" ] && kill $pids
+    n=0
+    while [ "$n" -lt 50 ] && servers >/dev/null; do sleep 0.2; n=$((n + 1)); done
+    pids=$(servers)
+    if [ -n "$pids" ]; then kill -9 $pids; echo "killed $pids"; else echo ok; fi
+    rm -f /var/run/pptpd.pid
+    exit 0
+    ;;
+stat) head -n 1 /proc/stat; exit 0 ;;
+up-bytes)
+    # What the last upload's sink counted (it writes that just after it has
+    # closed the connection), once.
+    n=0
+    while [ "$n" -lt 25 ] && [ ! -s /tmp/up-bytes ]; do sleep 0.2; n=$((n + 1)); done
+    cat /tmp/up-bytes 2>/dev/null
+    rm -f /tmp/up-bytes
+    exit 0
+    ;;
+finish) touch /tmp/bench-done; echo ok; exit 0 ;;
+*) echo "unknown request"; exit 0 ;;
+esac
+# start-*: until something listens on TCP 1723 (20 s at most).
+n=0
+while [ "$n" -lt 100 ] && ! listening; do sleep 0.2; n=$((n + 1)); done
+if listening; then echo ok; else echo "nothing listens on TCP 1723"; fi
+EOF
+    # Traffic ends, run by `nc -ll -e` with the connection as stdin and
+    # stdout: a source of BENCHBYTES zero bytes (MPPE encrypts them; no
+    # compression is negotiated) and a sink that counts what it got (with a
+    # race: the host asks for the count as soon as the connection closes).
+    cat >"$R/etc/bench-src" <<'EOF'
+#!/bin/sh
+. /etc/interop.env
+exec dd if=/dev/zero bs=65536 count=$((BENCHBYTES / 65536)) 2>/dev/null
+EOF
+    cat >"$R/etc/bench-sink" <<'EOF'
+#!/bin/sh
+rm -f /tmp/up-bytes
+# Into tmpfs (busybox dd does not say how many bytes it copied).
+dd of=/tmp/up-data bs=65536 2>/dev/null
+# Close the connection before the bookkeeping: the host's clock stops there.
+exec <&- >&-
+stat -c %s /tmp/up-data >/tmp/up-bytes
+rm -f /tmp/up-data
+EOF
+    chmod 755 "$R/www/cgi-bin/ctl" "$R/etc/bench-src" "$R/etc/bench-sink"
+fi
+
 cat >"$R/init" <<'EOF'
 #!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -283,7 +402,7 @@ mkdir -p /www/up /www/done /www/down
 exec </dev/null >/dev/console 2>&1
 . /etc/interop-lib.sh
 {
-    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE; do
+    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE BENCHBYTES; do
         eval "echo $v=\\\"\${$v:-}\\\""
     done
 } >/etc/interop.env
@@ -316,6 +435,15 @@ pptpd)
         while [ ! -e "/www/done/$p" ] || [ ! -e "/www/down/$p" ]; do sleep 1; done
     done
     sleep 2
+    ;;
+bench)
+    # scripts/interop.sh --bench: the host drives everything through
+    # /www/cgi-bin/ctl; here only the traffic ends, until it says done.
+    [ -c /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
+    nc -ll -p 5001 -e /etc/bench-src &
+    nc -ll -p 5002 -e /etc/bench-sink &
+    echo "INTEROP-READY $VM"
+    while [ ! -e /tmp/bench-done ]; do sleep 1; done
     ;;
 client)
     pppd pty "pptp $SERVER --nolaunchpppd" name "$PPPUSER" ipparam "$VM" \
@@ -372,9 +500,39 @@ chmod 755 "$R/init"
 (cd "$R" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 >"$W/initrd"
 echo "    initramfs: $(du -h "$W/initrd" | cut -f1), kernel $(basename "$KDEB" | cut -d_ -f1,2)"
 
+# ---------------------------------------------------------------- VMs
+boot_vm() { # name namespace tap mac env...
+    local name=$1 ns=$2 tap=$3 mac=$4
+    shift 4
+    ip netns exec "$ns" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 256M \
+        -nodefaults -no-user-config -display none -monitor none -no-reboot \
+        -serial "file:$W/console-$name.log" \
+        -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" \
+        -append "console=ttyS0 quiet panic=-1 VM=$name BLOBKB=$BLOB_KB DEADLINE=$VM_DEADLINE $*" \
+        -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+        -device "e1000,netdev=n0,mac=$mac,romfile=" \
+        >"$W/qemu-$name.log" 2>&1 &
+    QEMU_PIDS+=($!)
+    eval "QEMU_$name=\$!"
+}
+# wait_for FILE REGEX SECONDS: until a line matches (consoles have CRs).
+wait_for() {
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        grep -qaE "$2" "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # ---------------------------------------------------------------- namespaces
-say "namespaces: internet $NET, our client $CLI, router $RTR"
-for ns in "$NET" "$CLI" "$RTR"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+if [ "$MODE" = bench ]; then
+    RTR=""
+    say "namespaces: internet $NET, our client $CLI"
+else
+    say "namespaces: internet $NET, our client $CLI, router $RTR"
+fi
+for ns in "$NET" "$CLI" ${RTR:+"$RTR"}; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip -n "$NET" link add br0 type bridge
 ip -n "$NET" addr add 198.51.100.1/24 dev br0
 ip -n "$NET" addr add 198.51.100.10/24 dev br0
@@ -385,6 +543,136 @@ ip -n "$NET" link set cli0 master br0 up
 ip -n "$CLI" addr add 198.51.100.40/24 dev eth0
 ip -n "$CLI" link set eth0 up
 ip -n "$CLI" route add default via 198.51.100.1
+
+# ---------------------------------------------------------------- benchmark
+if [ "$MODE" = bench ]; then
+    ip -n "$NET" tuntap add dev tap-s mode tap
+    ip -n "$NET" link set tap-s master br0 up
+    BOOTED=$SECONDS
+    say "booting VM s (qemu TCG): pptpd + pppd and our server, one at a time"
+    boot_vm s "$NET" tap-s 52:54:00:00:00:20 ROLE=bench ADDR=198.51.100.20/24 GW=198.51.100.1 \
+        BENCHBYTES="$BENCH_BYTES"
+    if ! wait_for "$W/console-s.log" '^INTEROP-READY s' 240; then
+        echo "VM s did not come up:" >&2
+        tr -d '\r' <"$W/console-s.log" >&2
+        exit 1
+    fi
+    echo "    VM s up after $((SECONDS - BOOTED))s"
+    # The VM's remote control, on its own address (not through a tunnel).
+    ctl() { ip netns exec "$CLI" timeout 60 busybox wget -q -O - "http://198.51.100.20:8080/cgi-bin/ctl?$1" 2>/dev/null || true; }
+    # The VM's busy and total CPU time in USER_HZ ticks (100 a second).
+    vm_cpu() { ctl stat | awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }'; }
+    median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0) ? sprintf("%.2f", a / b) : "-" }'; }
+    # xfer down|up PEER: BENCH_BYTES through the tunnel; prints
+    # "Mbit/s VM-CPU-ms-per-MB VM-busy-%", or nothing when it failed.
+    xfer() {
+        local c0 c1 t0 t1 got
+        read -r -a c0 < <(vm_cpu) || true
+        t0=$(date +%s%N)
+        if [ "$1" = down ]; then
+            got=$(ip netns exec "$CLI" timeout "$XFER_SECS" busybox nc "$2" 5001 </dev/null | wc -c)
+        else
+            head -c "$BENCH_BYTES" /dev/zero | ip netns exec "$CLI" timeout "$XFER_SECS" busybox nc "$2" 5002 || true
+        fi
+        t1=$(date +%s%N)
+        read -r -a c1 < <(vm_cpu) || true
+        [ "$1" = up ] && got=$(ctl up-bytes)
+        if [ "${got:-0}" != "$BENCH_BYTES" ]; then
+            echo "    $1: ${got:-0} of $BENCH_BYTES bytes arrived" >&2
+            return 0
+        fi
+        awk -v b="$BENCH_BYTES" -v ns=$((t1 - t0)) -v busy=$((${c1[0]:-0} - ${c0[0]:-0})) \
+            -v all=$((${c1[1]:-0} - ${c0[1]:-0})) 'BEGIN {
+                printf "%.2f %.0f %.0f\n", b * 8000 / ns, busy * 10 / (b / 1048576), (all > 0) ? busy * 100 / all : 0 }'
+    }
+    # bench_round pptpd|ours: one call from our client, a download and an
+    # upload; adds "down_mbit down_cpu up_mbit up_cpu" to $W/bench.pptpd or
+    # $W/bench.ours, or fails.
+    bench_round() {
+        local started line peer down='' up='' mtu dm dc db um uc ub
+        started=$(ctl "start-$1")
+        if [ "$started" != ok ]; then
+            echo "    $1 did not start in the VM: ${started:-no answer}" >&2
+            ctl stop >/dev/null
+            return 1
+        fi
+        # Emptied here, not by the redirection below: that happens in the
+        # background, and the last round's "connected:" must not count.
+        : >"$W/client.out"
+        ip netns exec "$CLI" "$BIN" client connect 198.51.100.20 --user ours \
+            --password-file "$W/ours.pass" --tun pptpi0 --timeout 60 \
+            >>"$W/client.out" 2>>"$W/client.err" &
+        CLIENT_PID=$!
+        if wait_for "$W/client.out" '^connected: ' 90; then
+            line=$(grep -a '^connected: ' "$W/client.out" | head -n 1)
+            peer=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
+            mtu=$(ip -n "$CLI" link show pptpi0 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+            echo "      $1: ${line#connected: }, tunnel MTU ${mtu:-?}"
+            down=$(xfer down "$peer")
+            up=$(xfer up "$peer")
+        else
+            echo "    $1: no 'connected:' line from our client:" >&2
+            tail -n 5 "$W/client.out" "$W/client.err" >&2
+        fi
+        kill -TERM "$CLIENT_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$CLIENT_PID" 2>/dev/null || true
+        wait "$CLIENT_PID" 2>/dev/null || true
+        CLIENT_PID=""
+        line=$(ctl stop)
+        [ "$line" = ok ] || echo "    $1 did not stop by itself: ${line:-no answer}" >&2
+        [ -n "$down" ] && [ -n "$up" ] || return 1
+        read -r dm dc db <<<"$down"
+        read -r um uc ub <<<"$up"
+        echo "      $1: down $dm Mbit/s ($dc VM CPU ms/MiB, VM busy $db %), up $um Mbit/s ($uc ms/MiB, busy $ub %)"
+        echo "$dm $dc $um $uc" >>"$W/bench.$1"
+    }
+    say "benchmark: $BENCH_ROUNDS round(s), $((BENCH_BYTES / 1048576)) MiB down and up per call, our client -> pptpd + pppd / our server (VM s)"
+    for who in pptpd ours; do : >"$W/bench.$who"; done
+    BENCH_FAILED=0
+    for r in $(seq "$BENCH_ROUNDS"); do
+        # ABBA: neither server always goes first.
+        if [ $((r % 2)) = 1 ]; then order="pptpd ours"; else order="ours pptpd"; fi
+        for who in $order; do
+            echo "    round $r, $who"
+            bench_round "$who" || BENCH_FAILED=1
+        done
+    done
+    ctl finish >/dev/null
+    for ((i = 0; i < 60; i++)); do kill -0 "${QEMU_PIDS[0]}" 2>/dev/null || break; sleep 0.5; done
+    col() { cut -d' ' -f"$2" <"$W/bench.$1" | median; }
+    echo
+    echo "================ interop benchmark ($((SECONDS - START))s) ================"
+    if [ -s "$W/bench.pptpd" ] && [ -s "$W/bench.ours" ]; then
+        PD=$(col pptpd 1) PDC=$(col pptpd 2) PU=$(col pptpd 3) PUC=$(col pptpd 4)
+        OD=$(col ours 1) ODC=$(col ours 2) OU=$(col ours 3) OUC=$(col ours 4)
+        printf '  %-34s %-24s %-24s %s\n' "medians of $(wc -l <"$W/bench.ours") / $(wc -l <"$W/bench.pptpd") round(s)" "pptpd + pppd" "our server" "ours / pptpd" \
+            "download (the server encrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$(ratio "$OD" "$PD")" \
+            "upload (the server decrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$(ratio "$OU" "$PU")"
+        echo "  (ms/MiB: the VM's busy CPU time per MiB moved)"
+        echo "INTEROP-BENCH rounds=$BENCH_ROUNDS bytes=$BENCH_BYTES pptpd_down=$PD ours_down=$OD ratio_down=$(ratio "$OD" "$PD")" \
+            "pptpd_up=$PU ours_up=$OU ratio_up=$(ratio "$OU" "$PU")" \
+            "pptpd_down_cpu=$PDC ours_down_cpu=$ODC pptpd_up_cpu=$PUC ours_up_cpu=$OUC"
+    else
+        BENCH_FAILED=1
+    fi
+    if [ "$BENCH_FAILED" != 0 ]; then
+        echo "---------------- console of VM s ----------------"
+        tr -d '\r' <"$W/console-s.log"
+        echo "---------------- qemu s ----------------"
+        cat "$W/qemu-s.log"
+        for f in client.out client.err; do
+            echo "---------------- $f ----------------"
+            cat "$W/$f" 2>/dev/null
+        done
+        echo
+        echo "interop benchmark: FAILED (a round did not complete)"
+        exit 1
+    fi
+    exit 0
+fi
+
 ip link add wan0 netns "$RTR" type veth peer name rtr0 netns "$NET"
 ip -n "$NET" addr add 203.0.113.1/24 dev rtr0
 ip -n "$NET" link set rtr0 up
@@ -443,20 +731,6 @@ PIDS+=($!)
 ) >"$W/status.log" 2>&1 &
 PIDS+=($!)
 
-boot_vm() { # name namespace tap mac env...
-    local name=$1 ns=$2 tap=$3 mac=$4
-    shift 4
-    ip netns exec "$ns" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 256M \
-        -nodefaults -no-user-config -display none -monitor none -no-reboot \
-        -serial "file:$W/console-$name.log" \
-        -kernel "$KDIR/vmlinuz" -initrd "$W/initrd" \
-        -append "console=ttyS0 quiet panic=-1 VM=$name BLOBKB=$BLOB_KB DEADLINE=$VM_DEADLINE $*" \
-        -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
-        -device "e1000,netdev=n0,mac=$mac,romfile=" \
-        >"$W/qemu-$name.log" 2>&1 &
-    QEMU_PIDS+=($!)
-    eval "QEMU_$name=\$!"
-}
 BOOTED=$SECONDS
 say "booting 4 VMs (qemu TCG): s = pptpd, a = pptp client, c1 + c2 = pptp clients on the LAN"
 boot_vm s "$NET" tap-s 52:54:00:00:00:20 ROLE=pptpd ADDR=198.51.100.20/24 GW=198.51.100.1 \
@@ -473,15 +747,6 @@ HOSTRES=$W/host-results
 res() { # name PASS|FAIL detail
     echo "INTEROP-RESULT $1 $2 ${3:-}" >>"$HOSTRES"
     echo "    $1: $2 ${3:-}"
-}
-# wait_for FILE REGEX SECONDS: until a line matches (consoles have CRs).
-wait_for() {
-    local i
-    for ((i = 0; i < $3 * 5; i++)); do
-        grep -qaE "$2" "$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    return 1
 }
 host_ping() { # name ns ip
     local out rx
