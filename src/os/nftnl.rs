@@ -97,6 +97,13 @@ pub fn apply(changes: &[Change], element_timeout: u32) -> Option<Result<(), Stri
 }
 
 fn exchange(s: &Socket, bytes: &[u8], want: u32, buf: &mut [u8]) -> Result<(), String> {
+    // What an earlier batch left (its last acknowledgement after an error)
+    // must not be taken for this batch's answer.
+    for _ in 0..64 {
+        if s.recv(&mut &mut buf[..], 0).is_err() {
+            break;
+        }
+    }
     let kernel = netlink_sys::SocketAddr::new(0, 0);
     s.send_to(bytes, &kernel, 0)
         .map_err(|e| format!("nf_tables batch not sent: {e}"))?;
