@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 
 PKG=openwrt/pptp-passthrough
 APP=openwrt/luci-app-pptp-passthrough
+# The files the app installs on the router (its root/ directory).
+FS="$APP"/root
 INIT=$PKG/files/pptp-passthrough.init
-ACL=$APP/root/usr/share/rpcd/acl.d/luci-app-pptp-passthrough.json
+ACL=$FS/usr/share/rpcd/acl.d/luci-app-pptp-passthrough.json
 
 failures=0
 pass() { echo "  ok    $*"; }
@@ -190,9 +192,9 @@ expect "status view runs 'client ACTION --socket SOCKET NAME'" "$(cat "$views/st
     "fs\.exec\(PROG, \[ 'client', action, '--socket', SOCKET, name \]\)"
 expect "status view's socket matches the init script" "$(cat "$views/status.js")" \
     "^var SOCKET = '/var/run/pptp-passthrough\.sock';"
-expect "menu needs the ACL" "$(cat "$APP/root/usr/share/luci/menu.d/luci-app-pptp-passthrough.json")" \
+expect "menu needs the ACL" "$(cat "$FS/usr/share/luci/menu.d/luci-app-pptp-passthrough.json")" \
     '"acl": \[ "luci-app-pptp-passthrough" \]'
-expect "ucitrack reloads the service" "$(cat "$APP/root/usr/share/ucitrack/luci-app-pptp-passthrough.json")" \
+expect "ucitrack reloads the service" "$(cat "$FS/usr/share/ucitrack/luci-app-pptp-passthrough.json")" \
     '"init": "pptp-passthrough"'
 
 echo "==> package Makefiles have the required fields"

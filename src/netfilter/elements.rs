@@ -330,10 +330,11 @@ pub fn parse_elements(text: &str) -> Result<Vec<(Mapping, ElementState)>, serde_
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn m() -> Mapping {
+    /// The call both batch encoders are tested with.
+    pub(in crate::netfilter) fn m() -> Mapping {
         Mapping {
             role: Role::Pns,
             lan: "192.168.1.10:40000".parse().unwrap(),

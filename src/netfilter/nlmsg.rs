@@ -290,18 +290,7 @@ pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nat::Role;
-
-    fn m() -> Mapping {
-        Mapping {
-            role: Role::Pns,
-            lan: "192.168.1.10:40000".parse().unwrap(),
-            remote: "198.51.100.10:1723".parse().unwrap(),
-            lan_cid: 4660,
-            public_cid: 1001,
-            peer_cid: 77,
-        }
-    }
+    use crate::netfilter::elements::tests::m;
 
     fn u16_at(b: &[u8], at: usize) -> u16 {
         u16::from_ne_bytes([b[at], b[at + 1]])

@@ -64,19 +64,11 @@ impl GreSocket {
 /// path-MTU probes are not fragmented on the way.
 pub fn set_dont_fragment(s: &Socket) -> Result<(), OsError> {
     use std::os::fd::AsRawFd;
-    let val: libc::c_int = libc::IP_PMTUDISC_DO;
-    // SAFETY: setsockopt reads an int of the given size from a live local.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MTU_DISCOVER,
-            (&val as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(OsError::Io(std::io::Error::last_os_error()));
-    }
-    Ok(())
+    super::setsockopt_int(
+        s.as_raw_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_MTU_DISCOVER,
+        libc::IP_PMTUDISC_DO,
+    )
+    .map_err(OsError::Io)
 }

@@ -42,6 +42,32 @@ pub fn trim_heap() {
     }
 }
 
+/// Set an integer socket option (the few the crates in use do not offer:
+/// SO_RCVBUFFORCE, SO_SNDBUFFORCE, IP_MTU_DISCOVER).
+pub fn setsockopt_int(
+    fd: std::os::fd::RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> std::io::Result<()> {
+    // SAFETY: setsockopt reads a c_int of the given size from a live local;
+    // a bad descriptor is reported as an error.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Run a program, returning stdout; stderr becomes the error text.
 pub fn run(prog: &str, args: &[String], stdin: Option<&str>) -> Result<String, OsError> {
     use std::io::Write;

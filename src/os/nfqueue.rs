@@ -78,22 +78,7 @@ fn open(num: u16) -> Result<(nfq::Queue, QueueFd), OsError> {
 const RCVBUF: usize = 8 << 20;
 
 fn set_rcvbuf(fd: RawFd, bytes: usize) -> Result<(), OsError> {
+    // SO_RCVBUFFORCE ignores rmem_max (the helper has CAP_NET_ADMIN).
     let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: `fd` is the queue's open socket; the option value is a c_int
-    // that lives across the call. SO_RCVBUFFORCE ignores rmem_max (the
-    // helper has CAP_NET_ADMIN).
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(OsError::Queue(std::io::Error::last_os_error()))
-    }
+    super::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v).map_err(OsError::Queue)
 }

@@ -51,23 +51,9 @@ const SNDBUF: usize = 4 << 20;
 
 fn force_sndbuf(s: &Socket, bytes: usize) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
+    // SO_SNDBUFFORCE ignores wmem_max (the helper has CAP_NET_ADMIN).
     let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    // SAFETY: a valid descriptor and a c_int option value that outlives
-    // the call; SO_SNDBUFFORCE ignores wmem_max (CAP_NET_ADMIN).
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUFFORCE,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    super::setsockopt_int(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, v)
 }
 
 /// Whether batches go over the helper's own socket.

@@ -1,0 +1,317 @@
+//! Control connections of the generator: the PAC (`peer`) and the PNS
+//! (`pns`) that set the calls up before GRE flows.
+
+use super::*;
+
+pub(crate) fn start_control(reply: bool) -> StartControl {
+    StartControl {
+        protocol_version: 0x0100,
+        result: u8::from(reply),
+        framing_capabilities: 3,
+        bearer_capabilities: 3,
+        host_name: Str64::new(b"gregen"),
+        vendor: Str64::new(b"gregen"),
+        ..StartControl::default()
+    }
+}
+
+pub(crate) fn would_block(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+    )
+}
+
+/// A nonblocking control connection: what came in, what waits to go out.
+pub(crate) struct Conn {
+    pub(crate) s: TcpStream,
+    pub(crate) r: Reassembler,
+    pub(crate) out: Vec<u8>,
+}
+
+impl Conn {
+    pub(crate) fn new(s: TcpStream) -> Res<Self> {
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        s.set_nonblocking(true).map_err(|e| e.to_string())?;
+        Ok(Conn {
+            s,
+            r: Reassembler::new(),
+            out: Vec::new(),
+        })
+    }
+
+    /// Write what is queued, as far as it goes; true if anything went.
+    pub(crate) fn flush(&mut self) -> Res<bool> {
+        let mut done = 0;
+        while done < self.out.len() {
+            match self.s.write(&self.out[done..]) {
+                Ok(0) => return Err("the control connection was closed".into()),
+                Ok(k) => done += k,
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(format!("writing a control connection: {e}")),
+            }
+        }
+        self.out.drain(..done);
+        Ok(done > 0)
+    }
+
+    /// Read what has arrived; true if anything did.
+    pub(crate) fn pull(&mut self) -> Res<bool> {
+        let mut buf = [0u8; 16384];
+        match self.s.read(&mut buf) {
+            Ok(0) => Err("the control connection was closed".into()),
+            Ok(k) => {
+                self.r.push(&buf[..k]);
+                Ok(true)
+            }
+            Err(e) if would_block(&e) => Ok(false),
+            Err(e) => Err(format!("reading a control connection: {e}")),
+        }
+    }
+
+    pub(crate) fn next(&mut self) -> Res<Option<Message>> {
+        match self.r.next_message() {
+            None => Ok(None),
+            Some(Ok(m)) => Ok(Some(m)),
+            Some(Err(e)) => Err(format!("bad control message: {e}")),
+        }
+    }
+}
+
+pub(crate) fn listener(listen: Ipv4Addr) -> Res<Socket> {
+    let l =
+        Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).map_err(|e| e.to_string())?;
+    l.set_reuse_address(true).map_err(|e| e.to_string())?;
+    l.bind(&SockAddr::from(SocketAddrV4::new(listen, 1723)))
+        .map_err(|e| format!("listening on {listen}:1723: {e}"))?;
+    l.listen(4096).map_err(|e| e.to_string())?;
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    Ok(l)
+}
+
+pub(crate) fn peer(listen: Ipv4Addr, o: Opts) -> Res<String> {
+    let deadline = Instant::now() + Duration::from_secs(o.wait);
+    // Before the calls, so that nothing sent early is missed.
+    let raw = gre_socket(listen)?;
+    let l = listener(listen)?;
+    let n = usize::from(o.calls);
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut caller: Option<Ipv4Addr> = None;
+    // The caller's Call ID of our call k + 1.
+    let mut theirs: Vec<u16> = Vec::with_capacity(n);
+    let mut go = false;
+    // dir out: count as soon as every call is answered; dir in: send on the go.
+    while !(theirs.len() == n && (go || o.dir == Dir::Out)) {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} connection(s), {} of {n} calls{} before the deadline",
+                conns.len(),
+                theirs.len(),
+                if theirs.len() == n { ", no go" } else { "" }
+            ));
+        }
+        let mut busy = false;
+        loop {
+            match l.accept() {
+                Ok((s, a)) => {
+                    let ip = a.as_socket_ipv4().map(|a| *a.ip());
+                    if caller.is_some() && ip != caller {
+                        return Err(format!("a second caller address {ip:?}"));
+                    }
+                    caller = ip;
+                    conns.push(Conn::new(s.into())?);
+                    busy = true;
+                }
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(format!("accept: {e}")),
+            }
+        }
+        for c in &mut conns {
+            busy |= c.pull()?;
+            while let Some(m) = c.next()? {
+                let reply = match m {
+                    Message::StartControlConnectionRequest(_) => {
+                        Message::StartControlConnectionReply(start_control(true))
+                    }
+                    Message::OutgoingCallRequest(q) if theirs.len() < n => {
+                        theirs.push(q.call_id);
+                        Message::OutgoingCallReply(OutgoingCallReply {
+                            call_id: theirs.len() as u16,
+                            peer_call_id: q.call_id,
+                            result: 1,
+                            connect_speed: 100_000_000,
+                            packet_recv_window_size: 64,
+                            ..OutgoingCallReply::default()
+                        })
+                    }
+                    Message::EchoRequest { identifier } => {
+                        go = true;
+                        Message::EchoReply {
+                            identifier,
+                            result: 1,
+                            error: 0,
+                        }
+                    }
+                    _ => continue,
+                };
+                c.out.extend(reply.to_bytes());
+            }
+            busy |= c.flush()?;
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let caller = caller.ok_or("no caller")?;
+    let ours: Vec<u16> = (1..=o.calls).collect();
+    let line = match o.dir {
+        Dir::In => blast(&raw, caller, &theirs, o)?,
+        Dir::Out => count(&raw, &ours, o)?,
+    };
+    drop(conns);
+    Ok(line)
+}
+
+/// Connect to `server`:1723, retrying while nobody listens yet.
+pub(crate) fn dial(server: Ipv4Addr, deadline: Instant) -> Res<TcpStream> {
+    loop {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+            .map_err(|e| format!("TCP socket (raise `ulimit -n` for many calls): {e}"))?;
+        match s.connect_timeout(
+            &SockAddr::from(SocketAddrV4::new(server, 1723)),
+            Duration::from_secs(2),
+        ) {
+            Ok(()) => {
+                // Close with a RST: no TIME_WAIT left behind by many runs.
+                s.set_linger(Some(Duration::ZERO))
+                    .map_err(|e| e.to_string())?;
+                return Ok(s.into());
+            }
+            Err(e)
+                if Instant::now() < deadline
+                    && e.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(format!("connecting to {server}:1723: {e}")),
+        }
+    }
+}
+
+pub(crate) fn pns(server: Ipv4Addr, o: Opts) -> Res<String> {
+    let deadline = Instant::now() + Duration::from_secs(o.wait);
+    let n = usize::from(o.calls);
+    let per = usize::from(o.per_conn);
+    // Our Call IDs 1..=N, `per` of them on each connection.
+    let ids: Vec<Vec<u16>> = (1..=o.calls)
+        .collect::<Vec<_>>()
+        .chunks(per)
+        .map(<[u16]>::to_vec)
+        .collect();
+    let mut conns = Vec::with_capacity(ids.len());
+    let mut raw = None;
+    for _ in &ids {
+        let s = dial(server, deadline)?;
+        if raw.is_none() {
+            let me = match s.local_addr().map_err(|e| e.to_string())?.ip() {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(a) => return Err(format!("unexpected local address {a}")),
+            };
+            // Before the calls, so that nothing sent early is missed.
+            raw = Some(gre_socket(me)?);
+        }
+        conns.push(Conn::new(s)?);
+    }
+    let raw = raw.ok_or("no connection")?;
+    // The peer's Call ID of our call k + 1.
+    let mut theirs: Vec<Option<u16>> = vec![None; n];
+    // Replies still to come per connection, and connections started.
+    let mut pending: Vec<usize> = ids.iter().map(Vec::len).collect();
+    let (mut started, mut busy_conns) = (0usize, 0usize);
+    let (mut got, mut sccrps) = (0usize, 0usize);
+    // SCCRQ on at most --window connections at a time, the requests after
+    // the SCCRP; every connection is read while others are written: nothing
+    // blocks on full buffers.
+    while got < n {
+        while busy_conns < usize::from(o.window) && started < conns.len() {
+            conns[started].out =
+                Message::StartControlConnectionRequest(start_control(false)).to_bytes();
+            started += 1;
+            busy_conns += 1;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{sccrps} of {} SCCRPs, {got} of {n} Outgoing-Call-Replies before the deadline",
+                conns.len()
+            ));
+        }
+        let mut busy = false;
+        for (c, mine) in conns.iter_mut().zip(&ids) {
+            busy |= c.flush()?;
+            busy |= c.pull()?;
+            while let Some(m) = c.next()? {
+                match m {
+                    Message::StartControlConnectionReply(r) if r.result == 1 => {
+                        sccrps += 1;
+                        for &id in mine {
+                            c.out.extend(
+                                Message::OutgoingCallRequest(OutgoingCallRequest::vpn(id))
+                                    .to_bytes(),
+                            );
+                        }
+                    }
+                    Message::StartControlConnectionReply(r) => {
+                        return Err(format!("SCCRP result {}", r.result));
+                    }
+                    Message::OutgoingCallReply(p) => {
+                        let slot = usize::from(p.peer_call_id)
+                            .checked_sub(1)
+                            .and_then(|i| theirs.get_mut(i))
+                            .ok_or_else(|| {
+                                format!("OCRP for unknown Call ID {}", p.peer_call_id)
+                            })?;
+                        if p.result != 1 {
+                            return Err(format!(
+                                "call {} refused: result {}",
+                                p.peer_call_id, p.result
+                            ));
+                        }
+                        if slot.replace(p.call_id).is_none() {
+                            got += 1;
+                            let left = &mut pending[(usize::from(p.peer_call_id) - 1) / per];
+                            *left -= 1;
+                            if *left == 0 {
+                                busy_conns -= 1;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            busy |= c.flush()?;
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // The go: every reply has passed the router.
+    let c = &mut conns[0];
+    c.out
+        .extend(Message::EchoRequest { identifier: 1 }.to_bytes());
+    while !c.out.is_empty() {
+        if Instant::now() > deadline {
+            return Err("could not send the go".into());
+        }
+        if !c.flush()? {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let theirs: Vec<u16> = theirs.into_iter().flatten().collect();
+    let ours: Vec<u16> = (1..=o.calls).collect();
+    let line = match o.dir {
+        Dir::Out => blast(&raw, server, &theirs, o)?,
+        Dir::In => count(&raw, &ours, o)?,
+    };
+    drop(conns);
+    Ok(line)
+}
