@@ -55,9 +55,17 @@ echo "==> building the release binary and the traffic generator (load average: $
 cargo build --release --locked -q
 cargo build --release --locked -q --example hostile
 cargo build --release --locked -q --example gregen
+cargo build --release --locked -q --example datapath
+if want tunnel; then
+    echo "==> building the speed-optimised profile (cargo build --profile fast) for the tunnel rows"
+    cargo build --profile fast --locked -q --bin pptp-passthrough --example datapath
+fi
 BIN=$PWD/target/release/pptp-passthrough
 GEN=$PWD/target/release/examples/hostile
 GREGEN=$PWD/target/release/examples/gregen
+DATAPATH=$PWD/target/release/examples/datapath
+FAST_BIN=$PWD/target/fast/pptp-passthrough
+FAST_DATAPATH=$PWD/target/fast/examples/datapath
 
 P="pptpbench$$"
 LAN="$P-lan" RTR="$P-rtr" NET="$P-net"
@@ -302,9 +310,9 @@ fi
 want tunnel && echo "==> tunnel: TCP goodput through our client and server (iperf3, ${IPERF_SECS} s), MPPE off / 128 stateless / 128 stateful"
 printf 'bench * "bench pass" *\n' >"$WORK/secrets"
 ticks=$(getconf CLK_TCK)
-cpu_s() { awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
-tunnel_round() { # $1: none|stateless|stateful; prints "Mbit/s cpu_s_per_GB"
-    local mppe=() srv cli
+cpu_us() { awk -v t="$ticks" '{print $14 / t, $15 / t}' "/proc/$1/stat"; }
+tunnel_round() { # $1: none|stateless|stateful, $2: binary; prints "Mbit/s user_s_per_GB system_s_per_GB"
+    local mppe=() srv cli BIN=$2
     case "$1" in
         none) mppe=(--mppe none) ;;
         stateful) mppe=(--mppe-stateful) ;;
@@ -322,40 +330,79 @@ tunnel_round() { # $1: none|stateless|stateful; prints "Mbit/s cpu_s_per_GB"
     local ip3=$!
     sleep 0.3
     local c0 s0 c1 s1 bytes
-    c0=$(cpu_s "$cli" 2>/dev/null || echo 0); s0=$(cpu_s "$srv" 2>/dev/null || echo 0)
+    c0=$(cpu_us "$cli" 2>/dev/null || echo 0 0); s0=$(cpu_us "$srv" 2>/dev/null || echo 0 0)
     bytes=$(ip netns exec "$LAN" iperf3 -c 10.99.0.1 -t "$IPERF_SECS" -J 2>/dev/null |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' 2>/dev/null ||
         echo 0)
-    c1=$(cpu_s "$cli" 2>/dev/null || echo "$c0"); s1=$(cpu_s "$srv" 2>/dev/null || echo "$s0")
+    c1=$(cpu_us "$cli" 2>/dev/null || echo "$c0"); s1=$(cpu_us "$srv" 2>/dev/null || echo "$s0")
     if [ "${bytes:-0}" = 0 ]; then
         echo "    tunnel $1 failed; client and server said:" >&2
         tail -n 5 "$WORK/client.out" "$WORK/client.log" "$WORK/server.log" >&2
     fi
     kill "$cli" "$srv" "$ip3" 2>/dev/null || true
     wait "$cli" "$srv" "$ip3" 2>/dev/null || true
-    awk -v b="$bytes" -v t="$IPERF_SECS" -v c="$c0" -v C="$c1" -v s="$s0" -v S="$s1" \
-        'BEGIN {printf "%d %.1f\n", b * 8 / t / 1e6, (b > 0) ? ((C - c) + (S - s)) / (b / 1e9) : 0}'
+    echo "$bytes $c0 $c1 $s0 $s1" | awk -v t="$IPERF_SECS" '{
+        gb = $1 / 1e9; if (gb == 0) gb = 1e-9
+        printf "%d %.1f %.1f\n", $1 * 8 / t / 1e6, (($4 - $2) + ($8 - $6)) / gb, (($5 - $3) + ($9 - $7)) / gb }'
 }
 if want tunnel; then
-    declare -A TP CPU
-    for mode in none stateless stateful; do : >"$WORK/tp.$mode"; : >"$WORK/cpu.$mode"; done
+    # Both builds alternate inside each round: the shipped one (size) and
+    # `--profile fast`.
+    for b in size fast; do
+        for mode in none stateless stateful; do : >"$WORK/tp.$b.$mode"; : >"$WORK/cpu.$b.$mode"; done
+    done
     ours_on
     for r in $(seq "$ROUNDS"); do
         for mode in none stateless stateful; do
-            read -r mbit cpu < <(tunnel_round "$mode")
-            echo "$mbit" >>"$WORK/tp.$mode"; echo "$cpu" >>"$WORK/cpu.$mode"
-            echo "    round $r MPPE $mode: $mbit Mbit/s, $cpu CPU s/GB"
+            for b in size fast; do
+                bin=$BIN; [ "$b" = fast ] && bin=$FAST_BIN
+                read -r mbit user sys < <(tunnel_round "$mode" "$bin")
+                echo "$mbit" >>"$WORK/tp.$b.$mode"; echo "$user $sys" >>"$WORK/cpu.$b.$mode"
+                echo "    round $r MPPE $mode, $b build: $mbit Mbit/s, CPU s/GB user $user + system $sys"
+            done
         done
     done
     ours_off
+    tunnel_cell() { # $1 build, $2 mode
+        local u s
+        u=$(cut -d' ' -f1 "$WORK/cpu.$1.$2" | median); s=$(cut -d' ' -f2 "$WORK/cpu.$1.$2" | median)
+        echo "$(median <"$WORK/tp.$1.$2") Mbit/s, CPU s/GB user $u + system $s"
+    }
     for mode in none stateless stateful; do
-        TP[$mode]=$(median <"$WORK/tp.$mode"); CPU[$mode]=$(median <"$WORK/cpu.$mode")
+        case $mode in
+            none) what="MPPE off" ;;
+            stateless) what="MPPE-128 stateless" ;;
+            stateful) what="MPPE-128 stateful" ;;
+        esac
+        ROWS+=("| tunnel goodput through namespaces (iperf3), $what: shipped build; \`--profile fast\` | - | $(tunnel_cell size "$mode"); $(tunnel_cell fast "$mode") | |")
     done
-    ROWS+=(
-        "| tunnel goodput, MPPE off | - | ${TP[none]} Mbit/s, ${CPU[none]} CPU s/GB | |"
-        "| tunnel goodput, MPPE-128 stateless | - | ${TP[stateless]} Mbit/s, ${CPU[stateless]} CPU s/GB | target ≥ 1 Gbit/s per core |"
-        "| tunnel goodput, MPPE-128 stateful | - | ${TP[stateful]} Mbit/s, ${CPU[stateful]} CPU s/GB | |"
-    )
+
+    echo "==> tunnel data path in memory (examples/datapath.rs, 1400-byte packets): Gbit/s per core"
+    for b in size fast; do
+        for mode in none stateless stateful; do : >"$WORK/dp.$b.$mode"; done
+    done
+    for r in $(seq "$ROUNDS"); do
+        for mode in none stateless stateful; do
+            for b in size fast; do
+                dp=$DATAPATH; [ "$b" = fast ] && dp=$FAST_DATAPATH
+                "$dp" --mppe "$mode" --size 1400 --secs "$GRE_SECS" |
+                    python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["send_gbit_per_core"], d["receive_gbit_per_core"])' \
+                        >>"$WORK/dp.$b.$mode"
+                echo "    round $r MPPE $mode, $b build: send / receive $(tail -n 1 "$WORK/dp.$b.$mode") Gbit/s per core"
+            done
+        done
+    done
+    dp_cell() { # $1 build, $2 mode
+        echo "$(cut -d' ' -f1 "$WORK/dp.$1.$2" | median) / $(cut -d' ' -f2 "$WORK/dp.$1.$2" | median)"
+    }
+    for mode in none stateless stateful; do
+        case $mode in
+            none) what="MPPE off" target="" ;;
+            stateless) what="MPPE-128 stateless" target="target ≥ 1 Gbit/s per core" ;;
+            stateful) what="MPPE-128 stateful" target="" ;;
+        esac
+        ROWS+=("| tunnel data path in memory, $what, 1400-byte packets, Gbit/s per core, send / receive: shipped build; \`--profile fast\` | - | $(dp_cell size "$mode"); $(dp_cell fast "$mode") | $target |")
+    done
 fi
 
 # --- 5. tunnel in the interop VM: pptpd + pppd vs this server ---------------
@@ -459,9 +506,20 @@ medians.
 - Helper memory: VmRSS of the helper process while N calls are held open
   (counted in the kernel map by `nft`, so that no status listing runs),
   and again after one `status --json` that lists every call.
-- Tunnel: `iperf3` TCP from the LAN host through this project's client, the
-  router running the helper, to this project's server; CPU is user + system
-  time of the client and the server processes per GB received.
+- Tunnel through namespaces: `iperf3` TCP from the LAN host through this
+  project's client, the router running the helper, to this project's
+  server; CPU is the user and the system time of the client and the server
+  processes per GB received. System time includes what the kernel does in
+  the sender's softirq on veth: routing, NAT and nft on the router, and
+  delivery in the other namespace. The shipped (size-optimised) build and
+  `cargo build --profile fast` (opt-level 3) alternate in each round.
+- Tunnel data path in memory (`examples/datapath.rs`): a client and a server
+  `Link` (GRE channel + PPP session) negotiate MS-CHAPv2 and MPPE over an
+  in-memory wire, then the client sends 1 400-byte IPv4 packets (PPP
+  framing, MPPE, GRE header) and the server takes them apart and checks
+  every one arrives whole. No system calls: this is the CPU cost of this
+  project's code per packet, given as the Gbit/s one core would carry at
+  that cost, for each end.
 - Tunnel in the interop VM (`scripts/interop.sh --bench`): the qemu VM of
   `scripts/interop.sh` (TCG, one vCPU, Debian 12's kernel) runs pptpd 1.4.0
   + pppd 2.4.9 (kernel MPPE, `require-mppe-128`) or this project's server

@@ -57,21 +57,21 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
     chain gre_raw {{
         type filter hook prerouting priority raw; policy accept;
-        iifname "{wan}" ip protocol gre @th,13,3 1 ip saddr . @th,48,16 != @{MAP_DNAT} counter notrack
+        ip protocol gre iifname "{wan}" @th,13,3 1 ip saddr . @th,48,16 != @{MAP_DNAT} counter notrack
     }}
     chain gre_nat {{
         type nat hook prerouting priority dstnat - 5; policy accept;
-        iifname "{wan}" ip protocol gre dnat to ip saddr . @th,48,16 map @{MAP_DNAT}
+        ip protocol gre iifname "{wan}" dnat to ip saddr . @th,48,16 map @{MAP_DNAT}
     }}
     chain gre_forward {{
         type filter hook forward priority filter - 5; policy accept;
-        iifname "{wan}" ip protocol gre @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID}
-        oifname "{wan}" ip protocol gre ip daddr . @th,48,16 @{SET_OUT}
-        oifname "{wan}" {ICMP_GRE_UNREACH} counter drop
+        ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
+        ip protocol gre oifname "{wan}" ip daddr . @th,48,16 @{SET_OUT} return
+        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
     chain gre_icmp {{
         type filter hook output priority filter; policy accept;
-        oifname "{wan}" {ICMP_GRE_UNREACH} counter drop
+        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
 "#
     ));
@@ -90,10 +90,10 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         t.push_str(&format!(
             r#"    chain ctl_queue {{
         type filter hook forward priority mangle; policy accept;
-        {lan_in}oifname "{wan}" tcp dport 1723 queue num {q} bypass
-        iifname "{wan}" {lan_out}tcp sport 1723 queue num {q} bypass
-        iifname "{wan}" {lan_out}tcp dport 1723 queue num {q} bypass
-        {lan_in}oifname "{wan}" tcp sport 1723 queue num {q} bypass
+        tcp dport 1723 {lan_in}oifname "{wan}" queue num {q} bypass
+        tcp sport 1723 iifname "{wan}" {lan_out}queue num {q} bypass
+        tcp dport 1723 iifname "{wan}" {lan_out}queue num {q} bypass
+        tcp sport 1723 {lan_in}oifname "{wan}" queue num {q} bypass
     }}
 "#
         ));
@@ -126,13 +126,13 @@ mod tests {
         let t = table_text(&s, false);
         assert!(t.contains("dnat to ip saddr . @th,48,16 map @gre_dnat"));
         assert!(t.contains("@th,48,16 set ip saddr . @th,48,16 map @gre_cid"));
-        assert!(t.contains("iifname \"wan0\" ip protocol gre"));
+        assert!(t.contains("ip protocol gre iifname \"wan0\""));
         assert!(!t.contains("queue num"));
         assert!(!t.contains("delete table"));
         // Neither the router nor a LAN host tells the server "protocol
         // unreachable" about PPTP GRE: pptpd would drop every call from the
         // public address.
-        let icmp = "oifname \"wan0\" icmp type destination-unreachable icmp code prot-unreachable @th,136,8 47 @th,237,3 1 counter drop";
+        let icmp = "icmp type destination-unreachable icmp code prot-unreachable @th,136,8 47 @th,237,3 1 oifname \"wan0\" counter drop";
         // (The last occurrence: the first is the empty one made to be deleted.)
         let output = t.split("chain gre_icmp {").last().unwrap();
         assert!(output.contains("type filter hook output priority filter;"));
@@ -144,10 +144,10 @@ mod tests {
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
         assert!(
-            t.contains("iifname { \"br-lan\" } oifname \"wan0\" tcp dport 1723 queue num 3 bypass")
+            t.contains("tcp dport 1723 iifname { \"br-lan\" } oifname \"wan0\" queue num 3 bypass")
         );
         assert!(
-            t.contains("iifname \"wan0\" oifname { \"br-lan\" } tcp sport 1723 queue num 3 bypass")
+            t.contains("tcp sport 1723 iifname \"wan0\" oifname { \"br-lan\" } queue num 3 bypass")
         );
         assert_eq!(t.matches("queue num 3 bypass").count(), 4);
     }

@@ -142,10 +142,13 @@ impl<'a> Frame<'a> {
         } else {
             &[hi, lo]
         };
-        let bytes = ac.iter().chain(proto).chain(self.payload);
-        for (dst, src) in out.iter_mut().zip(bytes) {
-            *dst = *src;
-        }
+        // Three slice copies: a byte-wise chained iterator cost microseconds
+        // per full-size frame in the size-optimised build.
+        let (head, rest) = out[..len].split_at_mut(ac.len());
+        head.copy_from_slice(ac);
+        let (p, body) = rest.split_at_mut(proto.len());
+        p.copy_from_slice(proto);
+        body.copy_from_slice(self.payload);
         Ok(len)
     }
 
