@@ -1,9 +1,11 @@
 //! One direction of a control connection's TCP byte stream, as seen by a
 //! middlebox that may rewrite bytes but must never reorder or invent them.
 //!
-//! Segments are taken in sequence order; a segment from the future (an
-//! earlier one was lost before the router) is dropped so that TCP resends
-//! it in order. Whole messages are cut out of the stream even when several
+//! Segments are taken in sequence order. A segment from the future (an
+//! earlier one is late: reordered on the way, or lost and to be resent) is
+//! parked until the gap fills, a bounded number for a bounded time; only
+//! beyond that is it dropped, so that TCP resends it in order. Dropping at
+//! once cost a retransmission timeout for every reordered segment. Whole messages are cut out of the stream even when several
 //! share a segment or one spans segments. A segment that carries Call ID
 //! bytes (message offset 12 and beyond) of a message that is not complete
 //! yet is held back until the message is, so the rewrite can be applied;
@@ -19,6 +21,9 @@ use crate::wire::pptp::{Error as WireError, HEADER_LEN, Header};
 
 /// How many recent rewrites are kept for retransmissions.
 const PATCH_LOG: usize = 64;
+
+/// How many segments from beyond a gap wait for it to fill.
+pub const MAX_PARKED: usize = 64;
 
 /// Sequence number comparison modulo 2^32 (RFC 793 §3.3).
 pub fn seq_lt(a: u32, b: u32) -> bool {
@@ -51,6 +56,8 @@ pub struct Stream {
     partial: Vec<u8>,
     partial_seq: u32,
     held: Vec<Held>,
+    /// Segments beyond a gap, waiting for it to fill.
+    parked: Vec<Held>,
     patches: VecDeque<(u32, [u8; 2])>,
     desync: bool,
 }
@@ -183,5 +190,35 @@ impl Stream {
     /// Drop everything held (the connection is gone).
     pub fn take_held(&mut self) -> Vec<Held> {
         std::mem::take(&mut self.held)
+    }
+
+    /// Keep a segment from beyond a gap; gives it back when
+    /// [`MAX_PARKED`] already wait (the caller drops it).
+    pub fn park(&mut self, h: Held) -> Option<Held> {
+        if self.parked.len() >= MAX_PARKED {
+            return Some(h);
+        }
+        self.parked.push(h);
+        None
+    }
+
+    /// A parked segment the gap in front of which has filled, the earliest
+    /// first.
+    pub fn unpark(&mut self) -> Option<Held> {
+        let next = self.next_seq?;
+        let i = (0..self.parked.len())
+            .filter(|&i| !seq_lt(next, self.parked[i].pkt.seq))
+            .min_by_key(|&i| self.parked[i].pkt.seq.wrapping_sub(next) as i32)?;
+        Some(self.parked.swap_remove(i))
+    }
+
+    /// Oldest park time, if any segment is parked.
+    pub fn parked_since(&self) -> Option<Instant> {
+        self.parked.iter().map(|h| h.since).min()
+    }
+
+    /// Every parked segment (its gap never filled, or the connection is gone).
+    pub fn take_parked(&mut self) -> Vec<Held> {
+        std::mem::take(&mut self.parked)
     }
 }

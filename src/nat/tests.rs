@@ -276,7 +276,7 @@ fn held_segment_is_released_unchanged_after_timeout() {
 }
 
 #[test]
-fn retransmission_is_rewritten_identically_and_gaps_are_dropped() {
+fn retransmission_is_rewritten_identically_and_unfilled_gaps_are_dropped() {
     let now = Instant::now();
     let mut t = tracker();
     let mut c = Conn::new(lan(10, 40000), srv(1723));
@@ -288,12 +288,93 @@ fn retransmission_is_rewritten_identically_and_gaps_are_dropped() {
     let (_, b2) = c.send(&mut t, now, Outbound, &m);
     assert_eq!(b1, b2);
     assert_eq!(t.calls(now).len(), 1, "a retransmission is not a new call");
-    // A segment beyond the next expected byte.
+    // A segment beyond the next expected byte waits for the gap...
     c.seq[0] = c.seq[0].wrapping_add(100);
     let (id, p) = c.seg(Outbound, &m);
     let mut out = Output::default();
     t.handle(now, id, Outbound, p, &mut out);
+    assert!(out.verdicts.is_empty());
+    t.poll(now + Duration::from_millis(500), &mut out);
+    assert!(out.verdicts.is_empty());
+    // ...and is dropped when it never fills, so that TCP resends in order.
+    t.poll(now + Duration::from_secs(3), &mut out);
     assert_eq!(out.verdicts, vec![(id, Verdict::Drop)]);
+    assert_eq!(t.stats.dropped_out_of_order, 1);
+    assert_eq!(t.calls(now).len(), 1, "nothing was read past the gap");
+}
+
+/// Segments of one burst reordered on the way (veth and multi-queue NICs
+/// spread one flow over CPUs): each is rewritten and released once the
+/// segment before it has come, nothing is dropped, and the verdicts come in
+/// stream order.
+#[test]
+fn reordered_segments_wait_for_the_gap_and_are_all_rewritten() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(StartControlConnectionRequest, &[]),
+    );
+    c.send(&mut t, now, Inbound, &msg(StartControlConnectionReply, &[]));
+    // Four OCRQs, each in its own segment; the last three overtake the first.
+    let segs: Vec<(u64, Vec<u8>)> = (0..4)
+        .map(|i| c.seg(Outbound, &msg(OutgoingCallRequest, &[(12, 100 + i)])))
+        .collect();
+    let mut out = Output::default();
+    for (id, p) in segs.iter().skip(1).rev() {
+        t.handle(now, *id, Outbound, p.clone(), &mut out);
+    }
+    assert!(out.verdicts.is_empty(), "nothing passes ahead of the gap");
+    assert_eq!(t.stats.parked, 3);
+    let (id0, p0) = &segs[0];
+    t.handle(now, *id0, Outbound, p0.clone(), &mut out);
+    let order: Vec<u64> = out.verdicts.iter().map(|(i, _)| *i).collect();
+    assert_eq!(order, segs.iter().map(|(i, _)| *i).collect::<Vec<_>>());
+    let mut public = Vec::new();
+    for (id, p) in &segs {
+        let m = released_payload(&out, *id, p);
+        public.push(u16_at(&m, 12));
+    }
+    public.sort_unstable();
+    public.dedup();
+    assert_eq!(public.len(), 4, "four calls, four public Call IDs");
+    assert_eq!(t.calls(now).len(), 4);
+    assert_eq!(t.stats.dropped_out_of_order, 0);
+    // A retransmission of a parked-then-released segment is old news.
+    let mut again = Output::default();
+    t.handle(now, 99, Outbound, segs[2].1.clone(), &mut again);
+    assert_eq!(
+        released_payload(&again, 99, &segs[2].1),
+        released_payload(&out, segs[2].0, &segs[2].1)
+    );
+    assert_eq!(t.calls(now).len(), 4);
+}
+
+/// Only so many segments wait beyond a gap; the rest are dropped at once.
+#[test]
+fn parked_segments_are_bounded() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(StartControlConnectionRequest, &[]),
+    );
+    c.seq[0] = c.seq[0].wrapping_add(1000);
+    let mut out = Output::default();
+    let n = super::stream::MAX_PARKED as u16 + 5;
+    for i in 0..n {
+        let (id, p) = c.seg(Outbound, &msg(OutgoingCallRequest, &[(12, i)]));
+        t.handle(now, id, Outbound, p, &mut out);
+    }
+    assert_eq!(out.verdicts.len(), 5);
+    assert!(out.verdicts.iter().all(|(_, v)| *v == Verdict::Drop));
+    assert_eq!(t.stats.dropped_out_of_order, 5);
 }
 
 #[test]

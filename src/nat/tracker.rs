@@ -94,6 +94,8 @@ pub struct Stats {
     pub segments: u64,
     pub rewritten: u64,
     pub held: u64,
+    /// Segments that came before an earlier one and waited for it.
+    pub parked: u64,
     pub dropped_out_of_order: u64,
     pub malformed: u64,
     pub released_unmodified_after_hold: u64,
@@ -158,6 +160,9 @@ impl Tracker {
                     for h in s.take_held() {
                         out.verdicts
                             .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
+                    }
+                    for h in s.take_parked() {
+                        out.verdicts.push((h.id, Verdict::Drop));
                     }
                 }
             }
@@ -226,7 +231,7 @@ impl Tracker {
     /// Handle one queued IPv4 packet travelling in `dir`.
     pub fn handle(&mut self, now: Instant, id: u64, dir: Dir, data: Vec<u8>, out: &mut Output) {
         self.stats.segments += 1;
-        let mut pkt = match TcpPacket::parse(data) {
+        let pkt = match TcpPacket::parse(data) {
             Ok(p) => p,
             Err(_) => {
                 self.stats.malformed += 1;
@@ -261,57 +266,70 @@ impl Tracker {
             conn.closing = true;
             conn.calls.end_all(&mut cx);
         }
-        let stream = &mut conn.streams[dir_index(dir)];
-        match stream.classify(&pkt) {
-            Class::Old => {
-                stream.replay_patches(&mut pkt);
-                out.verdicts.push((id, finish(pkt, &mut self.stats)));
-            }
-            Class::Future => {
-                self.stats.dropped_out_of_order += 1;
-                out.verdicts.push((id, Verdict::Drop));
-            }
-            Class::New { skip } => {
-                stream.replay_patches(&mut pkt);
-                let msgs = match stream.feed(&pkt, skip) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        self.stats.malformed += 1;
-                        if !conn.warned {
-                            conn.warned = true;
-                            if cx.log_allowed() {
-                                tracing::warn!(%lan, %remote, error = %e,
-                                    "unreadable PPTP control stream: passing it unchanged");
-                            }
-                        }
-                        Vec::new()
-                    }
-                };
-                for (seq, msg) in msgs {
-                    for (off, bytes) in conn.calls.on_message(dir, &msg, &mut cx) {
-                        stream.patch(seq.wrapping_add(off as u32), bytes, &mut pkt);
-                    }
+        // This segment, then any parked ones its bytes have made current.
+        let mut next = Some((id, pkt));
+        while let Some((id, mut pkt)) = next.take() {
+            let stream = &mut conn.streams[dir_index(dir)];
+            match stream.classify(&pkt) {
+                Class::Old => {
+                    stream.replay_patches(&mut pkt);
+                    out.verdicts.push((id, finish(pkt, &mut self.stats)));
                 }
-                // Earlier held segments go first, in order, then this one
-                // unless it must wait for the rest of its message.
-                let mine = if stream.must_hold() {
-                    self.stats.held += 1;
-                    stream.hold(Held {
+                Class::Future => {
+                    self.stats.parked += 1;
+                    let h = Held {
                         id,
                         pkt,
                         since: now,
-                    });
-                    None
-                } else {
-                    Some(pkt)
-                };
-                for h in stream.releasable() {
-                    out.verdicts.push((h.id, finish(h.pkt, &mut self.stats)));
+                    };
+                    if let Some(h) = stream.park(h) {
+                        self.stats.dropped_out_of_order += 1;
+                        out.verdicts.push((h.id, Verdict::Drop));
+                    }
                 }
-                if let Some(pkt) = mine {
-                    out.verdicts.push((id, finish(pkt, &mut self.stats)));
+                Class::New { skip } => {
+                    stream.replay_patches(&mut pkt);
+                    let msgs = match stream.feed(&pkt, skip) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            self.stats.malformed += 1;
+                            if !conn.warned {
+                                conn.warned = true;
+                                if cx.log_allowed() {
+                                    tracing::warn!(%lan, %remote, error = %e,
+                                        "unreadable PPTP control stream: passing it unchanged");
+                                }
+                            }
+                            Vec::new()
+                        }
+                    };
+                    for (seq, msg) in msgs {
+                        for (off, bytes) in conn.calls.on_message(dir, &msg, &mut cx) {
+                            stream.patch(seq.wrapping_add(off as u32), bytes, &mut pkt);
+                        }
+                    }
+                    // Earlier held segments go first, in order, then this one
+                    // unless it must wait for the rest of its message.
+                    let mine = if stream.must_hold() {
+                        self.stats.held += 1;
+                        stream.hold(Held {
+                            id,
+                            pkt,
+                            since: now,
+                        });
+                        None
+                    } else {
+                        Some(pkt)
+                    };
+                    for h in stream.releasable() {
+                        out.verdicts.push((h.id, finish(h.pkt, &mut self.stats)));
+                    }
+                    if let Some(pkt) = mine {
+                        out.verdicts.push((id, finish(pkt, &mut self.stats)));
+                    }
                 }
             }
+            next = conn.streams[dir_index(dir)].unpark().map(|h| (h.id, h.pkt));
         }
         if pkt_closed(&self.conns, &key) {
             self.conns.remove(&key);
@@ -340,6 +358,15 @@ impl Tracker {
                             .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
                     }
                 }
+                // The gap never filled: TCP resends these in order.
+                if s.parked_since()
+                    .is_some_and(|t| now.duration_since(t) >= cfg.hold_timeout)
+                {
+                    for h in s.take_parked() {
+                        self.stats.dropped_out_of_order += 1;
+                        out.verdicts.push((h.id, Verdict::Drop));
+                    }
+                }
             }
             if now.saturating_duration_since(conn.last_seen) >= cfg.idle_timeout {
                 conn.calls.end_all(&mut cx);
@@ -347,6 +374,9 @@ impl Tracker {
                     for h in s.take_held() {
                         out.verdicts
                             .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
+                    }
+                    for h in s.take_parked() {
+                        out.verdicts.push((h.id, Verdict::Drop));
                     }
                 }
                 return false;
@@ -400,7 +430,11 @@ impl Tracker {
 /// A connection that was closed and has no calls nor held segments left.
 fn pkt_closed(conns: &HashMap<ConnKey, Conn>, key: &ConnKey) -> bool {
     conns.get(key).is_some_and(|c| {
-        c.closing && c.calls.list.is_empty() && c.streams.iter().all(|s| s.held_since().is_none())
+        c.closing
+            && c.calls.list.is_empty()
+            && c.streams
+                .iter()
+                .all(|s| s.held_since().is_none() && s.parked_since().is_none())
     })
 }
 

@@ -140,6 +140,10 @@ mod tests {
         let forward = t.split("chain gre_forward {").last().unwrap();
         assert!(forward.split('}').next().unwrap().contains(icmp));
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
+        // Every forwarded packet meets these rules: each tests a protocol
+        // first, and names an interface (a string copy in the kernel) only
+        // after that.
+        assert_cheap_tests_first(&t);
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
@@ -150,5 +154,34 @@ mod tests {
             t.contains("tcp sport 1723 iifname \"wan0\" oifname { \"br-lan\" } queue num 3 bypass")
         );
         assert_eq!(t.matches("queue num 3 bypass").count(), 4);
+        assert_cheap_tests_first(&t);
+        // A mapped GRE packet leaves the forward chain once counted.
+        let forward = t.split("chain gre_forward {").last().unwrap();
+        assert_eq!(
+            forward
+                .split('}')
+                .next()
+                .unwrap()
+                .matches(" return\n")
+                .count(),
+            2
+        );
+    }
+
+    fn assert_cheap_tests_first(t: &str) {
+        let rules = t.lines().map(str::trim).filter(|l| {
+            ["ip protocol", "tcp ", "icmp ", "iifname", "oifname"]
+                .iter()
+                .any(|p| l.starts_with(p))
+        });
+        let mut n = 0;
+        for r in rules {
+            n += 1;
+            assert!(
+                !r.starts_with("iifname") && !r.starts_with("oifname"),
+                "interface name tested first: {r}"
+            );
+        }
+        assert!(n >= 5, "{t}");
     }
 }
