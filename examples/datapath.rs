@@ -146,6 +146,7 @@ fn main() {
     let (mut sent, mut delivered, mut bytes) = (0u64, 0u64, 0u64);
     let (mut t_client, mut t_server) = (Duration::ZERO, Duration::ZERO);
     let mut wire: Vec<Vec<u8>> = Vec::with_capacity(64);
+    let mut intact = true;
     let start = Instant::now();
     while sent < a.packets && start.elapsed().as_secs_f64() < a.secs {
         // The client: frame, encrypt, GRE header; 64 packets per timing.
@@ -165,12 +166,14 @@ fn main() {
             while let Some(ip) = server.ppp.poll_ip() {
                 delivered += 1;
                 bytes += ip.len() as u64;
+                intact &= ip == pkt;
             }
         }
         t_server += t.elapsed();
     }
     assert_eq!(delivered, sent, "packets lost in memory");
     assert_eq!(bytes, sent * pkt.len() as u64, "packets changed in memory");
+    assert!(intact, "packets changed in memory");
     let per = |t: Duration| t.as_secs_f64() * 1e6 / sent as f64;
     let gbit = |t: Duration| (bytes * 8) as f64 / t.as_secs_f64() / 1e9;
     println!(

@@ -10,7 +10,7 @@
 # without writing docs/BENCHMARKS.md.
 #
 # Sections: 1. GRE forwarding through the router with 1 / 100 / 1 000 calls
-# (examples/gregen.rs: sendmmsg/recvmmsg on raw GRE sockets), plain routing
+# (examples/gregen/: sendmmsg/recvmmsg on raw GRE sockets), plain routing
 # vs masquerade + the kernel's "pptp" helper vs masquerade + this helper;
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
@@ -475,7 +475,7 @@ masquerades it behind 203.0.113.2, and an internet side with a PPTP peer at
 198.51.100.10. Contenders are alternated inside each round; the table shows
 medians.
 
-- GRE forwarding: `examples/gregen.rs` opens N calls between the LAN host
+- GRE forwarding: `examples/gregen/` opens N calls between the LAN host
   and a minimal PAC at 198.51.100.12, one control connection per call (the
   kernel's helper tracks one call per control connection; at most 32
   connections in set-up at a time), then sends enhanced GRE (RFC 2637

@@ -18,6 +18,11 @@ echo "==> end-to-end tests (network namespaces; one at a time)"
 cargo build --locked --examples   # the hostile-traffic generator they use
 cargo test --locked --test e2e -- --test-threads=1
 
+echo "==> the tunnel data path in memory (examples/datapath.rs; it checks every packet, no timing)"
+for mode in none stateless stateful; do
+    target/debug/examples/datapath --mppe "$mode" --packets 3000 --secs 30
+done
+
 echo "==> shellcheck"
 shellcheck -x scripts/*.sh .ci/run
 shellcheck -s sh openwrt/pptp-passthrough/files/pptp-passthrough.init
