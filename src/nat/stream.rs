@@ -22,8 +22,9 @@ use crate::wire::pptp::{Error as WireError, HEADER_LEN, Header};
 /// How many recent rewrites are kept for retransmissions.
 const PATCH_LOG: usize = 64;
 
-/// How many segments from beyond a gap wait for it to fill.
-pub const MAX_PARKED: usize = 64;
+/// How many segments from beyond a gap wait for it to fill, per direction
+/// of a connection. Reordering on the way moves a segment by a few places.
+pub const MAX_PARKED: usize = 16;
 
 /// Sequence number comparison modulo 2^32 (RFC 793 §3.3).
 pub fn seq_lt(a: u32, b: u32) -> bool {

@@ -353,7 +353,8 @@ fn reordered_segments_wait_for_the_gap_and_are_all_rewritten() {
     assert_eq!(t.calls(now).len(), 4);
 }
 
-/// Only so many segments wait beyond a gap; the rest are dropped at once.
+/// Only so many segments wait beyond a gap, per stream and in all; the rest
+/// are dropped at once.
 #[test]
 fn parked_segments_are_bounded() {
     let now = Instant::now();
@@ -375,6 +376,33 @@ fn parked_segments_are_bounded() {
     assert_eq!(out.verdicts.len(), 5);
     assert!(out.verdicts.iter().all(|(_, v)| *v == Verdict::Drop));
     assert_eq!(t.stats.dropped_out_of_order, 5);
+    // Many connections, each with a gap: the total is bounded too.
+    let mut out = Output::default();
+    for host in 20..40 {
+        let mut c = Conn::new(lan(host, 40000), srv(1723));
+        c.send(
+            &mut t,
+            now,
+            Outbound,
+            &msg(StartControlConnectionRequest, &[]),
+        );
+        c.seq[0] = c.seq[0].wrapping_add(1000);
+        for i in 0..8 {
+            let (id, p) = c.seg(Outbound, &msg(OutgoingCallRequest, &[(12, i)]));
+            t.handle(now, id, Outbound, p, &mut out);
+        }
+    }
+    let parked = super::stream::MAX_PARKED + 20 * 8 - out.verdicts.len();
+    assert_eq!(parked, super::tracker::MAX_PARKED_TOTAL);
+    // When the gaps never fill, every parked segment is dropped and the
+    // count starts again from zero.
+    let mut late = Output::default();
+    t.poll(now + Duration::from_secs(3), &mut late);
+    assert_eq!(late.verdicts.len(), super::tracker::MAX_PARKED_TOTAL);
+    let (id, p) = c.seg(Outbound, &msg(OutgoingCallRequest, &[(12, 999)]));
+    let mut again = Output::default();
+    t.handle(now + Duration::from_secs(3), id, Outbound, p, &mut again);
+    assert!(again.verdicts.is_empty(), "room to park again");
 }
 
 #[test]

@@ -15,6 +15,11 @@ use super::stream::{Class, Held, Stream};
 /// PPTP's well-known TCP port (RFC 2637 §1.3).
 pub const PPTP_PORT: u16 = 1723;
 
+/// Segments parked beyond a gap over every connection, so that a peer
+/// sending from beyond gaps on many connections cannot pin the helper's
+/// memory; past this they are dropped and TCP resends them.
+pub const MAX_PARKED_TOTAL: usize = 64;
+
 /// Timers of the tracker.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -109,6 +114,9 @@ pub struct Tracker {
     alloc: SharedAllocator,
     conns: HashMap<ConnKey, Conn>,
     pub stats: Stats,
+    /// Segments parked beyond a gap, over every connection: each pins a
+    /// queued packet (and its receive buffer) until its verdict.
+    parked_now: usize,
     /// Bounds log lines caused by remote input.
     log: crate::ratelimit::LogLimit,
 }
@@ -135,6 +143,7 @@ impl Tracker {
             public: None,
             alloc,
             conns: HashMap::new(),
+            parked_now: 0,
             stats: Stats::default(),
             log: crate::ratelimit::LogLimit::default(),
         }
@@ -162,6 +171,7 @@ impl Tracker {
                             .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
                     }
                     for h in s.take_parked() {
+                        self.parked_now -= 1;
                         out.verdicts.push((h.id, Verdict::Drop));
                     }
                 }
@@ -282,9 +292,17 @@ impl Tracker {
                         pkt,
                         since: now,
                     };
-                    if let Some(h) = stream.park(h) {
-                        self.stats.dropped_out_of_order += 1;
-                        out.verdicts.push((h.id, Verdict::Drop));
+                    let refused = if self.parked_now >= MAX_PARKED_TOTAL {
+                        Some(h)
+                    } else {
+                        stream.park(h)
+                    };
+                    match refused {
+                        Some(h) => {
+                            self.stats.dropped_out_of_order += 1;
+                            out.verdicts.push((h.id, Verdict::Drop));
+                        }
+                        None => self.parked_now += 1,
                     }
                 }
                 Class::New { skip } => {
@@ -329,7 +347,10 @@ impl Tracker {
                     }
                 }
             }
-            next = conn.streams[dir_index(dir)].unpark().map(|h| (h.id, h.pkt));
+            next = conn.streams[dir_index(dir)].unpark().map(|h| {
+                self.parked_now -= 1;
+                (h.id, h.pkt)
+            });
         }
         if pkt_closed(&self.conns, &key) {
             self.conns.remove(&key);
@@ -363,6 +384,7 @@ impl Tracker {
                     .is_some_and(|t| now.duration_since(t) >= cfg.hold_timeout)
                 {
                     for h in s.take_parked() {
+                        self.parked_now -= 1;
                         self.stats.dropped_out_of_order += 1;
                         out.verdicts.push((h.id, Verdict::Drop));
                     }
@@ -376,6 +398,7 @@ impl Tracker {
                             .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
                     }
                     for h in s.take_parked() {
+                        self.parked_now -= 1;
                         out.verdicts.push((h.id, Verdict::Drop));
                     }
                 }
