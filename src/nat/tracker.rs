@@ -280,71 +280,37 @@ impl Tracker {
         let mut next = Some((id, pkt));
         while let Some((id, mut pkt)) = next.take() {
             let stream = &mut conn.streams[dir_index(dir)];
+            let held = |pkt| Held {
+                id,
+                pkt,
+                since: now,
+            };
             match stream.classify(&pkt) {
                 Class::Old => {
                     stream.replay_patches(&mut pkt);
                     out.verdicts.push((id, finish(pkt, &mut self.stats)));
                 }
                 Class::Future => {
-                    self.stats.parked += 1;
-                    let h = Held {
-                        id,
-                        pkt,
-                        since: now,
-                    };
-                    let refused = if self.parked_now >= MAX_PARKED_TOTAL {
-                        Some(h)
-                    } else {
-                        stream.park(h)
-                    };
-                    match refused {
-                        Some(h) => {
-                            self.stats.dropped_out_of_order += 1;
-                            out.verdicts.push((h.id, Verdict::Drop));
-                        }
-                        None => self.parked_now += 1,
-                    }
+                    let parked = &mut self.parked_now;
+                    park(
+                        stream,
+                        held(pkt),
+                        parked,
+                        &mut self.stats,
+                        &mut out.verdicts,
+                    );
                 }
                 Class::New { skip } => {
-                    stream.replay_patches(&mut pkt);
-                    let msgs = match stream.feed(&pkt, skip) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            self.stats.malformed += 1;
-                            if !conn.warned {
-                                conn.warned = true;
-                                if cx.log_allowed() {
-                                    tracing::warn!(%lan, %remote, error = %e,
-                                        "unreadable PPTP control stream: passing it unchanged");
-                                }
-                            }
-                            Vec::new()
-                        }
-                    };
-                    for (seq, msg) in msgs {
-                        for (off, bytes) in conn.calls.on_message(dir, &msg, &mut cx) {
-                            stream.patch(seq.wrapping_add(off as u32), bytes, &mut pkt);
-                        }
-                    }
-                    // Earlier held segments go first, in order, then this one
-                    // unless it must wait for the rest of its message.
-                    let mine = if stream.must_hold() {
-                        self.stats.held += 1;
-                        stream.hold(Held {
-                            id,
-                            pkt,
-                            since: now,
-                        });
-                        None
-                    } else {
-                        Some(pkt)
-                    };
-                    for h in stream.releasable() {
-                        out.verdicts.push((h.id, finish(h.pkt, &mut self.stats)));
-                    }
-                    if let Some(pkt) = mine {
-                        out.verdicts.push((id, finish(pkt, &mut self.stats)));
-                    }
+                    let verdicts = &mut out.verdicts;
+                    take_new(
+                        conn,
+                        dir,
+                        held(pkt),
+                        skip,
+                        &mut cx,
+                        &mut self.stats,
+                        verdicts,
+                    );
                 }
             }
             next = conn.streams[dir_index(dir)].unpark().map(|h| {
@@ -459,6 +425,80 @@ fn pkt_closed(conns: &HashMap<ConnKey, Conn>, key: &ConnKey) -> bool {
                 .iter()
                 .all(|s| s.held_since().is_none() && s.parked_since().is_none())
     })
+}
+
+/// A segment from beyond a gap waits for it, within [`MAX_PARKED_TOTAL`]
+/// and the stream's own bound; otherwise it is dropped and TCP resends it.
+fn park(
+    stream: &mut Stream,
+    h: Held,
+    parked_now: &mut usize,
+    stats: &mut Stats,
+    verdicts: &mut Vec<(u64, Verdict)>,
+) {
+    stats.parked += 1;
+    let refused = if *parked_now >= MAX_PARKED_TOTAL {
+        Some(h)
+    } else {
+        stream.park(h)
+    };
+    match refused {
+        Some(h) => {
+            stats.dropped_out_of_order += 1;
+            verdicts.push((h.id, Verdict::Drop));
+        }
+        None => *parked_now += 1,
+    }
+}
+
+/// A segment with new bytes: cut out the messages it completes, rewrite
+/// their Call IDs, then release the held segments that no longer wait and
+/// this one, unless it must wait for the rest of its message.
+fn take_new(
+    conn: &mut Conn,
+    dir: Dir,
+    h: Held,
+    skip: usize,
+    cx: &mut Ctx,
+    stats: &mut Stats,
+    verdicts: &mut Vec<(u64, Verdict)>,
+) {
+    let Held { id, mut pkt, since } = h;
+    let stream = &mut conn.streams[dir_index(dir)];
+    stream.replay_patches(&mut pkt);
+    let msgs = match stream.feed(&pkt, skip) {
+        Ok(m) => m,
+        Err(e) => {
+            stats.malformed += 1;
+            if !conn.warned {
+                conn.warned = true;
+                if cx.log_allowed() {
+                    let (lan, remote) = (conn.calls.lan, conn.calls.remote);
+                    tracing::warn!(%lan, %remote, error = %e,
+                        "unreadable PPTP control stream: passing it unchanged");
+                }
+            }
+            Vec::new()
+        }
+    };
+    for (seq, msg) in msgs {
+        for (off, bytes) in conn.calls.on_message(dir, &msg, cx) {
+            stream.patch(seq.wrapping_add(off as u32), bytes, &mut pkt);
+        }
+    }
+    let mine = if stream.must_hold() {
+        stats.held += 1;
+        stream.hold(Held { id, pkt, since });
+        None
+    } else {
+        Some(pkt)
+    };
+    for h in stream.releasable() {
+        verdicts.push((h.id, finish(h.pkt, stats)));
+    }
+    if let Some(pkt) = mine {
+        verdicts.push((id, finish(pkt, stats)));
+    }
 }
 
 fn finish(pkt: TcpPacket, stats: &mut Stats) -> Verdict {
