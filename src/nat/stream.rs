@@ -5,8 +5,10 @@
 //! earlier one is late: reordered on the way, or lost and to be resent) is
 //! parked until the gap fills, a bounded number for a bounded time; only
 //! beyond that is it dropped, so that TCP resends it in order. Dropping at
-//! once cost a retransmission timeout for every reordered segment. Whole messages are cut out of the stream even when several
-//! share a segment or one spans segments. A segment that carries Call ID
+//! once cost a retransmission timeout for every reordered segment.
+//!
+//! Whole messages are cut out of the stream even when several share a
+//! segment or one spans segments. A segment that carries Call ID
 //! bytes (message offset 12 and beyond) of a message that is not complete
 //! yet is held back until the message is, so the rewrite can be applied;
 //! a segment that ends inside the 12-byte header carries nothing to rewrite

@@ -436,7 +436,6 @@ fn park(
     stats: &mut Stats,
     verdicts: &mut Vec<(u64, Verdict)>,
 ) {
-    stats.parked += 1;
     let refused = if *parked_now >= MAX_PARKED_TOTAL {
         Some(h)
     } else {
@@ -447,7 +446,10 @@ fn park(
             stats.dropped_out_of_order += 1;
             verdicts.push((h.id, Verdict::Drop));
         }
-        None => *parked_now += 1,
+        None => {
+            *parked_now += 1;
+            stats.parked += 1;
+        }
     }
 }
 

@@ -44,9 +44,24 @@ pub struct Setup {
     pub element_timeout: u32,
 }
 
+fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+/// The FORWARD rules that send TCP port 1723, and nothing else, to the
+/// chain (`op`: `-I` or `-D`). iptables puts interface names first in a
+/// rule, and comparing names cost every forwarded packet (GRE included) a
+/// string copy per rule.
+fn xtables_jumps(op: &str) -> [Vec<String>; 2] {
+    ["--sport", "--dport"].map(|port| {
+        owned(&[
+            "-t", "mangle", op, "FORWARD", "-p", "tcp", port, "1723", "-j", XT_CHAIN,
+        ])
+    })
+}
+
 /// Arguments of the iptables commands that install the xtables back-end.
 pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
-    let owned = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let q = s.queue_num.to_string();
     let lans: Vec<Option<&str>> = if s.lans.is_empty() {
         vec![None]
@@ -72,35 +87,23 @@ pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
             out.push(owned(&r));
         }
     }
-    // Only TCP port 1723 jumps: iptables puts interface names first in a
-    // rule, and comparing names cost every forwarded packet (GRE included)
-    // a string copy per rule.
-    for port_flag in ["--sport", "--dport"] {
-        out.push(owned(&[
-            "-t", "mangle", "-I", "FORWARD", "-p", "tcp", port_flag, "1723", "-j", XT_CHAIN,
-        ]));
-    }
+    out.extend(xtables_jumps("-I"));
     out
 }
 
 /// Arguments of the iptables commands that remove the xtables back-end;
 /// each may fail harmlessly when the piece is already gone.
 pub fn xtables_remove() -> Vec<Vec<String>> {
-    [
-        vec![
-            "-t", "mangle", "-D", "FORWARD", "-p", "tcp", "--sport", "1723", "-j", XT_CHAIN,
-        ],
-        vec![
-            "-t", "mangle", "-D", "FORWARD", "-p", "tcp", "--dport", "1723", "-j", XT_CHAIN,
-        ],
+    let mut out = Vec::from(xtables_jumps("-D"));
+    for rest in [
         // The catch-all jump earlier builds installed.
-        vec!["-t", "mangle", "-D", "FORWARD", "-j", XT_CHAIN],
-        vec!["-t", "mangle", "-F", XT_CHAIN],
-        vec!["-t", "mangle", "-X", XT_CHAIN],
-    ]
-    .iter()
-    .map(|c| c.iter().map(|x| x.to_string()).collect())
-    .collect()
+        &["-t", "mangle", "-D", "FORWARD", "-j", XT_CHAIN][..],
+        &["-t", "mangle", "-F", XT_CHAIN],
+        &["-t", "mangle", "-X", XT_CHAIN],
+    ] {
+        out.push(owned(rest));
+    }
+    out
 }
 
 /// `iptables -C` checks for every rule [`xtables_install`] adds: all
