@@ -186,7 +186,7 @@ pub(crate) fn count(s: &Socket, live: &[u16], o: Opts) -> Res<String> {
                 s.as_raw_fd(),
                 msgs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                libc::MSG_WAITFORONE as _, // c_int in glibc, c_uint in musl
                 std::ptr::null_mut(),
             )
         };

@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -339,7 +339,7 @@ fn host_inner(
     // our own Call ID and our own tag.
     let rx = raw.try_clone()?;
     let done = Arc::new(AtomicBool::new(false));
-    let (ok, bad) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (ok, bad) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
     let samples = Arc::new(Mutex::new(Vec::new()));
     let rxh = {
         let (done, ok, bad, ids) = (done.clone(), ok.clone(), bad.clone(), ids.clone());
@@ -385,7 +385,7 @@ fn host_inner(
         std::thread::sleep(Duration::from_millis(a.interval_ms));
     }
     let wait_until = Instant::now() + Duration::from_secs(3);
-    while ok.load(Ordering::Relaxed) + bad.load(Ordering::Relaxed) < rep.sent
+    while u64::from(ok.load(Ordering::Relaxed)) + u64::from(bad.load(Ordering::Relaxed)) < rep.sent
         && Instant::now() < wait_until
     {
         std::thread::sleep(Duration::from_millis(20));
@@ -393,8 +393,8 @@ fn host_inner(
     std::thread::sleep(Duration::from_millis(200));
     done.store(true, Ordering::Relaxed);
     let _ = rxh.join();
-    rep.received = ok.load(Ordering::Relaxed);
-    rep.misdelivered = bad.load(Ordering::Relaxed);
+    rep.received = u64::from(ok.load(Ordering::Relaxed));
+    rep.misdelivered = u64::from(bad.load(Ordering::Relaxed));
     rep.samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
     std::thread::sleep(Duration::from_secs(a.linger));
     teardown(a, &mut s, &mut r, &ids)
