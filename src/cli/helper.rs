@@ -2,13 +2,14 @@
 //! NFQUEUE readiness, a timer, WAN address changes, status requests and
 //! signals, each handled to completion in turn.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
 use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
+use crate::netfilter::nfqmsg::Decision;
 use crate::netfilter::{self, Backend, Setup};
 use crate::os::{OsError, addr, ctl, nfqueue, nft};
 
@@ -52,7 +53,8 @@ struct Daemon {
     setup: Setup,
     tracker: Tracker,
     nfq: nfqueue::Nfq,
-    pending: HashMap<u64, nfq::Message>,
+    /// Packets awaiting their verdict.
+    pending: HashSet<u64>,
     wan_index: u32,
     backend: Backend,
     /// Per-call log lines are bounded (a burst of calls is summarised).
@@ -251,7 +253,7 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
         setup,
         tracker,
         nfq,
-        pending: HashMap::new(),
+        pending: HashSet::new(),
         wan_index,
         backend,
         log: crate::ratelimit::LogLimit::default(),
@@ -377,15 +379,15 @@ impl Daemon {
     }
 
     /// Read a batch of queued segments; true when the socket is drained.
-    /// Each segment pins a 68 KiB receive buffer until its verdict, so a
-    /// batch stays small; one map transaction per batch.
+    /// A batch stays small (segments wait for their verdicts until it
+    /// ends); one map transaction per batch.
     fn drain(&mut self) -> bool {
         let now = Instant::now();
         let mut out = Output::default();
         let mut drained = false;
         for _ in 0..64 {
-            let msg = match self.nfq.queue.recv() {
-                Ok(m) => m,
+            let pkt = match self.nfq.recv() {
+                Ok(p) => p,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     drained = true;
                     break;
@@ -397,24 +399,21 @@ impl Daemon {
                     break;
                 }
             };
-            let id = u64::from(msg.get_packet_id());
-            let dir = if msg.get_outdev() == self.wan_index {
+            let id = u64::from(pkt.id);
+            let dir = if pkt.outdev == self.wan_index {
                 Some(Dir::Outbound)
-            } else if msg.get_indev() == self.wan_index {
+            } else if pkt.indev == self.wan_index {
                 Some(Dir::Inbound)
             } else {
                 None
             };
             match dir {
                 Some(dir) => {
-                    let data = msg.get_payload().to_vec();
-                    self.pending.insert(id, msg);
-                    self.tracker.handle(now, id, dir, data, &mut out);
+                    self.pending.insert(id);
+                    self.tracker.handle(now, id, dir, pkt.payload, &mut out);
                 }
                 None => {
-                    let mut msg = msg;
-                    msg.set_verdict(nfq::Verdict::Accept);
-                    let _ = self.nfq.queue.verdict(msg);
+                    let _ = self.nfq.verdict(pkt.id, Decision::Accept);
                 }
             }
         }
@@ -461,18 +460,15 @@ impl Daemon {
             }
         }
         for (id, v) in out.verdicts {
-            let Some(mut msg) = self.pending.remove(&id) else {
+            let (true, Ok(id)) = (self.pending.remove(&id), u32::try_from(id)) else {
                 continue;
             };
-            match v {
-                Verdict::Accept(None) => msg.set_verdict(nfq::Verdict::Accept),
-                Verdict::Accept(Some(bytes)) => {
-                    msg.set_payload(bytes);
-                    msg.set_verdict(nfq::Verdict::Accept);
-                }
-                Verdict::Drop => msg.set_verdict(nfq::Verdict::Drop),
-            }
-            if let Err(e) = self.nfq.queue.verdict(msg) {
+            let d = match &v {
+                Verdict::Accept(None) => Decision::Accept,
+                Verdict::Accept(Some(bytes)) => Decision::AcceptAs(bytes),
+                Verdict::Drop => Decision::Drop,
+            };
+            if let Err(e) = self.nfq.verdict(id, d) {
                 tracing::warn!(error = %e, "NFQUEUE verdict failed");
             }
         }

@@ -3,6 +3,8 @@
 //! fallback, and reading calls and counters back from `nft -j` output.
 
 mod elements;
+mod nfnl;
+pub mod nfqmsg;
 pub mod nlmsg;
 mod table;
 

@@ -8,9 +8,9 @@
 
 use std::net::Ipv4Addr;
 
-use netlink_packet_core::{Emitable, NLA_F_NESTED, NetlinkBuffer, NetlinkHeader, Nla};
-
 use super::elements::{PENDING, PENDING_TIMEOUT, comment};
+pub use super::nfnl::acks;
+use super::nfnl::{Attr, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen, message, string};
 use super::{MAP_CID, MAP_DNAT, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
 
@@ -20,11 +20,6 @@ const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
 const NFPROTO_IPV4: u8 = 2;
-
-const NLM_F_REQUEST: u16 = 1;
-const NLM_F_ACK: u16 = 4;
-const NLM_F_CREATE: u16 = 0x400;
-const NLMSG_ERROR: u16 = 2;
 
 // enum nft_set_elem_list_attributes, nft_list_attributes,
 // nft_set_elem_attributes, nft_data_attributes.
@@ -39,47 +34,6 @@ const NFTA_SET_ELEM_USERDATA: u16 = 6;
 const NFTA_DATA_VALUE: u16 = 1;
 /// libnftnl's NFTNL_UDATA_SET_ELEM_COMMENT: how `comment "…"` is stored.
 const UDATA_SET_ELEM_COMMENT: u8 = 0;
-
-/// An attribute: bytes, or nested attributes.
-#[derive(Debug, Clone)]
-enum Attr {
-    Bytes(u16, Vec<u8>),
-    Nested(u16, Vec<Attr>),
-}
-
-impl Nla for Attr {
-    fn value_len(&self) -> usize {
-        match self {
-            Attr::Bytes(_, v) => v.len(),
-            Attr::Nested(_, v) => v.iter().map(Emitable::buffer_len).sum(),
-        }
-    }
-    fn kind(&self) -> u16 {
-        match self {
-            Attr::Bytes(k, _) => *k,
-            Attr::Nested(k, _) => *k | NLA_F_NESTED,
-        }
-    }
-    fn emit_value(&self, buffer: &mut [u8]) {
-        match self {
-            Attr::Bytes(_, v) => buffer.copy_from_slice(v),
-            Attr::Nested(_, v) => {
-                let mut at = 0;
-                for a in v {
-                    let n = a.buffer_len();
-                    a.emit(&mut buffer[at..at + n]);
-                    at += n;
-                }
-            }
-        }
-    }
-}
-
-fn string(kind: u16, s: &str) -> Attr {
-    let mut v = s.as_bytes().to_vec();
-    v.push(0);
-    Attr::Bytes(kind, v)
-}
 
 /// A key of `ip saddr . @th,48,16`: each part padded to 32 bits, as the
 /// kernel lays out concatenations in its registers.
@@ -208,7 +162,23 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
     }
     let mut out = Vec::new();
     let mut s = seq;
-    message(&mut out, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, s, 0, &[]);
+    // Batch markers name the subsystem in res_id.
+    let marker = NfGen {
+        family: 0,
+        res_id: NFNL_SUBSYS_NFTABLES,
+    };
+    let elements = NfGen {
+        family: NFPROTO_IPV4,
+        res_id: 0,
+    };
+    message(
+        &mut out,
+        NFNL_MSG_BATCH_BEGIN,
+        NLM_F_REQUEST,
+        s,
+        marker,
+        &[],
+    );
     for (i, m) in msgs.iter().enumerate() {
         s = s.wrapping_add(1);
         let ack = if i + 1 == msgs.len() { NLM_F_ACK } else { 0 };
@@ -226,71 +196,18 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
             (NFT_MSG_DELSETELEM, NLM_F_REQUEST | ack)
         };
         let ty = (NFNL_SUBSYS_NFTABLES << 8) | ty;
-        message(&mut out, ty, flags, s, NFPROTO_IPV4, &attrs);
+        message(&mut out, ty, flags, s, elements, &attrs);
     }
     s = s.wrapping_add(1);
-    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, 0, &[]);
+    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, marker, &[]);
     (out, u32::from(!msgs.is_empty()))
-}
-
-/// Append one netlink message: header, nfgenmsg, attributes. Batch
-/// markers carry the subsystem in nfgenmsg's res_id (big-endian).
-fn message(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, family: u8, attrs: &[Attr]) {
-    let body: usize = attrs.iter().map(Emitable::buffer_len).sum();
-    let len = 16 + 4 + body;
-    let start = out.len();
-    out.resize(start + len, 0);
-    let mut hdr = NetlinkHeader::default();
-    hdr.length = len as u32;
-    hdr.message_type = ty;
-    hdr.flags = flags;
-    hdr.sequence_number = seq;
-    hdr.emit(&mut out[start..start + 16]);
-    let res_id = if family == 0 { NFNL_SUBSYS_NFTABLES } else { 0 };
-    out[start + 16] = family;
-    out[start + 17] = 0; // NFNETLINK_V0
-    out[start + 18..start + 20].copy_from_slice(&res_id.to_be_bytes());
-    let mut at = start + 20;
-    for a in attrs {
-        let n = a.buffer_len();
-        a.emit(&mut out[at..at + n]);
-        at += n;
-    }
-}
-
-/// Read the acknowledgements in `buf`: the number seen and the first error
-/// (a negative errno) if any.
-pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
-    let (mut seen, mut err) = (0, None);
-    let mut at = 0;
-    while let Some(rest) = buf.get(at..) {
-        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
-            break;
-        };
-        let len = m.length() as usize;
-        if m.message_type() == NLMSG_ERROR {
-            seen += 1;
-            let code = m
-                .payload()
-                .get(..4)
-                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .unwrap_or(-1);
-            if code != 0 && err.is_none() {
-                err = Some(code);
-            }
-        }
-        if len == 0 {
-            break;
-        }
-        at += (len + 3) & !3;
-    }
-    (seen, err)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::netfilter::elements::tests::m;
+    use netlink_packet_core::NetlinkBuffer;
 
     fn u16_at(b: &[u8], at: usize) -> u16 {
         u16::from_ne_bytes([b[at], b[at + 1]])
@@ -356,8 +273,11 @@ mod tests {
         udata.push(0);
         assert!(find(dnat, &udata), "comment as libnftnl udata");
         let cid = &messages(&b)[2].4;
-        // The nested data attribute: header (len 6, NFTA_DATA_VALUE), 4660.
-        assert!(find(cid, &[6, 0, 1, 0, 0x12, 0x34]), "restored Call ID");
+        // The nested data attribute: header (len 6, NFTA_DATA_VALUE) in the
+        // host's byte order, then 4660 big-endian.
+        let mut data = [6u16.to_ne_bytes(), 1u16.to_ne_bytes()].concat();
+        data.extend([0x12, 0x34]);
+        assert!(find(cid, &data), "restored Call ID");
         let out = &messages(&b)[3].4;
         assert!(find(out, &[198, 51, 100, 10, 0, 77, 0, 0]), "outbound key");
     }
@@ -379,20 +299,45 @@ mod tests {
         assert!(encodable(&[Change::Add(m()), Change::Remove(m())]));
     }
 
+    /// Hex digits to bytes; spaces, newlines and `#` comments between.
+    fn hex(s: &str) -> Vec<u8> {
+        let digits: String = s
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .collect::<String>()
+            .split_whitespace()
+            .collect();
+        (0..digits.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The batch marker and a whole DELSETELEM, byte for byte, for each
+    /// host byte order: netlink and attribute headers in the host's order,
+    /// nfgenmsg's res_id and the key (address, Call ID) big-endian.
     #[test]
-    fn acks_count_and_first_error() {
-        let ack = |code: i32| {
-            let mut v = vec![0u8; 36];
-            v[..4].copy_from_slice(&36u32.to_ne_bytes());
-            v[4..6].copy_from_slice(&2u16.to_ne_bytes());
-            v[16..20].copy_from_slice(&code.to_ne_bytes());
-            v
-        };
-        let mut b = ack(0);
-        b.extend(ack(-2));
-        b.extend(ack(-17));
-        assert_eq!(acks(&b), (3, Some(-2)));
-        assert_eq!(acks(&ack(0)), (1, None));
-        assert_eq!(acks(&[1, 2, 3]), (0, None));
+    fn marker_and_delete_bytes_per_host_byte_order() {
+        let (b, _) = batch(&[Change::Remove(m())], 60, 7);
+        #[cfg(target_endian = "little")]
+        let (begin, del) = (
+            hex("14000000 1000 0100 07000000 00000000  00 00 000a"),
+            hex("54000000 0e0a 0100 08000000 00000000  02 00 0000
+                 1500 0100 70707470 5f706173 73746872 6f756768 00000000  # table
+                 0d00 0200 6772655f 646e6174 00000000                    # set
+                 1800 0380 1400 0180 1000 0180 0c00 0100                 # elements, elem, key, value
+                 c633640a 03e9 0000                                      # 198.51.100.10 . 1001"),
+        );
+        #[cfg(target_endian = "big")]
+        let (begin, del) = (
+            hex("00000014 0010 0001 00000007 00000000  00 00 000a"),
+            hex("00000054 0a0e 0001 00000008 00000000  02 00 0000
+                 0015 0001 70707470 5f706173 73746872 6f756768 00000000  # table
+                 000d 0002 6772655f 646e6174 00000000                    # set
+                 0018 8003 0014 8001 0010 8001 000c 0001                 # elements, elem, key, value
+                 c633640a 03e9 0000                                      # 198.51.100.10 . 1001"),
+        );
+        assert_eq!(&b[..20], &begin[..]);
+        assert_eq!(&b[20..104], &del[..]);
     }
 }

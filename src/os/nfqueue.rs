@@ -1,84 +1,138 @@
-//! The NFQUEUE socket, made pollable by tokio.
-//!
-//! The nfq crate does not expose its socket; the descriptor is found as the
-//! one socket that appeared in /proc/self/fd while the queue was opened
-//! (at start-up, before any other thread exists).
+//! The NFQUEUE socket, made pollable by tokio. Messages are built and read
+//! by `netfilter::nfqmsg`; this edge only sends and receives them.
 
-use std::collections::HashSet;
-use std::os::fd::{AsRawFd, RawFd};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::AsRawFd;
+
+use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
+use tokio::io::unix::AsyncFd;
 
 use super::OsError;
-
-fn socket_fds() -> HashSet<RawFd> {
-    let mut out = HashSet::new();
-    if let Ok(rd) = std::fs::read_dir("/proc/self/fd") {
-        for e in rd.flatten() {
-            let is_sock = std::fs::read_link(e.path())
-                .map(|l| l.to_string_lossy().starts_with("socket:"))
-                .unwrap_or(false);
-            if let (true, Ok(fd)) = (is_sock, e.file_name().to_string_lossy().parse()) {
-                out.insert(fd);
-            }
-        }
-    }
-    out
-}
-
-/// The descriptor of the queue's netlink socket, for readiness polling only.
-#[derive(Debug)]
-pub struct QueueFd(RawFd);
-
-impl AsRawFd for QueueFd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
-}
-
-/// A bound queue whose readiness tokio can wait for.
-pub struct Nfq {
-    // Declared first: deregistered from the reactor before the queue
-    // (which owns the descriptor) closes it.
-    pub fd: tokio::io::unix::AsyncFd<QueueFd>,
-    pub queue: nfq::Queue,
-}
-
-/// Open and bind a queue with fail-open, registered with tokio.
-pub fn open_async(num: u16) -> Result<Nfq, OsError> {
-    let (queue, fd) = open(num)?;
-    // SAFETY: `fd` is the queue's own socket, which `Nfq` keeps open for as
-    // long as the registration lives (field order above).
-    let fd =
-        unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(|e| OsError::Queue(e.into()))?;
-    Ok(Nfq { fd, queue })
-}
-
-/// Open and bind a queue with fail-open, and find its descriptor.
-fn open(num: u16) -> Result<(nfq::Queue, QueueFd), OsError> {
-    let before = socket_fds();
-    let mut q = nfq::Queue::open().map_err(OsError::Queue)?;
-    let new: Vec<RawFd> = socket_fds().difference(&before).copied().collect();
-    let [fd] = new[..] else {
-        return Err(OsError::Queue(std::io::Error::other(
-            "cannot identify the NFQUEUE socket",
-        )));
-    };
-    q.bind(num).map_err(OsError::Queue)?;
-    // Fail open in the kernel too: when the queue is full, packets pass.
-    q.set_fail_open(num, true).map_err(OsError::Queue)?;
-    q.set_queue_max_len(num, 4096).map_err(OsError::Queue)?;
-    set_rcvbuf(fd, RCVBUF)?;
-    q.set_nonblocking(true);
-    Ok((q, QueueFd(fd)))
-}
+use crate::netfilter::nfqmsg::{self, Config, Decision, Incoming, Packet};
 
 /// Receive buffer of the queue socket. With the default (about 200 KiB,
 /// some 50 queued segments) a burst of calls overflowed it, and fail-open
 /// then let control segments pass without their Call IDs rewritten. This
 /// bounds kernel memory, not the helper's.
 const RCVBUF: usize = 8 << 20;
+/// Packets the kernel holds for the queue before it fails open.
+pub const QUEUE_MAXLEN: u32 = 4096;
+/// Largest packet copied to the helper, and the receive buffer: one whole
+/// packet plus its metadata, so no datagram is ever truncated.
+const COPY_RANGE: u32 = 0xffff;
+const RECV_BUF: usize = COPY_RANGE as usize + 8192;
 
-fn set_rcvbuf(fd: RawFd, bytes: usize) -> Result<(), OsError> {
+/// A bound queue whose readiness tokio can wait for.
+pub struct Nfq {
+    pub fd: AsyncFd<Socket>,
+    queue: u16,
+    /// Packets read but not yet handed out (one datagram can hold several,
+    /// and packets can arrive while the queue is being configured).
+    backlog: VecDeque<Packet>,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+fn queue_err(e: io::Error) -> OsError {
+    OsError::Queue(e)
+}
+
+/// Open and bind queue `num` with fail-open, registered with tokio.
+pub fn open_async(num: u16) -> Result<Nfq, OsError> {
+    let mut s = Socket::new(NETLINK_NETFILTER).map_err(queue_err)?;
+    s.bind_auto().map_err(queue_err)?;
+    // A full socket buffer must not end the helper: the kernel fails open.
+    s.set_no_enobufs(true).map_err(queue_err)?;
     // SO_RCVBUFFORCE ignores rmem_max (the helper has CAP_NET_ADMIN).
-    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    super::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v).map_err(OsError::Queue)
+    let v = libc::c_int::try_from(RCVBUF).unwrap_or(libc::c_int::MAX);
+    super::setsockopt_int(s.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v)
+        .map_err(queue_err)?;
+    let mut backlog = VecDeque::new();
+    let mut buf = vec![0; RECV_BUF];
+    // Fail open in the kernel too: when the queue is full, packets pass.
+    let steps = [
+        Config::Bind,
+        Config::CopyPacket(COPY_RANGE),
+        Config::FailOpen,
+        Config::MaxLen(QUEUE_MAXLEN),
+    ];
+    for (seq, c) in (1..).zip(steps) {
+        configure(&s, num, c, seq, &mut buf, &mut backlog)?;
+    }
+    s.set_non_blocking(true).map_err(queue_err)?;
+    // SAFETY: the AsyncFd owns the socket, so its descriptor stays open for
+    // exactly as long as the registration.
+    let fd = unsafe { AsyncFd::register(s) }.map_err(|e| queue_err(e.into_parts().1))?;
+    Ok(Nfq {
+        fd,
+        queue: num,
+        backlog,
+        buf,
+        out: Vec::with_capacity(RECV_BUF),
+    })
+}
+
+/// Send one configuration request and wait for its acknowledgement,
+/// keeping packets that arrive meanwhile.
+fn configure(
+    s: &Socket,
+    queue: u16,
+    c: Config,
+    seq: u32,
+    buf: &mut [u8],
+    backlog: &mut VecDeque<Packet>,
+) -> Result<(), OsError> {
+    let kernel = netlink_sys::SocketAddr::new(0, 0);
+    s.send_to(&nfqmsg::config(queue, c, seq), &kernel, 0)
+        .map_err(queue_err)?;
+    // The kernel answers before send returns; a few packets may come first.
+    for _ in 0..1024 {
+        let n = s.recv(&mut &mut buf[..], 0).map_err(queue_err)?;
+        for m in nfqmsg::parse(&buf[..n]) {
+            match m {
+                Incoming::Packet(p) => backlog.push_back(p),
+                Incoming::Ack(0) => return Ok(()),
+                Incoming::Ack(e) => {
+                    let e = io::Error::from_raw_os_error(-e);
+                    return Err(OsError::Queue(io::Error::new(
+                        e.kind(),
+                        format!("NFQUEUE {c:?} for queue {queue}: {e}"),
+                    )));
+                }
+            }
+        }
+    }
+    Err(OsError::Queue(io::Error::other(format!(
+        "NFQUEUE {c:?} for queue {queue}: no acknowledgement"
+    ))))
+}
+
+impl Nfq {
+    /// The next queued packet; `WouldBlock` when the socket is drained.
+    pub fn recv(&mut self) -> io::Result<Packet> {
+        loop {
+            if let Some(p) = self.backlog.pop_front() {
+                return Ok(p);
+            }
+            let n = self.fd.get_ref().recv(&mut &mut self.buf[..], 0)?;
+            for m in nfqmsg::parse(&self.buf[..n]) {
+                match m {
+                    Incoming::Packet(p) => self.backlog.push_back(p),
+                    // Verdicts are not acknowledged; an error answers one
+                    // (for example a packet id the kernel no longer holds).
+                    Incoming::Ack(0) => {}
+                    Incoming::Ack(e) => return Err(io::Error::from_raw_os_error(-e)),
+                }
+            }
+        }
+    }
+
+    /// Give packet `id` its verdict.
+    pub fn verdict(&mut self, id: u32, d: Decision<'_>) -> io::Result<()> {
+        self.out.clear();
+        nfqmsg::verdict(&mut self.out, self.queue, id, d);
+        let kernel = netlink_sys::SocketAddr::new(0, 0);
+        self.fd.get_ref().send_to(&self.out, &kernel, 0).map(|_| ())
+    }
 }

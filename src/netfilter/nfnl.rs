@@ -1,0 +1,192 @@
+//! nfnetlink framing shared by the nf_tables batches (`nlmsg`) and the
+//! NFQUEUE messages (`nfqmsg`): the netlink header and attribute headers in
+//! the host's byte order (netlink(7)), then `struct nfgenmsg` whose
+//! `res_id` is big-endian (linux/netfilter/nfnetlink.h). Payloads of the
+//! netfilter attributes themselves are big-endian; each caller encodes them.
+
+use netlink_packet_core::{Emitable, NLA_F_NESTED, NetlinkBuffer, NetlinkHeader, Nla};
+
+pub const NLM_F_REQUEST: u16 = 1;
+pub const NLM_F_ACK: u16 = 4;
+pub const NLM_F_CREATE: u16 = 0x400;
+pub const NLMSG_ERROR: u16 = 2;
+/// Length of `struct nlmsghdr` plus `struct nfgenmsg`.
+pub const HEADERS: usize = 16 + 4;
+
+/// An attribute: bytes, or nested attributes.
+#[derive(Debug, Clone)]
+pub enum Attr {
+    Bytes(u16, Vec<u8>),
+    Nested(u16, Vec<Attr>),
+}
+
+impl Nla for Attr {
+    fn value_len(&self) -> usize {
+        match self {
+            Attr::Bytes(_, v) => v.len(),
+            Attr::Nested(_, v) => v.iter().map(Emitable::buffer_len).sum(),
+        }
+    }
+    fn kind(&self) -> u16 {
+        match self {
+            Attr::Bytes(k, _) => *k,
+            Attr::Nested(k, _) => *k | NLA_F_NESTED,
+        }
+    }
+    fn emit_value(&self, buffer: &mut [u8]) {
+        match self {
+            Attr::Bytes(_, v) => buffer.copy_from_slice(v),
+            Attr::Nested(_, v) => {
+                let mut at = 0;
+                for a in v {
+                    let n = a.buffer_len();
+                    a.emit(&mut buffer[at..at + n]);
+                    at += n;
+                }
+            }
+        }
+    }
+}
+
+/// A NUL-terminated string attribute.
+pub fn string(kind: u16, s: &str) -> Attr {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    Attr::Bytes(kind, v)
+}
+
+/// A big-endian 32-bit attribute (NLA_BE32, as netfilter's are).
+pub fn be32(kind: u16, v: u32) -> Attr {
+    Attr::Bytes(kind, v.to_be_bytes().to_vec())
+}
+
+/// What goes after the netlink header: `struct nfgenmsg`.
+#[derive(Debug, Clone, Copy)]
+pub struct NfGen {
+    pub family: u8,
+    /// Resource id: the subsystem on batch markers, the queue number on
+    /// NFQUEUE messages (big-endian on the wire).
+    pub res_id: u16,
+}
+
+/// Append one netlink message: header, nfgenmsg, attributes.
+pub fn message(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, nfgen: NfGen, attrs: &[Attr]) {
+    let body: usize = attrs.iter().map(Emitable::buffer_len).sum();
+    let len = HEADERS + body;
+    let start = out.len();
+    out.resize(start + len, 0);
+    let mut hdr = NetlinkHeader::default();
+    hdr.length = len as u32;
+    hdr.message_type = ty;
+    hdr.flags = flags;
+    hdr.sequence_number = seq;
+    hdr.emit(&mut out[start..start + 16]);
+    out[start + 16] = nfgen.family;
+    out[start + 17] = 0; // NFNETLINK_V0
+    out[start + 18..start + 20].copy_from_slice(&nfgen.res_id.to_be_bytes());
+    let mut at = start + HEADERS;
+    for a in attrs {
+        let n = a.buffer_len();
+        a.emit(&mut out[at..at + n]);
+        at += n;
+    }
+}
+
+/// Read the acknowledgements in `buf`: the number seen and the first error
+/// (a negative errno) if any. Never panics on short or bad input.
+pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
+    let (mut seen, mut err) = (0, None);
+    let mut at = 0;
+    while let Some(rest) = buf.get(at..) {
+        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
+            break;
+        };
+        let len = m.length() as usize;
+        if m.message_type() == NLMSG_ERROR {
+            seen += 1;
+            let code = m
+                .payload()
+                .get(..4)
+                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .unwrap_or(-1);
+            if code != 0 && err.is_none() {
+                err = Some(code);
+            }
+        }
+        if len == 0 {
+            break;
+        }
+        at += (len + 3) & !3;
+    }
+    (seen, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acks_count_and_first_error() {
+        // struct nlmsgerr after the header: error (host order), then the
+        // header of the message it answers; all host order.
+        let ack = |code: i32| {
+            let mut v = vec![0u8; 36];
+            v[..4].copy_from_slice(&36u32.to_ne_bytes());
+            v[4..6].copy_from_slice(&2u16.to_ne_bytes());
+            v[16..20].copy_from_slice(&code.to_ne_bytes());
+            v
+        };
+        let mut b = ack(0);
+        b.extend(ack(-2));
+        b.extend(ack(-17));
+        assert_eq!(acks(&b), (3, Some(-2)));
+        assert_eq!(acks(&ack(0)), (1, None));
+        assert_eq!(acks(&[1, 2, 3]), (0, None));
+    }
+
+    /// One message with a nested attribute, its bytes pinned for each byte
+    /// order: length, type, flags, seq and pid in the host's order, res_id
+    /// big-endian, attribute headers in the host's order.
+    #[test]
+    fn framing_bytes_per_host_byte_order() {
+        let mut out = Vec::new();
+        let nfgen = NfGen {
+            family: 2,
+            res_id: 0x0102,
+        };
+        let attrs = [Attr::Nested(3, vec![be32(1, 0x0a0b_0c0d)])];
+        message(
+            &mut out,
+            0x0a0c,
+            NLM_F_REQUEST | NLM_F_ACK,
+            0x1122_3344,
+            nfgen,
+            &attrs,
+        );
+        #[cfg(target_endian = "little")]
+        let want: [u8; 32] = [
+            32, 0, 0, 0, // nlmsg_len
+            0x0c, 0x0a, // nlmsg_type
+            5, 0, // nlmsg_flags
+            0x44, 0x33, 0x22, 0x11, // nlmsg_seq
+            0, 0, 0, 0, // nlmsg_pid
+            2, 0, 0x01, 0x02, // nfgenmsg: family, version, res_id (big-endian)
+            12, 0, 3, 0x80, // nla_len 12, nla_type 3 | NLA_F_NESTED
+            8, 0, 1, 0, // nla_len 8, nla_type 1
+            0x0a, 0x0b, 0x0c, 0x0d, // the value, big-endian
+        ];
+        #[cfg(target_endian = "big")]
+        let want: [u8; 32] = [
+            0, 0, 0, 32, // nlmsg_len
+            0x0a, 0x0c, // nlmsg_type
+            0, 5, // nlmsg_flags
+            0x11, 0x22, 0x33, 0x44, // nlmsg_seq
+            0, 0, 0, 0, // nlmsg_pid
+            2, 0, 0x01, 0x02, // nfgenmsg: family, version, res_id (big-endian)
+            0, 12, 0x80, 3, // nla_len 12, nla_type 3 | NLA_F_NESTED
+            0, 8, 0, 1, // nla_len 8, nla_type 1
+            0x0a, 0x0b, 0x0c, 0x0d, // the value, big-endian
+        ];
+        assert_eq!(out, want);
+    }
+}
