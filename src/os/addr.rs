@@ -1,13 +1,18 @@
 //! The WAN interface through rtnetlink: its index, its IPv4 address, and a
-//! stream of address-change notifications.
+//! stream of address-change notifications; the tunnels' links, addresses,
+//! routes and proxy ARP. Requests are built by `rtmsg`.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
+use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
 use rtnetlink::sys::AsyncSocket;
 
 use super::OsError;
+use super::rtmsg::{self, Request};
 
 /// rtnetlink handle plus the multicast receiver for IPv4 address changes.
 pub struct Watch {
@@ -32,30 +37,65 @@ pub fn watch() -> Result<Watch, OsError> {
     Ok(Watch { handle, events })
 }
 
+/// Send `r`; the answers, or the first error the kernel reports.
+fn send(
+    h: &rtnetlink::Handle,
+    r: Request,
+) -> Result<impl Stream<Item = Result<RouteNetlinkMessage, OsError>> + use<>, OsError> {
+    let s = h
+        .clone()
+        .request(r)
+        .map_err(|e| OsError::Netlink(e.to_string()))?;
+    Ok(s.filter_map(|m| async move {
+        match m.payload {
+            NetlinkPayload::InnerMessage(i) => Some(Ok(i)),
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                Some(Err(OsError::Netlink(e.to_io().to_string())))
+            }
+            _ => None,
+        }
+    }))
+}
+
+/// Send a change and wait for the kernel's acknowledgement.
+async fn change(h: &rtnetlink::Handle, r: Request) -> Result<(), OsError> {
+    let mut s = std::pin::pin!(send(h, r)?);
+    while let Some(m) = s.next().await {
+        m?;
+    }
+    Ok(())
+}
+
 /// Index of an interface by name.
 pub async fn ifindex(h: &rtnetlink::Handle, name: &str) -> Result<u32, OsError> {
-    let mut s = h.link().get().match_name(name.to_string()).execute();
+    let mut s = std::pin::pin!(send(h, rtmsg::link_by_name(name))?);
     match s.next().await {
-        Some(Ok(m)) => Ok(m.header.index),
+        Some(Ok(RouteNetlinkMessage::NewLink(m))) => Ok(m.header.index),
         _ => Err(OsError::NoInterface(name.to_string())),
     }
 }
 
-/// The first IPv4 address of an interface.
-pub async fn ipv4_of(h: &rtnetlink::Handle, index: u32) -> Result<Option<Ipv4Addr>, OsError> {
-    let mut s = h.address().get().set_link_index_filter(index).execute();
+/// Every IPv4 address: (interface index, prefix length, address).
+async fn ipv4_addresses(h: &rtnetlink::Handle) -> Result<Vec<(u32, u8, Ipv4Addr)>, OsError> {
+    let mut s = std::pin::pin!(send(h, rtmsg::ipv4_addresses())?);
+    let mut out = Vec::new();
     while let Some(m) = s.next().await {
-        let m = m.map_err(|e| OsError::Netlink(e.to_string()))?;
-        if m.header.index != index {
+        let RouteNetlinkMessage::NewAddress(m) = m? else {
             continue;
-        }
-        for a in m.attributes {
-            if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
-                return Ok(Some(ip));
+        };
+        for a in &m.attributes {
+            if let AddressAttribute::Address(IpAddr::V4(ip)) = *a {
+                out.push((m.header.index, m.header.prefix_len, ip));
             }
         }
     }
-    Ok(None)
+    Ok(out)
+}
+
+/// The first IPv4 address of an interface.
+pub async fn ipv4_of(h: &rtnetlink::Handle, index: u32) -> Result<Option<Ipv4Addr>, OsError> {
+    let all = ipv4_addresses(h).await?;
+    Ok(all.into_iter().find(|a| a.0 == index).map(|a| a.2))
 }
 
 /// A plain rtnetlink handle (no multicast groups), driver spawned.
@@ -75,17 +115,8 @@ pub async fn configure_p2p(
     peer: Ipv4Addr,
     mtu: u32,
 ) -> Result<(), OsError> {
-    let nl = |e: rtnetlink::Error| OsError::Netlink(e.to_string());
-    let link = rtnetlink::LinkUnspec::new_with_index(index)
-        .mtu(mtu)
-        .up()
-        .build();
-    h.link().set(link).execute().await.map_err(nl)?;
-    h.address()
-        .add(index, IpAddr::V4(local), 32)
-        .execute()
-        .await
-        .map_err(nl)?;
+    change(h, rtmsg::link_up(index, mtu)).await?;
+    change(h, rtmsg::address_add(index, local, 32)).await?;
     add_route(h, peer, 32, index).await
 }
 
@@ -96,16 +127,7 @@ pub async fn add_route(
     len: u8,
     index: u32,
 ) -> Result<(), OsError> {
-    let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-        .destination_prefix(dst, len)
-        .output_interface(index)
-        .build();
-    h.route()
-        .add(route)
-        .replace()
-        .execute()
-        .await
-        .map_err(|e| OsError::Netlink(e.to_string()))
+    change(h, rtmsg::route_replace(dst, len, None, index)).await
 }
 
 /// The kernel's route to `dst` (RTM_GETROUTE): its gateway, if any, and
@@ -114,15 +136,10 @@ pub async fn route_to(
     h: &rtnetlink::Handle,
     dst: Ipv4Addr,
 ) -> Result<Option<(Option<Ipv4Addr>, u32)>, OsError> {
-    use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute};
-    let msg = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-        .destination_prefix(dst, 32)
-        .build();
-    let mut s = h.route().get(msg).execute();
-    let Some(r) = s.next().await else {
+    let mut s = std::pin::pin!(send(h, rtmsg::route_get(dst))?);
+    let Some(RouteNetlinkMessage::NewRoute(r)) = s.next().await.transpose()? else {
         return Ok(None);
     };
-    let r = r.map_err(|e| OsError::Netlink(e.to_string()))?;
     let mut gw = None;
     let mut oif = None;
     for a in &r.attributes {
@@ -144,18 +161,7 @@ pub async fn add_route_via(
     gw: Option<Ipv4Addr>,
     index: u32,
 ) -> Result<(), OsError> {
-    let mut b = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-        .destination_prefix(dst, len)
-        .output_interface(index);
-    if let Some(g) = gw {
-        b = b.gateway(g);
-    }
-    h.route()
-        .add(b.build())
-        .replace()
-        .execute()
-        .await
-        .map_err(|e| OsError::Netlink(e.to_string()))
+    change(h, rtmsg::route_replace(dst, len, gw, index)).await
 }
 
 /// Delete the route `dst/len` on interface `index`.
@@ -165,15 +171,7 @@ pub async fn del_route(
     len: u8,
     index: u32,
 ) -> Result<(), OsError> {
-    let r = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-        .destination_prefix(dst, len)
-        .output_interface(index)
-        .build();
-    h.route()
-        .del(r)
-        .execute()
-        .await
-        .map_err(|e| OsError::Netlink(e.to_string()))
+    change(h, rtmsg::route_del(dst, len, index)).await
 }
 
 /// Interfaces with an IPv4 subnet holding `ip` (for proxy ARP).
@@ -181,21 +179,14 @@ pub async fn interfaces_on_subnet(
     h: &rtnetlink::Handle,
     ip: Ipv4Addr,
 ) -> Result<Vec<u32>, OsError> {
-    let mut s = h.address().get().execute();
     let mut out = Vec::new();
-    while let Some(m) = s.next().await {
-        let m = m.map_err(|e| OsError::Netlink(e.to_string()))?;
-        let len = m.header.prefix_len;
+    for (index, len, a) in ipv4_addresses(h).await? {
         if len == 0 || len >= 32 {
             continue;
         }
         let mask = u32::MAX << (32 - u32::from(len));
-        for a in &m.attributes {
-            if let AddressAttribute::Address(IpAddr::V4(a)) = *a {
-                if u32::from(a) & mask == u32::from(ip) & mask && a != ip {
-                    out.push(m.header.index);
-                }
-            }
+        if u32::from(a) & mask == u32::from(ip) & mask && a != ip {
+            out.push(index);
         }
     }
     out.dedup();
@@ -210,26 +201,5 @@ pub async fn proxy_arp(
     ip: Ipv4Addr,
     on: bool,
 ) -> Result<(), OsError> {
-    use rtnetlink::packet_route::neighbour::NeighbourFlags;
-    let nl = |e: rtnetlink::Error| OsError::Netlink(e.to_string());
-    if on {
-        h.neighbours()
-            .add(index, IpAddr::V4(ip))
-            .flags(NeighbourFlags::Proxy)
-            .replace()
-            .execute()
-            .await
-            .map_err(nl)
-    } else {
-        let mut m = rtnetlink::packet_route::neighbour::NeighbourMessage::default();
-        m.header.family = rtnetlink::packet_route::AddressFamily::Inet;
-        m.header.ifindex = index;
-        m.header.flags = NeighbourFlags::Proxy;
-        m.attributes.push(
-            rtnetlink::packet_route::neighbour::NeighbourAttribute::Destination(
-                rtnetlink::packet_route::neighbour::NeighbourAddress::Inet(ip),
-            ),
-        );
-        h.neighbours().del(m).execute().await.map_err(nl)
-    }
+    change(h, rtmsg::proxy_neighbour(index, ip, on)).await
 }
