@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test: unit and property tests (no root needed), a short run of every
-# fuzz target, the end-to-end tests in network namespaces (root), shellcheck,
-# the OpenWrt/LuCI checks, interop with real pppd/pptpd in qemu, and the lab.
+# fuzz target, the end-to-end tests in network namespaces (root), the router
+# targets (five musl builds; the unit and property tests on 32-bit
+# big-endian PowerPC and on AArch64 under qemu-user), shellcheck, the
+# OpenWrt/LuCI checks, interop with real pppd/pptpd in qemu, and the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -22,6 +24,9 @@ echo "==> the tunnel data path in memory (examples/datapath.rs; it checks every 
 for mode in none stateless stateful; do
     target/debug/examples/datapath --mppe "$mode" --packets 3000 --secs 30
 done
+
+echo "==> router targets: five musl builds, the tests on big-endian PowerPC and AArch64 (scripts/cross.sh --test)"
+scripts/cross.sh --test
 
 echo "==> shellcheck"
 shellcheck -x scripts/*.sh .ci/run
