@@ -53,7 +53,7 @@ ulimit -n 8192 2>/dev/null || true
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "==> building the release binary and the traffic generator (load average: $LOAD_START)"
 cargo build --release --locked -q
-cargo build --release --locked -q --example hostile
+cargo build --release --locked -q --example hostile --example lab-peer
 cargo build --release --locked -q --example gregen
 cargo build --release --locked -q --example datapath
 if want tunnel; then
@@ -62,6 +62,7 @@ if want tunnel; then
 fi
 BIN=$PWD/target/release/pptp-passthrough
 GEN=$PWD/target/release/examples/hostile
+PEER=$PWD/target/release/examples/lab-peer
 GREGEN=$PWD/target/release/examples/gregen
 DATAPATH=$PWD/target/release/examples/datapath
 FAST_BIN=$PWD/target/fast/pptp-passthrough
@@ -115,7 +116,7 @@ NFT
 masq_off() { ip netns exec "$RTR" nft delete table ip bench_masq 2>/dev/null || true; }
 masq_on
 
-ip netns exec "$NET" "$BIN" lab-peer server --listen 198.51.100.10 2>/dev/null &
+ip netns exec "$NET" "$PEER" server --listen 198.51.100.10 2>/dev/null &
 PIDS+=($!)
 SOCK="/run/$P.sock"
 HELPER=

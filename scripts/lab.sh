@@ -10,9 +10,10 @@ need_root "$@"
 # shellcheck disable=SC2119
 install_packages
 
-echo "==> building the release binary"
-cargo build --release --locked -q
+echo "==> building the release binary and the lab peer (examples/lab-peer.rs, not shipped)"
+cargo build --release --locked -q --bin pptp-passthrough --example lab-peer
 BIN=$PWD/target/release/pptp-passthrough
+PEER=$PWD/target/release/examples/lab-peer
 
 P="pptplab$$"
 LAN="$P-lan" RTR="$P-rtr" NET="$P-net"
@@ -56,7 +57,7 @@ table ip lab_masq {
 NFT
 
 echo "==> starting the PPTP server (lab peer) and the helper on the router"
-ip netns exec "$NET" "$BIN" lab-peer server --listen 198.51.100.10 2>/dev/null &
+ip netns exec "$NET" "$PEER" server --listen 198.51.100.10 2>/dev/null &
 PIDS+=($!)
 SOCK="/run/$P.sock"
 LOG=$(mktemp)
@@ -67,7 +68,7 @@ for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 
 echo "==> three LAN clients, all with Call ID 4660, dial 198.51.100.10 and send GRE"
 OUT=$(mktemp)
-ip netns exec "$LAN" "$BIN" lab-peer client --server 198.51.100.10 \
+ip netns exec "$LAN" "$PEER" client --server 198.51.100.10 \
     --from 192.168.1.10,192.168.1.11,192.168.1.12 --call-id 4660 \
     --packets 200 --interval-ms 5 --linger 3 --human >"$OUT" &
 CLIENT=$!
@@ -89,5 +90,5 @@ sleep 0.3
 ip netns exec "$LAN" "$BIN" check connect 198.51.100.11 --calls 2 --same-call-id || RC=$?
 echo
 echo "==> the helper's log"
-sed -E 's/^[0-9TZ:.-]+ +//; s/pptp_passthrough::cli::helper: //' "$LOG"
+sed -E 's/^[0-9TZ:.-]+ +//; s/pptp_passthrough::service::helper: //' "$LOG"
 exit "$RC"

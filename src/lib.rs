@@ -14,4 +14,5 @@ pub mod os;
 pub mod ppp;
 pub mod pptp;
 pub mod ratelimit;
+pub mod service;
 pub mod wire;

@@ -1,17 +1,14 @@
-//! `helper`: the passthrough NAT helper daemon. One task on one thread:
-//! NFQUEUE readiness, a timer, WAN address changes, status requests and
-//! signals, each handled to completion in turn.
+//! `helper`: the passthrough NAT helper on its own, with a control socket
+//! for `status`.
 
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::StreamExt;
-
-use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
-use crate::netfilter::nfqmsg::Decision;
-use crate::netfilter::{self, Backend, Setup};
-use crate::os::{OsError, addr, ctl, nfqueue, nft};
+use crate::config::Backend;
+use crate::nat;
+use crate::os::{OsError, ctl};
+use crate::service::daemon::Daemon;
+use crate::service::helper::{self, Options};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendChoice {
@@ -49,94 +46,22 @@ pub struct Args {
     keep_on_exit: bool,
 }
 
-struct Daemon {
-    setup: Setup,
-    tracker: Tracker,
-    nfq: nfqueue::Nfq,
-    /// Packets awaiting their verdict.
-    pending: HashSet<u64>,
-    wan_index: u32,
-    backend: Backend,
-    /// Per-call log lines are bounded (a burst of calls is summarised).
-    log: crate::ratelimit::LogLimit,
-}
-
-/// What the helper needs from flags or from `config helper`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Options {
-    pub wan: String,
-    pub lan: Vec<String>,
-    pub queue_num: u16,
-    pub backend: BackendChoice,
-    pub idle_timeout: Duration,
-    pub element_timeout: u32,
-}
-
-impl Options {
-    /// From the config file; `None` with a reason when it cannot run.
-    pub fn from_config(c: &crate::config::HelperCfg) -> Result<Options, String> {
-        use crate::config::Backend as B;
-        let wan = c
-            .wan
-            .clone()
-            .ok_or("config helper: option wan is required when enabled")?;
-        Ok(Options {
-            wan,
-            lan: c.lan.clone(),
-            queue_num: c.queue_num,
-            backend: match c.backend {
-                B::Auto => BackendChoice::Auto,
-                B::Nft => BackendChoice::Nft,
-                B::Xtables => BackendChoice::Xtables,
-            },
-            idle_timeout: c.idle_timeout,
-            element_timeout: u32::try_from(c.element_timeout.as_secs()).unwrap_or(u32::MAX),
-        })
-    }
-}
-
-type StatusReq = tokio::sync::oneshot::Sender<serde_json::Value>;
-
-/// A running helper.
-pub struct Handle {
-    status: tokio::sync::mpsc::UnboundedSender<StatusReq>,
-    stop: tokio::sync::watch::Sender<Option<bool>>,
-    task: tokio::task::JoinHandle<Result<(), OsError>>,
-}
-
-impl Handle {
-    /// The status document (`None` if the helper has stopped).
-    pub async fn status(&self) -> Option<serde_json::Value> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.status.send(tx).ok()?;
-        rx.await.ok()
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    /// Stop; `keep` leaves the table and its calls for the next helper.
-    pub async fn stop(self, keep: bool) -> Result<(), OsError> {
-        let _ = self.stop.send(Some(keep));
-        self.task
-            .await
-            .unwrap_or_else(|e| Err(OsError::Nft(e.to_string())))
-    }
-}
-
 pub async fn run(a: Args) -> Result<(), OsError> {
     let opts = Options {
         wan: a.wan.clone(),
         lan: a.lan.clone(),
         queue_num: a.queue_num,
-        backend: a.backend,
+        backend: match a.backend {
+            BackendChoice::Auto => Backend::Auto,
+            BackendChoice::Nft => Backend::Nft,
+            BackendChoice::Xtables => Backend::Xtables,
+        },
         idle_timeout: Duration::from_secs(a.idle_timeout),
         element_timeout: a.element_timeout,
     };
     let ids = nat::alloc::Allocator::new(seed()?, nat::Config::default().quarantine).shared();
     ctl::ensure_free(&a.socket)?;
-    let helper = start(opts, ids.clone()).await?;
+    let helper = helper::start(opts, ids.clone()).await?;
     let listener = match ctl::listen(&a.socket) {
         Ok(l) => l,
         Err(e) => {
@@ -144,7 +69,7 @@ pub async fn run(a: Args) -> Result<(), OsError> {
             return Err(e);
         }
     };
-    let mut d = super::daemon::Daemon::new(ids);
+    let mut d = Daemon::new(ids);
     d.helper = Some(helper);
     d.keep_on_exit = a.keep_on_exit;
     d.serve(Some((listener, a.socket.clone()))).await
@@ -154,360 +79,4 @@ fn seed() -> Result<u64, OsError> {
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed).map_err(|e| OsError::Io(std::io::Error::other(e.to_string())))?;
     Ok(u64::from_le_bytes(seed))
-}
-
-/// Set the helper up (table, rules, queue, recovered calls) and start its
-/// task; errors here are configuration or kernel problems worth stopping for.
-pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handle, OsError> {
-    let ruleset = nft::list_ruleset()?;
-    if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
-        return Err(OsError::Nft(format!(
-            "the kernel's PPTP helper is attached ({h}); two rewriters break calls. \
-             Remove that ct helper (OpenWrt: uninstall kmod-nf-nathelper-pptp or set \
-             the zone's auto_helper to 0) and start again"
-        )));
-    }
-    let watch = addr::watch()?;
-    let wan_index = addr::ifindex(&watch.handle, &a.wan).await?;
-    for l in &a.lan {
-        addr::ifindex(&watch.handle, l).await?;
-    }
-    let backend = match a.backend {
-        BackendChoice::Nft => Backend::Nft,
-        BackendChoice::Xtables => Backend::Xtables,
-        BackendChoice::Auto if nft::queue_supported() => Backend::Nft,
-        BackendChoice::Auto => Backend::Xtables,
-    };
-    match backend {
-        Backend::Nft => {
-            tracing::info!("control segments reach the helper through nft `queue` (bypass)")
-        }
-        Backend::Xtables => tracing::info!(
-            "kernel has no nft `queue` expression: control segments reach the helper \
-             through xtables NFQUEUE --queue-bypass (iptables)"
-        ),
-    }
-    let setup = Setup {
-        wan: a.wan.clone(),
-        lans: a.lan.clone(),
-        queue_num: a.queue_num,
-        backend,
-        element_timeout: a.element_timeout,
-    };
-    // Calls that survived a previous helper live in the maps.
-    let found = match nft::list_table()? {
-        Some(t) => netfilter::parse_elements(&t)
-            .map_err(|e| OsError::Nft(format!("unreadable listing of the table: {e}")))?,
-        None => Vec::new(),
-    };
-    let recovered: Vec<nat::Mapping> = found
-        .iter()
-        .filter(|(_, s)| !s.pending)
-        .map(|(m, _)| *m)
-        .collect();
-    // Calls still waiting for their reply cannot be finished by a helper
-    // that never saw the request: drop their inbound elements.
-    let stale: Vec<Change> = found
-        .iter()
-        .filter(|(_, s)| s.pending)
-        .map(|(m, _)| Change::Unexpect(*m))
-        .collect();
-    let kept = nft::install_table(&setup)?;
-    if kept && !stale.is_empty() {
-        nft::apply_changes(&stale, setup.element_timeout, |_| None)?;
-    }
-    if !kept && !recovered.is_empty() {
-        let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
-        nft::apply_changes(&adds, setup.element_timeout, |_| None)?;
-    }
-    let cfg = nat::Config {
-        idle_timeout: a.idle_timeout,
-        refresh_every: Duration::from_secs(u64::from(a.element_timeout / 4).max(60)),
-        ..nat::Config::default()
-    };
-    let mut tracker = Tracker::with_allocator(cfg, ids);
-    let now = Instant::now();
-    let public = addr::ipv4_of(&watch.handle, wan_index).await?;
-    let mut out = Output::default();
-    tracker.set_public_ip(public, now, &mut out);
-    let n = tracker.recover(now, &recovered);
-    if n > 0 {
-        tracing::info!(calls = n, "recovered calls from the kernel maps");
-    }
-    let nfq = nfqueue::open_async(a.queue_num)?;
-    if backend == Backend::Xtables {
-        nft::xtables_install(&setup)?;
-    }
-    if crate::os::nftnl::available() {
-        tracing::info!(
-            "programming the maps over the helper's own nf_tables netlink socket \
-             (refreshes through libnftables or nft)"
-        );
-    } else if crate::os::libnft::available() {
-        tracing::info!("programming the maps in process through libnftables");
-    } else {
-        tracing::info!("libnftables not found: programming the maps by running nft");
-    }
-    tracing::info!(wan = %a.wan, public = ?public, queue = a.queue_num, "helper running");
-    let d = Daemon {
-        setup,
-        tracker,
-        nfq,
-        pending: HashSet::new(),
-        wan_index,
-        backend,
-        log: crate::ratelimit::LogLimit::default(),
-    };
-    let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(None);
-    let task = tokio::task::spawn_local(main_loop(d, watch, status_rx, stop_rx));
-    Ok(Handle {
-        status: status_tx,
-        stop: stop_tx,
-        task,
-    })
-}
-
-async fn main_loop(
-    mut d: Daemon,
-    mut watch: addr::Watch,
-    mut status: tokio::sync::mpsc::UnboundedReceiver<StatusReq>,
-    mut stop: tokio::sync::watch::Receiver<Option<bool>>,
-) -> Result<(), OsError> {
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut guard = tokio::time::interval(TABLE_CHECK);
-    // Heap returned to the kernel on the next tick after work (see trim_heap).
-    let mut dirty = false;
-    let keep = loop {
-        tokio::select! {
-            r = d.nfq.fd.readable() => {
-                // Clear first, then read until the socket is empty: a
-                // segment arriving meanwhile raises readiness again.
-                r?.clear_ready();
-                while !d.drain() {}
-                dirty = true;
-            }
-            _ = tick.tick() => {
-                if std::mem::take(&mut dirty) {
-                    crate::os::trim_heap();
-                }
-                let mut out = Output::default();
-                d.tracker.poll(Instant::now(), &mut out);
-                d.finish(out);
-            }
-            Some(_) = watch.events.next() => {
-                let ip = addr::ipv4_of(&watch.handle, d.wan_index).await.unwrap_or(None);
-                if ip != d.tracker.public_ip() {
-                    tracing::info!(old = ?d.tracker.public_ip(), new = ?ip,
-                        "WAN address changed: ending calls made through the old one");
-                    let mut out = Output::default();
-                    d.tracker.set_public_ip(ip, Instant::now(), &mut out);
-                    d.finish(out);
-                }
-            }
-            _ = guard.tick() => d.ensure_rules(),
-            Some(reply) = status.recv() => {
-                let _ = reply.send(d.status_json());
-                dirty = true;
-            }
-            r = stop.changed() => break r.is_err() || stop.borrow().unwrap_or(false),
-        }
-    };
-    tracing::info!("helper stopping");
-    if d.backend == Backend::Xtables {
-        nft::xtables_remove();
-    }
-    if !keep {
-        nft::delete_table()?;
-    }
-    Ok(())
-}
-
-/// Counters and expiry of every call in the kernel maps (empty when the
-/// table cannot be read).
-fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
-    nft::list_table()
-        .ok()
-        .flatten()
-        .and_then(|t| netfilter::parse_elements(&t).ok())
-        .map(|v| v.into_iter().collect())
-        .unwrap_or_default()
-}
-
-/// How often the helper checks that its table and rules are still there.
-const TABLE_CHECK: Duration = Duration::from_secs(5);
-
-impl Daemon {
-    /// Someone flushed the ruleset or deleted the table (a firewall reload
-    /// that does not know about us): put the table, the queue rules and
-    /// every live call back.
-    fn ensure_rules(&mut self) {
-        let table = nft::table_exists().unwrap_or(true);
-        let xt = self.backend != Backend::Xtables || nft::xtables_present(&self.setup);
-        if table && xt {
-            return;
-        }
-        tracing::warn!(
-            table,
-            queue_rules = xt,
-            "helper rules removed behind our back: restoring them"
-        );
-        if !table {
-            if let Err(e) = nft::install_table(&self.setup) {
-                tracing::error!(error = %e, "cannot restore the table");
-                return;
-            }
-            let adds: Vec<Change> = self
-                .tracker
-                .mappings()
-                .into_iter()
-                .map(Change::Add)
-                .collect();
-            if !adds.is_empty() {
-                let n = adds.len();
-                match nft::apply_changes(&adds, self.setup.element_timeout, |_| None) {
-                    Ok(()) => tracing::info!(calls = n, "calls restored to the kernel maps"),
-                    Err(e) => tracing::error!(error = %e, "cannot restore the calls"),
-                }
-            }
-        }
-        if self.backend == Backend::Xtables {
-            if let Err(e) = nft::xtables_install(&self.setup) {
-                tracing::error!(error = %e, "cannot restore the NFQUEUE rules");
-            }
-        }
-    }
-
-    /// Read a batch of queued segments; true when the socket is drained.
-    /// A batch stays small (segments wait for their verdicts until it
-    /// ends); one map transaction per batch.
-    fn drain(&mut self) -> bool {
-        let now = Instant::now();
-        let mut out = Output::default();
-        let mut drained = false;
-        for _ in 0..64 {
-            let pkt = match self.nfq.recv() {
-                Ok(p) => p,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    drained = true;
-                    break;
-                }
-                Err(e) => {
-                    // ENOBUFS and the like: the kernel let packets pass (fail-open).
-                    tracing::warn!(error = %e, "NFQUEUE receive error");
-                    drained = true;
-                    break;
-                }
-            };
-            let id = u64::from(pkt.id);
-            let dir = if pkt.outdev == self.wan_index {
-                Some(Dir::Outbound)
-            } else if pkt.indev == self.wan_index {
-                Some(Dir::Inbound)
-            } else {
-                None
-            };
-            match dir {
-                Some(dir) => {
-                    self.pending.insert(id);
-                    self.tracker.handle(now, id, dir, pkt.payload, &mut out);
-                }
-                None => {
-                    let _ = self.nfq.verdict(pkt.id, Decision::Accept);
-                }
-            }
-        }
-        self.finish(out);
-        drained
-    }
-
-    /// Program the kernel, then give the verdicts.
-    fn finish(&mut self, out: Output) {
-        if !out.changes.is_empty() {
-            let needs_state = out.changes.iter().any(|c| matches!(c, Change::Refresh(_)));
-            let state: HashMap<nat::Mapping, netfilter::ElementState> = if needs_state {
-                element_state()
-            } else {
-                HashMap::new()
-            };
-            match nft::apply_changes(&out.changes, self.setup.element_timeout, |m| {
-                state.get(m).copied()
-            }) {
-                Ok(()) => {
-                    let now = Instant::now();
-                    for c in &out.changes {
-                        if matches!(c, Change::Refresh(_) | Change::Expect(_)) {
-                            continue;
-                        }
-                        let (ok, held) = self.log.allow(now);
-                        if let Some(n) = held {
-                            tracing::info!(lines = n, "call log lines suppressed in the last 10 s");
-                        }
-                        if !ok {
-                            continue;
-                        }
-                        match c {
-                            Change::Add(m) => tracing::info!("call up: {m}"),
-                            Change::Remove(m) => tracing::info!("call down: {m}"),
-                            Change::Refresh(m) => tracing::debug!("call refreshed: {m}"),
-                            Change::Expect(m) => tracing::debug!("call requested: {m}"),
-                            Change::Promote(m) => tracing::info!("call up: {m}"),
-                            Change::Unexpect(m) => tracing::info!("call failed: {m}"),
-                        }
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "programming the GRE maps failed"),
-            }
-        }
-        for (id, v) in out.verdicts {
-            let (true, Ok(id)) = (self.pending.remove(&id), u32::try_from(id)) else {
-                continue;
-            };
-            let d = match &v {
-                Verdict::Accept(None) => Decision::Accept,
-                Verdict::Accept(Some(bytes)) => Decision::AcceptAs(bytes),
-                Verdict::Drop => Decision::Drop,
-            };
-            if let Err(e) = self.nfq.verdict(id, d) {
-                tracing::warn!(error = %e, "NFQUEUE verdict failed");
-            }
-        }
-    }
-
-    fn status_json(&self) -> serde_json::Value {
-        let backend = self.backend;
-        let now = Instant::now();
-        // Keyed like the inbound maps: (remote address, public Call ID).
-        let state: HashMap<(std::net::Ipv4Addr, u16), netfilter::ElementState> = element_state()
-            .into_iter()
-            .map(|(m, s)| ((m.remote_ip(), m.public_cid), s))
-            .collect();
-        let calls: Vec<serde_json::Value> = self
-            .tracker
-            .calls(now)
-            .into_iter()
-            .map(|c| {
-                let mut v = serde_json::to_value(&c).unwrap_or_default();
-                let st = state
-                    .get(&(*c.remote.ip(), c.public_call_id))
-                    .copied()
-                    .unwrap_or_default();
-                if let (Some(o), Ok(serde_json::Value::Object(s))) =
-                    (v.as_object_mut(), serde_json::to_value(st))
-                {
-                    o.extend(s);
-                }
-                v
-            })
-            .collect();
-        serde_json::json!({
-            "wan": self.setup.wan,
-            "public_ip": self.tracker.public_ip(),
-            "backend": backend,
-            "queue_num": self.setup.queue_num,
-            "connections": self.tracker.connections(),
-            "stats": self.tracker.stats,
-            "calls": calls,
-        })
-    }
 }

@@ -1,17 +1,14 @@
-//! Command-line interface: one binary, one subcommand per job.
+//! Command-line interface: one binary, one subcommand per job. It parses
+//! arguments, starts a service (`crate::service`) or asks the running
+//! daemon over the control socket, and prints.
 
 mod check;
 mod client;
-mod daemon;
-mod endpoint;
 mod helper;
-mod peer;
-mod probe;
 mod run;
+mod security;
 mod server;
 pub(crate) mod status;
-#[cfg(test)]
-mod tests;
 
 use clap::{Parser, Subcommand};
 
@@ -40,10 +37,6 @@ pub enum Cmd {
     Run(run::Args),
     /// Show the calls the running helper tracks.
     Status(status::Args),
-    /// Test peer for the namespace lab and the end-to-end tests: a minimal
-    /// PPTP client or server that also sends and echoes GRE.
-    #[command(hide = true)]
-    LabPeer(peer::Args),
 }
 
 /// Run the chosen subcommand; the process exit code.
@@ -68,7 +61,6 @@ pub fn run(cli: Cli) -> i32 {
             Some(code) => return code,
             None => rt.block_on(tokio::task::LocalSet::new().run_until(run::run(a))),
         },
-        Cmd::LabPeer(a) => peer::run(a),
     };
     match res {
         Ok(()) => 0,

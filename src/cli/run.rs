@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::daemon::Daemon;
 use crate::nat::alloc::Allocator;
 use crate::os::{OsError, ctl};
+use crate::service::daemon::Daemon;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

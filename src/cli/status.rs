@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::os::{OsError, ctl};
+use crate::service::control::Status;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -20,29 +21,21 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         println!("{body}");
         return Ok(());
     }
-    let v: serde_json::Value = serde_json::from_str(&body)
+    let st: Status = serde_json::from_str(&body)
         .map_err(|e| OsError::Nft(format!("bad status document: {e}")))?;
-    if v.get("helper_enabled") != Some(&serde_json::Value::Bool(false)) {
-        print!("{}", render(&v));
+    if st.helper_enabled {
+        print!("{}", render(&serde_json::Value::Object(st.helper)));
     } else {
         println!("PPTP passthrough: off");
     }
-    if let Some(srv) = v.get("server").filter(|s| !s.is_null()) {
-        print!("{}", render_server(srv));
+    if let Some(srv) = st.server.filter(|s| !s.is_null()) {
+        print!("{}", render_server(&srv));
     }
-    if v.get("clients")
-        .and_then(|c| c.as_array())
-        .is_some_and(|c| !c.is_empty())
-    {
-        print!("{}", super::client::render(&v["clients"]));
+    if !st.clients.is_empty() {
+        print!("{}", super::client::render(&st.clients));
     }
-    for w in v
-        .get("warnings")
-        .and_then(|w| w.as_array())
-        .into_iter()
-        .flatten()
-    {
-        println!("warning: {}", w.as_str().unwrap_or_default());
+    for w in &st.warnings {
+        println!("warning: {w}");
     }
     Ok(())
 }

@@ -18,6 +18,18 @@ const SERVER_OPTIONS: &str = "enabled, listen, chap_secrets, local_ip, pool_star
 const CLIENT_OPTIONS: &str = "server, username, password, auth, mppe, mppe_bits, mppe_stateful, \
      routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu";
 
+/// Parses the text of the config file; `file_name` only names it in errors.
+pub fn parse(file_name: &str, text: &str) -> Result<Config, ConfigError> {
+    let sections = super::uci::parse_uci(file_name, text)?;
+    config(file_name, &sections)
+}
+
+/// Reads and parses the config file.
+pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+    let (file, text) = super::read(path)?;
+    parse(&file, &text)
+}
+
 /// The model of a parsed file; sections in any order.
 pub fn config(file: &str, sections: &[Section]) -> Result<Config, ConfigError> {
     let mut cfg = Config::default();

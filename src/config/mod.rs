@@ -28,10 +28,11 @@ mod secrets_tests;
 #[cfg(test)]
 mod uci_tests;
 
+pub use convert::{load, parse};
 pub use defaults::DEFAULT_CONFIG;
 pub use model::{
     AuthMethod, Backend, ClientCfg, Config, HelperCfg, Host, IpPool, Ipv4Prefix, KeyBits, Mppe,
-    Routes, Security, ServerCfg, load, parse,
+    Routes, Security, ServerCfg,
 };
 pub use secrets::{Secret, Secrets, load_secrets, parse_secrets};
 

@@ -5,10 +5,8 @@
 
 use std::fmt;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-
-use super::ConfigError;
 
 /// The whole file. Sections that are absent are `None`/empty, so callers
 /// can tell "not configured" from "configured with defaults".
@@ -22,25 +20,7 @@ pub struct Config {
     pub clients: Vec<ClientCfg>,
 }
 
-/// Parses the text of the config file; `file_name` only names it in errors.
-pub fn parse(file_name: &str, text: &str) -> Result<Config, ConfigError> {
-    let sections = super::uci::parse_uci(file_name, text)?;
-    super::convert::config(file_name, &sections)
-}
-
-/// Reads and parses the config file.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let (file, text) = super::read(path)?;
-    parse(&file, &text)
-}
-
 impl Config {
-    /// Settings that work but weaken security, one sentence each, to be
-    /// logged at startup and shown by configuration checks.
-    pub fn warnings(&self) -> Vec<String> {
-        super::warn::warnings(self)
-    }
-
     /// The client profile with this name.
     pub fn client(&self, name: &str) -> Option<&ClientCfg> {
         self.clients.iter().find(|c| c.name == name)

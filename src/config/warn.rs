@@ -3,7 +3,15 @@
 
 use super::model::{AuthMethod, Config, KeyBits, Mppe, Security};
 
-pub fn warnings(cfg: &Config) -> Vec<String> {
+impl Config {
+    /// Settings that work but weaken security, one sentence each, to be
+    /// logged at startup and shown by configuration checks.
+    pub fn warnings(&self) -> Vec<String> {
+        warnings(self)
+    }
+}
+
+fn warnings(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(s) = &cfg.server {
         security("server", &s.security, &mut out);

@@ -8,6 +8,7 @@ pub mod libnft;
 pub mod nfqueue;
 pub mod nft;
 pub mod nftnl;
+pub mod probe;
 pub mod rtmsg;
 pub mod tun;
 

@@ -9,6 +9,24 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pptp-passthrough");
+
+/// An example built beside this test (`cargo build --examples`, which
+/// scripts/test.sh runs before the end-to-end tests): the lab peer, the
+/// hostile-traffic generator.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let p = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("examples").join(name))
+        .unwrap();
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --examples` first (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
 pub const PUBLIC: &str = "203.0.113.2";
 pub const SERVER_A: &str = "198.51.100.10";
 pub const SERVER_B: &str = "198.51.100.11";
@@ -336,10 +354,19 @@ impl Lab {
         c
     }
 
+    /// The lab peer (`examples/lab-peer.rs`) in `ns`.
+    fn peer(&self, ns: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns(ns)])
+            .arg(example("lab-peer"))
+            .args(args);
+        c
+    }
+
     /// Start a lab-peer server in `ns` on `addr`.
     pub fn server(&mut self, ns: &str, addr: &str) {
         let c = self
-            .exec(ns, &["lab-peer", "server", "--listen", addr])
+            .peer(ns, &["server", "--listen", addr])
             .stderr(Stdio::null())
             .spawn()
             .expect("server");
@@ -401,9 +428,9 @@ impl Lab {
     }
 
     pub fn spawn_client(&self, ns: &str, args: &[&str]) -> Child {
-        let mut a = vec!["lab-peer", "client"];
+        let mut a = vec!["client"];
         a.extend_from_slice(args);
-        self.exec(ns, &a)
+        self.peer(ns, &a)
             .stdout(Stdio::piped())
             .spawn()
             .expect("client")

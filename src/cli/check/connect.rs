@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::super::probe::{gre_socket, parse_gre, read_msg, send_msg, start_control};
 use super::{MAGIC, is_listener};
 use crate::diag::{Report, Step, TcpOutcome, verdict};
 use crate::os::gre::set_dont_fragment;
+use crate::os::probe::{gre_socket, parse_gre, read_msg, send_msg, start_control};
 use crate::wire::gre;
 use crate::wire::pptp::{Message, OutgoingCallRequest, Reassembler};
 

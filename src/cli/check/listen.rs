@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use socket2::SockAddr;
 
-use super::super::probe::{accept_call, gre_socket, parse_gre, read_msg, send_msg, start_control};
 use super::{MAGIC, VENDOR};
 use crate::os::OsError;
 use crate::os::gre::set_dont_fragment;
+use crate::os::probe::{accept_call, gre_socket, parse_gre, read_msg, send_msg, start_control};
 use crate::wire::gre;
 use crate::wire::pptp::{CallDisconnectNotify, Message, Reassembler, WanErrorNotify};
 

@@ -10,6 +10,7 @@ use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::client::{self, CallIds, Profile};
+use super::control::{Answer, Request, Status};
 use super::{helper, server};
 use crate::config::{ClientCfg, Config, HelperCfg, ServerCfg};
 use crate::nat::alloc::SharedAllocator;
@@ -142,12 +143,11 @@ impl Daemon {
         true
     }
 
-    /// The status document: the helper's fields at the top level (as the
-    /// `helper` command has always printed), then `server` and `clients`.
-    pub async fn status(&self) -> serde_json::Value {
-        let mut doc = match &self.helper {
+    /// The status document (`control::Status`).
+    pub async fn status(&self) -> Status {
+        let helper = match &self.helper {
             Some(h) => h.status().await.unwrap_or_default(),
-            None => serde_json::json!({}),
+            None => serde_json::Value::Null,
         };
         let now = Instant::now();
         let mut clients: Vec<serde_json::Value> = self
@@ -163,53 +163,50 @@ impl Daemon {
             }
         }
         clients.sort_by_key(|c| c["name"].as_str().map(str::to_string));
-        if let Some(o) = doc.as_object_mut() {
-            o.insert("helper_enabled".into(), self.helper.is_some().into());
-            o.insert(
-                "server".into(),
-                self.server
-                    .as_ref()
-                    .map(|s| s.status())
-                    .unwrap_or(serde_json::Value::Null),
-            );
-            o.insert("clients".into(), clients.into());
-            o.insert("warnings".into(), self.warnings.clone().into());
+        Status {
+            helper: match helper {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+            helper_enabled: self.helper.is_some(),
+            server: self.server.as_ref().map(|s| s.status()),
+            clients,
+            warnings: self.warnings.clone(),
         }
-        doc
     }
 
-    /// One control request.
-    async fn request(&mut self, line: &str) -> serde_json::Value {
-        let (verb, arg) = line.split_once(' ').unwrap_or((line, ""));
-        let arg = arg.trim();
-        match verb {
-            "" | "status" => self.status().await,
-            "connect" => {
-                if let Some(c) = self.clients.get(arg).filter(|c| !c.is_finished()) {
-                    let st = c.status.borrow().to_json(Instant::now());
-                    return serde_json::json!({"ok": true, "already": true, "client": st});
-                }
-                if let Some(old) = self.clients.remove(arg) {
-                    let _ = old.stop().await;
-                }
-                if self.connect(arg) {
-                    serde_json::json!({"ok": true})
-                } else {
-                    serde_json::json!({"ok": false, "error": format!("no client profile named {arg:?}")})
-                }
-            }
-            "disconnect" => match self.clients.remove(arg) {
-                Some(c) => {
-                    let r = c.stop().await;
-                    serde_json::json!({"ok": true, "error": r.err()})
-                }
-                None => {
-                    serde_json::json!({"ok": false, "error": format!("{arg:?} is not connected")})
-                }
+    /// One control request; the JSON document that answers it.
+    async fn request(&mut self, line: &str) -> String {
+        let answer = match Request::parse(line) {
+            Ok(Request::Status) => return json(&self.status().await),
+            Ok(Request::Connect(name)) => self.connect_request(&name).await,
+            Ok(Request::Disconnect(name)) => match self.clients.remove(&name) {
+                Some(c) => Answer {
+                    error: c.stop().await.err(),
+                    ..Answer::ok()
+                },
+                None => Answer::refused(format!("{name:?} is not connected")),
             },
-            other => {
-                serde_json::json!({"ok": false, "error": format!("unknown request {other:?}")})
-            }
+            Err(e) => Answer::refused(e),
+        };
+        json(&answer)
+    }
+
+    async fn connect_request(&mut self, name: &str) -> Answer {
+        if let Some(c) = self.clients.get(name).filter(|c| !c.is_finished()) {
+            return Answer {
+                already: Some(true),
+                client: Some(c.status.borrow().to_json(Instant::now())),
+                ..Answer::ok()
+            };
+        }
+        if let Some(old) = self.clients.remove(name) {
+            let _ = old.stop().await;
+        }
+        if self.connect(name) {
+            Answer::ok()
+        } else {
+            Answer::refused(format!("no client profile named {name:?}"))
         }
     }
 
@@ -258,7 +255,7 @@ impl Daemon {
                 Ok((mut s, _)) = async { socket.as_ref().unwrap().0.accept().await }, if socket.is_some() => {
                     let req = ctl::read_request(&mut s).await;
                     let body = self.request(&req).await;
-                    ctl::reply(s, &body.to_string()).await;
+                    ctl::reply(s, &body).await;
                 }
                 _ = hup.recv() => self.reload().await,
                 _ = term.recv() => break,
@@ -287,4 +284,8 @@ impl Daemon {
         }
         result
     }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"ok\":false,\"error\":\"{e}\"}}"))
 }

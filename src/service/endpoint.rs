@@ -1,6 +1,6 @@
-//! What the embedded server and client share at the I/O edge: the session
-//! policy from flags, random numbers, and moving a link's output to the
-//! GRE socket and the TUN device.
+//! What the embedded server and client services share at the I/O edge: the
+//! session policy from its words, random numbers, and moving a link's
+//! output to the GRE socket and the TUN device.
 
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -12,22 +12,6 @@ use crate::ppp::ccp::MppePolicy;
 use crate::ppp::lcp::AuthMethod;
 use crate::ppp::session::SessionEvent;
 use crate::pptp::link::Link;
-
-/// `--auth`, `--mppe`, `--mppe-stateful`: the same words for the server
-/// and the client as in the config file.
-#[derive(clap::Args, Debug)]
-pub struct SecurityArgs {
-    /// Authentication methods allowed, strongest first (mschapv2, mschapv1,
-    /// chap, pap).
-    #[arg(long, default_value = "mschapv2", value_delimiter = ',')]
-    pub auth: Vec<String>,
-    /// MPPE policy: require-128, require, optional, none.
-    #[arg(long, default_value = "require-128")]
-    pub mppe: String,
-    /// Offer stateful MPPE (stateless is the default and survives loss).
-    #[arg(long)]
-    pub mppe_stateful: bool,
-}
 
 /// Randomness from the OS (challenges, magic numbers, Call IDs).
 #[derive(Clone, Copy, Default)]

@@ -13,12 +13,12 @@ use std::rc::Rc;
 use tokio::net::TcpListener;
 
 use super::session::{Conn, Session_, Shared, end_session, pump};
-use crate::cli::endpoint::{OsRng, random_call_id};
 use crate::ppp::session::Session;
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
 use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::Key;
+use crate::service::endpoint::{OsRng, random_call_id};
 
 /// Accept control connections for ever. At most `max_sessions +
 /// max_pending_auth` at once: when full, the oldest connection that carries

@@ -1,4 +1,4 @@
-//! Pure parts of the command layer: config sections to runtime options.
+//! Pure parts of the services: config sections to runtime options.
 
 use std::time::Duration;
 

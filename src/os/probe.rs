@@ -1,4 +1,5 @@
-//! Blocking PPTP and raw GRE helpers shared by `lab-peer` and `check`:
+//! Blocking PPTP and raw GRE helpers shared by `check` and the lab peer
+//! (`examples/lab-peer.rs`):
 //! test and diagnostic tools, where a thread per connection is plenty.
 
 use std::io::{Read, Write};
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::os::OsError;
+use super::OsError;
 use crate::wire::gre;
 use crate::wire::pptp::{Message, OutgoingCallReply, Reassembler, StartControl, Str64};
 

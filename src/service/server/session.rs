@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Options;
-use crate::cli::endpoint::{flush, ipv4_dst};
 use crate::os::addr;
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
@@ -17,6 +16,7 @@ use crate::ppp::auth::{AuthError, Credentials, Secret};
 use crate::ppp::session::{SessionConfig, SessionEvent};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::{Key, Lockout};
+use crate::service::endpoint::{flush, ipv4_dst};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
 
 /// The chap-secrets table, refusing users that are locked out.

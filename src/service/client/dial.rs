@@ -11,7 +11,6 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::status::{State, Status};
-use crate::cli::endpoint::{OsRng, flush, random_call_id, security_policy};
 use crate::config::{ClientCfg, Host, Routes};
 use crate::nat::alloc::SharedAllocator;
 use crate::os::gre::GreSocket;
@@ -23,6 +22,7 @@ use crate::ppp::session::{Session, SessionConfig, SessionError, SessionEvent};
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
 use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
+use crate::service::endpoint::{OsRng, flush, random_call_id, security_policy};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
 
 /// A profile ready to dial.

@@ -3,18 +3,14 @@
 //! command line), keep the tunnel up, and report or stop it through the
 //! control socket.
 
-mod dial;
-mod status;
-mod supervise;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use dial::{CallIds, Profile};
-pub use supervise::Handle;
-
 use crate::config::{self, ClientCfg, Host, Security};
 use crate::os::{OsError, ctl};
+use crate::service::client::{CallIds, Handle, Profile};
+use crate::service::control::{Answer, Request, Status};
+use crate::service::daemon::{self, Daemon};
 
 /// Where `run` and OpenWrt keep the config.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/config/pptp-passthrough";
@@ -53,7 +49,7 @@ struct ConnectArgs {
     #[arg(long)]
     password_file: Option<PathBuf>,
     #[command(flatten)]
-    security: super::endpoint::SecurityArgs,
+    security: super::security::SecurityArgs,
     /// Name of the TUN device (default pptpc0, or pptp-NAME for a profile).
     #[arg(long)]
     tun: Option<String>,
@@ -89,20 +85,18 @@ pub async fn run(a: Args) -> Result<(), OsError> {
     match a.cmd {
         Cmd::Connect(c) => connect(c).await,
         Cmd::Disconnect(n) => {
-            let v = ask(&n.socket, &format!("disconnect {}", n.name)).await?;
+            ask(&n.socket, &Request::Disconnect(n.name.clone())).await?;
             println!("{} disconnected", n.name);
-            let _ = v;
             Ok(())
         }
         Cmd::Status(s) => {
             let body = ctl::fetch(&s.socket).await?;
-            let v: serde_json::Value = serde_json::from_str(&body)
+            let st: Status = serde_json::from_str(&body)
                 .map_err(|e| fail(format!("bad status document: {e}")))?;
-            let clients = v.get("clients").cloned().unwrap_or_default();
             if s.json {
-                println!("{clients}");
+                println!("{}", serde_json::Value::Array(st.clients));
             } else {
-                print!("{}", render(&clients));
+                print!("{}", render(&st.clients));
             }
             Ok(())
         }
@@ -117,19 +111,17 @@ fn fail(detail: impl Into<String>) -> OsError {
 }
 
 /// Send a request; an `ok: false` answer becomes the error.
-async fn ask(socket: &std::path::Path, req: &str) -> Result<serde_json::Value, OsError> {
-    let body = ctl::request(socket, req).await?;
-    let v: serde_json::Value =
-        serde_json::from_str(&body).map_err(|e| fail(format!("bad answer: {e}")))?;
-    if v["ok"] == serde_json::Value::Bool(false) {
-        return Err(fail(v["error"].as_str().unwrap_or("refused").to_string()));
+async fn ask(socket: &std::path::Path, req: &Request) -> Result<Answer, OsError> {
+    let body = ctl::request(socket, &req.line()).await?;
+    let a: Answer = serde_json::from_str(&body).map_err(|e| fail(format!("bad answer: {e}")))?;
+    if !a.ok {
+        return Err(fail(a.error.unwrap_or_else(|| "refused".into())));
     }
-    Ok(v)
+    Ok(a)
 }
 
 /// The client rows as a table.
-pub fn render(clients: &serde_json::Value) -> String {
-    let rows = clients.as_array().cloned().unwrap_or_default();
+pub fn render(rows: &[serde_json::Value]) -> String {
     if rows.is_empty() {
         return "no client profiles\n".into();
     }
@@ -150,7 +142,7 @@ pub fn render(clients: &serde_json::Value) -> String {
         "BYTES OUT",
         "LAST ERROR"
     );
-    for r in &rows {
+    for r in rows {
         out += &format!(
             "{:<12} {:<20} {:<10} {:<15} {:<15} {:>7} {:>12} {:>12}  {}\n",
             s(r, "name"),
@@ -165,20 +157,6 @@ pub fn render(clients: &serde_json::Value) -> String {
         );
     }
     out
-}
-
-impl Profile {
-    /// A profile from the config file: TUN `pptp-NAME` (cut to the 15
-    /// characters Linux allows).
-    pub fn from_config(cfg: ClientCfg) -> Profile {
-        let mut tun = format!("pptp-{}", cfg.name);
-        tun.truncate(15);
-        Profile {
-            cfg,
-            tun,
-            timeout: Duration::from_secs(15),
-        }
-    }
 }
 
 /// Build the profile the command line asks for.
@@ -263,9 +241,10 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
 async fn connect(a: ConnectArgs) -> Result<(), OsError> {
     // A profile the running daemon knows is dialed by the daemon.
     if ctl::alive(&a.socket).await && a.user.is_none() {
-        let body = ctl::request(&a.socket, &format!("connect {}", a.target)).await?;
-        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        if v["ok"] == serde_json::Value::Bool(true) {
+        let req = Request::Connect(a.target.clone());
+        let body = ctl::request(&a.socket, &req.line()).await?;
+        let answer: Answer = serde_json::from_str(&body).unwrap_or_default();
+        if answer.ok {
             println!(
                 "{}: dialing through the running daemon (see `client status`)",
                 a.target
@@ -274,9 +253,9 @@ async fn connect(a: ConnectArgs) -> Result<(), OsError> {
         }
     }
     let p = profile(&a)?;
-    let socket = super::daemon::listen_if_free(&a.socket);
+    let socket = daemon::listen_if_free(&a.socket);
     let ids = crate::nat::alloc::Allocator::new(1, Duration::from_secs(300)).shared();
-    let mut d = super::daemon::Daemon::new(ids);
+    let mut d = Daemon::new(ids);
     d.exit_with_clients = true;
     d.profiles = vec![p.cfg.clone()];
     d.clients

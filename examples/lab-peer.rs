@@ -1,4 +1,5 @@
-//! `lab-peer`: the small PPTP peer of the lab and of the end-to-end tests.
+//! `lab-peer` (not shipped): the small PPTP peer of the lab, the
+//! end-to-end tests and the benchmarks.
 //! The server answers the control protocol and echoes GRE back to the
 //! caller's Call ID; the client opens calls from one or more source
 //! addresses and checks that every echo comes back to the right host with
@@ -12,15 +13,31 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::probe::{accept_call, gre_socket, parse_gre, read_msg, send_msg, start_control};
-use crate::os::OsError;
-use crate::wire::gre;
-use crate::wire::pptp::{CallDisconnectNotify, Message, OutgoingCallRequest, Reassembler};
+use clap::Parser;
+use pptp_passthrough::os::OsError;
+use pptp_passthrough::os::probe::{
+    accept_call, gre_socket, parse_gre, read_msg, send_msg, start_control,
+};
+use pptp_passthrough::wire::gre;
+use pptp_passthrough::wire::pptp::{
+    CallDisconnectNotify, Message, OutgoingCallRequest, Reassembler,
+};
 
-#[derive(clap::Args, Debug)]
-pub struct Args {
+/// Test peer for the namespace lab, the end-to-end tests and the
+/// benchmarks: a minimal PPTP client or server that also sends and echoes
+/// GRE.
+#[derive(Parser, Debug)]
+#[command(name = "lab-peer")]
+struct Args {
     #[command(subcommand)]
     role: Role,
+}
+
+fn main() {
+    if let Err(e) = run(Args::parse()) {
+        eprintln!("lab-peer: {e}");
+        std::process::exit(1);
+    }
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -73,7 +90,7 @@ struct ClientArgs {
     human: bool,
 }
 
-pub fn run(a: Args) -> Result<(), OsError> {
+fn run(a: Args) -> Result<(), OsError> {
     match a.role {
         Role::Server { listen } => server(listen),
         Role::Client(c) => client(c),
