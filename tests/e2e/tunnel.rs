@@ -282,3 +282,99 @@ fn tunnel_lockout_after_repeated_bad_passwords() {
     eprintln!("locked-out attempt: {err}");
     assert!(err.contains("call refused"), "{err}");
 }
+
+/// The per-user lockout on its own. Two outside hosts with addresses of
+/// their own: the first fails twice as alice, which locks alice (and that
+/// address). The second address is clean, so its calls are accepted, yet
+/// alice's right password is refused there while her lockout runs, and
+/// accepted once it has ended.
+#[test]
+fn tunnel_user_lockout_holds_from_a_clean_address() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let sec = secrets(&lab).display().to_string();
+    let lockout_secs = 4;
+    lab.spawn_bin(
+        "net",
+        &[
+            "server",
+            "--listen",
+            SERVER_A,
+            "--local-ip",
+            TUNNEL_SERVER,
+            "--pool-start",
+            "10.99.0.10",
+            "--pool-end",
+            "10.99.0.20",
+            "--secrets",
+            &sec,
+            "--auth-fail-limit",
+            "2",
+            "--lockout",
+            &lockout_secs.to_string(),
+        ],
+    );
+    let (guesser, clean) = (lab.add_internet_ns(1), lab.add_internet_ns(2));
+    let sock = format!("/run/{}-ul.sock", lab.prefix);
+    let connect = |ns: &str, password: &str| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, BIN, "client", "connect", SERVER_A])
+            .args(["--user", "alice", "--password", password])
+            .args(["--socket", &sock, "--timeout", "5"]);
+        c
+    };
+    let refused = |ns: &str, password: &str| {
+        let out = connect(ns, password).output().unwrap();
+        assert!(!out.status.success(), "{password:?} from {ns} was accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for _ in 0..2 {
+        let err = refused(&guesser, "wrong");
+        assert!(err.contains("691"), "{err}");
+    }
+    let locked_at = Instant::now();
+    // From the clean address the call is accepted (no "call refused"), but
+    // authentication fails although the password is right.
+    let err = refused(&clean, "s3cret pass");
+    assert!(
+        locked_at.elapsed() < Duration::from_secs(lockout_secs),
+        "too slow to see the lockout"
+    );
+    assert!(
+        !err.contains("call refused"),
+        "address lockout, not the user's: {err}"
+    );
+    assert!(err.contains("691"), "{err}");
+    // After the lockout the same login comes up.
+    std::thread::sleep(Duration::from_secs(lockout_secs + 1).saturating_sub(locked_at.elapsed()));
+    let mut up = connect(&clean, "s3cret pass")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", &clean, BIN, "client", "status", "--json", "--socket", &sock,
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if v[0]["state"] == "connected" {
+            break;
+        }
+        assert!(
+            up.try_wait().unwrap().is_none(),
+            "the client gave up after the lockout ended"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no tunnel after the lockout: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &up.id().to_string()])
+        .status();
+    let _ = up.wait();
+}

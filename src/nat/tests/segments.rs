@@ -31,8 +31,15 @@ fn message_split_inside_the_header_passes_at_once() {
     let m = msg(OutgoingCallRequest, &[(12, 4660)]);
     let (o1, _) = c.send(&mut t, now, Outbound, &m[..6]);
     assert_eq!(o1.verdicts.len(), 1, "header-only segment released");
-    let (_, b) = c.send(&mut t, now, Outbound, &m[6..]);
-    assert_ne!(u16_at(&[&m[..6], &b[..]].concat(), 12), 4660);
+    let (o2, b) = c.send(&mut t, now, Outbound, &m[6..]);
+    // Rewritten to the public Call ID the tracker chose, not refused (0).
+    let public = u16_at(&[&m[..6], &b[..]].concat(), 12);
+    assert!(
+        matches!(o2.changes[..], [Change::Expect(e)] if e.public_cid == public && e.lan_cid == 4660),
+        "{:?}",
+        o2.changes
+    );
+    assert!(public != 0 && public != 4660, "{public}");
 }
 
 #[test]
@@ -69,11 +76,13 @@ fn held_segment_is_released_unchanged_after_timeout() {
     let m = msg(OutgoingCallRequest, &[(12, 4660)]);
     let (id1, p1) = c.seg(Outbound, &m[..20]);
     let mut out = Output::default();
-    t.handle(now, id1, Outbound, p1, &mut out);
+    t.handle(now, id1, Outbound, p1.clone(), &mut out);
     t.poll(now + Duration::from_millis(100), &mut out);
     assert!(out.verdicts.is_empty());
     t.poll(now + Duration::from_secs(3), &mut out);
     assert_eq!(out.verdicts.len(), 1);
+    // Released byte for byte as it came: Call ID 4660 still in it.
+    assert_eq!(released_payload(&out, id1, &p1), &m[..20]);
     assert_eq!(t.stats.released_unmodified_after_hold, 1);
 }
 

@@ -115,11 +115,19 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
         })
         .collect();
     rows.sort_by_key(|r| r["tunnel_ip"].as_str().map(str::to_string));
+    // Keys remembered for lockouts, and those forgotten early because the
+    // table was full (a guesser cycling through user names).
+    let (entries, evicted) = st
+        .lock
+        .lock()
+        .map(|l| (l.len(), l.evicted))
+        .unwrap_or_default();
     serde_json::json!({
         "listen": st.opts.listen,
         "tun": st.tun.name(),
         "max_sessions": st.opts.max_sessions,
         "sessions": rows,
+        "lockout": {"entries": entries, "evicted": evicted},
     })
 }
 
