@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::crypto::mppe_keys::StartKeys;
 use super::crypto::{messages, mschap, mschapv2};
+use crate::ratelimit::Untrusted;
 
 pub use super::lcp::AuthMethod;
 
@@ -185,7 +186,10 @@ pub enum AuthError {
 /// message otherwise.
 fn rejected_text(code: Option<u32>, message: &str) -> String {
     let Some(code) = code else {
-        return format!("authentication rejected by the authenticator: {message}");
+        return format!(
+            "authentication rejected by the authenticator: {}",
+            Untrusted(message)
+        );
     };
     let what = match code {
         messages::ERROR_RESTRICTED_LOGON_HOURS => "restricted logon hours",
@@ -196,7 +200,7 @@ fn rejected_text(code: Option<u32>, message: &str) -> String {
         messages::ERROR_CHANGING_PASSWORD => "error changing password",
         _ => "error",
     };
-    format!("E={code} {what}: {message}")
+    format!("E={code} {what}: {}", Untrusted(message))
 }
 
 /// The MD4 of the NT password hash (RFC 2759 §8.4), the MPPE key secret.

@@ -283,16 +283,9 @@ fn tunnel_lockout_after_repeated_bad_passwords() {
     assert!(err.contains("call refused"), "{err}");
 }
 
-/// The per-user lockout on its own. Two outside hosts with addresses of
-/// their own: the first fails twice as alice, which locks alice (and that
-/// address). The second address is clean, so its calls are accepted, yet
-/// alice's right password is refused there while her lockout runs, and
-/// accepted once it has ended.
-#[test]
-fn tunnel_user_lockout_holds_from_a_clean_address() {
-    let mut lab = Lab::new(Nat::Ours, &[10]);
-    let sec = secrets(&lab).display().to_string();
-    let lockout_secs = 4;
+/// Our server in `net` with a lockout after 2 failures for `secs` seconds.
+fn server_with_lockout(lab: &mut Lab, secs: u64) {
+    let sec = secrets(lab).display().to_string();
     lab.spawn_bin(
         "net",
         &[
@@ -310,31 +303,47 @@ fn tunnel_user_lockout_holds_from_a_clean_address() {
             "--auth-fail-limit",
             "2",
             "--lockout",
-            &lockout_secs.to_string(),
+            &secs.to_string(),
         ],
     );
+}
+
+/// `client connect` to our server from namespace `ns` (its full name).
+fn login(ns: &str, user: &str, password: &str, sock: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, BIN, "client", "connect", SERVER_A])
+        .args(["--user", user, "--password", password])
+        .args(["--socket", sock, "--timeout", "5"]);
+    c
+}
+
+/// A login that must fail; its error output.
+fn refused(ns: &str, user: &str, password: &str, sock: &str) -> String {
+    let out = login(ns, user, password, sock).output().unwrap();
+    assert!(!out.status.success(), "{password:?} from {ns} was accepted");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The per-user lockout on its own. Two outside hosts with addresses of
+/// their own: the first fails twice as alice, which locks alice (and that
+/// address). The second address is clean, so its calls are accepted, yet
+/// alice's right password is refused there while her lockout runs, and
+/// accepted once it has ended.
+#[test]
+fn tunnel_user_lockout_holds_from_a_clean_address() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let lockout_secs = 4;
+    server_with_lockout(&mut lab, lockout_secs);
     let (guesser, clean) = (lab.add_internet_ns(1), lab.add_internet_ns(2));
     let sock = format!("/run/{}-ul.sock", lab.prefix);
-    let connect = |ns: &str, password: &str| {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns, BIN, "client", "connect", SERVER_A])
-            .args(["--user", "alice", "--password", password])
-            .args(["--socket", &sock, "--timeout", "5"]);
-        c
-    };
-    let refused = |ns: &str, password: &str| {
-        let out = connect(ns, password).output().unwrap();
-        assert!(!out.status.success(), "{password:?} from {ns} was accepted");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
     for _ in 0..2 {
-        let err = refused(&guesser, "wrong");
+        let err = refused(&guesser, "alice", "wrong", &sock);
         assert!(err.contains("691"), "{err}");
     }
     let locked_at = Instant::now();
     // From the clean address the call is accepted (no "call refused"), but
     // authentication fails although the password is right.
-    let err = refused(&clean, "s3cret pass");
+    let err = refused(&clean, "alice", "s3cret pass", &sock);
     assert!(
         locked_at.elapsed() < Duration::from_secs(lockout_secs),
         "too slow to see the lockout"
@@ -346,7 +355,7 @@ fn tunnel_user_lockout_holds_from_a_clean_address() {
     assert!(err.contains("691"), "{err}");
     // After the lockout the same login comes up.
     std::thread::sleep(Duration::from_secs(lockout_secs + 1).saturating_sub(locked_at.elapsed()));
-    let mut up = connect(&clean, "s3cret pass")
+    let mut up = login(&clean, "alice", "s3cret pass", &sock)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -377,4 +386,32 @@ fn tunnel_user_lockout_holds_from_a_clean_address() {
         .args(["-TERM", &up.id().to_string()])
         .status();
     let _ = up.wait();
+}
+
+/// A user name with a newline cannot forge a line in the server's log: it
+/// is logged escaped, also on the "user locked out" line.
+#[test]
+fn server_log_escapes_peer_chosen_names() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    server_with_lockout(&mut lab, 60);
+    let (first, second) = (lab.add_internet_ns(1), lab.add_internet_ns(2));
+    let sock = format!("/run/{}-le.sock", lab.prefix);
+    let evil = "mallory\nFORGED-LINE user root logged in";
+    for _ in 0..2 {
+        refused(&first, evil, "wrong", &sock);
+    }
+    // Locked out now: this attempt, from a clean address, reaches the
+    // "login refused: user locked out" line.
+    refused(&second, evil, "wrong", &sock);
+    let log = lab.log();
+    assert!(log.contains("user locked out"), "{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.trim_start().starts_with("FORGED-LINE")),
+        "a peer forged a log line:\n{log}"
+    );
+    assert!(
+        log.contains("mallory\\nFORGED-LINE"),
+        "name not shown escaped:\n{log}"
+    );
 }

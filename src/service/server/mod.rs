@@ -193,6 +193,7 @@ pub async fn start(o: Options) -> Result<Handle, OsError> {
         secrets: Arc::new(Guarded {
             table,
             lock: lock.clone(),
+            log: Mutex::default(),
         }),
         lock,
         opts: o,

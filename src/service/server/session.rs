@@ -16,6 +16,7 @@ use crate::ppp::auth::{AuthError, Credentials, Secret};
 use crate::ppp::session::{SessionConfig, SessionEvent};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::{Key, Lockout};
+use crate::ratelimit::Untrusted;
 use crate::service::endpoint::{flush, ipv4_dst};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
 
@@ -23,6 +24,8 @@ use crate::wire::mss::{clamp_mss, mss_for_mtu};
 pub struct Guarded {
     pub table: HashMap<String, Secret>,
     pub lock: Arc<Mutex<Lockout>>,
+    /// Bounds the "locked out" lines a guesser causes.
+    pub log: Mutex<crate::ratelimit::LogLimit>,
 }
 
 impl Credentials for Guarded {
@@ -33,7 +36,20 @@ impl Credentials for Guarded {
             .map(|l| l.locked(&Key::User(user.to_string()), Instant::now()))
             .unwrap_or(false);
         if locked {
-            tracing::warn!(%user, "login refused: user locked out after failed logins");
+            let (ok, held) = self
+                .log
+                .lock()
+                .map(|mut l| l.allow(Instant::now()))
+                .unwrap_or((true, None));
+            if let Some(n) = held {
+                tracing::warn!(
+                    lines = n,
+                    "locked-out login lines suppressed in the last 10 s"
+                );
+            }
+            if ok {
+                tracing::warn!(user = %Untrusted(user), "login refused: user locked out after failed logins");
+            }
             return None;
         }
         self.table.get(user).cloned()
@@ -148,7 +164,7 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
         };
         match ev {
             SessionEvent::Authenticated { user, method } => {
-                tracing::info!(%user, ?method, peer = %s.link.peer, "authenticated");
+                tracing::info!(user = %Untrusted(&user), ?method, peer = %s.link.peer, "authenticated");
                 if let Ok(mut l) = st.lock.lock() {
                     l.success(&Key::User(user.clone()));
                     l.success(&Key::Addr(s.link.peer));
@@ -157,7 +173,9 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
             }
             SessionEvent::AuthFailed { reason } => {
                 let peer = s.link.peer;
-                tracing::warn!(%peer, %reason, "authentication failed");
+                if st.log_allowed(now) {
+                    tracing::warn!(%peer, %reason, "authentication failed");
+                }
                 if let (AuthError::Denied { user, .. }, Ok(mut l)) = (&reason, st.lock.lock()) {
                     for key in [Key::User(user.clone()), Key::Addr(peer)] {
                         if let Some(d) = l.failure(key.clone(), now) {

@@ -92,9 +92,11 @@ impl<const N: usize> fmt::Debug for FixedStr<N> {
     }
 }
 
+/// Host names, vendor strings and call statistics come from the peer:
+/// shown escaped (`ratelimit::Untrusted`), so they cannot forge log lines.
 impl<const N: usize> fmt::Display for FixedStr<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_string_lossy())
+        crate::ratelimit::Untrusted(&self.to_string_lossy()).fmt(f)
     }
 }
 
