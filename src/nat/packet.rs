@@ -55,6 +55,15 @@ impl TcpPacket {
     }
 
     /// The TCP payload.
+    /// The whole packet's length in bytes.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
     pub fn payload(&self) -> &[u8] {
         &self.data[self.payload_off..self.payload_off + self.payload_len]
     }

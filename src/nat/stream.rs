@@ -28,6 +28,11 @@ const PATCH_LOG: usize = 64;
 /// of a connection. Reordering on the way moves a segment by a few places.
 pub const MAX_PARKED: usize = 16;
 
+/// How many segments may wait for the rest of one message, per direction
+/// of a connection. A message (at most 220 bytes) comes in one or two
+/// segments from real stacks.
+pub const MAX_HELD: usize = 8;
+
 /// Sequence number comparison modulo 2^32 (RFC 793 §3.3).
 pub fn seq_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -183,6 +188,16 @@ impl Stream {
         self.partial.clear();
         self.desync = true;
         std::mem::take(&mut self.held)
+    }
+
+    /// Segments held and their bytes (whole packets).
+    pub fn held_size(&self) -> (usize, usize) {
+        (self.held.len(), self.held.iter().map(|h| h.pkt.len()).sum())
+    }
+
+    /// Nothing held or parked.
+    pub fn is_idle(&self) -> bool {
+        self.held.is_empty() && self.parked.is_empty()
     }
 
     /// Oldest hold time, if any segment is held.

@@ -10,7 +10,8 @@ use super::alloc::{Allocator, SharedAllocator};
 use super::call::{CallState, Calls, Change, Ctx, Mapping};
 use super::packet::TcpPacket;
 use super::rules::{Dir, Role};
-use super::stream::{Class, Held, Stream};
+use super::stream::{Class, Held, MAX_HELD, Stream};
+use crate::wire::pptp::MAGIC_COOKIE;
 
 /// PPTP's well-known TCP port (RFC 2637 §1.3).
 pub const PPTP_PORT: u16 = 1723;
@@ -19,6 +20,23 @@ pub const PPTP_PORT: u16 = 1723;
 /// sending from beyond gaps on many connections cannot pin the helper's
 /// memory; past this they are dropped and TCP resends them.
 pub const MAX_PARKED_TOTAL: usize = 64;
+
+/// Segments held for the rest of their message over every connection. Each
+/// pins a packet in the kernel's queue (4 096 at most, then it fails open
+/// for everyone), so a peer trickling messages a byte at a time on many
+/// connections must not fill it: past this, the connection holding the
+/// oldest segment gives up on its message (its held segments go on as
+/// they are, as after the hold time).
+pub const MAX_HELD_TOTAL: usize = 256;
+
+/// Bytes of those held segments (whole packets, as queued).
+pub const MAX_HELD_BYTES: usize = 512 * 1024;
+
+/// Control connections tracked at most. Entries are made only for a SYN or
+/// a segment that starts with a PPTP header; when full, the least recently
+/// seen eighth of the connections that carry no call and hold no segment
+/// are forgotten; when none can go, the new connection's segment is dropped.
+pub const MAX_CONNS: usize = 16384;
 
 /// Timers of the tracker.
 #[derive(Debug, Clone)]
@@ -104,6 +122,16 @@ pub struct Stats {
     pub dropped_out_of_order: u64,
     pub malformed: u64,
     pub released_unmodified_after_hold: u64,
+    /// Held segments let go early because [`MAX_HELD_TOTAL`],
+    /// [`MAX_HELD_BYTES`] or a stream's own bound was reached.
+    pub released_over_hold_limit: u64,
+    /// Segments of no tracked connection that could not start one (no SYN,
+    /// no PPTP header): passed on, no state kept.
+    pub untracked: u64,
+    /// Connections without calls forgotten to make room ([`MAX_CONNS`]).
+    pub conns_evicted: u64,
+    /// New connections refused because the table was full of calls.
+    pub conns_refused: u64,
 }
 
 /// The call table.
@@ -115,8 +143,11 @@ pub struct Tracker {
     conns: HashMap<ConnKey, Conn>,
     pub stats: Stats,
     /// Segments parked beyond a gap, over every connection: each pins a
-    /// queued packet (and its receive buffer) until its verdict.
+    /// queued packet until its verdict.
     parked_now: usize,
+    /// Segments held for the rest of their message, and their bytes, over
+    /// every connection.
+    held_now: (usize, usize),
     /// Bounds log lines caused by remote input.
     log: crate::ratelimit::LogLimit,
 }
@@ -144,6 +175,7 @@ impl Tracker {
             alloc,
             conns: HashMap::new(),
             parked_now: 0,
+            held_now: (0, 0),
             stats: Stats::default(),
             log: crate::ratelimit::LogLimit::default(),
         }
@@ -166,6 +198,7 @@ impl Tracker {
             for (_, mut conn) in self.conns.drain() {
                 conn.calls.end_all(&mut cx);
                 for s in &mut conn.streams {
+                    self.held_now = adjust(self.held_now, s.held_size(), (0, 0));
                     for h in s.take_held() {
                         out.verdicts
                             .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
@@ -176,6 +209,7 @@ impl Tracker {
                     }
                 }
             }
+            self.held_now = (0, 0);
             alloc.forget_public(old);
         } else if let Some(new) = ip {
             // Calls made while there was no address keep going, under the
@@ -262,16 +296,35 @@ impl Tracker {
             return;
         };
         let key = ConnKey { lan, remote };
+        if !self.conns.contains_key(&key) {
+            if pkt.rst || !(pkt.syn || starts_pptp(pkt.payload())) {
+                // Nothing that can become a PPTP call: no state for it.
+                self.stats.untracked += 1;
+                out.verdicts.push((id, Verdict::Accept(None)));
+                return;
+            }
+            if self.conns.len() >= MAX_CONNS && !self.make_room() {
+                self.stats.conns_refused += 1;
+                if self.log.allow(now).0 {
+                    tracing::warn!(%lan, %remote, "control connection refused: every tracked connection carries a call");
+                }
+                out.verdicts.push((id, Verdict::Drop));
+                return;
+            }
+        }
         let public = self.public.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let conn = conn_entry(&mut self.conns, role, lan, remote, now);
         conn.last_seen = now;
+        let alloc = self.alloc.clone();
+        let mut alloc = alloc.borrow_mut();
         let mut cx = Ctx {
-            alloc: &mut self.alloc.borrow_mut(),
+            alloc: &mut alloc,
             public,
             now,
             changes: &mut out.changes,
             log: &mut self.log,
         };
+        let held_before = conn.streams[dir_index(dir)].held_size();
         if pkt.rst || (pkt.fin && !conn.closing) {
             conn.closing = true;
             conn.calls.end_all(&mut cx);
@@ -318,8 +371,71 @@ impl Tracker {
                 (h.id, h.pkt)
             });
         }
+        drop(alloc);
+        if let Some(c) = self.conns.get(&key) {
+            let after = c.streams[dir_index(dir)].held_size();
+            self.held_now = adjust(self.held_now, held_before, after);
+        }
+        if self.held_now.0 > MAX_HELD_TOTAL || self.held_now.1 > MAX_HELD_BYTES {
+            self.bound_held(out);
+        }
         if pkt_closed(&self.conns, &key) {
             self.conns.remove(&key);
+        }
+    }
+
+    /// Make room for one connection: forget the least recently seen eighth
+    /// of those that carry no call and hold no segment. False if none can go.
+    fn make_room(&mut self) -> bool {
+        let mut idle: Vec<(Instant, ConnKey)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.calls.list.is_empty() && c.streams.iter().all(Stream::is_idle))
+            .map(|(k, c)| (c.last_seen, *k))
+            .collect();
+        if idle.is_empty() {
+            return false;
+        }
+        let n = (MAX_CONNS / 8).clamp(1, idle.len());
+        if n < idle.len() {
+            idle.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
+        }
+        for (_, k) in &idle[..n] {
+            self.conns.remove(k);
+        }
+        self.stats.conns_evicted += n as u64;
+        true
+    }
+
+    /// Within [`MAX_HELD_TOTAL`] and [`MAX_HELD_BYTES`]: while over, the
+    /// stream holding the oldest segment gives up on its message. Runs only
+    /// when over, so the scan costs nothing in normal traffic.
+    fn bound_held(&mut self, out: &mut Output) {
+        while self.held_now.0 > MAX_HELD_TOTAL || self.held_now.1 > MAX_HELD_BYTES {
+            let oldest = self
+                .conns
+                .iter()
+                .flat_map(|(k, c)| {
+                    c.streams
+                        .iter()
+                        .enumerate()
+                        .filter_map(move |(i, s)| Some((s.held_since()?, *k, i)))
+                })
+                .min_by_key(|(t, _, _)| *t);
+            let Some((_, k, i)) = oldest else {
+                self.held_now = (0, 0);
+                return;
+            };
+            let Some(s) = self.conns.get_mut(&k).map(|c| &mut c.streams[i]) else {
+                return;
+            };
+            let before = s.held_size();
+            for h in s.give_up() {
+                self.stats.released_over_hold_limit += 1;
+                out.verdicts
+                    .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
+            }
+            self.held_now = adjust(self.held_now, before, (0, 0));
         }
     }
 
@@ -336,6 +452,7 @@ impl Tracker {
         };
         self.conns.retain(|_, conn| {
             for s in &mut conn.streams {
+                let before = s.held_size();
                 if s.held_since()
                     .is_some_and(|t| now.duration_since(t) >= cfg.hold_timeout)
                 {
@@ -355,6 +472,7 @@ impl Tracker {
                         out.verdicts.push((h.id, Verdict::Drop));
                     }
                 }
+                self.held_now = adjust(self.held_now, before, s.held_size());
             }
             if now.saturating_duration_since(conn.last_seen) >= cfg.idle_timeout {
                 conn.calls.end_all(&mut cx);
@@ -414,6 +532,22 @@ impl Tracker {
     pub fn connections(&self) -> usize {
         self.conns.len()
     }
+}
+
+/// A running total `(count, bytes)` after one stream went from `before`
+/// to `after`.
+fn adjust(total: (usize, usize), before: (usize, usize), after: (usize, usize)) -> (usize, usize) {
+    (
+        (total.0 + after.0).saturating_sub(before.0),
+        (total.1 + after.1).saturating_sub(before.1),
+    )
+}
+
+/// Whether a payload starts with a PPTP control header (the magic cookie
+/// at offset 4, RFC 2637 §2.1): a connection the helper did not see open
+/// (it started before the helper) is tracked from such a segment on.
+fn starts_pptp(payload: &[u8]) -> bool {
+    payload.get(4..8) == Some(&MAGIC_COOKIE.to_be_bytes()[..])
 }
 
 /// A connection that was closed and has no calls nor held segments left.
@@ -491,6 +625,14 @@ fn take_new(
     let mine = if stream.must_hold() {
         stats.held += 1;
         stream.hold(Held { id, pkt, since });
+        if stream.held_size().0 > MAX_HELD {
+            // A message trickled a few bytes per segment: no real stack
+            // does that; stop waiting for it.
+            for h in stream.give_up() {
+                stats.released_over_hold_limit += 1;
+                verdicts.push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
+            }
+        }
         None
     } else {
         Some(pkt)

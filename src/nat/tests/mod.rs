@@ -75,6 +75,22 @@ impl Conn {
         (self.next_id, p)
     }
 
+    /// The SYN that opens the connection (from the LAN side), as the
+    /// helper sees it before any data.
+    fn open(&mut self, t: &mut Tracker, now: Instant) {
+        let syn = build_segment(
+            self.lan,
+            self.remote,
+            self.seq[0].wrapping_sub(1),
+            (true, false, false),
+            &[],
+        );
+        self.next_id += 1;
+        let mut out = Output::default();
+        t.handle(now, self.next_id, Outbound, syn, &mut out);
+        assert_eq!(out.verdicts, vec![(self.next_id, Verdict::Accept(None))]);
+    }
+
     /// Send `payload` in one segment; returns the payload as released.
     fn send(
         &mut self,

@@ -4,6 +4,10 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::nat::stream::MAX_HELD;
+use crate::nat::tracker::{MAX_CONNS, MAX_HELD_TOTAL};
+
+const HEADER: usize = crate::wire::pptp::HEADER_LEN;
 
 #[test]
 fn several_messages_in_one_segment() {
@@ -29,6 +33,8 @@ fn message_split_inside_the_header_passes_at_once() {
     let mut t = tracker();
     let mut c = Conn::new(lan(10, 40000), srv(1723));
     let m = msg(OutgoingCallRequest, &[(12, 4660)]);
+    // 6 bytes cannot show a PPTP header: the connection is known from its SYN.
+    c.open(&mut t, now);
     let (o1, _) = c.send(&mut t, now, Outbound, &m[..6]);
     assert_eq!(o1.verdicts.len(), 1, "header-only segment released");
     let (o2, b) = c.send(&mut t, now, Outbound, &m[6..]);
@@ -234,4 +240,105 @@ fn garbage_passes_unchanged_and_never_panics() {
         t.handle(now, n as u64, Inbound, p.clone(), &mut out);
         c.send(&mut t, now, if n % 2 == 0 { Inbound } else { Outbound }, &p);
     }
+}
+
+/// Forged segments on port 1723 that neither open a connection (SYN) nor
+/// start with a PPTP header leave no state behind: they pass unchanged.
+#[test]
+fn segments_that_cannot_start_a_call_leave_no_state() {
+    let now = Instant::now();
+    let mut t = tracker();
+    for i in 0..1000u16 {
+        let mut c = Conn::new(lan(10, 20000 + i), srv(1723));
+        let (id, p) = c.seg(Outbound, b"not pptp at all");
+        let mut out = Output::default();
+        t.handle(now, id, Outbound, p, &mut out);
+        assert_eq!(out.verdicts, vec![(id, Verdict::Accept(None))]);
+        // A reset for a connection never seen: nothing to end, no entry.
+        let rst = build_segment(c.lan, c.remote, c.seq[0], (false, false, true), &[]);
+        t.handle(now, id + 1, Outbound, rst, &mut out);
+    }
+    assert_eq!(t.connections(), 0);
+    assert_eq!(t.stats.untracked, 2000);
+    // A connection picked up mid-stream by its PPTP header is still tracked.
+    let mut c = Conn::new(lan(11, 40000), srv(1723));
+    let (_, b) = c.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(OutgoingCallRequest, &[(12, 4660)]),
+    );
+    assert_ne!(u16_at(&b, 12), 4660);
+    assert_eq!(t.connections(), 1);
+}
+
+/// A flood of SYNs cannot grow the table past its bound, and the
+/// connections that carry calls are never the ones forgotten.
+#[test]
+fn connection_table_is_bounded_and_keeps_calls() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut caller = Conn::new(lan(10, 40000), srv(1723));
+    let (public, _) = dial(&mut t, &mut caller, now, 4660, 77);
+    for i in 0..(MAX_CONNS + 1000) {
+        let host = 20 + (i / 50_000) as u8;
+        let mut c = Conn::new(lan(host, 1024 + (i % 50_000) as u16), srv(1723));
+        c.open(&mut t, now + Duration::from_millis(i as u64));
+        assert!(t.connections() <= MAX_CONNS);
+    }
+    assert!(t.stats.conns_evicted >= 1000, "{:?}", t.stats);
+    assert_eq!(t.mappings().len(), 1, "the call was forgotten");
+    assert_eq!(t.mappings()[0].public_cid, public);
+}
+
+/// Count of segments handed in that have no verdict yet.
+fn waiting(ids: &std::collections::HashSet<u64>, out: &Output) -> usize {
+    let done: std::collections::HashSet<u64> = out.verdicts.iter().map(|(i, _)| *i).collect();
+    ids.difference(&done).count()
+}
+
+/// A message trickled a byte per segment: one connection holds at most
+/// MAX_HELD segments, and many such connections together at most
+/// MAX_HELD_TOTAL, so the kernel's queue never fills and another host's
+/// call is still rewritten.
+#[test]
+fn trickled_messages_are_bounded_per_connection_and_in_all() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut out = Output::default();
+    let mut ids = std::collections::HashSet::new();
+    let m = msg(IncomingCallRequest, &[(12, 4660)]);
+    let conns = MAX_HELD_TOTAL / (MAX_HELD - 1) + 8;
+    let mut trick: Vec<Conn> = (0..conns)
+        .map(|i| Conn::new(lan(30, 10_000 + i as u16), srv(1723)))
+        .collect();
+    // Each connection: the header in one segment, then one byte at a time.
+    for (k, c) in trick.iter_mut().enumerate() {
+        let at = now + Duration::from_millis(k as u64);
+        let (id, p) = c.seg(Outbound, &m[..HEADER]);
+        ids.insert(id);
+        t.handle(at, id, Outbound, p, &mut out);
+        for j in 0..(MAX_HELD + 3) {
+            let (id, p) = c.seg(Outbound, &m[HEADER + j..HEADER + j + 1]);
+            ids.insert(id);
+            t.handle(at, id, Outbound, p, &mut out);
+            assert!(waiting(&ids, &out) <= MAX_HELD_TOTAL);
+        }
+    }
+    assert!(t.stats.released_over_hold_limit > 0);
+    assert!(waiting(&ids, &out) <= MAX_HELD_TOTAL);
+    // Another host's call request goes out rewritten, at once.
+    let mut other = Conn::new(lan(11, 40000), srv(1723));
+    let (o, b) = other.send(
+        &mut t,
+        now,
+        Outbound,
+        &msg(OutgoingCallRequest, &[(12, 4660)]),
+    );
+    assert_ne!(u16_at(&b, 12), 4660);
+    assert!(
+        matches!(o.changes[..], [Change::Expect(_)]),
+        "{:?}",
+        o.changes
+    );
 }
