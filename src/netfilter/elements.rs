@@ -10,7 +10,7 @@ use nftables::schema::{Element, NfCmd, NfListObject, NfObject, Nftables};
 use nftables::stmt::{AnonymousCounter, Counter};
 use nftables::types::NfFamily;
 
-use super::{MAP_CID, MAP_DNAT, SET_OUT, TABLE};
+use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping, Role};
 
 /// A call found in the kernel maps, with its counters.
@@ -122,6 +122,10 @@ fn inbound_adds<'a>(
                 Expression::Number(m.lan_cid as u32),
             ])],
         ))),
+        NfObject::CmdObject(NfCmd::Add(element(
+            SET_IN,
+            vec![elem(r, p, timeout, None, None)],
+        ))),
     ]
 }
 
@@ -147,6 +151,7 @@ fn inbound_deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
     vec![
         NfObject::CmdObject(NfCmd::Delete(element(MAP_DNAT, vec![key(r, p)]))),
         NfObject::CmdObject(NfCmd::Delete(element(MAP_CID, vec![key(r, p)]))),
+        NfObject::CmdObject(NfCmd::Delete(element(SET_IN, vec![key(r, p)]))),
     ]
 }
 
@@ -155,6 +160,7 @@ fn deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
     vec![
         NfObject::CmdObject(NfCmd::Delete(element(MAP_DNAT, vec![key(r, p)]))),
         NfObject::CmdObject(NfCmd::Delete(element(MAP_CID, vec![key(r, p)]))),
+        NfObject::CmdObject(NfCmd::Delete(element(SET_IN, vec![key(r, p)]))),
         NfObject::CmdObject(NfCmd::Delete(element(SET_OUT, vec![key(r, m.peer_cid)]))),
     ]
 }
@@ -291,6 +297,17 @@ fn entries<'a>(
 /// Calls recorded in the helper's table (the text of `nft -j list table ip
 /// ...`), with their counters. Elements that do not parse are skipped; a
 /// listing that does not parse is an error.
+/// Whether the listing declares the set or map `name` (a table made by an
+/// older version may lack one).
+pub fn declares(text: &str, name: &str) -> bool {
+    serde_json::from_str::<Listing>(text).is_ok_and(|l| {
+        l.nftables
+            .iter()
+            .filter_map(|o| o.map.as_ref().or(o.set.as_ref()))
+            .any(|s| s.name == name)
+    })
+}
+
 pub fn parse_elements(text: &str) -> Result<Vec<(Mapping, ElementState)>, serde_json::Error> {
     let list: Listing = serde_json::from_str(text)?;
     let counts = |name| -> HashMap<(Ipv4Addr, u16), Counts> {
@@ -362,8 +379,15 @@ pub(super) mod tests {
         );
         assert_eq!(a["elem"][0][1], "192.168.1.10");
         assert_eq!(j["nftables"][1]["add"]["element"]["elem"][0][1], 4660);
+        // The raw guard's set: the inbound key only.
+        let g = &j["nftables"][2]["add"]["element"];
+        assert_eq!(g["name"], SET_IN);
         assert_eq!(
-            j["nftables"][2]["add"]["element"]["elem"][0]["elem"]["val"]["concat"],
+            g["elem"][0]["elem"]["val"]["concat"],
+            serde_json::json!(["198.51.100.10", 1001])
+        );
+        assert_eq!(
+            j["nftables"][3]["add"]["element"]["elem"][0]["elem"]["val"]["concat"],
             serde_json::json!(["198.51.100.10", 77])
         );
         let mut pend = m();
@@ -375,9 +399,15 @@ pub(super) mod tests {
             a["elem"][0][0]["elem"]["comment"],
             "pending pns 192.168.1.10:40000 198.51.100.10:1723 4660 0"
         );
+        let names: Vec<&str> = e["nftables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["add"]["element"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(
-            e["nftables"].as_array().unwrap().len(),
-            2,
+            names,
+            [MAP_DNAT, MAP_CID, SET_IN],
             "no gre_out before the reply"
         );
         let p = serde_json::to_value(batch(&[Change::Promote(m())], 3600, |_| None)).unwrap();
@@ -395,8 +425,10 @@ pub(super) mod tests {
             [
                 "delete gre_dnat",
                 "delete gre_cid",
+                "delete gre_in",
                 "add gre_dnat",
                 "add gre_cid",
+                "add gre_in",
                 "add gre_out"
             ]
         );
@@ -405,7 +437,7 @@ pub(super) mod tests {
             d["nftables"][0]["delete"]["element"]["elem"][0]["concat"],
             serde_json::json!(["198.51.100.10", 1001])
         );
-        assert_eq!(d["nftables"].as_array().unwrap().len(), 3);
+        assert_eq!(d["nftables"].as_array().unwrap().len(), 4);
     }
 
     /// Output of `nft -j list table ip pptp_passthrough` as nft 1.0.6 prints it.
@@ -426,6 +458,11 @@ pub(super) mod tests {
         let got = parse_elements(j).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, m());
+        // This listing is of the layout before the guard's set: the helper
+        // must see that it lacks it (and rebuild the table).
+        assert!(declares(j, MAP_DNAT) && declares(j, SET_OUT));
+        assert!(!declares(j, SET_IN));
+        assert!(!declares("not json", MAP_DNAT));
         assert_eq!(
             got[0].1,
             ElementState {

@@ -8,7 +8,7 @@ pub mod nfqmsg;
 pub mod nlmsg;
 mod table;
 
-pub use elements::{ElementState, batch, parse_elements};
+pub use elements::{ElementState, batch, declares, parse_elements};
 pub use table::{probe_queue_text, table_text};
 
 /// The helper's table (family `ip`); nothing else is ever touched.
@@ -21,6 +21,11 @@ pub const MAP_DNAT: &str = "gre_dnat";
 pub const MAP_CID: &str = "gre_cid";
 /// Outbound GRE: (remote IP, remote's Call ID), with a per-call counter.
 pub const SET_OUT: &str = "gre_out";
+/// Inbound GRE of known calls: (remote IP, public Call ID), the same keys
+/// as [`MAP_DNAT`]. The raw-priority guard looks here. It cannot look in
+/// the map: kernels before Linux 6.5 refuse a lookup in a map that does not
+/// use the map's value (Debian 12's 6.1, OpenWrt 23.05's 5.15).
+pub const SET_IN: &str = "gre_in";
 /// iptables chain of the xtables NFQUEUE back-end (table `mangle`).
 pub const XT_CHAIN: &str = "PPTP_PASSTHROUGH";
 

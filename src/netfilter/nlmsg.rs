@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use super::elements::{PENDING, PENDING_TIMEOUT, comment};
 pub use super::nfnl::acks;
 use super::nfnl::{Attr, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen, message, string};
-use super::{MAP_CID, MAP_DNAT, SET_OUT, TABLE};
+use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
@@ -111,6 +111,7 @@ fn inbound_adds(m: &Mapping, secs: u32, text: String) -> Vec<ElemMsg> {
                 timeout(secs),
             ],
         ),
+        add(SET_IN, vec![key(r, p), timeout(secs)]),
     ]
 }
 
@@ -125,7 +126,7 @@ fn adds(m: &Mapping, secs: u32) -> Vec<ElemMsg> {
 
 fn inbound_deletes(m: &Mapping) -> Vec<ElemMsg> {
     let (r, p) = (m.remote_ip(), m.public_cid);
-    vec![del(MAP_DNAT, r, p), del(MAP_CID, r, p)]
+    vec![del(MAP_DNAT, r, p), del(MAP_CID, r, p), del(SET_IN, r, p)]
 }
 
 /// Whether `changes` can go as one netlink batch (refreshes cannot).
@@ -233,19 +234,19 @@ mod tests {
     }
 
     #[test]
-    fn add_is_begin_three_elements_end() {
+    fn add_is_begin_four_elements_end() {
         let (b, n) = batch(&[Change::Add(m())], 3600, 100);
         assert_eq!(n, 1, "one acknowledgement: the last element's");
         let ms = messages(&b);
-        assert_eq!(ms.len(), 5);
+        assert_eq!(ms.len(), 6);
         assert_eq!((ms[0].0, ms[0].2, ms[0].3), (0x10, 100, 0));
-        assert_eq!((ms[4].0, ms[4].2), (0x11, 104));
+        assert_eq!((ms[5].0, ms[5].2), (0x11, 105));
         // The batch begin names the nf_tables subsystem (res_id, big-endian).
         assert_eq!(&b[18..20], &[0, 10]);
-        for (i, set) in [MAP_DNAT, MAP_CID, SET_OUT].iter().enumerate() {
+        for (i, set) in [MAP_DNAT, MAP_CID, SET_IN, SET_OUT].iter().enumerate() {
             let (ty, flags, seq, fam, p) = &ms[i + 1];
             assert_eq!(*ty, 0x0a0c, "NEWSETELEM");
-            let ack = if i == 2 { 4 } else { 0 };
+            let ack = if i == 3 { 4 } else { 0 };
             assert_eq!(*flags, 1 | ack | 0x400);
             assert_eq!(*seq, 101 + i as u32);
             assert_eq!(*fam, 2);
@@ -278,7 +279,11 @@ mod tests {
         let mut data = [6u16.to_ne_bytes(), 1u16.to_ne_bytes()].concat();
         data.extend([0x12, 0x34]);
         assert!(find(cid, &data), "restored Call ID");
-        let out = &messages(&b)[3].4;
+        // The guard's set: the inbound key, the timeout, nothing else.
+        let inb = &messages(&b)[3].4;
+        assert!(find(inb, &key) && find(inb, &3_600_000u64.to_be_bytes()));
+        assert!(!find(inb, &udata), "no comment on the guard's set");
+        let out = &messages(&b)[4].4;
         assert!(find(out, &[198, 51, 100, 10, 0, 77, 0, 0]), "outbound key");
     }
 
@@ -287,13 +292,13 @@ mod tests {
         let (b, n) = batch(&[Change::Remove(m())], 60, 1);
         assert_eq!(n, 1);
         let ms = messages(&b);
-        assert!(ms[1..4].iter().all(|x| x.0 == 0x0a0e));
-        assert_eq!([ms[1].1, ms[2].1, ms[3].1], [1, 1, 1 | 4]);
+        assert!(ms[1..5].iter().all(|x| x.0 == 0x0a0e));
+        assert_eq!([ms[1].1, ms[2].1, ms[3].1, ms[4].1], [1, 1, 1, 1 | 4]);
         let (b, _) = batch(&[Change::Promote(m())], 60, 1);
         let tys: Vec<u16> = messages(&b).iter().map(|x| x.0 & 0xff).collect();
-        assert_eq!(tys, [0x10, 14, 14, 12, 12, 12, 0x11]);
+        assert_eq!(tys, [0x10, 14, 14, 14, 12, 12, 12, 12, 0x11]);
         let (b, _) = batch(&[Change::Expect(m()), Change::Unexpect(m())], 60, 1);
-        assert_eq!(messages(&b).len(), 6);
+        assert_eq!(messages(&b).len(), 8);
         assert_eq!(batch(&[], 60, 1).1, 0);
         assert!(!encodable(&[Change::Refresh(m())]));
         assert!(encodable(&[Change::Add(m()), Change::Remove(m())]));

@@ -3,7 +3,7 @@
 //! Call ID, RFC 2637 §4.1 bytes 6-7), so the table is loaded as text in one
 //! `nft -f` transaction; elements go through the nftables crate's JSON.
 
-use super::{Backend, MAP_CID, MAP_DNAT, SET_OUT, Setup, TABLE};
+use super::{Backend, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
 
 /// ICMP "protocol unreachable" about a PPTP (version 1) GRE packet (the
 /// quoted IP header taken as 20 bytes: GRE version at bits 237-239). A peer
@@ -55,9 +55,13 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         flags timeout
         counter
     }}
+    set {SET_IN} {{
+        typeof ip saddr . @th,48,16
+        flags timeout
+    }}
     chain gre_raw {{
         type filter hook prerouting priority raw; policy accept;
-        ip protocol gre iifname "{wan}" @th,13,3 1 ip saddr . @th,48,16 != @{MAP_DNAT} counter notrack
+        ip protocol gre iifname "{wan}" @th,13,3 1 ip saddr . @th,48,16 != @{SET_IN} counter notrack
     }}
     chain gre_nat {{
         type nat hook prerouting priority dstnat - 5; policy accept;

@@ -33,6 +33,12 @@ pub fn install_table(s: &Setup) -> Result<bool, OsError> {
     }
 }
 
+/// Replace the helper's table with a new, empty one (a table of an older
+/// layout; its calls are added again by the caller).
+pub fn replace_table(s: &Setup) -> Result<(), OsError> {
+    load_text(&netfilter::table_text(s, true), false)
+}
+
 /// Remove the helper's table (clean exit).
 pub fn delete_table() -> Result<(), OsError> {
     load_text(

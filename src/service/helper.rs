@@ -124,11 +124,17 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
         element_timeout: a.element_timeout,
     };
     // Calls that survived a previous helper live in the maps.
-    let found = match nft::list_table()? {
-        Some(t) => netfilter::parse_elements(&t)
+    let listing = nft::list_table()?;
+    let found = match &listing {
+        Some(t) => netfilter::parse_elements(t)
             .map_err(|e| OsError::Nft(format!("unreadable listing of the table: {e}")))?,
         None => Vec::new(),
     };
+    // A table of an older layout (without the guard's set, whose elements
+    // the raw guard needs for every call): rebuilt, its calls added again.
+    let old_layout = listing
+        .as_deref()
+        .is_some_and(|t| !netfilter::declares(t, netfilter::SET_IN));
     let recovered: Vec<nat::Mapping> = found
         .iter()
         .filter(|(_, s)| !s.pending)
@@ -141,7 +147,13 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
         .filter(|(_, s)| s.pending)
         .map(|(m, _)| Change::Unexpect(*m))
         .collect();
-    let kept = nft::install_table(&setup)?;
+    let kept = if old_layout {
+        tracing::info!("table of an older layout: rebuilding it with its calls");
+        nft::replace_table(&setup)?;
+        false
+    } else {
+        nft::install_table(&setup)?
+    };
     if kept && !stale.is_empty() {
         nft::apply_changes(&stale, setup.element_timeout, |_| None)?;
     }
