@@ -3,7 +3,7 @@
 # one run, reports medians of the rounds and ratios, and writes
 # docs/BENCHMARKS.md. Timing lives here, never in the tests.
 #
-#   scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm]
+#   scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm|cross]
 #
 # --quick: one round, shorter runs (a few minutes in all); the numbers are
 # only a smoke test. --only SECTION: run one section and print its rows,
@@ -17,7 +17,8 @@
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
 # 128-bit stateful); 5. the same client against pptpd + pppd and against
 # this server in the interop VM (scripts/interop.sh --bench; qemu TCG);
-# 6. the binary size.
+# 6. the binary size; 7. the router targets (scripts/cross.sh --bench):
+# size and xz size per target, the data path under qemu-user as ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -33,12 +34,12 @@ while [ $# -gt 0 ]; do
         --only)
             ONLY=${2:-}
             case "$ONLY" in
-                gre | control | memory | tunnel | vm) ;;
-                *) echo "--only needs one of: gre, control, memory, tunnel, vm" >&2; exit 2 ;;
+                gre | control | memory | tunnel | vm | cross) ;;
+                *) echo "--only needs one of: gre, control, memory, tunnel, vm, cross" >&2; exit 2 ;;
             esac
             shift
             ;;
-        *) echo "usage: scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm|cross]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -432,6 +433,25 @@ if want vm; then
             ROWS+=("| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client | - | - | failed: see scripts/interop.sh --bench |")
         fi
     fi
+fi
+
+# --- 7. router targets (before the host's size row, so --only cross is short)
+if want cross; then
+    echo "==> router targets: five musl builds, the data path under qemu-user (scripts/cross.sh --bench)"
+    scripts/cross.sh --bench --json >"$WORK/cross.jsonl"
+    while IFS= read -r row; do ROWS+=("$row"); done < <(python3 - "$WORK/cross.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for r in rows:
+    if "bytes" in r:
+        print(f'| {r["target"]}: static release binary; compressed with xz -9e | - | {r["bytes"]} bytes; {r["xz_bytes"]} bytes | |')
+g = {(r["target"], r["mppe"]): r["datapath"]["send_gbit_per_core"] for r in rows if "mppe" in r}
+x = {m: g.get(("x86_64-unknown-linux-musl", m)) for m in ("none", "stateless", "stateful")}
+for t in dict.fromkeys(t for t, _ in g):
+    vs = " / ".join(f'{g[(t, m)] / x[m]:.2f}' if x[m] else "-" for m in ("none", "stateless", "stateful"))
+    print(f'| {t}: data path under qemu-user vs x86_64 under qemu, MPPE off / stateless / stateful (ratios only) | - | {vs} | stateless/off {g[(t, "stateless")] / g[(t, "none")]:.2f} |')
+PY
+)
 fi
 
 # --- 6. binary size ---------------------------------------------------------

@@ -2,7 +2,8 @@
 # Every test: unit and property tests (no root needed), a short run of every
 # fuzz target, the end-to-end tests in network namespaces (root), the router
 # targets (five musl builds; the unit and property tests on 32-bit
-# big-endian PowerPC and on AArch64 under qemu-user), shellcheck, the
+# big-endian PowerPC and on AArch64 under qemu-user), the lab on real
+# kernels in qemu (nft queue on x86-64, big-endian s390x), shellcheck, the
 # OpenWrt/LuCI checks, interop with real pppd/pptpd in qemu, and the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,9 @@ done
 
 echo "==> router targets: five musl builds, the tests on big-endian PowerPC and AArch64 (scripts/cross.sh --test)"
 scripts/cross.sh --test
+
+echo "==> the lab on Debian 12's kernels in qemu: nft queue back-end (x86-64), big-endian (s390x) (scripts/vm-lab.sh)"
+scripts/vm-lab.sh
 
 echo "==> shellcheck"
 shellcheck -x scripts/*.sh .ci/run

@@ -1,0 +1,697 @@
+#!/usr/bin/env bash
+# The lab of scripts/lab.sh on real kernels, in qemu-system VMs (TCG, no KVM).
+#
+# A build host's kernel may lack what the helper can use (without
+# CONFIG_NFT_QUEUE its nft `queue` back-end never runs) and is most likely
+# little-endian. So the lab runs inside VMs booted from Debian 12's own
+# kernels with an initramfs built here:
+#
+#   --arch x86_64  Debian's linux-image-amd64 (nft_queue, nfnetlink_queue as
+#                  modules) in qemu-system-x86_64, the host's release build
+#   --arch s390x   Debian's linux-image-s390x, a BIG-ENDIAN kernel, in
+#                  qemu-system-s390x (-M s390-ccw-virtio), the project
+#                  cross-built for s390x-unknown-linux-gnu and an s390x
+#                  userland from Debian's s390x packages
+#   (no option)    both, one after the other
+#
+# Inside every VM, in network namespaces made there (veth pairs; the VM has
+# no network card), the lab: three LAN hosts (192.168.1.10-12) whose PPTP
+# clients all pick Call ID 4660 (`examples/lab-peer.rs`), a router masquerading
+# them behind 203.0.113.2 and running `pptp-passthrough helper`, which must
+# choose the nft `queue` back-end by itself, and a PPTP server
+# (the lab peer as server, 198.51.100.10) echoing GRE. Checks:
+#   - every LAN host gets every GRE packet back with its own Call ID
+#   - control segments reached the helper through the queue (its counters)
+#   - the helper is killed (SIGKILL) while the calls are up and started
+#     again: it recovers the calls from the kernel maps (`status --json`),
+#     GRE keeps flowing, the calls then end cleanly through the new helper
+#   - a second round of three clients (again Call ID 4660) works
+# The VM reports on its console in lines starting with VMLAB- and powers
+# itself off; it has its own deadline and every wait in it is bounded.
+#
+# The initramfs: busybox (static), Debian's `ip` (busybox's has no netns)
+# and `nft`, the pptp-passthrough binary, the shared libraries all of them
+# need (found from the ELF headers: DT_NEEDED, PT_INTERP) and the kernel
+# modules (veth, nf_tables, nft_queue, nfnetlink_queue, NAT, conntrack...)
+# with their dependencies, read from each module's .modinfo (Debian's
+# kernel package has no modules.dep: depmod writes it when it is installed)
+# and loaded in dependency order. x86_64 takes the host's own binaries
+# (Debian 12 too); s390x takes Debian's s390x packages, fetched with
+# `apt-get download` under a private apt configuration (its own sources
+# list, lists and cache in target/vm-cache; the system's apt state and
+# dpkg architectures are not touched).
+#
+# Downloads, apt lists and the extracted kernels are cached in
+# target/vm-cache. Environment: VM_LAB_KEEP=1 keeps the work directory
+# (initramfs, consoles); VM_LAB_CARGO_LOCK=FILE holds that flock(1) lock
+# while cargo runs (shared build machines); VM_LAB_SMP (default 1) and
+# VM_LAB_MEM (default 512M) size the VMs.
+#
+# These VMs run Debian 12's 6.1 kernels, older than the build host's: a
+# rule that newer kernels accept and 6.1 refuses fails here (the helper's
+# GRE guard once looked keys up in a map without using its value, which
+# kernels before 6.5 refuse; it has a set of its own since).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ARGS=("$@")
+ARCHES=()
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --arch)
+            [ "$#" -ge 2 ] || { echo "vm-lab.sh: --arch needs x86_64 or s390x" >&2; exit 64; }
+            case "$2" in
+                x86_64 | s390x) ARCHES+=("$2") ;;
+                *) echo "vm-lab.sh: unknown arch $2 (x86_64 or s390x)" >&2; exit 64 ;;
+            esac
+            shift 2
+            ;;
+        --arch=*)
+            set -- --arch "${1#--arch=}" "${@:2}"
+            ;;
+        -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: scripts/vm-lab.sh [--arch x86_64|s390x]..." >&2; exit 64 ;;
+    esac
+done
+[ "${#ARCHES[@]}" -gt 0 ] || ARCHES=(x86_64 s390x)
+need_root "${ARGS[@]}"
+
+PKGS=(busybox-static binutils cpio xz-utils zstd netbase)
+for a in "${ARCHES[@]}"; do
+    case $a in
+        x86_64) PKGS+=(qemu-system-x86) ;;
+        s390x) PKGS+=(qemu-system-misc gcc-s390x-linux-gnu libc6-dev-s390x-cross) ;;
+    esac
+done
+install_packages "${PKGS[@]}"
+
+START=$SECONDS
+say() { echo "==> [$((SECONDS - START))s] $*"; }
+
+CACHE=$PWD/target/vm-cache
+P="vmlab$$"
+W=$(mktemp -d -t "$P.XXXXXX")
+QEMU_PIDS=()
+SMP=${VM_LAB_SMP:-1}
+MEM=${VM_LAB_MEM:-512M}
+
+# shellcheck disable=SC2317  # called through the trap
+cleanup() {
+    local pid
+    for pid in "${QEMU_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.3
+    for pid in "${QEMU_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    if [ "${VM_LAB_KEEP:-0}" = 1 ]; then
+        echo "(work directory kept: $W)"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# cargo under the optional lock (VM_LAB_CARGO_LOCK=FILE).
+run_cargo() {
+    if [ -n "${VM_LAB_CARGO_LOCK:-}" ]; then
+        flock "$VM_LAB_CARGO_LOCK" cargo "$@"
+    else
+        cargo "$@"
+    fi
+}
+
+# ---------------------------------------------------------------- packages
+# The private apt configuration for the s390x packages.
+APT_S390X=$CACHE/apt-s390x
+apt_s390x() { # apt-get|apt-cache args...
+    local tool=$1
+    shift
+    "$tool" -q -o Dir::Etc::SourceList="$APT_S390X/sources.list" \
+        -o Dir::Etc::SourceParts="$APT_S390X/sources.list.d" \
+        -o Dir::State="$APT_S390X/state" \
+        -o Dir::State::Lists="$APT_S390X/lists" \
+        -o Dir::State::Status="$APT_S390X/state/status" \
+        -o Dir::Cache="$APT_S390X/cache" \
+        -o Dir::Etc::Preferences="$APT_S390X/preferences" \
+        -o Dir::Etc::PreferencesParts="$APT_S390X/preferences.d" \
+        -o APT::Architecture=s390x -o APT::Architectures=s390x \
+        -o APT::Sandbox::User=root "$@"
+}
+apt_s390x_setup() {
+    mkdir -p "$APT_S390X"/{sources.list.d,preferences.d,state,lists/partial,cache/archives/partial}
+    : >"$APT_S390X/preferences"
+    [ -f "$APT_S390X/state/status" ] || : >"$APT_S390X/state/status"
+    cat >"$APT_S390X/sources.list" <<'EOF'
+deb [arch=s390x] http://deb.debian.org/debian bookworm main
+deb [arch=s390x] http://deb.debian.org/debian bookworm-updates main
+EOF
+    # (bookworm-security carries no s390x.) Refresh the lists once a day at most.
+    if [ -z "$(find "$APT_S390X/lists" -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
+        say "updating the private s390x apt lists"
+        if ! apt_s390x apt-get update >"$W/apt-s390x-update.log" 2>&1; then
+            cat "$W/apt-s390x-update.log" >&2
+            if [ -n "$(find "$APT_S390X/lists" -maxdepth 1 -name '*Packages*' | head -n 1)" ]; then
+                echo "    (apt-get update for s390x failed: going on with the lists we have)" >&2
+            else
+                echo "apt-get update (s390x, private configuration) failed" >&2
+                exit 1
+            fi
+        fi
+    fi
+}
+
+# fetch_deb ARCH PKG: the newest cached .deb of PKG, downloading it first.
+fetch_deb() {
+    local arch=$1 pkg=$2 dir=$CACHE/debs-$1 f
+    mkdir -p "$dir"
+    f=$(find "$dir" -name "${pkg}_*_*.deb" | sort -V | tail -n 1)
+    if [ -z "$f" ]; then
+        if [ "$arch" = s390x ]; then
+            (cd "$dir" && apt_s390x apt-get download "$pkg" >/dev/null) ||
+                { apt_s390x apt-get update >/dev/null 2>&1 && (cd "$dir" && apt_s390x apt-get download "$pkg" >/dev/null); } || true
+        else
+            # Stale lists (the archive moved on): update once and retry.
+            (cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) ||
+                { apt-get update -qq && (cd "$dir" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null); } || true
+        fi
+        f=$(find "$dir" -name "${pkg}_*_*.deb" | sort -V | tail -n 1)
+    fi
+    [ -n "$f" ] || { echo "could not download $pkg ($arch)" >&2; exit 1; }
+    echo "$f"
+}
+
+# kernel_pkg ARCH: the versioned package behind linux-image-<flavour>.
+kernel_pkg() {
+    local k
+    if [ "$1" = s390x ]; then
+        k=$(apt_s390x apt-cache depends linux-image-s390x | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+    else
+        k=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+    fi
+    [ -n "$k" ] || { echo "cannot find the kernel package for $1" >&2; exit 1; }
+    echo "$k"
+}
+
+# ---------------------------------------------------------------- kernel
+# What the lab needs from the kernel. Their dependencies are added from the
+# modules' own .modinfo; modules built into the kernel are skipped.
+MODS="veth crc32c_generic libcrc32c nfnetlink nf_tables nft_queue nfnetlink_queue
+    nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat nft_nat nft_chain_nat nft_masq nft_ct"
+
+# modinfo_field FILE FIELD: a field of a module's .modinfo (NUL-separated
+# "key=value" strings; the same on every byte order).
+modinfo_field() {
+    tr '\0' '\n' <"$1" | sed -n "s/^$2=//p" | head -n 1
+}
+
+# extract_kernel DEB DIR: vmlinuz, the modules the lab needs (decompressed,
+# named <module>.ko) and their load order (DIR/order), once.
+extract_kernel() {
+    local deb=$1 kdir=$2 x mods m f order seen i
+    [ -f "$kdir/done" ] && return 0
+    say "extracting the kernel and modules from $(basename "$deb")"
+    rm -rf "$kdir" "$kdir.tmp"
+    x=$kdir.tmp/x
+    mkdir -p "$x"
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" --wildcards './boot/vmlinu*' './lib/modules/*'
+    f=$(find "$x/boot" -name 'vmlinu*' | head -n 1)
+    [ -n "$f" ] || { echo "no kernel image in $deb" >&2; exit 1; }
+    cp "$f" "$kdir.tmp/vmlinuz"
+    mods=$(find "$x/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+    # Index: module name (dashes as underscores) -> file.
+    find "$mods" -name '*.ko*' | awk '{
+        n = $0; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n); gsub(/-/, "_", n); print n, $0 }' >"$kdir.tmp/index"
+    # Builtins: dependencies that need no file.
+    sed -E 's#.*/##; s/\.ko$//; s/-/_/g' "$mods/modules.builtin" >"$kdir.tmp/builtin" 2>/dev/null || : >"$kdir.tmp/builtin"
+    # Depth-first, dependencies before dependants (bounded: 200 modules).
+    order=() seen=" "
+    visit() {
+        local m=$1 file deps d
+        case $seen in *" $m "*) return 0 ;; esac
+        seen="$seen$m "
+        [ "${#order[@]}" -lt 200 ] || { echo "too many modules" >&2; exit 1; }
+        if grep -qx "$m" "$kdir.tmp/builtin"; then return 0; fi
+        file=$(awk -v m="$m" '$1 == m { print $2; exit }' "$kdir.tmp/index")
+        [ -n "$file" ] || { echo "module $m is neither built in nor in $(basename "$deb")" >&2; exit 1; }
+        case $file in
+            *.ko.xz) xz -dc "$file" >"$kdir.tmp/$m.ko" ;;
+            *.ko.zst) zstd -qdc "$file" >"$kdir.tmp/$m.ko" ;;
+            *.ko.gz) gzip -dc "$file" >"$kdir.tmp/$m.ko" ;;
+            *) cp "$file" "$kdir.tmp/$m.ko" ;;
+        esac
+        deps=$(modinfo_field "$kdir.tmp/$m.ko" depends | tr ',' ' ')
+        for d in $deps; do visit "${d//-/_}"; done
+        order+=("$m")
+    }
+    for m in $MODS; do visit "$m"; done
+    printf '%s\n' "${order[@]}" >"$kdir.tmp/order"
+    basename "$mods" >"$kdir.tmp/release"
+    rm -rf "$x" "$kdir.tmp/index"
+    i=$(wc -l <"$kdir.tmp/order")
+    echo "    $i modules: $(tr '\n' ' ' <"$kdir.tmp/order")"
+    touch "$kdir.tmp/done"
+    mv "$kdir.tmp" "$kdir"
+}
+
+# ---------------------------------------------------------------- userland
+# copy_elf SYSROOT ROOT FILE DEST: FILE (inside SYSROOT, or a host path when
+# SYSROOT is /) to ROOT/DEST, with its interpreter and every shared library
+# it needs, found in SYSROOT's library directories (bounded: 100 libraries).
+copy_elf() {
+    local sys=$1 root=$2 file=$3 dest=$4 queue=() done_libs=" " f lib so p interp n=0
+    mkdir -p "$root$(dirname "$dest")"
+    cp -L "$file" "$root$dest"
+    queue=("$file")
+    while [ "${#queue[@]}" -gt 0 ]; do
+        f=${queue[0]}
+        queue=("${queue[@]:1}")
+        interp=$(readelf -lW "$f" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+        if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
+            mkdir -p "$root$(dirname "$interp")"
+            cp -L "${sys%/}$interp" "$root$interp"
+        fi
+        for so in $(readelf -dW "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+            case $done_libs in *" $so "*) continue ;; esac
+            done_libs="$done_libs$so "
+            n=$((n + 1))
+            [ "$n" -le 100 ] || { echo "too many libraries for $file" >&2; exit 1; }
+            lib=""
+            for p in "${LIBDIRS[@]}"; do
+                if [ -e "${sys%/}$p/$so" ]; then lib=$p/$so; break; fi
+            done
+            [ -n "$lib" ] || { echo "$so (needed by $(basename "$f")) is not in ${LIBDIRS[*]} under $sys" >&2; exit 1; }
+            if [ ! -e "$root$lib" ]; then
+                mkdir -p "$root$(dirname "$lib")"
+                cp -L "${sys%/}$lib" "$root$lib"
+            fi
+            queue+=("${sys%/}$lib")
+        done
+    done
+}
+
+# host_pkgs_of BINARY...: the Debian packages that hold the host's copies
+# of the libraries these binaries use (the same names on every arch).
+host_pkgs_of() {
+    local b lib
+    for b in "$@"; do
+        ldd "$b" | grep -oE '/[^ ]+' | while read -r lib; do
+            dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true
+        done
+    done | sed -n 's/^\([^:]*\):.*/\1/p' | sort -u
+}
+
+# ---------------------------------------------------------------- the VM's init
+write_init() { # root
+    cat >"$1/init" <<'EOF'
+#!/bin/sh
+# vm-lab: the lab inside the VM. Reports VMLAB- lines on the console.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+exec </dev/null >/dev/console 2>&1
+T0=$(cut -d' ' -f1 /proc/uptime)
+el() { awk -v a="$T0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }'; }
+step() { echo "VMLAB-STEP [vm $(el)s] $*"; }
+res() { echo "VMLAB-RESULT $1 $2 ${3:-}"; }
+BIN=/usr/sbin/pptp-passthrough
+PEER=/usr/sbin/lab-peer
+SOCK=/run/vmlab.sock
+# Debian's ip, never busybox's applet (busybox sh may prefer its applets).
+# Background jobs run $IP itself, so that $! is the process (ip netns exec
+# execs the command) and not a subshell running a function.
+IP=/usr/sbin/ip
+ip() { "$IP" "$@"; }
+dump() {
+    for f in /tmp/*.log /tmp/*.out /tmp/*.err /tmp/*.json; do
+        [ -s "$f" ] || continue
+        sed "s#^#VMLAB-LOG $(basename "$f"): #" "$f"
+    done
+    ip netns exec rtr nft list ruleset 2>&1 | sed 's/^/VMLAB-LOG ruleset: /'
+}
+finish() {
+    dump
+    echo "VMLAB-END"
+    sync
+    poweroff -f
+    sleep 10
+}
+(
+    sleep "${VMLAB_DEADLINE:-600}"
+    res deadline FAIL "VM deadline of ${VMLAB_DEADLINE:-600}s reached"
+    finish
+) &
+
+order=$(printf '\001\000' | od -An -tu2 | tr -d ' ')
+[ "$order" = 1 ] && endian=little-endian || endian=big-endian
+echo "VMLAB-BOOT $(uname -m) $(uname -r) $endian, up $(cut -d' ' -f1 /proc/uptime)s"
+nmods=0 bad=""
+for m in $(cat /lib/modules/order); do
+    if insmod "/lib/modules/$m.ko" 2>/tmp/insmod.err; then nmods=$((nmods + 1))
+    else bad="$bad $m($(tr '\n' ' ' </tmp/insmod.err))"; fi
+done
+if [ -z "$bad" ]; then res modules PASS "$nmods modules loaded"
+else res modules FAIL "insmod failed:$bad"; fi
+
+# wait_until SECONDS COMMAND...: until COMMAND succeeds (0.5 s steps).
+wait_until() {
+    n=0 lim=$(($1 * 2))
+    shift
+    while [ "$n" -lt "$lim" ]; do
+        "$@" && return 0
+        sleep 0.5
+        n=$((n + 1))
+    done
+    return 1
+}
+status() { ip netns exec rtr timeout 30 "$BIN" status --socket "$SOCK" --json 2>/dev/null; }
+established() { status | grep -o '"state":"established"' | wc -l; }
+calls_up() { [ "$(established)" -ge "$1" ]; }
+no_calls() { [ "$(established)" = 0 ]; }
+helper_gone() { ! kill -0 "$HELPER" 2>/dev/null; }
+sock_up() { [ -S "$SOCK" ] && kill -0 "$HELPER" 2>/dev/null && status >/dev/null; }
+# field JSON NAME: every numeric value of "NAME" in the document, one a line.
+field() { echo "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
+sum() { awk '{ s += $1 } END { print s + 0 }'; }
+
+# x COMMAND...: run it, or report the set-up failed and stop.
+x() { "$@" 2>/tmp/x.err || { res netns FAIL "$*: $(tr '\n' ' ' </tmp/x.err)"; finish; }; }
+step "network namespaces: LAN 192.168.1.10-12, router 203.0.113.2, server 198.51.100.10"
+for ns in lan rtr net; do x ip netns add "$ns"; x ip -n "$ns" link set lo up; done
+x ip link add vlan netns lan type veth peer name lan0 netns rtr
+x ip link add vwan netns rtr type veth peer name wan0 netns net
+x ip -n lan link set vlan name eth0
+x ip -n rtr link set vwan name wan0
+x ip -n net link set wan0 name eth0
+for h in 10 11 12; do x ip -n lan addr add "192.168.1.$h/24" dev eth0; done
+x ip -n lan link set eth0 up
+x ip -n lan route add default via 192.168.1.1
+x ip -n rtr addr add 192.168.1.1/24 dev lan0
+x ip -n rtr addr add 203.0.113.2/24 dev wan0
+x ip -n rtr link set lan0 up
+x ip -n rtr link set wan0 up
+x ip -n rtr route add default via 203.0.113.1
+x ip netns exec rtr sysctl -qw net.ipv4.ip_forward=1
+x ip -n net addr add 203.0.113.1/24 dev eth0
+x ip -n net addr add 198.51.100.10/32 dev lo
+x ip -n net link set eth0 up
+x ip netns exec rtr nft -f /etc/vmlab-masq.nft
+res netns PASS "namespaces lan, rtr, net with veth pairs"
+
+"$IP" netns exec net "$PEER" server --listen 198.51.100.10 >/tmp/server.log 2>&1 &
+
+# start_helper N: the helper on the router; log in /tmp/helperN.log.
+start_helper() {
+    "$IP" netns exec rtr "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" >"/tmp/helper$1.log" 2>&1 &
+    HELPER=$!
+    n=0
+    while [ "$n" -lt 120 ] && kill -0 "$HELPER" 2>/dev/null && ! sock_up; do sleep 0.5; n=$((n + 1)); done
+    if sock_up; then
+        res "helper$1-start" PASS "helper $1 (pid $HELPER) answers on $SOCK at $(el)s"
+    else
+        res "helper$1-start" FAIL "helper $1 did not start: $(tail -n 3 "/tmp/helper$1.log" | tr '\n' ' ')"
+        finish
+    fi
+    if grep -q 'control segments reach the helper through nft `queue`' "/tmp/helper$1.log"; then
+        res "helper$1-backend" PASS "nft queue back-end chosen by itself"
+    else
+        res "helper$1-backend" FAIL "not the nft queue back-end: $(grep -m 1 'control segments' "/tmp/helper$1.log")"
+        finish
+    fi
+}
+
+step "starting the helper (back-end: auto)"
+start_helper 1
+if ip netns exec rtr nft list chain ip pptp_passthrough ctl_queue 2>/dev/null | grep -q 'queue.* num 1723 bypass\|queue flags bypass to 1723'; then
+    res queue-rules PASS "$(ip netns exec rtr nft list chain ip pptp_passthrough ctl_queue | grep -c ' queue ') queue rules in chain ctl_queue"
+else
+    res queue-rules FAIL "no queue rules in ip pptp_passthrough ctl_queue"
+fi
+
+step "round 1: three LAN clients, Call ID 4660, ${VMLAB_PACKETS:-1500} GRE packets each"
+"$IP" netns exec lan "$PEER" client --server 198.51.100.10 \
+    --from 192.168.1.10,192.168.1.11,192.168.1.12 --call-id 4660 \
+    --packets "${VMLAB_PACKETS:-1500}" --interval-ms 20 --linger 1 --human \
+    >/tmp/round1.out 2>/tmp/round1.err &
+C1=$!
+if wait_until 90 calls_up 3; then
+    status >/tmp/before-kill.json
+    st=$(cat /tmp/before-kill.json)
+    res round1-calls-up PASS "3 calls established at $(el)s, public Call IDs $(field "$st" public_call_id | sort -n | tr '\n' ' ')"
+    segs=$(field "$st" segments)
+    rew=$(field "$st" rewritten)
+    if [ "${segs:-0}" -gt 0 ] && [ "${rew:-0}" -ge 6 ]; then
+        res queue-segments PASS "$segs control segments came through nft queue, $rew rewritten"
+    else
+        res queue-segments FAIL "segments=${segs:-?} rewritten=${rew:-?}"
+    fi
+else
+    res round1-calls-up FAIL "not 3 established calls: $(status | head -c 600)"
+    finish
+fi
+
+kill -0 "$C1" 2>/dev/null && sending=1 || sending=0
+step "kill -9 the helper while the calls are up (clients still sending: $sending)"
+kill -9 "$HELPER"
+wait "$HELPER" 2>/dev/null
+sleep 1
+start_helper 2
+status >/tmp/after-restart.json
+st2=$(cat /tmp/after-restart.json)
+before=$(field "$st" public_call_id | sort -n | tr '\n' ' ')
+after=$(field "$st2" public_call_id | sort -n | tr '\n' ' ')
+rec=$(sed -n 's/.*recovered calls from the kernel maps.*calls=\([0-9]*\).*/\1/p' /tmp/helper2.log | head -n 1)
+if [ "$before" = "$after" ] && [ "$(echo "$st2" | grep -o '"state":"established"' | wc -l)" = 3 ]; then
+    res recovered PASS "status --json lists the 3 calls again (public Call IDs $after; log: calls=${rec:-?})"
+else
+    res recovered FAIL "before the kill: [$before], after: [$after] (log: calls=${rec:-none})"
+fi
+in1=$(field "$st2" in_packets | sum)
+sleep 3
+st3=$(status)
+in2=$(field "$st3" in_packets | sum)
+if kill -0 "$C1" 2>/dev/null && [ "$in2" -gt "$in1" ]; then
+    res gre-after-restart PASS "GRE to the LAN hosts counted in the maps: $in1 -> $in2 packets in 3 s after the restart"
+else
+    res gre-after-restart FAIL "inbound GRE packets $in1 -> $in2 (clients running: $(kill -0 "$C1" 2>/dev/null && echo yes || echo no))"
+fi
+
+step "waiting for round 1 to finish (its calls end through the new helper)"
+n=0
+while [ "$n" -lt 300 ] && kill -0 "$C1" 2>/dev/null; do sleep 0.5; n=$((n + 1)); done
+if kill -0 "$C1" 2>/dev/null; then
+    kill -9 "$C1"
+    res round1-delivery FAIL "round 1 clients still running after 150 s"
+elif wait "$C1"; then
+    res round1-delivery PASS "$(grep -c 'echoed back' /tmp/round1.out) hosts: every GRE packet came back to its host with Call ID 4660"
+else
+    res round1-delivery FAIL "$(grep -E 'ERROR|RESULT' /tmp/round1.out | tr '\n' ' ')"
+fi
+sed 's/^/VMLAB-INFO round1: /' /tmp/round1.out
+if wait_until 20 no_calls; then
+    res round1-teardown PASS "no calls left after the clients hung up (CCRQ/CDN through the restarted helper)"
+else
+    res round1-teardown FAIL "calls left: $(status | head -c 600)"
+fi
+
+step "round 2: three new clients, again Call ID 4660, through the restarted helper"
+"$IP" netns exec lan "$PEER" client --server 198.51.100.10 \
+    --from 192.168.1.10,192.168.1.11,192.168.1.12 --call-id 4660 \
+    --packets 200 --interval-ms 10 --human >/tmp/round2.out 2>/tmp/round2.err &
+C2=$!
+n=0
+while [ "$n" -lt 240 ] && kill -0 "$C2" 2>/dev/null; do sleep 0.5; n=$((n + 1)); done
+if kill -0 "$C2" 2>/dev/null; then
+    kill -9 "$C2"
+    res round2-delivery FAIL "round 2 clients still running after 120 s"
+elif wait "$C2"; then
+    res round2-delivery PASS "$(grep -c 'echoed back' /tmp/round2.out) hosts: every GRE packet came back to its host with Call ID 4660"
+else
+    res round2-delivery FAIL "$(grep -E 'ERROR|RESULT' /tmp/round2.out | tr '\n' ' ')"
+fi
+sed 's/^/VMLAB-INFO round2: /' /tmp/round2.out
+status >/tmp/final.json
+if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log >/tmp/helper-warnings.txt; then
+    res helper-logs FAIL "$(wc -l </tmp/helper-warnings.txt) WARN/ERROR lines, first: $(head -n 1 /tmp/helper-warnings.txt)"
+else
+    res helper-logs PASS "no WARN or ERROR lines in the helpers' logs"
+fi
+kill "$HELPER" 2>/dev/null
+wait_until 20 helper_gone
+step "done"
+finish
+EOF
+    chmod 755 "$1/init"
+}
+
+# ---------------------------------------------------------------- one arch
+declare -A TIMES RESULT
+run_arch() {
+    local arch=$1 t0=$SECONDS tbuilt tprep bin peer kpkg kdeb kdir r stage sys deb pkgs p console qlog pid i deadline packets
+    local qemu=() lines=0 new l m f
+    say "[$arch] building pptp-passthrough"
+    if [ "$arch" = x86_64 ]; then
+        run_cargo build --release --locked -q --bin pptp-passthrough --example lab-peer
+        tbuilt=$SECONDS
+        bin=$PWD/target/release/pptp-passthrough
+        peer=$PWD/target/release/examples/lab-peer
+        kpkg=$(kernel_pkg x86_64)
+        say "[$arch] fetching $kpkg"
+        kdeb=$(fetch_deb x86_64 "$kpkg")
+    else
+        if ! rustup target list --installed 2>/dev/null | grep -qx s390x-unknown-linux-gnu; then
+            command -v rustup >/dev/null 2>&1 || {
+                echo "the s390x build needs rustup (rustup target add s390x-unknown-linux-gnu)" >&2
+                exit 1
+            }
+            rustup target add s390x-unknown-linux-gnu
+        fi
+        CARGO_TARGET_S390X_UNKNOWN_LINUX_GNU_LINKER=s390x-linux-gnu-gcc \
+            CC_s390x_unknown_linux_gnu=s390x-linux-gnu-gcc \
+            run_cargo build --release --locked -q --target s390x-unknown-linux-gnu \
+            --bin pptp-passthrough --example lab-peer
+        tbuilt=$SECONDS
+        bin=$PWD/target/s390x-unknown-linux-gnu/release/pptp-passthrough
+        peer=$PWD/target/s390x-unknown-linux-gnu/release/examples/lab-peer
+        apt_s390x_setup
+        kpkg=$(kernel_pkg s390x)
+        say "[$arch] fetching $kpkg and the s390x userland"
+        kdeb=$(fetch_deb s390x "$kpkg")
+    fi
+    kdir=$CACHE/kernel-$kpkg
+    extract_kernel "$kdeb" "$kdir"
+
+    say "[$arch] building the initramfs"
+    r=$W/$arch/root
+    mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,lib/modules,proc,sys,dev,tmp,run,var,etc}
+    if [ "$arch" = x86_64 ]; then
+        sys=/
+        LIBDIRS=(/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /lib /usr/lib)
+        cp "$(command -v busybox)" "$r/bin/busybox"
+        copy_elf / "$r" "$(command -v ip)" /usr/sbin/ip
+        copy_elf / "$r" "$(command -v nft)" /usr/sbin/nft
+    else
+        # Debian's s390x packages of busybox, ip and nft, and of the
+        # libraries the host's ip and nft use (same release, same names).
+        stage=$W/$arch/stage
+        mkdir -p "$stage"
+        mapfile -t pkgs < <(host_pkgs_of "$(command -v ip)" "$(command -v nft)")
+        pkgs+=(busybox-static iproute2 nftables libc6 libgcc-s1)
+        for p in $(printf '%s\n' "${pkgs[@]}" | sort -u); do
+            deb=$(fetch_deb s390x "$p")
+            dpkg-deb -x "$deb" "$stage"
+        done
+        sys=$stage
+        LIBDIRS=(/lib/s390x-linux-gnu /usr/lib/s390x-linux-gnu /lib /usr/lib)
+        cp "$stage/bin/busybox" "$r/bin/busybox"
+        for p in ip nft; do
+            f=$(find "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" -name "$p" -type f 2>/dev/null | head -n 1)
+            [ -n "$f" ] || { echo "$p not found in the s390x packages" >&2; exit 1; }
+            copy_elf "$stage" "$r" "$f" "/usr/sbin/$p"
+        done
+    fi
+    copy_elf "$sys" "$r" "$bin" /usr/sbin/pptp-passthrough
+    copy_elf "$sys" "$r" "$peer" /usr/sbin/lab-peer
+    ln -sf busybox "$r/bin/sh"
+    while read -r m; do cp "$kdir/$m.ko" "$r/lib/modules/"; done <"$kdir/order"
+    cp "$kdir/order" "$r/lib/modules/order"
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
+    printf 'root:x:0:\n' >"$r/etc/group"
+    printf '127.0.0.1 localhost\n' >"$r/etc/hosts"
+    # nft resolves protocol names ("gre") there (netbase, arch-independent).
+    cp /etc/protocols /etc/services "$r/etc/"
+    ln -s ../run "$r/var/run"
+    cat >"$r/etc/vmlab-masq.nft" <<'EOF'
+table ip lab_masq {
+    chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "wan0" masquerade
+    }
+}
+EOF
+    write_init "$r"
+    (cd "$r" && find . | cpio -o -H newc --quiet) | gzip -1 >"$W/$arch/initrd"
+    echo "    initramfs $(du -h "$W/$arch/initrd" | cut -f1), kernel $(cat "$kdir/release"), $(wc -l <"$kdir/order") modules"
+
+    console=$W/$arch/console.log
+    qlog=$W/$arch/qemu.log
+    if [ "$arch" = x86_64 ]; then
+        deadline=420 packets=1500
+        qemu=(qemu-system-x86_64 -accel tcg -cpu max
+            -serial "file:$console" -append "console=ttyS0")
+    else
+        deadline=900 packets=2500
+        qemu=(qemu-system-s390x -M s390-ccw-virtio -accel tcg -cpu max
+            -chardev "file,id=con0,path=$console" -device "sclpconsole,chardev=con0"
+            -append "console=ttysclp0")
+    fi
+    # The append string is the last of qemu's arguments above: extend it.
+    qemu[${#qemu[@]} - 1]="${qemu[${#qemu[@]} - 1]} quiet panic=-1 VMLAB_DEADLINE=$deadline VMLAB_PACKETS=$packets"
+    say "[$arch] booting the VM (qemu TCG, VM deadline ${deadline}s)"
+    local tboot=$SECONDS
+    tprep=$((tboot - tbuilt))
+    "${qemu[@]}" -smp "$SMP" -m "$MEM" -nodefaults -no-user-config -display none \
+        -monitor none -no-reboot -kernel "$kdir/vmlinuz" -initrd "$W/$arch/initrd" \
+        >"$qlog" 2>&1 &
+    pid=$!
+    QEMU_PIDS+=("$pid")
+    # Follow the console until the VM powers off (bounded by its deadline).
+    for ((i = 0; i < (deadline + 60) * 2; i++)); do
+        if [ -f "$console" ]; then
+            new=$(tr -d '\r' <"$console" | { grep -aE '^VMLAB-(BOOT|STEP|RESULT)' || true; } | sed -n "$((lines + 1)),\$p")
+            if [ -n "$new" ]; then
+                while read -r l; do echo "    [$((SECONDS - START))s] $l"; done <<<"$new"
+                lines=$((lines + $(echo "$new" | wc -l)))
+            fi
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "    the VM did not power off: killing it" >&2
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    tr -d '\r' <"$console" >"$W/$arch/console.txt" 2>/dev/null || : >"$W/$arch/console.txt"
+
+    local expect=(modules netns helper1-start helper1-backend queue-rules round1-calls-up queue-segments
+        helper2-start helper2-backend recovered gre-after-restart round1-delivery round1-teardown round2-delivery
+        helper-logs)
+    local failed=0 name
+    for name in "${expect[@]}"; do
+        grep -qE "^VMLAB-RESULT $name PASS" "$W/$arch/console.txt" || {
+            echo "    MISSING/FAILED: $name"
+            failed=1
+        }
+    done
+    if grep -qE '^VMLAB-RESULT [^ ]+ FAIL' "$W/$arch/console.txt"; then failed=1; fi
+    grep -q '^VMLAB-END' "$W/$arch/console.txt" || failed=1
+    TIMES[$arch]="$((SECONDS - t0))s in all: build $((tbuilt - t0))s, downloads + kernel + initramfs ${tprep}s, VM $((SECONDS - tboot))s"
+    if [ "$failed" = 0 ]; then
+        RESULT[$arch]=PASS
+        grep -a '^VMLAB-INFO round1: ' "$W/$arch/console.txt" | sed 's/^VMLAB-INFO round1: /    round 1 | /'
+        say "[$arch] PASS (${TIMES[$arch]})"
+    else
+        RESULT[$arch]=FAIL
+        echo "---------------- console of the $arch VM ----------------"
+        cat "$W/$arch/console.txt"
+        echo "---------------- qemu ----------------"
+        cat "$qlog"
+        say "[$arch] FAILED (${TIMES[$arch]})"
+    fi
+}
+
+FAILED=0
+for a in "${ARCHES[@]}"; do
+    run_arch "$a"
+    case ${RESULT[$a]} in PASS*) ;; *) FAILED=1 ;; esac
+done
+echo
+echo "================ vm-lab summary ($((SECONDS - START))s) ================"
+for a in "${ARCHES[@]}"; do
+    printf '  %-7s %s  %s\n' "$a" "${RESULT[$a]}" "${TIMES[$a]}"
+done
+exit "$FAILED"
