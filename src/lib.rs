@@ -15,4 +15,6 @@ pub mod ppp;
 pub mod pptp;
 pub mod ratelimit;
 pub mod service;
+#[cfg(test)]
+mod testutil;
 pub mod wire;

@@ -194,20 +194,7 @@ pub fn parse(buf: &[u8]) -> Vec<Incoming> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Hex digits to bytes; spaces, newlines and `#` comments between.
-    fn hex(s: &str) -> Vec<u8> {
-        let digits: String = s
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or(""))
-            .collect::<String>()
-            .split_whitespace()
-            .collect();
-        (0..digits.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::testutil::hex;
 
     // Every message below is pinned byte for byte for each host byte order:
     // nlmsghdr (len, type, flags, seq, pid) and nlattr (len, type) in the

@@ -208,6 +208,7 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
 mod tests {
     use super::*;
     use crate::netfilter::elements::tests::m;
+    use crate::testutil::hex;
     use netlink_packet_core::NetlinkBuffer;
 
     fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -302,20 +303,6 @@ mod tests {
         assert_eq!(batch(&[], 60, 1).1, 0);
         assert!(!encodable(&[Change::Refresh(m())]));
         assert!(encodable(&[Change::Add(m()), Change::Remove(m())]));
-    }
-
-    /// Hex digits to bytes; spaces, newlines and `#` comments between.
-    fn hex(s: &str) -> Vec<u8> {
-        let digits: String = s
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or(""))
-            .collect::<String>()
-            .split_whitespace()
-            .collect();
-        (0..digits.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
-            .collect()
     }
 
     /// The batch marker and a whole DELSETELEM, byte for byte, for each

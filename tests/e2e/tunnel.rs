@@ -232,27 +232,7 @@ fn tunnel_100mb_transfer_matches_stateless_and_stateful() {
 #[test]
 fn tunnel_lockout_after_repeated_bad_passwords() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let sec = secrets(&lab).display().to_string();
-    lab.spawn_bin(
-        "net",
-        &[
-            "server",
-            "--listen",
-            SERVER_A,
-            "--local-ip",
-            TUNNEL_SERVER,
-            "--pool-start",
-            "10.99.0.10",
-            "--pool-end",
-            "10.99.0.20",
-            "--secrets",
-            &sec,
-            "--auth-fail-limit",
-            "2",
-            "--lockout",
-            "60",
-        ],
-    );
+    server_with_lockout(&mut lab, 60);
     lab.start_helper(&[]);
     let attempt = |password: &str| {
         let out = lab

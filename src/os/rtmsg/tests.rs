@@ -4,25 +4,12 @@
 //! addresses in network order.
 
 use super::*;
+use crate::testutil::hex;
 
 fn bytes(r: &Request) -> Vec<u8> {
     let mut b = vec![0; r.buffer_len()];
     r.serialize(&mut b);
     b
-}
-
-/// Hex digits to bytes; spaces, newlines and `#` comments between.
-fn hex(s: &str) -> Vec<u8> {
-    let digits: String = s
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .collect::<String>()
-        .split_whitespace()
-        .collect();
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
