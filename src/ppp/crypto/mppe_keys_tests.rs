@@ -1,6 +1,6 @@
-//! Key-derivation vectors of RFC 3079 §2.5 and §3.5 (with the errata noted
-//! in REFERENCE.md), plus key changes checked against an independent
-//! computation.
+//! Key-derivation vectors of RFC 3079 §2.5 and §3.5 (with the RFC's two
+//! misprints corrected, each noted where it occurs), plus key changes
+//! checked against an independent computation.
 
 use rc4::StreamCipher;
 
@@ -73,7 +73,8 @@ fn rfc3079_3_5_2_fifty_six_bit() {
         session.as_bytes(),
         [0xd1, 0x5c, 0x00, 0xc4, 0x9f, 0xa6, 0x2e, 0x3e]
     );
-    // The RFC prints a last byte of 58: a typo, B8 is right (REFERENCE.md).
+    // The RFC prints a last byte of 58: a typo, B8 is right (the RC4 of
+    // the test message under the session key gives B8).
     assert_eq!(
         rc4_encrypt(session, TEST_MESSAGE),
         [
@@ -127,7 +128,7 @@ fn rfc3079_2_5_mschapv1_lm_keys() {
 fn rfc3079_2_5_3_mschapv1_128_bit() {
     let challenge = [0x10, 0x2d, 0xb5, 0xdf, 0x08, 0x5d, 0x30, 0x41];
     // Step 3 in the RFC prints "ac ca" at bytes 6-7; the value is "ac c1"
-    // (step 4, a plain copy, shows it; REFERENCE.md).
+    // (step 4, a plain copy of it, shows it).
     let initial = [
         0xa8, 0x94, 0x78, 0x50, 0xcf, 0xc0, 0xac, 0xc1, 0xd1, 0x78, 0x9f, 0xb6, 0x2d, 0xdc, 0xdd,
         0xb0,
