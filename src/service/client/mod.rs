@@ -10,7 +10,6 @@ mod supervise;
 use std::time::Duration;
 
 pub use dial::{CallIds, Profile};
-pub use status::{State, Status};
 pub use supervise::Handle;
 
 use crate::config::ClientCfg;
