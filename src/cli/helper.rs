@@ -61,7 +61,7 @@ pub async fn run(a: Args) -> Result<(), OsError> {
     };
     let ids = nat::alloc::Allocator::new(seed()?, nat::Config::default().quarantine).shared();
     ctl::ensure_free(&a.socket)?;
-    let helper = helper::start(opts, ids.clone()).await?;
+    let helper = helper::start(opts, ids.clone(), nat::Handover::default()).await?;
     let listener = match ctl::listen(&a.socket) {
         Ok(l) => l,
         Err(e) => {

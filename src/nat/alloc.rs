@@ -7,20 +7,122 @@
 //! entry), start at a random point, and a released ID rests in quarantine
 //! while a conntrack entry of its GRE could still be alive, so a later call
 //! never inherits an earlier call's NAT binding.
+//!
+//! A LAN host can end calls as fast as it can send requests, so what one
+//! host may hold towards one outside peer is bounded: [`MAX_LIVE_PER_HOST`]
+//! calls, and [`MAX_RESTING_PER_HOST`] resting IDs, past which the host's
+//! next call gets its own oldest resting ID back (a conntrack entry still
+//! bound to that ID points at the same host, so nothing is inherited across
+//! hosts). One host can therefore never put the whole ID space to rest and
+//! deny other hosts their calls.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+/// Calls one LAN host may hold at once towards one outside peer. A PPTP
+/// client holds one; a LAN server holds one per caller, and each caller is
+/// its own peer.
+pub const MAX_LIVE_PER_HOST: usize = 256;
+
+/// Public IDs of one LAN host's ended calls that rest towards one outside
+/// peer before the host's calls start taking back their own.
+pub const MAX_RESTING_PER_HOST: usize = 256;
+
+/// Who an ID is for: the router's own client (trusted, not bounded) or a
+/// LAN host (bounded per outside peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Router,
+    Lan(Ipv4Addr),
+}
+
+/// Why no ID was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Every ID towards the peer is taken or resting.
+    Exhausted,
+    /// The LAN host already holds [`MAX_LIVE_PER_HOST`] calls to the peer.
+    HostLimit,
+}
+
+/// Counters for `status`.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct AllocStats {
+    /// Calls refused because every ID towards the peer was taken or resting.
+    pub refused_exhausted: u64,
+    /// Calls refused because their LAN host held [`MAX_LIVE_PER_HOST`].
+    pub refused_host_limit: u64,
+    /// Calls given their host's own oldest resting ID
+    /// ([`MAX_RESTING_PER_HOST`]).
+    pub reused_own_resting: u64,
+}
+
+/// What one owner holds in one pool. `resting` is in release order, and
+/// holds exactly the pool's resting IDs of this owner.
+#[derive(Debug, Default)]
+struct Held {
+    live: usize,
+    resting: VecDeque<u16>,
+}
+
 #[derive(Debug, Default)]
 struct Pool {
-    used: HashSet<u16>,
-    resting: HashMap<u16, Instant>,
+    used: HashMap<u16, Owner>,
+    resting: HashMap<u16, (Instant, Owner)>,
+    owners: HashMap<Owner, Held>,
     /// Last time `resting` was swept of IDs whose quarantine is over.
     swept: Option<Instant>,
     next: u16,
+}
+
+impl Pool {
+    fn with_start(next: u16) -> Pool {
+        Pool {
+            next,
+            ..Pool::default()
+        }
+    }
+
+    /// Take `id` out of quarantine (over, reserved again or reused).
+    fn unrest(&mut self, id: u16) {
+        let Some((_, owner)) = self.resting.remove(&id) else {
+            return;
+        };
+        if let Some(h) = self.owners.get_mut(&owner) {
+            if let Some(i) = h.resting.iter().position(|&r| r == id) {
+                h.resting.remove(i);
+            }
+            if h.live == 0 && h.resting.is_empty() {
+                self.owners.remove(&owner);
+            }
+        }
+    }
+
+    fn take(&mut self, id: u16, owner: Owner) {
+        self.unrest(id);
+        self.used.insert(id, owner);
+        self.owners.entry(owner).or_default().live += 1;
+    }
+
+    fn rest(&mut self, id: u16, since: Instant, owner: Owner) {
+        self.resting.insert(id, (since, owner));
+        self.owners.entry(owner).or_default().resting.push_back(id);
+    }
+
+    fn sweep(&mut self, now: Instant, quarantine: Duration) {
+        let over: Vec<u16> = self
+            .resting
+            .iter()
+            .filter(|(_, (since, _))| now.saturating_duration_since(*since) >= quarantine)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in over {
+            self.unrest(id);
+        }
+    }
 }
 
 /// How often a pool forgets IDs whose quarantine is over: sweeping on every
@@ -37,6 +139,7 @@ pub struct Allocator {
     pools: HashMap<(Ipv4Addr, Ipv4Addr), Pool>,
     quarantine: Duration,
     rng: u64,
+    pub stats: AllocStats,
 }
 
 impl Allocator {
@@ -47,6 +150,7 @@ impl Allocator {
             pools: HashMap::new(),
             quarantine,
             rng: seed | 1,
+            stats: AllocStats::default(),
         }
     }
 
@@ -63,52 +167,94 @@ impl Allocator {
         (self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 48) as u16
     }
 
-    /// A fresh ID, or `None` when every ID for this pair is taken or resting.
-    pub fn alloc(&mut self, public: Ipv4Addr, remote: Ipv4Addr, now: Instant) -> Option<u16> {
+    fn pool(&mut self, public: Ipv4Addr, remote: Ipv4Addr) -> &mut Pool {
         let start = self.random_u16();
+        self.pools
+            .entry((public, remote))
+            .or_insert_with(|| Pool::with_start(start))
+    }
+
+    /// A fresh ID for `owner`'s call to `remote`.
+    pub fn alloc(
+        &mut self,
+        public: Ipv4Addr,
+        remote: Ipv4Addr,
+        owner: Owner,
+        now: Instant,
+    ) -> Result<u16, Refused> {
         let quarantine = self.quarantine;
-        let pool = self.pools.entry((public, remote)).or_insert_with(|| Pool {
-            next: start,
-            ..Pool::default()
-        });
+        let pool = self.pool(public, remote);
         if pool
             .swept
             .is_none_or(|t| now.saturating_duration_since(t) >= SWEEP_EVERY)
         {
             pool.swept = Some(now);
-            pool.resting
-                .retain(|_, since| now.saturating_duration_since(*since) < quarantine);
+            pool.sweep(now, quarantine);
+        }
+        if let (Owner::Lan(_), Some(h)) = (owner, pool.owners.get(&owner)) {
+            if h.live >= MAX_LIVE_PER_HOST {
+                self.stats.refused_host_limit += 1;
+                return Err(Refused::HostLimit);
+            }
+            if h.resting.len() >= MAX_RESTING_PER_HOST {
+                if let Some(&id) = h.resting.front() {
+                    pool.take(id, owner);
+                    self.stats.reused_own_resting += 1;
+                    return Ok(id);
+                }
+            }
         }
         let rests = |since: &Instant| now.saturating_duration_since(*since) < quarantine;
         let mut id = pool.next;
         for _ in 0..=u16::MAX as u32 {
-            if id != 0 && !pool.used.contains(&id) && !pool.resting.get(&id).is_some_and(rests) {
-                pool.used.insert(id);
+            if id != 0
+                && !pool.used.contains_key(&id)
+                && !pool.resting.get(&id).is_some_and(|(s, _)| rests(s))
+            {
+                pool.take(id, owner);
                 pool.next = id.wrapping_add(1);
-                return Some(id);
+                return Ok(id);
             }
             id = id.wrapping_add(1);
         }
-        None
+        self.stats.refused_exhausted += 1;
+        Err(Refused::Exhausted)
     }
 
     /// Mark an ID as taken (calls recovered after a restart). False if it
     /// was already taken.
-    pub fn reserve(&mut self, public: Ipv4Addr, remote: Ipv4Addr, id: u16) -> bool {
-        let start = self.random_u16();
-        let pool = self.pools.entry((public, remote)).or_insert_with(|| Pool {
-            next: start,
-            ..Pool::default()
-        });
-        pool.resting.remove(&id);
-        id != 0 && pool.used.insert(id)
+    pub fn reserve(&mut self, public: Ipv4Addr, remote: Ipv4Addr, id: u16, owner: Owner) -> bool {
+        let pool = self.pool(public, remote);
+        if id == 0 || pool.used.contains_key(&id) {
+            return false;
+        }
+        pool.take(id, owner);
+        true
     }
 
     /// Give an ID back; it rests for the quarantine time first.
     pub fn release(&mut self, public: Ipv4Addr, remote: Ipv4Addr, id: u16, now: Instant) {
         if let Some(pool) = self.pools.get_mut(&(public, remote)) {
-            if pool.used.remove(&id) {
-                pool.resting.insert(id, now);
+            if let Some(owner) = pool.used.remove(&id) {
+                if let Some(h) = pool.owners.get_mut(&owner) {
+                    h.live = h.live.saturating_sub(1);
+                }
+                pool.rest(id, now, owner);
+            }
+        }
+    }
+
+    /// Free an ID at once, without rest: its call lives on and passes to
+    /// another holder (a reload hands the helper's calls to the next one).
+    pub fn forget(&mut self, public: Ipv4Addr, remote: Ipv4Addr, id: u16) {
+        if let Some(pool) = self.pools.get_mut(&(public, remote)) {
+            if let Some(owner) = pool.used.remove(&id) {
+                if let Some(h) = pool.owners.get_mut(&owner) {
+                    h.live = h.live.saturating_sub(1);
+                    if h.live == 0 && h.resting.is_empty() {
+                        pool.owners.remove(&owner);
+                    }
+                }
             }
         }
     }
@@ -131,16 +277,21 @@ impl Allocator {
             let Some(old) = self.pools.remove(&key) else {
                 continue;
             };
-            let pool = self.pools.entry((to, key.1)).or_insert_with(|| Pool {
-                next: old.next,
-                ..Pool::default()
-            });
-            for (id, since) in old.resting {
-                pool.resting.entry(id).or_insert(since);
+            let pool = self
+                .pools
+                .entry((to, key.1))
+                .or_insert_with(|| Pool::with_start(old.next));
+            let mut resting: Vec<_> = old.resting.into_iter().collect();
+            resting.sort_by_key(|(_, (since, _))| *since);
+            for (id, (since, owner)) in resting {
+                if !pool.used.contains_key(&id) && !pool.resting.contains_key(&id) {
+                    pool.rest(id, since, owner);
+                }
             }
-            for id in old.used {
-                pool.resting.remove(&id);
-                pool.used.insert(id);
+            for (id, owner) in old.used {
+                if !pool.used.contains_key(&id) {
+                    pool.take(id, owner);
+                }
             }
         }
     }
@@ -161,6 +312,9 @@ impl Allocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    const R: Owner = Owner::Router;
 
     const P: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
     const S1: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
@@ -172,13 +326,13 @@ mod tests {
         let mut a = Allocator::new(7, Duration::from_secs(300));
         let mut seen = HashSet::new();
         for _ in 0..65535 {
-            let id = a.alloc(P, S1, now).expect("free id");
+            let id = a.alloc(P, S1, R, now).expect("free id");
             assert_ne!(id, 0);
             assert!(seen.insert(id), "duplicate {id}");
         }
-        assert_eq!(a.alloc(P, S1, now), None, "exhaustion must refuse");
+        assert_eq!(a.alloc(P, S1, R, now).ok(), None, "exhaustion must refuse");
         // Another server has its own pool.
-        assert!(a.alloc(P, S2, now).is_some());
+        assert!(a.alloc(P, S2, R, now).ok().is_some());
     }
 
     #[test]
@@ -187,7 +341,8 @@ mod tests {
         let firsts: HashSet<u16> = (1..20u64)
             .map(|s| {
                 Allocator::new(s * 7919, Duration::ZERO)
-                    .alloc(P, S1, now)
+                    .alloc(P, S1, R, now)
+                    .ok()
                     .unwrap()
             })
             .collect();
@@ -199,10 +354,14 @@ mod tests {
         let t0 = Instant::now();
         let q = Duration::from_secs(300);
         let mut a = Allocator::new(1, q);
-        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, t0).unwrap()).collect();
+        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, R, t0).unwrap()).collect();
         a.release(P, S1, ids[5], t0);
-        assert_eq!(a.alloc(P, S1, t0 + q / 2), None, "resting id reused");
-        assert_eq!(a.alloc(P, S1, t0 + q), Some(ids[5]));
+        assert_eq!(
+            a.alloc(P, S1, R, t0 + q / 2).ok(),
+            None,
+            "resting id reused"
+        );
+        assert_eq!(a.alloc(P, S1, R, t0 + q).ok(), Some(ids[5]));
     }
 
     #[test]
@@ -211,15 +370,15 @@ mod tests {
         // Later than `now` by q, so that `t0 - q` cannot underflow.
         let t0 = Instant::now() + q;
         let mut a = Allocator::new(3, q);
-        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, t0).unwrap()).collect();
+        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, R, t0).unwrap()).collect();
         // A sweep just ran (at t0); the ID's rest ends 0.5 s later, before
         // the next sweep is due: it must be free all the same.
         a.release(P, S1, ids[9], t0 + SWEEP_EVERY / 2 - q);
-        assert_eq!(a.alloc(P, S1, t0 + SWEEP_EVERY / 2), Some(ids[9]));
+        assert_eq!(a.alloc(P, S1, R, t0 + SWEEP_EVERY / 2).ok(), Some(ids[9]));
         // Rested IDs are forgotten once a sweep runs.
         a.release(P, S1, ids[1], t0);
         a.release(P, S1, ids[2], t0);
-        let _ = a.alloc(P, S1, t0 + q + SWEEP_EVERY);
+        let _ = a.alloc(P, S1, R, t0 + q + SWEEP_EVERY).ok();
         assert!(a.pools[&(P, S1)].resting.is_empty());
     }
 
@@ -228,40 +387,151 @@ mod tests {
         let now = Instant::now();
         let q = Duration::from_secs(300);
         let mut a = Allocator::new(5, q);
-        let early = a.alloc(Ipv4Addr::UNSPECIFIED, S1, now).unwrap();
-        let gone = a.alloc(Ipv4Addr::UNSPECIFIED, S1, now).unwrap();
+        let early = a.alloc(Ipv4Addr::UNSPECIFIED, S1, R, now).unwrap();
+        let gone = a.alloc(Ipv4Addr::UNSPECIFIED, S1, R, now).unwrap();
         a.release(Ipv4Addr::UNSPECIFIED, S1, gone, now);
-        let other = a.alloc(P, S2, now).unwrap();
+        let other = a.alloc(P, S2, R, now).unwrap();
         a.rehome(Ipv4Addr::UNSPECIFIED, P);
         assert_eq!(a.in_use(Ipv4Addr::UNSPECIFIED, S1), 0);
         assert_eq!(a.in_use(P, S1), 1);
         assert_eq!(a.in_use(P, S2), 1);
         // Neither the live ID nor the resting one is handed out again.
         for _ in 0..65533 {
-            let id = a.alloc(P, S1, now).expect("free id");
+            let id = a.alloc(P, S1, R, now).expect("free id");
             assert!(id != early && id != gone);
         }
-        assert_eq!(a.alloc(P, S1, now), None);
+        assert_eq!(a.alloc(P, S1, R, now).ok(), None);
         // Releasing the early call's ID now finds it in the new pool.
         a.release(P, S1, early, now);
-        let later: HashSet<u16> = (0..2).filter_map(|_| a.alloc(P, S1, now + q)).collect();
+        let later: HashSet<u16> = (0..2)
+            .filter_map(|_| a.alloc(P, S1, R, now + q).ok())
+            .collect();
         assert_eq!(later, HashSet::from([early, gone]));
-        assert_ne!(a.alloc(P, S2, now), Some(other));
+        assert_ne!(a.alloc(P, S2, R, now).ok(), Some(other));
     }
 
     #[test]
     fn reserve_blocks_recovered_ids() {
         let now = Instant::now();
         let mut a = Allocator::new(3, Duration::ZERO);
-        let first = a.alloc(P, S1, now).unwrap();
+        let first = a.alloc(P, S1, R, now).unwrap();
         a.release(P, S1, first, now);
         let mut b = Allocator::new(3, Duration::ZERO);
-        assert!(b.reserve(P, S1, first));
-        assert!(!b.reserve(P, S1, first));
-        assert!(!b.reserve(P, S1, 0));
-        assert_ne!(b.alloc(P, S1, now), Some(first));
+        assert!(b.reserve(P, S1, first, R));
+        assert!(!b.reserve(P, S1, first, R));
+        assert!(!b.reserve(P, S1, 0, R));
+        assert_ne!(b.alloc(P, S1, R, now).ok(), Some(first));
         assert_eq!(b.in_use(P, S1), 2);
         b.forget_public(P);
         assert_eq!(b.in_use(P, S1), 0);
+    }
+
+    const H1: Owner = Owner::Lan(Ipv4Addr::new(192, 168, 1, 10));
+    const H2: Owner = Owner::Lan(Ipv4Addr::new(192, 168, 1, 11));
+
+    /// A host that ends call after call (a new request each time) cannot
+    /// put the peer's IDs to rest: past its resting bound its calls take
+    /// back its own oldest IDs, and another host still gets a fresh one.
+    #[test]
+    fn one_host_cannot_put_every_id_to_rest() {
+        let t0 = Instant::now();
+        let mut a = Allocator::new(11, Duration::from_secs(300));
+        let mut own = HashSet::new();
+        for k in 0..65535u32 {
+            let now = t0 + Duration::from_millis(u64::from(k));
+            let id = a.alloc(P, S1, H1, now).expect("own call");
+            own.insert(id);
+            a.release(P, S1, id, now);
+        }
+        assert!(own.len() <= MAX_RESTING_PER_HOST + 1, "{}", own.len());
+        assert_eq!(
+            a.stats.reused_own_resting,
+            65535 - MAX_RESTING_PER_HOST as u64
+        );
+        let later = t0 + Duration::from_secs(66);
+        let other = a.alloc(P, S1, H2, later).expect("another host's call");
+        assert!(!own.contains(&other), "{other} still rests for H1");
+        // The reused ID is the oldest of H1's resting ones.
+        let pool = &a.pools[&(P, S1)];
+        let h = &pool.owners[&H1];
+        assert_eq!(h.resting.len(), MAX_RESTING_PER_HOST);
+        assert!(h.resting.iter().all(|id| pool.resting[id].1 == H1));
+    }
+
+    #[test]
+    fn one_host_holds_a_bounded_number_of_live_calls() {
+        let now = Instant::now();
+        let mut a = Allocator::new(13, Duration::from_secs(300));
+        let ids: Vec<u16> = (0..MAX_LIVE_PER_HOST)
+            .map(|_| a.alloc(P, S1, H1, now).unwrap())
+            .collect();
+        assert_eq!(a.alloc(P, S1, H1, now), Err(Refused::HostLimit));
+        assert_eq!(a.stats.refused_host_limit, 1);
+        // Other hosts, other peers and the router are not limited by it.
+        assert!(a.alloc(P, S1, H2, now).is_ok());
+        assert!(a.alloc(P, S2, H1, now).is_ok());
+        assert!(a.alloc(P, S1, R, now).is_ok());
+        // Ending one call makes room for one.
+        a.release(P, S1, ids[0], now);
+        let next = a.alloc(P, S1, H1, now).unwrap();
+        assert_ne!(next, ids[0], "a resting ID below the bound is not reused");
+        assert_eq!(a.alloc(P, S1, H1, now), Err(Refused::HostLimit));
+    }
+
+    #[test]
+    fn exhaustion_is_counted_apart_from_the_host_limit() {
+        let now = Instant::now();
+        let mut a = Allocator::new(17, Duration::from_secs(300));
+        for _ in 0..65535 {
+            a.alloc(P, S1, R, now).unwrap();
+        }
+        assert_eq!(a.alloc(P, S1, H1, now), Err(Refused::Exhausted));
+        assert_eq!(a.stats.refused_exhausted, 1);
+    }
+
+    /// The owners' books match the pool after any mix of operations.
+    #[test]
+    fn owner_books_stay_consistent() {
+        let t0 = Instant::now();
+        let q = Duration::from_secs(2);
+        let mut a = Allocator::new(19, q);
+        let hosts = [H1, H2, R];
+        let mut live: Vec<u16> = Vec::new();
+        let mut x = 12345u32;
+        for k in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let now = t0 + Duration::from_millis(u64::from(k));
+            match x % 4 {
+                0 | 1 => {
+                    if let Ok(id) = a.alloc(P, S1, hosts[(x / 4 % 3) as usize], now) {
+                        live.push(id);
+                    }
+                }
+                2 if !live.is_empty() => {
+                    let id = live.swap_remove((x / 4) as usize % live.len());
+                    a.release(P, S1, id, now);
+                }
+                _ => {
+                    let id = (x >> 16) as u16;
+                    if a.reserve(P, S1, id, hosts[(x % 3) as usize]) {
+                        live.push(id);
+                    }
+                }
+            }
+            let pool = &a.pools[&(P, S1)];
+            if k % 997 == 0 {
+                assert_eq!(pool.used.len(), live.len());
+                for (o, h) in &pool.owners {
+                    assert_eq!(h.live, pool.used.values().filter(|u| *u == o).count());
+                    for id in &h.resting {
+                        assert_eq!(pool.resting[id].1, *o);
+                    }
+                }
+                let books: usize = pool.owners.values().map(|h| h.resting.len()).sum();
+                assert_eq!(books, pool.resting.len());
+            }
+        }
     }
 }

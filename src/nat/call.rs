@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
-use super::alloc::Allocator;
+use super::alloc::{Allocator, MAX_LIVE_PER_HOST, Owner, Refused};
 use super::rules::{Action, Dir, Role, rule_for};
 use crate::wire::pptp::{ControlType, Header};
 
@@ -13,6 +13,11 @@ use crate::wire::pptp::{ControlType, Header};
 /// written into a reply whose call could not get a public Call ID.
 const RESULT_GENERAL_ERROR: u8 = 2;
 const ERROR_NO_RESOURCE: u8 = 4;
+
+/// Calls one control connection may hold, refused ones included (a refused
+/// call waits for its reply to be rewritten back). A client holds one call
+/// per connection; past this bound a request is refused without an entry.
+pub const MAX_CALLS_PER_CONN: usize = 64;
 
 /// What the kernel needs to carry one call's GRE: inbound GRE from `remote`
 /// with `public_cid` goes to `lan` with its Call ID set back to `lan_cid`;
@@ -160,18 +165,41 @@ impl Calls {
     }
 
     fn alloc(&self, cx: &mut Ctx) -> u16 {
-        match cx.alloc.alloc(cx.public, *self.remote.ip(), cx.now) {
-            Some(id) => id,
-            None => {
+        let owner = Owner::Lan(*self.lan.ip());
+        match cx.alloc.alloc(cx.public, *self.remote.ip(), owner, cx.now) {
+            Ok(id) => id,
+            Err(why) => {
                 if cx.log_allowed() {
-                    tracing::warn!(
-                        lan = %self.lan, remote = %self.remote,
-                        "no free public Call ID towards this peer: refusing the call"
-                    );
+                    let lan = self.lan;
+                    let remote = self.remote;
+                    match why {
+                        Refused::Exhausted => tracing::warn!(
+                            %lan, %remote,
+                            "no free public Call ID towards this peer: refusing the call"
+                        ),
+                        Refused::HostLimit => tracing::warn!(
+                            %lan, %remote, limit = MAX_LIVE_PER_HOST,
+                            "this LAN host holds the most calls allowed towards this peer: \
+                             refusing the call"
+                        ),
+                    }
                 }
                 0
             }
         }
+    }
+
+    /// The connection holds [`MAX_CALLS_PER_CONN`] calls: a new one is
+    /// refused.
+    fn full(&self, cx: &mut Ctx) -> bool {
+        let full = self.list.len() >= MAX_CALLS_PER_CONN;
+        if full && cx.log_allowed() {
+            tracing::warn!(
+                lan = %self.lan, remote = %self.remote, limit = MAX_CALLS_PER_CONN,
+                "control connection holds the most calls allowed: refusing the call"
+            );
+        }
+        full
     }
 
     /// Remove call `i`, its mapping and its public ID.
@@ -250,6 +278,10 @@ impl Calls {
                 if let Some(i) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx); // the host reused the ID: the old call is gone
                 }
+                if self.full(cx) {
+                    patches.push((off, [0, 0]));
+                    return patches;
+                }
                 let public = self.alloc(cx);
                 let call = Call {
                     lan_cid: own,
@@ -291,7 +323,7 @@ impl Calls {
                 if let Some(i) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx);
                 }
-                let public = self.alloc(cx);
+                let public = if self.full(cx) { 0 } else { self.alloc(cx) };
                 patches.push((off, public.to_be_bytes()));
                 if public == 0 {
                     patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));

@@ -10,7 +10,7 @@ pub mod tracker;
 
 pub use call::{Change, Mapping};
 pub use rules::{Dir, Role};
-pub use tracker::{Config, Output, Tracker, Verdict};
+pub use tracker::{Config, Handover, Output, Tracker, Verdict};
 
 #[cfg(test)]
 mod tests;

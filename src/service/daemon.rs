@@ -82,13 +82,14 @@ impl Daemon {
         }
         let want_helper = cfg.helper.clone().filter(|h| h.enabled);
         if want_helper != self.helper_cfg {
+            let mut handed = crate::nat::Handover::default();
             if let Some(h) = self.helper.take() {
                 // A changed helper hands its calls to the next one.
-                h.stop(want_helper.is_some()).await?;
+                handed = h.stop(want_helper.is_some()).await?;
             }
             if let Some(c) = &want_helper {
                 let o = helper::Options::from_config(c).map_err(bad)?;
-                self.helper = Some(helper::start(o, self.ids.clone()).await?);
+                self.helper = Some(helper::start(o, self.ids.clone(), handed).await?);
             }
             self.helper_cfg = want_helper;
         }

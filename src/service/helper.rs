@@ -60,7 +60,7 @@ type StatusReq = tokio::sync::oneshot::Sender<serde_json::Value>;
 pub struct Handle {
     status: tokio::sync::mpsc::UnboundedSender<StatusReq>,
     stop: tokio::sync::watch::Sender<Option<bool>>,
-    task: tokio::task::JoinHandle<Result<(), OsError>>,
+    task: tokio::task::JoinHandle<Result<nat::Handover, OsError>>,
 }
 
 impl Handle {
@@ -75,8 +75,9 @@ impl Handle {
         self.task.is_finished()
     }
 
-    /// Stop; `keep` leaves the table and its calls for the next helper.
-    pub async fn stop(self, keep: bool) -> Result<(), OsError> {
+    /// Stop; `keep` leaves the table and its calls for the next helper,
+    /// which takes them with the returned handover.
+    pub async fn stop(self, keep: bool) -> Result<nat::Handover, OsError> {
         let _ = self.stop.send(Some(keep));
         self.task
             .await
@@ -86,7 +87,12 @@ impl Handle {
 
 /// Set the helper up (table, rules, queue, recovered calls) and start its
 /// task; errors here are configuration or kernel problems worth stopping for.
-pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handle, OsError> {
+/// `handed` is what the previous helper of this process gave up (a reload).
+pub async fn start(
+    a: Options,
+    ids: nat::alloc::SharedAllocator,
+    handed: nat::Handover,
+) -> Result<Handle, OsError> {
     let ruleset = nft::list_ruleset()?;
     if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
         return Err(OsError::Nft(format!(
@@ -171,7 +177,7 @@ pub async fn start(a: Options, ids: nat::alloc::SharedAllocator) -> Result<Handl
     let public = addr::ipv4_of(&watch.handle, wan_index).await?;
     let mut out = Output::default();
     tracker.set_public_ip(public, now, &mut out);
-    let n = tracker.recover(now, &recovered);
+    let n = tracker.recover(now, &recovered, &handed);
     if n > 0 {
         tracing::info!(calls = n, "recovered calls from the kernel maps");
     }
@@ -214,7 +220,7 @@ async fn main_loop(
     mut watch: addr::Watch,
     mut status: tokio::sync::mpsc::UnboundedReceiver<StatusReq>,
     mut stop: tokio::sync::watch::Receiver<Option<bool>>,
-) -> Result<(), OsError> {
+) -> Result<nat::Handover, OsError> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut guard = tokio::time::interval(TABLE_CHECK);
     // Heap returned to the kernel on the next tick after work (see trim_heap).
@@ -255,13 +261,26 @@ async fn main_loop(
         }
     };
     tracing::info!("helper stopping");
+    let mut out = Output::default();
+    let handed = d.tracker.hand_over(Instant::now(), &mut out);
     if d.backend == Backend::Xtables {
         nft::xtables_remove();
     }
-    if !keep {
+    if keep {
+        d.finish(out);
+        Ok(handed)
+    } else {
+        // The calls end with the table: their IDs rest like any ended
+        // call's (the router's own client shares the allocator).
+        let now = Instant::now();
+        let mut ids = d.tracker.allocator().borrow_mut();
+        for m in &handed.calls {
+            ids.release(handed.public, m.remote_ip(), m.public_cid, now);
+        }
+        drop(ids);
         nft::delete_table()?;
+        Ok(nat::Handover::default())
     }
-    Ok(())
 }
 
 /// Counters and expiry of every call in the kernel maps (empty when the
@@ -448,6 +467,7 @@ impl Daemon {
             "queue_num": self.setup.queue_num,
             "connections": self.tracker.connections(),
             "stats": self.tracker.stats,
+            "call_ids": self.tracker.allocator().borrow().stats,
             "calls": calls,
         })
     }

@@ -438,6 +438,103 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     assert!(!lab.socket.exists(), "control socket left behind");
 }
 
+/// A reload that changes a helper option restarts the helper under two
+/// live LAN calls: the new helper takes both over (same public Call IDs),
+/// their GRE keeps flowing both ways, their CCRQ/CDN are still rewritten
+/// and remove their map elements, and no public ID leaks.
+#[test]
+fn reload_with_a_changed_helper_hands_over_live_calls() {
+    let mut lab = Lab::new(Nat::Ours, &[10, 11]);
+    lab.server("net", SERVER_A);
+    let text = pptp_passthrough::config::DEFAULT_CONFIG
+        .replacen("option enabled '0'", "option enabled '1'", 1)
+        .replacen("#option wan 'eth1'", "option wan 'wan0'", 1)
+        .replacen("#list lan 'br-lan'", "list lan 'lan0'", 1);
+    let rcfg = write(&lab, "router.conf", &text);
+    let rtr = lab.ns("rtr");
+    let sock = lab.socket.display().to_string();
+    let run = lab.spawn_in(
+        &rtr,
+        &["run", "--config", &rcfg, "--socket", &sock],
+        Stdio::null(),
+    );
+    wait_until("helper running", Duration::from_secs(10), || {
+        status(&rtr, &sock)["helper_enabled"] == true
+    });
+    // Two calls sending GRE 10 ms apart for 6 s, then tearing down.
+    let calls: Vec<_> = [10, 11]
+        .iter()
+        .map(|h| {
+            lab.spawn_client(
+                "lan",
+                &[
+                    "--server",
+                    SERVER_A,
+                    "--from",
+                    &format!("192.168.1.{h}"),
+                    "--packets",
+                    "600",
+                    "--interval-ms",
+                    "10",
+                ],
+            )
+        })
+        .collect();
+    let ids = |lab: &Lab| {
+        let mut v: Vec<u64> = lab.status()["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["public_call_id"].as_u64().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    wait_until("two calls up", Duration::from_secs(5), || {
+        ids(&lab).len() == 2
+    });
+    let before = ids(&lab);
+    let changed = text.replacen("option idle_timeout '300'", "option idle_timeout '240'", 1);
+    assert_ne!(changed, text);
+    std::fs::write(&rcfg, changed).unwrap();
+    signal(run, "-HUP");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        lab.log().contains("recovered calls"),
+        "the restarted helper took over no call"
+    );
+    assert_eq!(ids(&lab), before, "calls not taken over by the new helper");
+    for c in calls {
+        // Every GRE packet came back to its sender with its own Call ID,
+        // and the call's teardown went through.
+        assert_exact(&parse_report(&c.wait_with_output().unwrap()));
+    }
+    // The teardown (CCRQ rewritten, CDN seen) removed the calls and their
+    // elements; no ID stays taken.
+    wait_until("calls torn down", Duration::from_secs(5), || {
+        ids(&lab).is_empty() && lab.elements("gre_dnat") == 0
+    });
+    let again = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            "192.168.1.10",
+            "--packets",
+            "20",
+            "--linger",
+            "0",
+        ],
+    );
+    assert_exact(&again);
+    signal(run, "-TERM");
+    assert!(
+        lab.wait_child(run, Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+}
+
 /// `routes default`: everything through the tunnel except the server
 /// itself, which keeps its route through the LAN gateway (so GRE does not
 /// loop into the tunnel); hanging up restores the table.

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::alloc::{MAX_LIVE_PER_HOST, MAX_RESTING_PER_HOST};
+use super::call::MAX_CALLS_PER_CONN;
 use super::*;
 
 #[test]
@@ -222,20 +224,42 @@ fn stop_fin_rst_and_idle_end_every_call() {
     }
 }
 
-#[test]
-fn exhaustion_refuses_the_call_cleanly() {
-    let now = Instant::now();
-    let mut t = tracker();
-    let mut c = Conn::new(lan(10, 40000), srv(1723));
+/// Sends `n` Outgoing-Call-Requests on `c`, `per` to a segment, the LAN
+/// Call ID of request `i` given by `cid(i)`; the public IDs they got.
+fn ocrq_burst(
+    t: &mut Tracker,
+    c: &mut Conn,
+    now: Instant,
+    n: u32,
+    cid: impl Fn(u32) -> u16,
+) -> Vec<u16> {
+    let mut got = Vec::new();
     let mut p = Vec::new();
-    for i in 0..65535u32 {
-        p.extend(msg(OutgoingCallRequest, &[(12, (i % 60000) as u16 + 1)]));
-        if p.len() > 60000 || i == 65534 {
-            c.send(&mut t, now, Outbound, &p);
+    for i in 0..n {
+        p.extend(msg(OutgoingCallRequest, &[(12, cid(i))]));
+        if p.len() > 60000 || i + 1 == n {
+            let (_, b) = c.send(t, now, Outbound, &p);
+            got.extend((0..p.len() / 168).map(|k| u16_at(&b, k * 168 + 12)));
             p.clear();
         }
     }
-    // Every public ID towards this server is taken: the next call is refused.
+    got
+}
+
+#[test]
+fn exhaustion_refuses_the_call_cleanly() {
+    let now = Instant::now();
+    let shared = super::alloc::Allocator::new(7, Duration::from_secs(300)).shared();
+    for _ in 0..65535 {
+        shared
+            .borrow_mut()
+            .alloc(PUB, SRV, super::alloc::Owner::Router, now)
+            .unwrap();
+    }
+    let mut t = Tracker::with_allocator(Config::default(), shared.clone());
+    t.set_public_ip(Some(PUB), now, &mut Output::default());
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    // Every public ID towards this server is taken: the call is refused.
     let (_, b) = c.send(
         &mut t,
         now,
@@ -252,6 +276,62 @@ fn exhaustion_refuses_the_call_cleanly() {
     assert_eq!(u16_at(&b, 14), 61000);
     assert_eq!((b[16], b[17]), (2, 4), "General Error / No-Resource");
     assert!(o.changes.is_empty());
+    assert_eq!(shared.borrow().stats.refused_exhausted, 1);
+}
+
+/// The attack: one connection sends request after request with the same
+/// LAN Call ID, each superseding the last and sending its public ID to
+/// rest. Its host never holds more than its bound, and another host's call
+/// to the same server still gets a public ID.
+#[test]
+fn one_connection_cannot_put_every_public_id_to_rest() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut a = Conn::new(lan(10, 40000), srv(1723));
+    let got = ocrq_burst(&mut t, &mut a, now, 65535, |_| 4660);
+    assert!(got.iter().all(|&id| id != 0), "the host's own calls pass");
+    let distinct: std::collections::HashSet<u16> = got.iter().copied().collect();
+    assert!(
+        distinct.len() <= MAX_RESTING_PER_HOST + 1,
+        "{} public IDs used by one connection",
+        distinct.len()
+    );
+    let mut b = Conn::new(lan(11, 40000), srv(1723));
+    let (pb, _) = dial(&mut t, &mut b, now, 4660, 5);
+    assert!(!distinct.contains(&pb));
+    // Many connections from the one host do no better: the host's live
+    // calls are bounded too, and the calls beyond are refused.
+    let mut refused = 0;
+    for port in 0..8u16 {
+        let mut c = Conn::new(lan(10, 41000 + port), srv(1723));
+        let ids = ocrq_burst(&mut t, &mut c, now, 200, |i| i as u16 + 1);
+        refused += ids.iter().filter(|&&id| id == 0).count();
+    }
+    let calls = t.calls(now);
+    let live = calls
+        .iter()
+        .filter(|c| c.public_call_id != 0 && c.lan.ip() == lan(10, 0).ip())
+        .count();
+    assert_eq!(live, MAX_LIVE_PER_HOST, "calls held by the host");
+    assert_eq!(refused, 8 * 200 + 1 - MAX_LIVE_PER_HOST);
+    // Refused calls wait for their reply, but each connection holds few.
+    let per_conn = |port: u16| calls.iter().filter(|c| c.lan == lan(10, port)).count();
+    assert!((0..8).all(|p| per_conn(41000 + p) <= MAX_CALLS_PER_CONN));
+    let mut e = Conn::new(lan(13, 40000), srv(1723));
+    let ids = ocrq_burst(&mut t, &mut e, now, 1000, |i| i as u16 + 1);
+    assert_eq!(
+        ids.iter().filter(|&&id| id != 0).count(),
+        MAX_CALLS_PER_CONN
+    );
+    assert_eq!(
+        t.calls(now)
+            .iter()
+            .filter(|c| c.lan == lan(13, 40000))
+            .count(),
+        MAX_CALLS_PER_CONN
+    );
+    let mut d = Conn::new(lan(12, 40000), srv(1723));
+    dial(&mut t, &mut d, now, 4660, 6);
 }
 
 #[test]
@@ -263,7 +343,7 @@ fn recovered_calls_block_their_ids_and_keep_working() {
     let maps = t1.mappings();
     // A restarted helper with the same seed would start at the same ID.
     let mut t2 = tracker();
-    assert_eq!(t2.recover(now, &maps), 1);
+    assert_eq!(t2.recover(now, &maps, &super::Handover::default()), 1);
     let mut c2 = Conn::new(lan(11, 40000), srv(1723));
     let (p2, _) = dial(&mut t2, &mut c2, now, 4660, 8);
     assert_ne!(p2, maps[0].public_cid);
@@ -361,7 +441,12 @@ fn ids_held_by_the_routers_own_client_are_never_given_to_lan_calls() {
     // The router's own client dials SRV first and keeps most IDs: only
     // one ID towards SRV is left for LAN calls.
     let own: Vec<u16> = (0..65534)
-        .map(|_| shared.borrow_mut().alloc(PUB, SRV, now).unwrap())
+        .map(|_| {
+            shared
+                .borrow_mut()
+                .alloc(PUB, SRV, super::alloc::Owner::Router, now)
+                .unwrap()
+        })
         .collect();
     let mut t = Tracker::with_allocator(Config::default(), shared.clone());
     t.set_public_ip(Some(PUB), now, &mut Output::default());
@@ -383,7 +468,7 @@ fn burst_of_calls_on_one_connection() {
     let now = Instant::now();
     let mut t = tracker();
     let mut c = Conn::new(lan(10, 40000), srv(1723));
-    let n = 2000usize;
+    let n = MAX_CALLS_PER_CONN;
     let mut publics = Vec::new();
     // Eight requests per segment, then eight replies per segment.
     for chunk in 0..n / 8 {
@@ -412,4 +497,74 @@ fn burst_of_calls_on_one_connection() {
     assert_eq!(maps.len(), n);
     let distinct: std::collections::HashSet<u16> = maps.iter().map(|m| m.public_cid).collect();
     assert_eq!(distinct.len(), n);
+}
+
+/// A reload hands the calls from one tracker to the next on the same
+/// allocator: the new one takes every mapped call (their IDs stay taken
+/// throughout), rewrites and tears them down, and no ID leaks.
+#[test]
+fn reload_hands_every_call_to_the_next_tracker() {
+    let now = Instant::now();
+    let shared = super::alloc::Allocator::new(9, Duration::from_secs(300)).shared();
+    let mut t1 = Tracker::with_allocator(Config::default(), shared.clone());
+    t1.set_public_ip(Some(PUB), now, &mut Output::default());
+    let mut a = Conn::new(lan(10, 40000), srv(1723));
+    let mut b = Conn::new(lan(11, 40000), srv(1723));
+    let (pa, _) = dial(&mut t1, &mut a, now, 4660, 7);
+    let (pb, _) = dial(&mut t1, &mut b, now, 4660, 8);
+    // A third call still waits for its reply: nobody can finish it.
+    let (_, r) = b.send(
+        &mut t1,
+        now,
+        Outbound,
+        &msg(OutgoingCallRequest, &[(12, 99)]),
+    );
+    let pending = u16_at(&r, 12);
+    let maps = t1.mappings();
+    let mut out = Output::default();
+    let handed = t1.hand_over(now, &mut out);
+    assert_eq!(handed.calls.len(), 2);
+    assert!(matches!(out.changes[..], [Change::Unexpect(m)] if m.public_cid == pending));
+    assert_eq!(shared.borrow().in_use(PUB, SRV), 2, "handed IDs stay taken");
+    // The next tracker, as a reload starts it: the maps list both calls.
+    let mut t2 = Tracker::with_allocator(Config::default(), shared.clone());
+    t2.set_public_ip(Some(PUB), now, &mut Output::default());
+    assert_eq!(t2.recover(now, &maps, &handed), 2);
+    assert_eq!(shared.borrow().in_use(PUB, SRV), 2);
+    // Rewriting goes on: CCRQ from the LAN carries the public ID.
+    let (_, x) = a.send(
+        &mut t2,
+        now,
+        Outbound,
+        &msg(CallClearRequest, &[(12, 4660)]),
+    );
+    assert_eq!(u16_at(&x, 12), pa);
+    for (c, peer, public) in [(&mut a, 7, pa), (&mut b, 8, pb)] {
+        let (o, _) = c.send(
+            &mut t2,
+            now,
+            Inbound,
+            &msg(CallDisconnectNotify, &[(12, peer)]),
+        );
+        assert!(matches!(o.changes[..], [Change::Remove(m)] if m.public_cid == public));
+    }
+    assert!(t2.calls(now).is_empty());
+    assert_eq!(shared.borrow().in_use(PUB, SRV), 0, "an ID leaked");
+}
+
+/// A handed call that vanished from the maps meanwhile is not taken, and
+/// its ID rests instead of staying taken for ever.
+#[test]
+fn handed_calls_gone_from_the_maps_rest() {
+    let now = Instant::now();
+    let shared = super::alloc::Allocator::new(9, Duration::from_secs(300)).shared();
+    let mut t1 = Tracker::with_allocator(Config::default(), shared.clone());
+    t1.set_public_ip(Some(PUB), now, &mut Output::default());
+    let mut a = Conn::new(lan(10, 40000), srv(1723));
+    dial(&mut t1, &mut a, now, 4660, 7);
+    let handed = t1.hand_over(now, &mut Output::default());
+    let mut t2 = Tracker::with_allocator(Config::default(), shared.clone());
+    t2.set_public_ip(Some(PUB), now, &mut Output::default());
+    assert_eq!(t2.recover(now, &[], &handed), 0);
+    assert_eq!(shared.borrow().in_use(PUB, SRV), 0);
 }

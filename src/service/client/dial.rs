@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::status::{State, Status};
 use crate::config::{ClientCfg, Host, Routes};
-use crate::nat::alloc::SharedAllocator;
+use crate::nat::alloc::{Owner, SharedAllocator};
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
 use crate::os::{OsError, addr};
@@ -173,12 +173,12 @@ async fn run(
     let mut ctl = Control::client(ControlConfig::default(), now());
     let mut next_id = || match ids {
         CallIds::Random => random_call_id(),
-        CallIds::Shared(a) => match a.borrow_mut().alloc(local, server, now()) {
-            Some(id) => {
+        CallIds::Shared(a) => match a.borrow_mut().alloc(local, server, Owner::Router, now()) {
+            Ok(id) => {
                 up.id = Some((a.clone(), local, server, id));
                 id
             }
-            None => 0,
+            Err(_) => 0,
         },
     };
     let mut buf = vec![0u8; 4096];
