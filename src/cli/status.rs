@@ -85,6 +85,11 @@ pub fn render(v: &serde_json::Value) -> String {
         s("backend"),
         v.get("queue_num").and_then(|x| x.as_u64()).unwrap_or(0)
     );
+    if let Some(h) = v.get("kernel_helper").and_then(|x| x.as_str()) {
+        out += &format!(
+            "WARNING: the kernel's PPTP helper is attached ({h}); two rewriters break calls\n"
+        );
+    }
     let calls = v
         .get("calls")
         .and_then(|c| c.as_array())

@@ -131,8 +131,11 @@ pub fn xtables_check(s: &Setup) -> Vec<Vec<String>> {
 }
 
 /// Whether a `nft -j list ruleset` attaches the kernel's PPTP helper: a
-/// `ct helper` object of type "pptp" that a rule of its table assigns
-/// (`ct helper set "NAME"`). fw4 declares the object whenever the module is
+/// `ct helper` object of type "pptp" that a rule of its table assigns,
+/// literally (`ct helper set "NAME"`), through an anonymous map (`ct helper
+/// set tcp dport map { 1723 : "NAME" }`) or through a named map
+/// (`... map @helpers`). A rule reached through a jump or a verdict map is
+/// found in its own chain. fw4 declares the object whenever the module is
 /// loaded, even with `auto_helper` off; only an assignment rewrites calls.
 pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
     let objs = ruleset.get("nftables")?.as_array()?;
@@ -145,21 +148,66 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
         .filter(|h| h.get("type").and_then(|t| t.as_str()) == Some("pptp"))
         .map(|h| (s(h, "family"), s(h, "table"), s(h, "name")))
         .collect();
+    // Element values of every named map, by (family, table, name).
+    let map_values = |fam: &str, table: &str, name: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for m in objs.iter().filter_map(|o| o.get("map")) {
+            if s(m, "family") == fam && s(m, "table") == table && s(m, "name") == name {
+                if let Some(e) = m.get("elem") {
+                    strings(e, &mut out);
+                }
+            }
+        }
+        out
+    };
     objs.iter().filter_map(|o| o.get("rule")).find_map(|r| {
         let (fam, table) = (s(r, "family"), s(r, "table"));
         let exprs = r.get("expr")?.as_array()?;
         exprs.iter().find_map(|e| {
-            let name = e.get("ct helper")?.as_str()?;
-            helpers
+            let mut names = Vec::new();
+            strings(e.get("ct helper")?, &mut names);
+            let named: Vec<String> = names
                 .iter()
-                .find(|(f, t, n)| *f == fam && *t == table && n == name)
-                .map(|(f, t, n)| {
-                    format!(
-                        "table {f} {t} ct helper {n}, assigned in chain {}",
-                        s(r, "chain")
-                    )
-                })
+                .filter_map(|n| n.strip_prefix('@'))
+                .flat_map(|m| map_values(&fam, &table, m))
+                .collect();
+            let (n, how) = names
+                .iter()
+                .map(|n| (n, "assigned"))
+                .chain(named.iter().map(|n| (n, "assigned through a map")))
+                .find(|(n, _)| {
+                    helpers
+                        .iter()
+                        .any(|(f, t, h)| *f == fam && *t == table && h == *n)
+                })?;
+            Some(format!(
+                "table {fam} {table} ct helper {n}, {how} in chain {}",
+                s(r, "chain")
+            ))
         })
+    })
+}
+
+/// Every string in a JSON value (names in a map's data or elements).
+fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Whether an `iptables-save -t raw` attaches the kernel's PPTP helper
+/// with `-j CT --helper pptp` (iptables-nft shows such a rule to `nft`
+/// only as an opaque `xt` target, so it is read from iptables itself).
+pub fn iptables_pptp_helper(save: &str) -> Option<String> {
+    save.lines().find_map(|l| {
+        let t: Vec<&str> = l.split_whitespace().collect();
+        let target = t.windows(2).any(|w| w == ["-j", "CT"]);
+        let helper = t.windows(2).any(|w| w == ["--helper", "pptp"]);
+        (t.first() == Some(&"-A") && target && helper)
+            .then(|| format!("iptables raw: {}", l.trim()))
     })
 }
 
@@ -259,5 +307,60 @@ mod tests {
         // Same name in another table does not count.
         let other = rule.replace("\"fw4\"", "\"other\"");
         assert_eq!(kernel_pptp_helper(&doc(&[obj, &other])), None);
+    }
+
+    /// The forms `nft -j list ruleset` prints (nft 1.0): an anonymous map,
+    /// a named map, and a chain reached through a verdict map.
+    #[test]
+    fn finds_the_kernel_pptp_helper_assigned_through_maps() {
+        let doc = |parts: &[&str]| -> serde_json::Value {
+            serde_json::from_str(&format!("{{\"nftables\":[{}]}}", parts.join(","))).unwrap()
+        };
+        let pptp = r#"{"ct helper":{"family":"inet","name":"pptp-h","table":"t","type":"pptp","protocol":"tcp"}}"#;
+        let ftp = r#"{"ct helper":{"family":"inet","name":"ftp-h","table":"t","type":"ftp","protocol":"tcp"}}"#;
+        let anon = r#"{"rule":{"family":"inet","table":"t","chain":"pre","expr":[
+            {"ct helper":{"map":{"key":{"payload":{"protocol":"tcp","field":"dport"}},
+             "data":{"set":[[21,"ftp-h"],[1723,"pptp-h"]]}}}}]}}"#;
+        assert_eq!(
+            kernel_pptp_helper(&doc(&[pptp, ftp, anon])).as_deref(),
+            Some("table inet t ct helper pptp-h, assigned in chain pre")
+        );
+        // The same map naming only the FTP helper: nothing.
+        let ftp_only = anon.replace(",[1723,\"pptp-h\"]", "");
+        assert_eq!(kernel_pptp_helper(&doc(&[pptp, ftp, &ftp_only])), None);
+        let named_rule = r#"{"rule":{"family":"inet","table":"t","chain":"pre","expr":[
+            {"ct helper":{"map":{"key":{"payload":{"protocol":"tcp","field":"dport"}},"data":"@helpers"}}}]}}"#;
+        let named_map = r#"{"map":{"family":"inet","name":"helpers","table":"t",
+            "type":"inet_service","map":"ct helper","elem":[[1723,"pptp-h"]]}}"#;
+        assert_eq!(
+            kernel_pptp_helper(&doc(&[pptp, named_map, named_rule])).as_deref(),
+            Some("table inet t ct helper pptp-h, assigned through a map in chain pre")
+        );
+        assert_eq!(kernel_pptp_helper(&doc(&[pptp, named_rule])), None);
+        let vmap = r#"{"rule":{"family":"inet","table":"t","chain":"pre","expr":[
+            {"vmap":{"key":{"payload":{"protocol":"tcp","field":"dport"}},
+             "data":{"set":[[1723,{"jump":{"target":"hchain"}}]]}}}]}}"#;
+        let target = r#"{"rule":{"family":"inet","table":"t","chain":"hchain","expr":[{"ct helper":"pptp-h"}]}}"#;
+        assert_eq!(
+            kernel_pptp_helper(&doc(&[pptp, vmap, target])).as_deref(),
+            Some("table inet t ct helper pptp-h, assigned in chain hchain")
+        );
+    }
+
+    #[test]
+    fn finds_the_kernel_pptp_helper_in_iptables_raw() {
+        let save = "# Generated by iptables-save v1.8.9 (nf_tables)\n*raw\n\
+                    :PREROUTING ACCEPT [0:0]\n\
+                    -A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\n\
+                    -A PREROUTING -p tcp -m tcp --dport 1723 -j CT --helper pptp\nCOMMIT\n";
+        assert_eq!(
+            iptables_pptp_helper(save).as_deref(),
+            Some("iptables raw: -A PREROUTING -p tcp -m tcp --dport 1723 -j CT --helper pptp")
+        );
+        assert_eq!(iptables_pptp_helper(&save.replace("pptp\n", "ftp\n")), None);
+        assert_eq!(
+            iptables_pptp_helper("-A PREROUTING -j CT --notrack\n"),
+            None
+        );
     }
 }

@@ -108,6 +108,25 @@ pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
     serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
 }
 
+/// Where the kernel's PPTP helper is attached, if anywhere: nft rules
+/// (literal, map or named map assignments) and iptables `CT --helper pptp`
+/// in the raw table, through iptables-nft and iptables-legacy alike. A
+/// missing `iptables-save` is no finding; an unreadable ruleset is an error.
+pub fn kernel_pptp_helper() -> Result<Option<String>, OsError> {
+    if let Some(h) = netfilter::kernel_pptp_helper(&list_ruleset()?) {
+        return Ok(Some(h));
+    }
+    let args = vec!["-t".to_string(), "raw".to_string()];
+    for prog in ["iptables-save", "iptables-legacy-save"] {
+        if let Ok(save) = run(prog, &args, None) {
+            if let Some(h) = netfilter::iptables_pptp_helper(&save) {
+                return Ok(Some(h));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Apply call map changes in one transaction: over the helper's own
 /// netlink socket when it can (see `nftnl`), else as a JSON batch; `state`
 /// supplies the counters a refreshed call carries over.

@@ -23,6 +23,10 @@ struct Daemon {
     backend: Backend,
     /// Per-call log lines are bounded (a burst of calls is summarised).
     log: crate::ratelimit::LogLimit,
+    /// Where the kernel's PPTP helper was last found attached, and when
+    /// that was checked.
+    kernel_helper: Option<String>,
+    kernel_checked: Instant,
 }
 
 /// What the helper needs from flags or from `config helper`.
@@ -93,8 +97,8 @@ pub async fn start(
     ids: nat::alloc::SharedAllocator,
     handed: nat::Handover,
 ) -> Result<Handle, OsError> {
-    let ruleset = nft::list_ruleset()?;
-    if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
+    let checked = Instant::now();
+    if let Some(h) = nft::kernel_pptp_helper()? {
         return Err(OsError::Nft(format!(
             "the kernel's PPTP helper is attached ({h}); two rewriters break calls. \
              Remove that ct helper (OpenWrt: uninstall kmod-nf-nathelper-pptp or set \
@@ -195,6 +199,11 @@ pub async fn start(
     } else {
         tracing::info!("libnftables not found: programming the maps by running nft");
     }
+    tracing::info!(
+        "the kernel's PPTP helper is not attached (nft rules and iptables raw checked; \
+         checked again every {} s)",
+        KERNEL_HELPER_CHECK.as_secs()
+    );
     tracing::info!(wan = %a.wan, public = ?public, queue = a.queue_num, "helper running");
     let d = Daemon {
         setup,
@@ -204,6 +213,8 @@ pub async fn start(
         wan_index,
         backend,
         log: crate::ratelimit::LogLimit::default(),
+        kernel_helper: None,
+        kernel_checked: checked,
     };
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None);
@@ -223,6 +234,10 @@ async fn main_loop(
 ) -> Result<nat::Handover, OsError> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut guard = tokio::time::interval(TABLE_CHECK);
+    let mut kernel = tokio::time::interval_at(
+        tokio::time::Instant::now() + KERNEL_HELPER_CHECK,
+        KERNEL_HELPER_CHECK,
+    );
     // Heap returned to the kernel on the next tick after work (see trim_heap).
     let mut dirty = false;
     let keep = loop {
@@ -253,7 +268,11 @@ async fn main_loop(
                 }
             }
             _ = guard.tick() => d.ensure_rules(),
+            _ = kernel.tick() => d.check_kernel_helper(),
             Some(reply) = status.recv() => {
+                if d.kernel_checked.elapsed() >= KERNEL_HELPER_FRESH {
+                    d.check_kernel_helper();
+                }
                 let _ = reply.send(d.status_json());
                 dirty = true;
             }
@@ -297,7 +316,38 @@ fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
 /// How often the helper checks that its table and rules are still there.
 const TABLE_CHECK: Duration = Duration::from_secs(5);
 
+/// How often the helper looks for the kernel's PPTP helper attached after
+/// it started (a firewall reload, an admin's rule): two rewriters break
+/// calls. `status` looks again when the last look is older than
+/// [`KERNEL_HELPER_FRESH`].
+const KERNEL_HELPER_CHECK: Duration = Duration::from_secs(30);
+const KERNEL_HELPER_FRESH: Duration = Duration::from_secs(5);
+
 impl Daemon {
+    /// Look for the kernel's PPTP helper; say so when that changes.
+    fn check_kernel_helper(&mut self) {
+        self.kernel_checked = Instant::now();
+        let found = match nft::kernel_pptp_helper() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the ruleset for the kernel's PPTP helper");
+                return;
+            }
+        };
+        if found == self.kernel_helper {
+            return;
+        }
+        match &found {
+            Some(h) => tracing::error!(
+                "the kernel's PPTP helper is now attached ({h}); two rewriters break calls. \
+                 Remove that ct helper (OpenWrt: uninstall kmod-nf-nathelper-pptp or set the \
+                 zone's auto_helper to 0)"
+            ),
+            None => tracing::info!("the kernel's PPTP helper is no longer attached"),
+        }
+        self.kernel_helper = found;
+    }
+
     /// Someone flushed the ruleset or deleted the table (a firewall reload
     /// that does not know about us): put the table, the queue rules and
     /// every live call back.
@@ -468,6 +518,7 @@ impl Daemon {
             "connections": self.tracker.connections(),
             "stats": self.tracker.stats,
             "call_ids": self.tracker.allocator().borrow().stats,
+            "kernel_helper": self.kernel_helper,
             "calls": calls,
         })
     }

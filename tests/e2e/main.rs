@@ -431,6 +431,80 @@ fn refuses_to_run_beside_the_kernel_helper() {
     assert!(err.contains("kernel's PPTP helper is attached"), "{err}");
 }
 
+/// The kernel's helper assigned through an nft map stops the start; one
+/// attached later through iptables `CT --helper pptp` is found while the
+/// helper runs, shown in `status` and logged, and so is its removal.
+#[test]
+fn finds_the_kernel_helper_through_maps_and_iptables_while_running() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let rtr = lab.ns("rtr");
+    lab.nft_load(
+        "rtr",
+        "table inet khelp {\n\
+           ct helper pptp-h { type \"pptp\" protocol tcp; }\n\
+           chain pre { type filter hook prerouting priority filter;\n\
+             ct helper set tcp dport map { 1723 : \"pptp-h\" }\n\
+           }\n\
+         }\n",
+    );
+    let out = lab
+        .command("rtr", &["helper", "--wan", "wan0", "--socket"])
+        .arg(&lab.socket)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started beside the kernel helper");
+    assert!(
+        err.contains("ct helper pptp-h, assigned in chain pre"),
+        "{err}"
+    );
+    sh(&[
+        "ip", "netns", "exec", &rtr, "nft", "delete", "table", "inet", "khelp",
+    ]);
+    lab.start_helper(&[]);
+    assert_eq!(lab.status()["kernel_helper"], serde_json::Value::Null);
+    let rule = [
+        "-p", "tcp", "--dport", "1723", "-j", "CT", "--helper", "pptp",
+    ];
+    let ipt = |op: &str| {
+        let mut a = vec![
+            "ip",
+            "netns",
+            "exec",
+            &rtr,
+            "iptables",
+            "-w",
+            "-t",
+            "raw",
+            op,
+            "PREROUTING",
+        ];
+        a.extend_from_slice(&rule);
+        let o = sh(&a);
+        assert!(o.status.success(), "iptables {op}: {o:?}");
+    };
+    ipt("-A");
+    let t = std::time::Instant::now();
+    while !lab.status()["kernel_helper"]
+        .as_str()
+        .is_some_and(|h| h.contains("iptables raw") && h.contains("--helper pptp"))
+    {
+        assert!(t.elapsed() < Duration::from_secs(15), "{}", lab.status());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        lab.log()
+            .contains("the kernel's PPTP helper is now attached (iptables raw")
+    );
+    ipt("-D");
+    let t = std::time::Instant::now();
+    while !lab.status()["kernel_helper"].is_null() {
+        assert!(t.elapsed() < Duration::from_secs(15), "{}", lab.status());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(lab.log().contains("no longer attached"));
+}
+
 #[test]
 fn clean_exit_removes_table_and_rules() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
