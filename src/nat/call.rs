@@ -139,8 +139,12 @@ impl Ctx<'_> {
 }
 
 fn u16_at(m: &[u8], at: usize) -> u16 {
-    m.get(at..at + 2)
-        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+    crate::wire::read_u16(m, at).unwrap_or(0)
+}
+
+/// The byte at `at` (0 past the end: the caller checked the length).
+fn u8_at(m: &[u8], at: usize) -> u8 {
+    m.get(at).copied().unwrap_or(0)
 }
 
 impl Calls {
@@ -238,7 +242,9 @@ impl Calls {
 
     /// Install call `i`'s full mapping (replacing its expected inbound half).
     fn map(&mut self, i: usize, peer: u16, cx: &mut Ctx) {
-        let c = &mut self.list[i];
+        let Some(c) = self.list.get_mut(i) else {
+            return;
+        };
         c.peer_cid = Some(peer);
         let was_expected = c.expected;
         (c.expected, c.mapped) = (false, true);
@@ -252,8 +258,16 @@ impl Calls {
         }
     }
 
-    fn find(&self, f: impl Fn(&Call) -> bool) -> Option<usize> {
-        self.list.iter().position(f)
+    /// The first call `f` accepts: its index and a copy.
+    fn find(&self, f: impl Fn(&Call) -> bool) -> Option<(usize, Call)> {
+        let (i, c) = self.list.iter().enumerate().find(|(_, c)| f(c))?;
+        Some((i, c.clone()))
+    }
+
+    fn set_state(&mut self, i: usize, state: CallState) {
+        if let Some(c) = self.list.get_mut(i) {
+            c.state = state;
+        }
     }
 
     /// Apply one whole control message travelling in `dir`; returns the
@@ -275,7 +289,7 @@ impl Calls {
             (Pns, Dir::Outbound, OutgoingCallRequest)
             | (Pac, Dir::Outbound, IncomingCallRequest) => {
                 let own = val;
-                if let Some(i) = self.find(|c| c.lan_cid == own) {
+                if let Some((i, _)) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx); // the host reused the ID: the old call is gone
                 }
                 if self.full(cx) {
@@ -301,15 +315,15 @@ impl Calls {
             // The outside peer answers our request: own ID @12, ours @14.
             (Pns, Dir::Inbound, OutgoingCallReply) | (Pac, Dir::Inbound, IncomingCallReply) => {
                 // The sender's own Call ID @12, the result @16 (§2.8, §2.10).
-                let (peer, public, result) = (u16_at(msg, 12), val, msg[16]);
+                let (peer, public, result) = (u16_at(msg, 12), val, u8_at(msg, 16));
                 let want = |c: &Call| c.state == CallState::Requested && c.public_cid == public;
-                if let Some(i) = self.find(want) {
-                    patches.push((off, self.list[i].lan_cid.to_be_bytes()));
+                if let Some((i, c)) = self.find(want) {
+                    patches.push((off, c.lan_cid.to_be_bytes()));
                     if public == 0 {
                         patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));
                         self.list.remove(i);
                     } else if result == 1 {
-                        self.list[i].state = CallState::Established;
+                        self.set_state(i, CallState::Established);
                         self.map(i, peer, cx);
                     } else {
                         self.end(i, cx);
@@ -319,8 +333,8 @@ impl Calls {
             // Our side answers the outside peer's request: ours @12, peer @14.
             (Pns, Dir::Outbound, IncomingCallReply) | (Pac, Dir::Outbound, OutgoingCallReply) => {
                 // The outside peer's Call ID @14, the result @16.
-                let (own, peer, result) = (val, u16_at(msg, 14), msg[16]);
-                if let Some(i) = self.find(|c| c.lan_cid == own) {
+                let (own, peer, result) = (val, u16_at(msg, 14), u8_at(msg, 16));
+                if let Some((i, _)) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx);
                 }
                 let public = if self.full(cx) { 0 } else { self.alloc(cx) };
@@ -358,23 +372,23 @@ impl Calls {
             (Pns, Dir::Inbound, IncomingCallConnected) => {
                 let public = val;
                 let want = |c: &Call| c.state == CallState::Replied && c.public_cid == public;
-                if let Some(i) = self.find(want) {
-                    patches.push((off, self.list[i].lan_cid.to_be_bytes()));
+                if let Some((i, c)) = self.find(want) {
+                    patches.push((off, c.lan_cid.to_be_bytes()));
                     // Mapped when the ICRP went out.
-                    self.list[i].state = CallState::Established;
+                    self.set_state(i, CallState::Established);
                 }
             }
             // An outside PAC ends a call: CDN carries its own ID (§2.13).
             (Pns, Dir::Inbound, CallDisconnectNotify) => {
                 let peer = u16_at(msg, 12);
-                if let Some(i) = self.find(|c| c.peer_cid == Some(peer)) {
+                if let Some((i, _)) = self.find(|c| c.peer_cid == Some(peer)) {
                     self.end(i, cx);
                 }
             }
             // Our LAN PAC ends a call.
             (Pac, Dir::Outbound, CallDisconnectNotify) => {
-                if let Some(i) = self.find(|c| c.lan_cid == val) {
-                    patches.push((off, self.list[i].public_cid.to_be_bytes()));
+                if let Some((i, c)) = self.find(|c| c.lan_cid == val) {
+                    patches.push((off, c.public_cid.to_be_bytes()));
                     self.end(i, cx);
                 }
             }
@@ -382,13 +396,13 @@ impl Calls {
             // Remaining rules: plain alias / de-alias of a known call.
             _ => match rule.map(|r| r.action) {
                 Some(Action::Alias) => {
-                    if let Some(i) = self.find(|c| c.lan_cid == val) {
-                        patches.push((off, self.list[i].public_cid.to_be_bytes()));
+                    if let Some((_, c)) = self.find(|c| c.lan_cid == val) {
+                        patches.push((off, c.public_cid.to_be_bytes()));
                     }
                 }
                 Some(Action::DeAlias) => {
-                    if let Some(i) = self.find(|c| c.public_cid == val && val != 0) {
-                        patches.push((off, self.list[i].lan_cid.to_be_bytes()));
+                    if let Some((_, c)) = self.find(|c| c.public_cid == val && val != 0) {
+                        patches.push((off, c.lan_cid.to_be_bytes()));
                     }
                 }
                 None => {}

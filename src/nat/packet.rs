@@ -1,5 +1,8 @@
 //! An IPv4/TCP control segment as the helper sees it from NFQUEUE: parsed
 //! with etherparse, patched in place, TCP checksum recomputed on the way out.
+//
+// Offsets and lengths here come from peer bytes: no silent wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use std::net::SocketAddrV4;
 
@@ -36,7 +39,7 @@ impl TcpPacket {
         let Ok(tcp) = TcpSlice::from_slice(ip.payload().payload) else {
             return Err(data);
         };
-        let payload_off = ip_hlen + tcp.header_len();
+        let payload_off = ip_hlen.saturating_add(tcp.header_len());
         let payload_len = tcp.payload().len();
         let p = TcpPacket {
             ip_hlen,
@@ -65,7 +68,12 @@ impl TcpPacket {
     }
 
     pub fn payload(&self) -> &[u8] {
-        &self.data[self.payload_off..self.payload_off + self.payload_len]
+        self.data.get(self.payload_range()).unwrap_or(&[])
+    }
+
+    /// Where the payload lies in `data` (inside it: checked by `parse`).
+    fn payload_range(&self) -> std::ops::Range<usize> {
+        self.payload_off..self.payload_off.saturating_add(self.payload_len)
     }
 
     /// Sequence number just past this segment's payload.
@@ -79,8 +87,10 @@ impl TcpPacket {
         let mut changed = false;
         for (i, b) in bytes.iter().enumerate() {
             let pos = at.wrapping_add(i as u32).wrapping_sub(self.seq) as usize;
-            if pos < self.payload_len {
-                let slot = &mut self.data[self.payload_off + pos];
+            if pos >= self.payload_len {
+                continue;
+            }
+            if let Some(slot) = self.data.get_mut(self.payload_off.saturating_add(pos)) {
                 if *slot != *b {
                     *slot = *b;
                     changed = true;
@@ -100,15 +110,20 @@ impl TcpPacket {
     pub fn into_bytes(mut self) -> Vec<u8> {
         if self.modified {
             let sum = {
-                let seg = &self.data[self.ip_hlen..self.payload_off + self.payload_len];
-                TcpSlice::from_slice(seg).ok().and_then(|t| {
-                    t.calc_checksum_ipv4(self.src.ip().octets(), self.dst.ip().octets())
-                        .ok()
-                })
+                let seg = self.data.get(self.ip_hlen..self.payload_range().end);
+                seg.and_then(|seg| TcpSlice::from_slice(seg).ok())
+                    .and_then(|t| {
+                        t.calc_checksum_ipv4(self.src.ip().octets(), self.dst.ip().octets())
+                            .ok()
+                    })
             };
             if let Some(sum) = sum {
-                let at = self.ip_hlen + 16;
-                self.data[at..at + 2].copy_from_slice(&sum.to_be_bytes());
+                // The TCP checksum field, 16 bytes into the TCP header.
+                crate::wire::put(
+                    &mut self.data,
+                    self.ip_hlen.saturating_add(16),
+                    &sum.to_be_bytes(),
+                );
             }
         }
         self.data

@@ -14,6 +14,9 @@
 //! a segment that ends inside the 12-byte header carries nothing to rewrite
 //! and goes on at once. Rewrites are remembered by sequence number so a
 //! retransmitted segment is rewritten identically.
+//
+// Offsets and lengths here come from peer bytes: no silent wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -124,22 +127,23 @@ impl Stream {
         // Cut whole messages from the front and drop their bytes once: a
         // segment of many small messages must not shift the buffer each time.
         let mut done = Vec::new();
-        let mut at = 0;
-        while self.partial.len() - at >= HEADER_LEN {
-            let len = match Header::new_checked(&self.partial[at..]) {
-                Ok(h) => h.length() as usize,
+        let mut at = 0usize;
+        while let Some(rest) = self.partial.get(at..).filter(|r| r.len() >= HEADER_LEN) {
+            let len = match Header::new_checked(rest) {
+                Ok(h) => usize::from(h.length()),
                 Err(e) => {
                     self.desync = true;
                     self.partial.clear();
                     return Err(e);
                 }
             };
-            if self.partial.len() - at < len {
+            // A checked header's length is at least HEADER_LEN: `at` moves.
+            let Some(msg) = rest.get(..len) else {
                 break;
-            }
-            done.push((self.partial_seq, self.partial[at..at + len].to_vec()));
+            };
+            done.push((self.partial_seq, msg.to_vec()));
             self.partial_seq = self.partial_seq.wrapping_add(len as u32);
-            at += len;
+            at = at.saturating_add(len);
         }
         self.partial.drain(..at);
         Ok(done)
@@ -224,9 +228,12 @@ impl Stream {
     /// first.
     pub fn unpark(&mut self) -> Option<Held> {
         let next = self.next_seq?;
-        let i = (0..self.parked.len())
-            .filter(|&i| !seq_lt(next, self.parked[i].pkt.seq))
-            .min_by_key(|&i| self.parked[i].pkt.seq.wrapping_sub(next) as i32)?;
+        let (i, _) = self
+            .parked
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !seq_lt(next, h.pkt.seq))
+            .min_by_key(|(_, h)| h.pkt.seq.wrapping_sub(next) as i32)?;
         Some(self.parked.swap_remove(i))
     }
 

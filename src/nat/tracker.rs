@@ -152,10 +152,12 @@ pub struct Tracker {
     log: crate::ratelimit::LogLimit,
 }
 
-fn dir_index(d: Dir) -> usize {
+/// The stream of one direction: outbound first, inbound second.
+fn stream_of(streams: &mut [Stream; 2], d: Dir) -> &mut Stream {
+    let [outbound, inbound] = streams;
     match d {
-        Dir::Outbound => 0,
-        Dir::Inbound => 1,
+        Dir::Outbound => outbound,
+        Dir::Inbound => inbound,
     }
 }
 
@@ -406,7 +408,7 @@ impl Tracker {
             changes: &mut out.changes,
             log: &mut self.log,
         };
-        let held_before = conn.streams[dir_index(dir)].held_size();
+        let held_before = stream_of(&mut conn.streams, dir).held_size();
         if pkt.rst || (pkt.fin && !conn.closing) {
             conn.closing = true;
             conn.calls.end_all(&mut cx);
@@ -414,7 +416,7 @@ impl Tracker {
         // This segment, then any parked ones its bytes have made current.
         let mut next = Some((id, pkt));
         while let Some((id, mut pkt)) = next.take() {
-            let stream = &mut conn.streams[dir_index(dir)];
+            let stream = stream_of(&mut conn.streams, dir);
             let held = |pkt| Held {
                 id,
                 pkt,
@@ -448,14 +450,14 @@ impl Tracker {
                     );
                 }
             }
-            next = conn.streams[dir_index(dir)].unpark().map(|h| {
+            next = stream_of(&mut conn.streams, dir).unpark().map(|h| {
                 self.parked_now -= 1;
                 (h.id, h.pkt)
             });
         }
         drop(alloc);
-        if let Some(c) = self.conns.get(&key) {
-            let after = c.streams[dir_index(dir)].held_size();
+        if let Some(c) = self.conns.get_mut(&key) {
+            let after = stream_of(&mut c.streams, dir).held_size();
             self.held_now = adjust(self.held_now, held_before, after);
         }
         if self.held_now.0 > MAX_HELD_TOTAL || self.held_now.1 > MAX_HELD_BYTES {
@@ -482,7 +484,7 @@ impl Tracker {
         if n < idle.len() {
             idle.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
         }
-        for (_, k) in &idle[..n] {
+        for (_, k) in idle.iter().take(n) {
             self.conns.remove(k);
         }
         self.stats.conns_evicted += n as u64;
@@ -508,7 +510,7 @@ impl Tracker {
                 self.held_now = (0, 0);
                 return;
             };
-            let Some(s) = self.conns.get_mut(&k).map(|c| &mut c.streams[i]) else {
+            let Some(s) = self.conns.get_mut(&k).and_then(|c| c.streams.get_mut(i)) else {
                 return;
             };
             let before = s.held_size();
@@ -682,7 +684,7 @@ fn take_new(
     verdicts: &mut Vec<(u64, Verdict)>,
 ) {
     let Held { id, mut pkt, since } = h;
-    let stream = &mut conn.streams[dir_index(dir)];
+    let stream = stream_of(&mut conn.streams, dir);
     stream.replay_patches(&mut pkt);
     let msgs = match stream.feed(&pkt, skip) {
         Ok(m) => m,

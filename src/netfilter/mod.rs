@@ -1,6 +1,18 @@
 //! Ruleset generation, sans-IO: the helper's own nft table, the element
 //! batches that program the GRE data path, the xtables rules of the NFQUEUE
 //! fallback, and reading calls and counters back from `nft -j` output.
+//
+// Bytes from remote peers reach this module: it must not panic on them
+// (checked access; tests may index).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 mod elements;
 mod nfnl;

@@ -3,6 +3,9 @@
 //! the host's byte order (netlink(7)), then `struct nfgenmsg` whose
 //! `res_id` is big-endian (linux/netfilter/nfnetlink.h). Payloads of the
 //! netfilter attributes themselves are big-endian; each caller encodes them.
+//
+// Offsets and lengths here come from peer bytes: no silent wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use netlink_packet_core::{Emitable, NLA_F_NESTED, NetlinkBuffer, NetlinkHeader, Nla};
 
@@ -37,11 +40,13 @@ impl Nla for Attr {
         match self {
             Attr::Bytes(_, v) => buffer.copy_from_slice(v),
             Attr::Nested(_, v) => {
-                let mut at = 0;
+                let mut rest = buffer;
                 for a in v {
-                    let n = a.buffer_len();
-                    a.emit(&mut buffer[at..at + n]);
-                    at += n;
+                    let Some((this, tail)) = rest.split_at_mut_checked(a.buffer_len()) else {
+                        return; // the caller sized the buffer from value_len
+                    };
+                    a.emit(this);
+                    rest = tail;
                 }
             }
         }
@@ -71,24 +76,29 @@ pub struct NfGen {
 
 /// Append one netlink message: header, nfgenmsg, attributes.
 pub fn message(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, nfgen: NfGen, attrs: &[Attr]) {
-    let body: usize = attrs.iter().map(Emitable::buffer_len).sum();
-    let len = HEADERS + body;
-    let start = out.len();
-    out.resize(start + len, 0);
+    let body = attrs
+        .iter()
+        .map(Emitable::buffer_len)
+        .fold(0usize, usize::saturating_add);
     let mut hdr = NetlinkHeader::default();
-    hdr.length = len as u32;
+    hdr.length = u32::try_from(HEADERS.saturating_add(body)).unwrap_or(u32::MAX);
     hdr.message_type = ty;
     hdr.flags = flags;
     hdr.sequence_number = seq;
-    hdr.emit(&mut out[start..start + 16]);
-    out[start + 16] = nfgen.family;
-    out[start + 17] = 0; // NFNETLINK_V0
-    out[start + 18..start + 20].copy_from_slice(&nfgen.res_id.to_be_bytes());
-    let mut at = start + HEADERS;
+    emit_into(out, &hdr);
+    out.extend_from_slice(&[nfgen.family, 0]); // NFNETLINK_V0
+    out.extend_from_slice(&nfgen.res_id.to_be_bytes());
     for a in attrs {
-        let n = a.buffer_len();
-        a.emit(&mut out[at..at + n]);
-        at += n;
+        emit_into(out, a);
+    }
+}
+
+/// Append what `e` emits.
+fn emit_into(out: &mut Vec<u8>, e: &impl Emitable) {
+    let start = out.len();
+    out.resize(start.saturating_add(e.buffer_len()), 0);
+    if let Some(b) = out.get_mut(start..) {
+        e.emit(b);
     }
 }
 
@@ -103,12 +113,12 @@ pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
         };
         let len = m.length() as usize;
         if m.message_type() == NLMSG_ERROR {
-            seen += 1;
+            seen = u32::saturating_add(seen, 1);
             let code = m
                 .payload()
                 .get(..4)
-                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .unwrap_or(-1);
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(-1, i32::from_ne_bytes);
             if code != 0 && err.is_none() {
                 err = Some(code);
             }
@@ -116,7 +126,7 @@ pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
         if len == 0 {
             break;
         }
-        at += (len + 3) & !3;
+        at = at.saturating_add(len.saturating_add(3) & !3);
     }
     (seen, err)
 }

@@ -3,6 +3,9 @@
 //! and the packets the kernel queues. Structures inside the attributes are
 //! big-endian; netlink and attribute headers are in the host's byte order
 //! (`nfnl`). The socket is `os::nfqueue`.
+//
+// Offsets and lengths here come from peer bytes: no silent wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use netlink_packet_core::{NetlinkBuffer, NlasIterator};
 
@@ -171,16 +174,19 @@ pub fn parse(buf: &[u8]) -> Vec<Incoming> {
         let len = m.length() as usize;
         let p = m.payload();
         if m.message_type() == NLMSG_ERROR {
-            if let Some(b) = p.get(..4) {
-                out.push(Incoming::Ack(i32::from_ne_bytes([b[0], b[1], b[2], b[3]])));
+            if let Some(b) = p.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
+                out.push(Incoming::Ack(i32::from_ne_bytes(b)));
             }
         } else if m.message_type() == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET {
-            let queue = p.get(2..4).map_or(0, |q| u16::from_be_bytes([q[0], q[1]]));
+            let queue = p
+                .get(2..4)
+                .and_then(|q| <[u8; 2]>::try_from(q).ok())
+                .map_or(0, u16::from_be_bytes);
             if let Some(pkt) = p.get(HEADERS - 16..).and_then(|a| packet(queue, a)) {
                 out.push(Incoming::Packet(pkt));
             }
         }
-        at += (len + 3) & !3;
+        at = at.saturating_add(len.saturating_add(3) & !3);
     }
     out
 }

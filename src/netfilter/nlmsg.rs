@@ -5,6 +5,9 @@
 //! itself sends (linux/netfilter/nf_tables.h, libnftnl's udata comment).
 //!
 //! Refreshes carry counters over and stay on the JSON path (`encodable`).
+//
+// Offsets and lengths here come from peer bytes: no silent wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use std::net::Ipv4Addr;
 
@@ -60,8 +63,10 @@ fn timeout(secs: u32) -> Attr {
 
 fn user_comment(text: &str) -> Attr {
     // type, length (with the NUL), text, NUL; nft keeps comments short.
-    let text = &text.as_bytes()[..text.len().min(126)];
-    let mut v = vec![UDATA_SET_ELEM_COMMENT, text.len() as u8 + 1];
+    let text = text.as_bytes();
+    let text = text.get(..126).unwrap_or(text);
+    // At most 126 bytes, so the length with its NUL fits a byte.
+    let mut v = vec![UDATA_SET_ELEM_COMMENT, text.len().saturating_add(1) as u8];
     v.extend(text);
     v.push(0);
     Attr::Bytes(NFTA_SET_ELEM_USERDATA, v)
@@ -182,7 +187,11 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
     );
     for (i, m) in msgs.iter().enumerate() {
         s = s.wrapping_add(1);
-        let ack = if i + 1 == msgs.len() { NLM_F_ACK } else { 0 };
+        let ack = if i.saturating_add(1) == msgs.len() {
+            NLM_F_ACK
+        } else {
+            0
+        };
         let attrs = [
             string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
             string(NFTA_SET_ELEM_LIST_SET, m.set),

@@ -6,6 +6,8 @@
 //! data. There is no checksum, so rewriting the Call ID needs no fix-up
 //! here.
 
+use super::{put, read_u16, read_u32};
+
 /// Protocol type of the payload: PPP (RFC 2637 §4.1, "hex 880B").
 pub const PROTOCOL_PPP: u16 = 0x880B;
 /// Enhanced GRE is version 1 (plain GRE, RFC 2784, is version 0).
@@ -53,26 +55,15 @@ pub enum Error {
     BufferTooSmall { have: usize, need: usize },
 }
 
-fn read_u16(b: &[u8], at: usize) -> Option<u16> {
-    let bytes = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes(bytes.try_into().ok()?))
-}
-
-fn read_u32(b: &[u8], at: usize) -> Option<u32> {
-    let bytes = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes(bytes.try_into().ok()?))
-}
-
-/// Write `bytes` at `at` if they fit (callers checked the length).
-fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
-    let end = at.saturating_add(bytes.len());
-    if let Some(dst) = out.get_mut(at..end) {
-        dst.copy_from_slice(bytes);
-    }
-}
+/// Where the acknowledgment sits after a sequence number.
+const OPTIONAL_SECOND: usize = OPTIONAL + 4;
 
 fn header_len_for(seq: bool, ack: bool) -> usize {
-    BASE_HEADER_LEN + if seq { 4 } else { 0 } + if ack { 4 } else { 0 }
+    match (seq, ack) {
+        (false, false) => BASE_HEADER_LEN,
+        (true, false) | (false, true) => BASE_HEADER_LEN + 4,
+        (true, true) => BASE_HEADER_LEN + 8,
+    }
 }
 
 /// Checked view of an enhanced GRE packet (header and payload). Bytes
@@ -113,7 +104,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             });
         }
         let payload_len = read_u16(b, PAYLOAD_LEN).unwrap_or(0);
-        let need = header_len + usize::from(payload_len);
+        let need = header_len.saturating_add(usize::from(payload_len));
         if b.len() < need {
             return Err(Error::Truncated {
                 have: b.len(),
@@ -152,7 +143,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
         if fv & FLAG_ACK == 0 {
             return None;
         }
-        let at = OPTIONAL + if fv & FLAG_SEQ != 0 { 4 } else { 0 };
+        let at = if fv & FLAG_SEQ != 0 {
+            OPTIONAL_SECOND
+        } else {
+            OPTIONAL
+        };
         read_u32(self.buffer.as_ref(), at)
     }
 
@@ -170,7 +165,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The PPP payload: `payload_len()` bytes after the header.
     pub fn payload(&self) -> &[u8] {
         let start = self.header_len();
-        let end = start + usize::from(self.payload_len());
+        let end = start.saturating_add(usize::from(self.payload_len()));
         self.buffer.as_ref().get(start..end).unwrap_or(&[])
     }
 }
@@ -237,10 +232,9 @@ impl Repr {
         put(out, PAYLOAD_LEN, &self.payload_len.to_be_bytes());
         put(out, CALL_ID, &self.call_id.to_be_bytes());
         // The acknowledgment moves up when there is no sequence number.
-        let mut at = OPTIONAL;
-        for n in [self.seq, self.ack].into_iter().flatten() {
+        let at = [OPTIONAL, OPTIONAL_SECOND];
+        for (n, at) in [self.seq, self.ack].into_iter().flatten().zip(at) {
             put(out, at, &n.to_be_bytes());
-            at += 4;
         }
     }
 }

@@ -7,6 +7,8 @@
 
 use etherparse::{Ipv4HeaderSlice, TcpHeader};
 
+use super::{put, read_u16};
+
 /// The MSS that fits an interface of `mtu` bytes (IPv4 20 + TCP 20).
 pub fn mss_for_mtu(mtu: u16) -> u16 {
     mtu.saturating_sub(40)
@@ -28,48 +30,52 @@ pub fn clamp_mss(pkt: &mut [u8], max: u16) -> bool {
     let (src, dst) = (ip.source(), ip.destination());
     let ihl = ip.slice().len();
     let end = usize::from(ip.total_len());
-    let Ok((tcp, _)) = TcpHeader::from_slice(&pkt[ihl..end]) else {
+    let Some(Ok((tcp, _))) = pkt.get(ihl..end).map(TcpHeader::from_slice) else {
         return false;
     };
     if !tcp.syn {
         return false;
     }
-    let hdr_len = tcp.header_len();
-    let opts = ihl + 20..ihl + hdr_len;
-    let Some(at) = find_mss(&pkt[opts.clone()]).map(|o| opts.start + o) else {
+    let opts = ihl.saturating_add(20)..ihl.saturating_add(tcp.header_len());
+    let Some(at) = pkt
+        .get(opts.clone())
+        .and_then(find_mss)
+        .map(|o| opts.start.saturating_add(o))
+    else {
         return false;
     };
-    let mss = u16::from_be_bytes([pkt[at], pkt[at + 1]]);
-    if mss <= max {
-        return false;
+    match read_u16(pkt, at) {
+        Some(mss) if mss > max => put(pkt, at, &max.to_be_bytes()),
+        _ => return false,
     }
-    pkt[at..at + 2].copy_from_slice(&max.to_be_bytes());
-    let Ok((tcp, payload)) = TcpHeader::from_slice(&pkt[ihl..end]) else {
+    let Some(Ok((tcp, payload))) = pkt.get(ihl..end).map(TcpHeader::from_slice) else {
         return false;
     };
     let Ok(sum) = tcp.calc_checksum_ipv4_raw(src, dst, payload) else {
         return false;
     };
-    pkt[ihl + 16..ihl + 18].copy_from_slice(&sum.to_be_bytes());
+    // The TCP checksum field, 16 bytes into the TCP header.
+    put(pkt, ihl.saturating_add(16), &sum.to_be_bytes());
     true
 }
 
 /// Offset of the MSS value (kind 2, length 4) inside TCP options.
 fn find_mss(opts: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i < opts.len() {
-        match opts[i] {
+    let mut i = 0usize;
+    while let Some(&kind) = opts.get(i) {
+        match kind {
             0 => return None,
-            1 => i += 1,
+            1 => i = i.checked_add(1)?,
             kind => {
-                let len = usize::from(*opts.get(i + 1)?);
-                if len < 2 || i + len > opts.len() {
+                let len = usize::from(*opts.get(i.checked_add(1)?)?);
+                let next = i.checked_add(len)?;
+                if len < 2 || next > opts.len() {
                     return None;
                 }
                 if kind == 2 && len == 4 {
-                    return Some(i + 2);
+                    return i.checked_add(2);
                 }
-                i += len;
+                i = next;
             }
         }
     }

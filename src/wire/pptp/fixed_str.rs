@@ -46,7 +46,7 @@ impl<const N: usize> FixedStr<N> {
             .bytes
             .iter()
             .rposition(|&b| b != 0)
-            .map_or(0, |i| i + 1);
+            .map_or(0, |i| i.saturating_add(1));
         self.bytes.get(..end).unwrap_or(&[])
     }
 

@@ -139,9 +139,9 @@ impl<T: AsRef<[u8]>> Header<T> {
         Ok(h)
     }
 
+    /// Fields of the checked header (0 only if it were short).
     fn u16_at(&self, at: usize) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[at], b[at + 1]])
+        crate::wire::read_u16(self.buffer.as_ref(), at).unwrap_or(0)
     }
 
     /// Total message length, header included.
@@ -156,8 +156,7 @@ impl<T: AsRef<[u8]>> Header<T> {
 
     /// The magic cookie field.
     pub fn magic_cookie(&self) -> u32 {
-        let b = self.buffer.as_ref();
-        u32::from_be_bytes([b[4], b[5], b[6], b[7]])
+        crate::wire::read_u32(self.buffer.as_ref(), 4).unwrap_or(0)
     }
 
     /// Raw control message type field.

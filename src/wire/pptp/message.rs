@@ -89,7 +89,7 @@ impl Message {
         if buf.len() > len {
             return Err(Error::TrailingBytes {
                 len,
-                extra: buf.len() - len,
+                extra: buf.len().saturating_sub(len),
             });
         }
         let r = Reader::new(buf);

@@ -60,7 +60,7 @@ impl Reassembler {
         let whole = pending.get(..len)?;
         match Message::parse(whole) {
             Ok(m) => {
-                self.start += len;
+                self.start = self.start.saturating_add(len);
                 if self.start == self.buf.len() {
                     self.buf.clear();
                     self.start = 0;
