@@ -97,7 +97,7 @@ expect "a client profile alone: GRE accepted on input_wan" "$out" '^meta nfproto
 
 out=$(run_init 1 0 "" "")
 expect "helper on: daemon started with run --config and the socket" "$out" \
-    '^command: /usr/sbin/pptp-passthrough run --config /etc/config/pptp-passthrough --socket /var/run/pptp-passthrough.sock$'
+    '^command: /usr/sbin/pptp-passthrough run --syslog --config /etc/config/pptp-passthrough --socket /var/run/pptp-passthrough.sock$'
 expect "helper on: dnat'ed GRE accepted in forward_wan" "$out" 'l4proto gre ct status dnat accept'
 expect_not "helper only: nothing opened on input_wan" "$out" 'input_wan.nft'
 expect "helper on: fw4 reloaded once" "$out" '^fw4 -q reload$'
@@ -149,6 +149,45 @@ for f in "$APP"/htdocs/luci-static/resources/view/*/*.js; do
     if node -e 'new Function(require("fs").readFileSync(process.argv[1], "utf8"))' "$f"; then
         pass "$f"; else fail "$f"; fi
 done
+
+echo "==> status view: one message, by what the daemon and the config say"
+# Runs the view's update() with LuCI stubbed: which banner (class, text) and
+# summary a router owner sees for each answer of `status`.
+if node - "$APP/htdocs/luci-static/resources/view/pptp-passthrough/status.js" <<'EOF'
+const assert = require('assert');
+const src = require('fs').readFileSync(process.argv[2], 'utf8');
+let sections = {};
+const uci = { sections: (c, t, cb) => (sections[t] || []).forEach(cb), load: () => Promise.resolve() };
+const E = (tag, attrs, children) => ({ tag, attrs, style: {}, children,
+    firstChild: Array.isArray(children) ? children[0] : null, textContent: '' });
+String.prototype.format = function(...a) { let i = 0; return this.replace(/%(1024m)?[sdtB]/g, () => String(a[i++])); };
+global.cbi_update_table = () => {};
+const L = { bind: (f, t) => f.bind(t), resolveDefault: p => p };
+const v = new Function('view', 'fs', 'ui', 'poll', 'dom', 'uci', 'E', '_', 'L', src)(
+    { extend: o => o }, {}, {}, { add() {} }, { content() {} }, uci, E, s => s, L);
+v.errorBox = E('div', {}, [E('p')]);
+v.summary = {}; v.warnings = {}; v.calls = {}; v.sessions = {}; v.clients = {};
+const shown = () => v.errorBox.style.display === 'none' ? null :
+    [v.errorBox.className, v.errorBox.firstChild.textContent];
+v.update({ stopped: true });
+assert.strictEqual(shown()[0], 'alert-message notice', 'nothing enabled is not a warning');
+assert.match(shown()[1], /Nothing is enabled yet/);
+sections = { helper: [{ enabled: '1' }] };
+v.update({ stopped: true });
+assert.strictEqual(shown()[0], 'alert-message warning');
+assert.match(shown()[1], /enabled but not running/);
+v.update({ error: 'bad status document' });
+assert.strictEqual(shown()[1], 'No status from pptp-passthrough: bad status document');
+v.update({ status: { helper_enabled: false, helper_waiting: 'interface wan is down (no layer-3 device now)' } });
+assert.strictEqual(shown(), null, 'a running daemon shows no banner');
+assert.match(v.summary.textContent, /^Passthrough waiting: interface wan is down/);
+EOF
+then pass "status view banners"; else fail "status view banners"; fi
+expect "settings pick logical interfaces (NetworkSelect), as OpenWrt packages do" \
+    "$(cat "$APP/htdocs/luci-static/resources/view/pptp-passthrough/config.js")" \
+    "s\.option\(widgets\.NetworkSelect, 'wan'"
+expect "the shipped config names the logical WAN" "$(cat "$PKG/files/pptp-passthrough.config")" \
+    "^[[:space:]]option wan 'wan'$"
 
 echo "==> JSON files parse"
 while IFS= read -r f; do

@@ -19,10 +19,12 @@ pub enum BackendChoice {
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// WAN interface (the one masquerading to the public address).
+    /// WAN interface (the one masquerading to the public address): a
+    /// device, or on OpenWrt a netifd interface such as `wan`.
     #[arg(long)]
     wan: String,
-    /// LAN interface(s); default: every interface but the WAN.
+    /// LAN interface(s), devices or netifd interfaces; default: every
+    /// interface but the WAN.
     #[arg(long)]
     lan: Vec<String>,
     /// NFQUEUE number for control segments.
@@ -58,7 +60,8 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         },
         idle_timeout: Duration::from_secs(a.idle_timeout),
         element_timeout: a.element_timeout,
-    };
+    }
+    .resolved()?;
     let ids = nat::alloc::Allocator::new(seed()?, nat::Config::default().quarantine).shared();
     ctl::ensure_free(&a.socket)?;
     let helper = helper::start(opts, ids.clone(), nat::Handover::default()).await?;

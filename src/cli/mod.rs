@@ -12,10 +12,17 @@ pub(crate) mod status;
 
 use clap::{Parser, Subcommand};
 
+use crate::os::OsError;
+
 /// PPTP passthrough for Linux and OpenWrt routers.
 #[derive(Parser, Debug)]
 #[command(name = "pptp-passthrough", version, about)]
 pub struct Cli {
+    /// Log to the system log (/dev/log, facility daemon) with each line's
+    /// priority, instead of stderr: for procd, whose stderr capture makes
+    /// every line an error.
+    #[arg(long, global = true)]
+    pub syslog: bool,
     #[command(subcommand)]
     pub cmd: Cmd,
 }
@@ -41,6 +48,7 @@ pub enum Cmd {
 
 /// Run the chosen subcommand; the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    let syslog = cli.syslog;
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,10 +72,23 @@ pub fn run(cli: Cli) -> i32 {
     };
     match res {
         Ok(()) => 0,
-        Err(e) => {
-            tracing::error!("{e}");
+        // Not an error for a script or LuCI: nothing is enabled, or the
+        // service is stopped.
+        Err(e @ OsError::NotRunning(_)) => {
             eprintln!("pptp-passthrough: {e}");
+            EXIT_NOT_RUNNING
+        }
+        Err(e) => {
+            // Once: in the system log when logging there, else on stderr.
+            if syslog {
+                tracing::error!("{e}");
+            } else {
+                eprintln!("pptp-passthrough: {e}");
+            }
             1
         }
     }
 }
+
+/// Exit code of `status` and `client` requests when no daemon answers.
+pub const EXIT_NOT_RUNNING: i32 = 3;

@@ -32,7 +32,11 @@ pub fn check(a: &Args) -> Option<i32> {
     }
     Some(match crate::config::load(&a.config) {
         Ok(cfg) => {
-            for w in cfg.warnings() {
+            let mut warnings = cfg.warnings();
+            if let Some(h) = cfg.helper.as_ref().filter(|h| h.enabled) {
+                warnings.extend(crate::service::helper::Options::interface_warnings(h));
+            }
+            for w in warnings {
                 println!("warning: {w}");
             }
             let parts = [

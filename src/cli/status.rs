@@ -25,6 +25,8 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         .map_err(|e| OsError::Nft(format!("bad status document: {e}")))?;
     if st.helper_enabled {
         print!("{}", render(&serde_json::Value::Object(st.helper)));
+    } else if let Some(why) = &st.helper_waiting {
+        println!("PPTP passthrough: waiting ({why})");
     } else {
         println!("PPTP passthrough: off");
     }

@@ -242,7 +242,11 @@ fn default_config_text_parses_to_defaults() {
     assert_eq!(
         c,
         Config {
-            helper: Some(HelperCfg::default()),
+            // The one value that is not a default: OpenWrt's logical WAN.
+            helper: Some(HelperCfg {
+                wan: Some("wan".into()),
+                ..HelperCfg::default()
+            }),
             server: Some(ServerCfg::default()),
             clients: Vec::new(),
         }
@@ -270,7 +274,7 @@ fn default_config_text_parses_to_defaults() {
     let h = c.helper.unwrap();
     assert_eq!(
         (h.wan.as_deref(), h.lan.as_slice()),
-        (Some("eth1"), &["br-lan".to_string()][..])
+        (Some("wan"), &["lan".to_string()][..])
     );
     let s = c.server.unwrap();
     assert_eq!(s.local_ip, Some(ip("192.168.200.1")));

@@ -58,11 +58,17 @@ pub async fn read_request(s: &mut UnixStream) -> String {
 
 /// Send `request` to the daemon and return its answer.
 pub async fn request(path: &Path, request: &str) -> Result<String, OsError> {
+    use std::io::ErrorKind;
     let mut s = UnixStream::connect(path)
         .await
-        .map_err(|e| OsError::Command {
-            cmd: format!("connect {}", path.display()),
-            detail: format!("{e}: is pptp-passthrough running?"),
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound | ErrorKind::ConnectionRefused => {
+                OsError::NotRunning(path.display().to_string())
+            }
+            _ => OsError::Command {
+                cmd: format!("connect {}", path.display()),
+                detail: format!("{e}: is pptp-passthrough running?"),
+            },
         })?;
     s.write_all(format!("{request}\n").as_bytes()).await?;
     s.shutdown().await?;

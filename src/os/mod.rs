@@ -5,11 +5,13 @@ pub mod addr;
 pub mod ctl;
 pub mod gre;
 pub mod libnft;
+pub mod netifd;
 pub mod nfqueue;
 pub mod nft;
 pub mod nftnl;
 pub mod probe;
 pub mod rtmsg;
+pub mod syslog;
 pub mod tun;
 
 /// Failures of the I/O edge.
@@ -27,6 +29,11 @@ pub enum OsError {
     Netlink(String),
     #[error("interface {0} not found")]
     NoInterface(String),
+    /// Nobody answers on the control socket.
+    #[error("pptp-passthrough is not running (no daemon on {0})")]
+    NotRunning(String),
+    #[error("interface {0} is down (no layer-3 device now)")]
+    InterfaceDown(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -81,6 +81,9 @@ pub struct Status {
     pub helper: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     pub helper_enabled: bool,
+    /// Enabled, but waiting for its interface (down or missing): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper_waiting: Option<String>,
     #[serde(default)]
     pub server: Option<serde_json::Value>,
     #[serde(default)]

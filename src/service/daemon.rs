@@ -12,7 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::client::{self, CallIds, Profile};
 use super::control::{Answer, Request, Status};
 use super::{helper, server};
-use crate::config::{ClientCfg, Config, HelperCfg, ServerCfg};
+use crate::config::{ClientCfg, Config, ServerCfg};
 use crate::nat::alloc::SharedAllocator;
 use crate::os::{OsError, ctl};
 
@@ -27,7 +27,12 @@ pub struct Daemon {
     pub profiles: Vec<ClientCfg>,
     /// `run`: the config file, re-read on SIGHUP.
     pub config: Option<PathBuf>,
-    helper_cfg: Option<HelperCfg>,
+    /// The enabled helper's config, and its options with interface names
+    /// resolved to devices while it runs.
+    helper_cfg: Option<crate::config::HelperCfg>,
+    helper_opts: Option<helper::Options>,
+    /// The helper is enabled but its interface is down or missing: why.
+    helper_waiting: Option<String>,
     server_cfg: Option<ServerCfg>,
     pub warnings: Vec<String>,
     /// Foreground `client connect`: exit when its profile gives up.
@@ -35,6 +40,9 @@ pub struct Daemon {
     /// Leave the helper's table in place on exit.
     pub keep_on_exit: bool,
 }
+
+/// How often a helper waiting for its interface looks again.
+const HELPER_RETRY: Duration = Duration::from_secs(10);
 
 /// Bind the control socket unless another live process answers there.
 pub fn listen_if_free(path: &Path) -> Option<(UnixListener, PathBuf)> {
@@ -62,6 +70,8 @@ impl Daemon {
             profiles: Vec::new(),
             config: None,
             helper_cfg: None,
+            helper_opts: None,
+            helper_waiting: None,
             server_cfg: None,
             warnings: Vec::new(),
             exit_with_clients: false,
@@ -80,19 +90,8 @@ impl Daemon {
         for w in &self.warnings {
             tracing::warn!("{w}");
         }
-        let want_helper = cfg.helper.clone().filter(|h| h.enabled);
-        if want_helper != self.helper_cfg {
-            let mut handed = crate::nat::Handover::default();
-            if let Some(h) = self.helper.take() {
-                // A changed helper hands its calls to the next one.
-                handed = h.stop(want_helper.is_some()).await?;
-            }
-            if let Some(c) = &want_helper {
-                let o = helper::Options::from_config(c).map_err(bad)?;
-                self.helper = Some(helper::start(o, self.ids.clone(), handed).await?);
-            }
-            self.helper_cfg = want_helper;
-        }
+        self.helper_cfg = cfg.helper.clone().filter(|h| h.enabled);
+        self.apply_helper(true).await?;
         let want_server = cfg.server.clone().filter(|s| s.enabled);
         if want_server != self.server_cfg {
             if let Some(s) = self.server.take() {
@@ -121,6 +120,53 @@ impl Daemon {
                 self.connect(&c.name);
             }
         }
+        Ok(())
+    }
+
+    /// Bring the helper in line with `helper_cfg`, its interface names
+    /// resolved now. A helper whose interface is down or missing waits
+    /// (said once when `tell`); netifd's `reload` and a retry every
+    /// [`HELPER_RETRY`] start it when the interface is there.
+    async fn apply_helper(&mut self, tell: bool) -> Result<(), OsError> {
+        let bad = |e: String| OsError::Command {
+            cmd: "run".into(),
+            detail: e,
+        };
+        self.helper_waiting = None;
+        let want = match &self.helper_cfg {
+            None => None,
+            Some(c) => {
+                let o = helper::Options::from_config(c).map_err(bad)?;
+                match o.resolved() {
+                    Ok(o) => Some(o),
+                    Err(e @ (OsError::InterfaceDown(_) | OsError::NoInterface(_))) => {
+                        if tell {
+                            tracing::warn!(
+                                "helper waiting: {e}; it starts when the interface is there"
+                            );
+                        }
+                        self.helper_waiting = Some(e.to_string());
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if want == self.helper_opts {
+            return Ok(());
+        }
+        let mut handed = crate::nat::Handover::default();
+        if let Some(h) = self.helper.take() {
+            // A changed helper hands its calls to the next one.
+            handed = h.stop(want.is_some()).await?;
+        }
+        if let Some(o) = &want {
+            if let Some(old) = self.helper_opts.as_ref().filter(|p| p.wan != o.wan) {
+                tracing::info!(old = %old.wan, new = %o.wan, "WAN device changed");
+            }
+            self.helper = Some(helper::start(o.clone(), self.ids.clone(), handed).await?);
+        }
+        self.helper_opts = want;
         Ok(())
     }
 
@@ -170,6 +216,7 @@ impl Daemon {
                 _ => serde_json::Map::new(),
             },
             helper_enabled: self.helper.is_some(),
+            helper_waiting: self.helper_waiting.clone(),
             server: self.server.as_ref().map(|s| s.status()),
             clients,
             warnings: self.warnings.clone(),
@@ -250,6 +297,7 @@ impl Daemon {
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
         let mut check = tokio::time::interval(Duration::from_millis(200));
+        let mut retry = tokio::time::interval(HELPER_RETRY);
         let mut result = Ok(());
         loop {
             tokio::select! {
@@ -259,6 +307,11 @@ impl Daemon {
                     ctl::reply(s, &body).await;
                 }
                 _ = hup.recv() => self.reload().await,
+                _ = retry.tick(), if self.helper_waiting.is_some() => {
+                    if let Err(e) = self.apply_helper(false).await {
+                        tracing::error!(error = %e, "starting the helper failed");
+                    }
+                }
                 _ = term.recv() => break,
                 _ = int.recv() => break,
                 _ = check.tick() => {

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
 use crate::netfilter::nfqmsg::Decision;
 use crate::netfilter::{self, Backend, Setup};
-use crate::os::{OsError, addr, nfqueue, nft};
+use crate::os::{OsError, addr, netifd, nfqueue, nft};
 
 struct Daemon {
     setup: Setup,
@@ -41,6 +41,47 @@ pub struct Options {
 }
 
 impl Options {
+    /// The same options with every interface name turned into the device
+    /// it stands for now (a netifd logical interface such as `wan`, or a
+    /// device name). [`OsError::InterfaceDown`] names a netifd interface
+    /// without a device now; [`OsError::NoInterface`] a name that is neither.
+    pub fn resolved(&self) -> Result<Options, OsError> {
+        let one = |n: &str| match netifd::resolve(n)? {
+            netifd::Resolved::Device(d) if netifd::device_exists(&d) => Ok(d),
+            netifd::Resolved::Device(d) if d == n => Err(OsError::NoInterface(d)),
+            netifd::Resolved::Device(d) => Err(OsError::NoInterface(format!("{d} (of {n})"))),
+            netifd::Resolved::Down(l) => Err(OsError::InterfaceDown(l)),
+        };
+        Ok(Options {
+            wan: one(&self.wan)?,
+            lan: self.lan.iter().map(|l| one(l)).collect::<Result<_, _>>()?,
+            ..self.clone()
+        })
+    }
+
+    /// What is wrong now with the interfaces `c` names, one line each
+    /// (`run --check`): the daemon waits for them, so these are warnings.
+    pub fn interface_warnings(c: &crate::config::HelperCfg) -> Vec<String> {
+        let names = c.wan.iter().chain(&c.lan);
+        names
+            .filter_map(|n| match netifd::resolve(n) {
+                Ok(netifd::Resolved::Device(d)) if netifd::device_exists(&d) => None,
+                Ok(netifd::Resolved::Device(d)) if &d == n => Some(format!(
+                    "config helper: interface {n} does not exist now; the helper waits \
+                     for it (a PPPoE device exists only while its link is up)"
+                )),
+                Ok(netifd::Resolved::Device(d)) => Some(format!(
+                    "config helper: interface {n} stands for device {d}, which does not \
+                     exist now; the helper waits for it"
+                )),
+                Ok(netifd::Resolved::Down(l)) => Some(format!(
+                    "config helper: interface {l} is down now; the helper starts when it is up"
+                )),
+                Err(e) => Some(format!("config helper: {e}")),
+            })
+            .collect()
+    }
+
     /// From the config file; `None` with a reason when it cannot run.
     pub fn from_config(c: &crate::config::HelperCfg) -> Result<Options, String> {
         let wan = c
@@ -258,6 +299,11 @@ async fn main_loop(
                 d.finish(out);
             }
             Some(_) = watch.events.next() => {
+                // A PPPoE reconnect makes the WAN device anew, under the
+                // same name and another index.
+                if let Ok(i) = addr::ifindex(&watch.handle, &d.setup.wan).await {
+                    d.wan_index = i;
+                }
                 let ip = addr::ipv4_of(&watch.handle, d.wan_index).await.unwrap_or(None);
                 if ip != d.tracker.public_ip() {
                     tracing::info!(old = ?d.tracker.public_ip(), new = ?ip,

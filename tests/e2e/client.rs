@@ -378,8 +378,8 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
     let mut text = pptp_passthrough::config::DEFAULT_CONFIG
         .replacen("option enabled '0'", "option enabled '1'", 1)
-        .replacen("#option wan 'eth1'", "option wan 'wan0'", 1)
-        .replacen("#list lan 'br-lan'", "list lan 'lan0'", 1);
+        .replacen("option wan 'wan'", "option wan 'wan0'", 1)
+        .replacen("#list lan 'lan'", "list lan 'lan0'", 1);
     text += &format!(
         "\nconfig client 'office'\n\toption server '{SERVER_A}'\n\toption username 'alice'\n\
          \toption password '{PASSWORD}'\n\toption autoconnect '1'\n"
@@ -438,6 +438,135 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     assert!(!lab.socket.exists(), "control socket left behind");
 }
 
+/// A stand-in for OpenWrt's `ubus` with netifd's answers: `wan` is up on
+/// wan0, `lan` on lan0, `vpn` is down (no device); other names are unknown.
+fn fake_ubus(lab: &Lab) -> String {
+    let dir = tmp(lab, "bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = "#!/bin/sh\n\
+        [ \"$1 $3\" = 'call status' ] || exit 2\n\
+        case \"$2\" in\n\
+        network.interface.wan) echo '{\"up\":true,\"proto\":\"static\",\"l3_device\":\"wan0\",\"device\":\"wan0\"}' ;;\n\
+        network.interface.lan) echo '{\"up\":true,\"proto\":\"static\",\"l3_device\":\"lan0\",\"device\":\"lan0\"}' ;;\n\
+        network.interface.vpn) echo '{\"up\":false,\"pending\":true,\"proto\":\"pppoe\",\"device\":\"eth9\"}' ;;\n\
+        *) echo 'Command failed: Not found' >&2; exit 4 ;;\n\
+        esac\n";
+    let path = dir.join("ubus");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// On OpenWrt the config names netifd's logical interfaces (`wan`, `lan`):
+/// `run --check` knows what exists, and the daemon resolves them to their
+/// devices through ubus (here a stand-in) so LAN calls pass; a logical WAN
+/// that is down makes the helper wait, not the daemon die.
+#[test]
+fn logical_interface_names_resolve_through_netifd() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    let path = fake_ubus(&lab);
+    let rtr = lab.ns("rtr");
+    // The shipped file with the passthrough ticked: wan stays 'wan'.
+    let text = pptp_passthrough::config::DEFAULT_CONFIG
+        .replacen("option enabled '0'", "option enabled '1'", 1)
+        .replacen("#list lan 'lan'", "list lan 'lan'", 1);
+    assert!(text.contains("option wan 'wan'"));
+    let rcfg = write(&lab, "router.conf", &text);
+    let check = |cfg: &str| {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", &rtr, BIN, "run", "--check", "--config", cfg,
+            ])
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let ok = check(&rcfg);
+    assert!(!ok.contains("warning"), "{ok}");
+    let down_cfg = write(
+        &lab,
+        "down.conf",
+        &text.replacen("option wan 'wan'", "option wan 'vpn'", 1),
+    );
+    assert!(check(&down_cfg).contains("warning: config helper: interface vpn is down now"));
+    let missing = write(
+        &lab,
+        "missing.conf",
+        &text.replacen("option wan 'wan'", "option wan 'pppoe-wan'", 1),
+    );
+    assert!(check(&missing).contains("interface pppoe-wan does not exist now"));
+    // The daemon on the shipped names: a LAN call passes.
+    let sock = lab.socket.display().to_string();
+    let run = lab.spawn_in_env(
+        &rtr,
+        &["run", "--config", &rcfg, "--socket", &sock],
+        Stdio::null(),
+        &[("PATH", path.clone())],
+    );
+    wait_until("helper running", Duration::from_secs(10), || {
+        status(&rtr, &sock)["helper_enabled"] == true
+    });
+    assert_eq!(lab.status()["wan"], "wan0");
+    let r = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            "192.168.1.10",
+            "--packets",
+            "50",
+            "--linger",
+            "0",
+        ],
+    );
+    assert_exact(&r);
+    signal(run, "-TERM");
+    assert!(
+        lab.wait_child(run, Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+    // A WAN that is down: the daemon runs on, the helper waits and says why.
+    let run = lab.spawn_in_env(
+        &rtr,
+        &["run", "--config", &down_cfg, "--socket", &sock],
+        Stdio::null(),
+        &[("PATH", path)],
+    );
+    wait_until("daemon answering", Duration::from_secs(10), || {
+        !status(&rtr, &sock).is_null()
+    });
+    let st = status(&rtr, &sock);
+    assert_eq!(st["helper_enabled"], false, "{st}");
+    assert!(
+        st["helper_waiting"]
+            .as_str()
+            .is_some_and(|w| w.contains("interface vpn is down")),
+        "{st}"
+    );
+    assert!(lab.log().contains("helper waiting: interface vpn is down"));
+    signal(run, "-TERM");
+    assert!(
+        lab.wait_child(run, Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+    // No daemon: `status` says so once, with its own exit code (LuCI
+    // tells "nothing enabled" from a failure by it).
+    let out = bin_in(&rtr, &["status", "--json", "--socket", &sock]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("is not running"), "{err}");
+}
+
 /// A reload that changes a helper option restarts the helper under two
 /// live LAN calls: the new helper takes both over (same public Call IDs),
 /// their GRE keeps flowing both ways, their CCRQ/CDN are still rewritten
@@ -448,8 +577,8 @@ fn reload_with_a_changed_helper_hands_over_live_calls() {
     lab.server("net", SERVER_A);
     let text = pptp_passthrough::config::DEFAULT_CONFIG
         .replacen("option enabled '0'", "option enabled '1'", 1)
-        .replacen("#option wan 'eth1'", "option wan 'wan0'", 1)
-        .replacen("#list lan 'br-lan'", "list lan 'lan0'", 1);
+        .replacen("option wan 'wan'", "option wan 'wan0'", 1)
+        .replacen("#list lan 'lan'", "list lan 'lan0'", 1);
     let rcfg = write(&lab, "router.conf", &text);
     let rtr = lab.ns("rtr");
     let sock = lab.socket.display().to_string();

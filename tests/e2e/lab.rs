@@ -301,9 +301,21 @@ impl Lab {
 
     /// Start the binary in a namespace given by full name; ended on drop.
     pub fn spawn_in(&mut self, ns: &str, args: &[&str], stdout: Stdio) -> u32 {
+        self.spawn_in_env(ns, args, stdout, &[])
+    }
+
+    /// Like [`Lab::spawn_in`], with environment variables set.
+    pub fn spawn_in_env(
+        &mut self,
+        ns: &str,
+        args: &[&str],
+        stdout: Stdio,
+        env: &[(&str, String)],
+    ) -> u32 {
         let c = Command::new("ip")
             .args(["netns", "exec", ns, BIN])
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(stdout)
             .stderr(self.log_file())
             .spawn()

@@ -76,9 +76,12 @@ return view.extend({
 		o.rmempty = false;
 		o.default = '0';
 
-		o = s.option(widgets.DeviceSelect, 'wan', _('WAN device'),
-			_('The device that masquerades to the public address (for example eth1 or pppoe-wan).'));
+		// Logical interfaces, as other OpenWrt packages name the WAN: the
+		// daemon follows the interface's device (pppoe-wan comes and goes).
+		o = s.option(widgets.NetworkSelect, 'wan', _('WAN interface'),
+			_('The interface that masquerades to the public address, usually wan. The helper follows its device, also across PPPoE reconnects, and waits while it is down.'));
 		o.nocreate = true;
+		o.default = 'wan';
 		o.validate = function(section_id, value) {
 			var on = this.section.formvalue(section_id, 'enabled');
 			if (on == '1' && !value)
@@ -86,8 +89,8 @@ return view.extend({
 			return true;
 		};
 
-		o = s.option(widgets.DeviceSelect, 'lan', _('LAN devices'),
-			_('Devices with PPTP clients. None selected: every device but the WAN device.'));
+		o = s.option(widgets.NetworkSelect, 'lan', _('LAN interfaces'),
+			_('Interfaces with PPTP clients. None selected: every interface but the WAN.'));
 		o.multiple = true;
 		o.nocreate = true;
 

@@ -4,6 +4,7 @@
 'require ui';
 'require poll';
 'require dom';
+'require uci';
 
 // Live status from the running daemon (`pptp-passthrough status --json`),
 // refreshed every 5 seconds, with connect/disconnect for client profiles.
@@ -13,11 +14,26 @@
 var PROG = '/usr/sbin/pptp-passthrough';
 var SOCKET = '/var/run/pptp-passthrough.sock';
 var KERNEL_HELPER_NOTE = '/var/run/pptp-passthrough/kernel-helper';
+// `status` exits with this code when no daemon answers (not an error: the
+// service runs only while something is enabled).
+var EXIT_NOT_RUNNING = 3;
+
+// Whether the config enables anything the daemon would run for.
+function somethingEnabled() {
+	var on = false;
+	uci.sections('pptp-passthrough', 'helper', function(s) { if (s.enabled == '1') on = true; });
+	uci.sections('pptp-passthrough', 'server', function(s) { if (s.enabled == '1') on = true; });
+	uci.sections('pptp-passthrough', 'client', function() { on = true; });
+	return on;
+}
 
 function fetchStatus() {
 	return fs.exec(PROG, [ 'status', '--json', '--socket', SOCKET ]).then(function(res) {
+		if (res.code === EXIT_NOT_RUNNING)
+			return { stopped: true };
 		if (res.code !== 0)
-			return { error: (res.stderr || '').trim() || _('The daemon is not running.') };
+			return { error: (res.stderr || '').trim().replace(/^pptp-passthrough: /, '') ||
+				_('exit code %d').format(res.code) };
 		try {
 			return { status: JSON.parse(res.stdout) };
 		}
@@ -53,7 +69,8 @@ return view.extend({
 	load: function() {
 		return Promise.all([
 			fetchStatus(),
-			L.resolveDefault(fs.read(KERNEL_HELPER_NOTE), '')
+			L.resolveDefault(fs.read(KERNEL_HELPER_NOTE), ''),
+			uci.load('pptp-passthrough')
 		]);
 	},
 
@@ -69,18 +86,30 @@ return view.extend({
 	update: function(data) {
 		var st = data.status;
 
-		this.errorBox.style.display = data.error ? '' : 'none';
-		this.errorBox.firstChild.textContent = data.error
-			? _('No status from pptp-passthrough: %s').format(data.error) + ' ' +
-			  _('It runs only while the passthrough or the server is enabled or a client profile exists; see System Log for why it stopped.')
-			: '';
+		// One message: why there is no status, if there is none.
+		var note = null, level = 'warning';
+		if (data.stopped && !somethingEnabled()) {
+			note = _('Nothing is enabled yet: tick VPN Passthrough, enable the server or add a client profile on the Settings page.');
+			level = 'notice';
+		}
+		else if (data.stopped) {
+			note = _('pptp-passthrough is enabled but not running; the System Log says why.');
+		}
+		else if (data.error) {
+			note = _('No status from pptp-passthrough: %s').format(data.error);
+		}
+		this.errorBox.className = 'alert-message ' + level;
+		this.errorBox.style.display = note ? '' : 'none';
+		this.errorBox.firstChild.textContent = note || '';
 
 		st = st || { calls: [], clients: [], server: null, warnings: [] };
 
 		this.summary.textContent = st.helper_enabled
 			? _('Passthrough on %s (%s), control path via %s NFQUEUE %d, %d control connection(s).')
 				.format(dash(st.wan), dash(st.public_ip), dash(st.backend), st.queue_num || 0, st.connections || 0)
-			: _('Passthrough is off.');
+			: (st.helper_waiting
+				? _('Passthrough waiting: %s').format(st.helper_waiting)
+				: _('Passthrough is off.'));
 
 		dom.content(this.warnings, (st.warnings || []).map(function(w) {
 			return E('div', { 'class': 'alert-message warning' }, w);
