@@ -5,6 +5,8 @@
 //! octet once Protocol-Field-Compression is negotiated, §6.5) and the
 //! Information field.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use super::error::Error;
 
 /// HDLC all-stations address (RFC 1662 §3.1).
@@ -74,20 +76,20 @@ impl<'a> Frame<'a> {
             [ADDRESS, ..] => return Err(Error::BadProtocol),
             _ => buf,
         };
-        let need = buf.len() - rest.len();
+        // Both short cases lack exactly one octet of the Protocol field:
+        // none of it is there, or only an even first octet that needs a
+        // second. `buf` is at most three bytes long then.
+        let truncated = || Error::Truncated {
+            have: buf.len(),
+            need: buf.len().saturating_add(1),
+        };
         match rest {
-            [] => Err(Error::Truncated {
-                have: buf.len(),
-                need: need + 1,
-            }),
+            [] => Err(truncated()),
             [first, payload @ ..] if first & 1 == 1 => Ok(Frame {
                 protocol: Protocol(u16::from(*first)),
                 payload,
             }),
-            [_] => Err(Error::Truncated {
-                have: buf.len(),
-                need: need + 2,
-            }),
+            [_] => Err(truncated()),
             [hi, lo, payload @ ..] => {
                 let protocol = Protocol(u16::from_be_bytes([*hi, *lo]));
                 if !protocol.is_valid() {
@@ -109,13 +111,18 @@ impl<'a> Frame<'a> {
     /// Length of address/control and Protocol fields when emitted with
     /// `comp`. LCP is never compressed (RFC 1661 §6.5, §6.6).
     pub fn header_len(&self, comp: Compression) -> usize {
-        let ac = if self.keeps_address(comp) { 2 } else { 0 };
-        ac + if self.compresses_protocol(comp) { 1 } else { 2 }
+        match (self.keeps_address(comp), self.compresses_protocol(comp)) {
+            (true, false) => 4,
+            (true, true) => 3,
+            (false, false) => 2,
+            (false, true) => 1,
+        }
     }
 
-    /// Length of the whole frame when emitted with `comp`.
+    /// Length of the whole frame when emitted with `comp`. A slice is at
+    /// most `isize::MAX` bytes long, so the sum never saturates.
     pub fn buffer_len(&self, comp: Compression) -> usize {
-        self.header_len(comp) + self.payload.len()
+        self.header_len(comp).saturating_add(self.payload.len())
     }
 
     /// Write the frame into `out`, compressing only what `comp` allows;
@@ -125,12 +132,10 @@ impl<'a> Frame<'a> {
             return Err(Error::BadProtocol);
         }
         let len = self.buffer_len(comp);
-        if out.len() < len {
-            return Err(Error::BufferTooSmall {
-                have: out.len(),
-                need: len,
-            });
-        }
+        let have = out.len();
+        let Some(out) = out.get_mut(..len) else {
+            return Err(Error::BufferTooSmall { have, need: len });
+        };
         let ac: &[u8] = if self.keeps_address(comp) {
             &[ADDRESS, CONTROL]
         } else {
@@ -144,9 +149,12 @@ impl<'a> Frame<'a> {
         };
         // Three slice copies: a byte-wise chained iterator cost microseconds
         // per full-size frame in the size-optimised build.
-        let (head, rest) = out[..len].split_at_mut(ac.len());
+        // `out` is exactly `ac`, `proto` and the payload long, so the splits
+        // succeed and each part has the length of what is copied into it.
+        let short = Error::BufferTooSmall { have, need: len };
+        let (head, rest) = out.split_at_mut_checked(ac.len()).ok_or(short)?;
         head.copy_from_slice(ac);
-        let (p, body) = rest.split_at_mut(proto.len());
+        let (p, body) = rest.split_at_mut_checked(proto.len()).ok_or(short)?;
         p.copy_from_slice(proto);
         body.copy_from_slice(self.payload);
         Ok(len)

@@ -2,6 +2,8 @@
 //! within the packet) and Data, as carried by Configure-Request, -Ack,
 //! -Nak and -Reject of LCP, IPCP and CCP.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::net::Ipv4Addr;
 
 use super::error::Error;
@@ -88,9 +90,10 @@ impl Opt {
         self.as_u32().map(Ipv4Addr::from)
     }
 
-    /// Encoded length: Type, Length and Data.
+    /// Encoded length: Type, Length and Data (at most 255: the data never
+    /// exceeds [`MAX_OPTION_DATA`]).
     pub fn buffer_len(&self) -> usize {
-        OPTION_HEADER_LEN + self.data.len()
+        OPTION_HEADER_LEN.saturating_add(self.data.len())
     }
 }
 
@@ -101,7 +104,8 @@ pub fn parse_options(data: &[u8]) -> Result<Vec<Opt>, Error> {
     let mut opts = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        let offset = data.len() - rest.len();
+        // `rest` is a suffix of `data`, so this never saturates.
+        let offset = data.len().saturating_sub(rest.len());
         let (kind, length) = match rest {
             [kind, length, ..] => (*kind, *length),
             _ => return Err(Error::BadOptionLength { offset, length: 0 }),

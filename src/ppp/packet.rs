@@ -3,6 +3,8 @@
 //! option list the Configure packets carry is in [`super::opt`] and
 //! re-exported here.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use super::error::Error;
 pub use super::opt::{MAX_OPTION_DATA, OPTION_HEADER_LEN, Opt, parse_options};
 
@@ -113,10 +115,9 @@ impl<'a> Packet<'a> {
             });
         };
         let length = u16::from_be_bytes([l0, l1]);
-        let data = usize::from(length)
-            .checked_sub(HEADER_LEN)
-            .and_then(|n| buf.get(HEADER_LEN..HEADER_LEN + n));
-        let Some(data) = data else {
+        // `get` refuses both a Length below 4 (an inverted range) and one
+        // running past the end.
+        let Some(data) = buf.get(HEADER_LEN..usize::from(length)) else {
             return Err(Error::BadLength {
                 length,
                 have: buf.len(),
@@ -131,7 +132,7 @@ impl<'a> Packet<'a> {
 
     /// The packet's Length: header and data, without padding.
     pub fn buffer_len(&self) -> usize {
-        HEADER_LEN + self.data.len()
+        HEADER_LEN.saturating_add(self.data.len())
     }
 }
 
@@ -211,7 +212,7 @@ fn magic_and_data(data: &[u8]) -> Result<(u32, &[u8]), Error> {
     match data {
         [a, b, c, d, rest @ ..] => Ok((u32::from_be_bytes([*a, *b, *c, *d]), rest)),
         _ => Err(Error::Truncated {
-            have: HEADER_LEN + data.len(),
+            have: HEADER_LEN.saturating_add(data.len()),
             need: HEADER_LEN + 4,
         }),
     }
@@ -337,27 +338,29 @@ impl<'a> Repr<'a> {
         }
     }
 
-    /// Encoded length (the Length field).
+    /// Encoded length (the Length field). Saturates instead of wrapping,
+    /// so an impossible length is refused by `emit` as too long.
     pub fn buffer_len(&self) -> usize {
-        HEADER_LEN
-            + match self {
-                Repr::ConfigureRequest { options, .. }
-                | Repr::ConfigureAck { options, .. }
-                | Repr::ConfigureNak { options, .. }
-                | Repr::ConfigureReject { options, .. } => {
-                    options.iter().map(Opt::buffer_len).sum()
-                }
-                Repr::ProtocolReject { info, .. } => 2 + info.len(),
-                Repr::EchoRequest { data, .. }
-                | Repr::EchoReply { data, .. }
-                | Repr::DiscardRequest { data, .. } => 4 + data.len(),
-                Repr::TerminateRequest { data, .. }
-                | Repr::TerminateAck { data, .. }
-                | Repr::CodeReject { rejected: data, .. }
-                | Repr::ResetRequest { data, .. }
-                | Repr::ResetAck { data, .. }
-                | Repr::Unknown { data, .. } => data.len(),
-            }
+        let body = match self {
+            Repr::ConfigureRequest { options, .. }
+            | Repr::ConfigureAck { options, .. }
+            | Repr::ConfigureNak { options, .. }
+            | Repr::ConfigureReject { options, .. } => options
+                .iter()
+                .map(Opt::buffer_len)
+                .fold(0, usize::saturating_add),
+            Repr::ProtocolReject { info, .. } => info.len().saturating_add(2),
+            Repr::EchoRequest { data, .. }
+            | Repr::EchoReply { data, .. }
+            | Repr::DiscardRequest { data, .. } => data.len().saturating_add(4),
+            Repr::TerminateRequest { data, .. }
+            | Repr::TerminateAck { data, .. }
+            | Repr::CodeReject { rejected: data, .. }
+            | Repr::ResetRequest { data, .. }
+            | Repr::ResetAck { data, .. }
+            | Repr::Unknown { data, .. } => data.len(),
+        };
+        HEADER_LEN.saturating_add(body)
     }
 
     /// Write the packet into `out`; returns the number of bytes written.
@@ -400,7 +403,12 @@ impl<'a> Repr<'a> {
 
     /// The packet as a new vector.
     pub fn to_vec(&self) -> Result<Vec<u8>, Error> {
-        let mut v = vec![0; self.buffer_len()];
+        let len = self.buffer_len();
+        // Refuse what `emit` would refuse before allocating for it.
+        if u16::try_from(len).is_err() {
+            return Err(Error::PacketTooLong(len));
+        }
+        let mut v = vec![0; len];
         self.emit(&mut v)?;
         Ok(v)
     }

@@ -9,6 +9,8 @@
 //! and for status: there is no retransmission, and, like pptp-linux and
 //! the Linux pptp driver, no transmit window is enforced.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -121,8 +123,9 @@ impl GreChannel {
         self.next_seq = seq.wrapping_add(1);
         let ack = self.take_ack();
         let packet = gre::build(self.peer_call_id, Some(seq), ack, ppp_frame);
-        self.stats.packets_out += 1;
-        self.stats.bytes_out += ppp_frame.len().min(usize::from(u16::MAX)) as u64;
+        let sent = ppp_frame.len().min(usize::from(u16::MAX)) as u64;
+        self.stats.packets_out = self.stats.packets_out.saturating_add(1);
+        self.stats.bytes_out = self.stats.bytes_out.saturating_add(sent);
         packet
     }
 
@@ -145,7 +148,7 @@ impl GreChannel {
         match repr.seq {
             Some(seq) => self.rx.push(now, seq, packet.payload().to_vec(), &mut out),
             None => {
-                self.stats.acks_in += 1;
+                self.stats.acks_in = self.stats.acks_in.saturating_add(1);
                 self.rx.expire(now, &mut out);
             }
         }
@@ -177,7 +180,7 @@ impl GreChannel {
             if let Some(ack) = self.take_ack() {
                 self.transmit
                     .push_back(gre::build(self.peer_call_id, None, Some(ack), &[]));
-                self.stats.acks_out += 1;
+                self.stats.acks_out = self.stats.acks_out.saturating_add(1);
             }
             self.ack_due = None;
         }
@@ -228,8 +231,12 @@ impl GreChannel {
 
     /// Count delivered frames and start the ack delay if an ack is owed.
     fn delivered(&mut self, now: Instant, frames: &[Vec<u8>]) {
-        self.stats.packets_in += frames.len() as u64;
-        self.stats.bytes_in += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+        let bytes = frames
+            .iter()
+            .map(|f| f.len() as u64)
+            .fold(0, u64::saturating_add);
+        self.stats.packets_in = self.stats.packets_in.saturating_add(frames.len() as u64);
+        self.stats.bytes_in = self.stats.bytes_in.saturating_add(bytes);
         let owed = self.rx.last_delivered().is_some() && self.rx.last_delivered() != self.ack_sent;
         if owed && self.ack_due.is_none() {
             self.ack_due = now.checked_add(self.cfg.ack_delay);

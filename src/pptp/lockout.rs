@@ -92,7 +92,7 @@ impl Lockout {
         e.strikes = e.strikes.saturating_add(1);
         let d = self
             .base
-            .saturating_mul(1u32 << (e.strikes - 1).min(16))
+            .saturating_mul(1u32 << e.strikes.saturating_sub(1).min(16))
             .min(self.max);
         e.until = Some(now + d);
         Some(d)
@@ -121,7 +121,7 @@ impl Lockout {
             .map(|(k, _)| k.clone());
         if let Some(k) = victim {
             self.entries.remove(&k);
-            self.evicted += 1;
+            self.evicted = self.evicted.saturating_add(1);
         }
     }
 

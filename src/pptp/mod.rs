@@ -6,6 +6,17 @@
 //! time comes in as `now: Instant`, Call IDs come from the caller
 //! ([`CallIdAlloc`]), and output is queued for the caller to drain
 //! (`poll_transmit`, `poll_event`, `poll_timeout` / `handle_timeout`).
+//!
+//! These modules parse bytes from remote peers and must not panic or wrap silently on them.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 pub mod backoff;
 pub mod control;

@@ -3,6 +3,8 @@
 //! and put back in order, or their gap is skipped; duplicates and packets
 //! older than what was already delivered are discarded.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::time::{Duration, Instant};
 
 /// `a` comes before `b` in 32-bit serial-number order (RFC 1982 style).
@@ -97,12 +99,12 @@ impl Sequencer {
         self.far_run = 0;
         let ahead = seq.wrapping_sub(expected);
         if self.held.iter().any(|h| h.seq == seq) {
-            self.counts.duplicates += 1;
+            self.counts.duplicates = self.counts.duplicates.saturating_add(1);
             return;
         }
         if ahead == 0 {
             if !self.held.is_empty() {
-                self.counts.reordered += 1;
+                self.counts.reordered = self.counts.reordered.saturating_add(1);
             }
             self.deliver(seq, frame, out);
             self.drain(out);
@@ -112,7 +114,7 @@ impl Sequencer {
             self.deliver(seq, frame, out);
         } else {
             if self.held.iter().any(|h| seq_before(seq, h.seq)) {
-                self.counts.reordered += 1;
+                self.counts.reordered = self.counts.reordered.saturating_add(1);
             }
             let at = self
                 .held
@@ -162,14 +164,14 @@ impl Sequencer {
         if back < SEEN_BITS {
             self.far_run = 0;
             if self.seen & (1u64 << back) != 0 {
-                self.counts.duplicates += 1;
+                self.counts.duplicates = self.counts.duplicates.saturating_add(1);
             } else {
-                self.counts.late += 1;
+                self.counts.late = self.counts.late.saturating_add(1);
             }
             return;
         }
-        self.counts.late += 1;
-        self.far_run += 1;
+        self.counts.late = self.counts.late.saturating_add(1);
+        self.far_run = self.far_run.saturating_add(1);
         if self.far_run >= RESYNC_AFTER {
             // Only a peer that restarted its numbering sends this many
             // packets this old in a row: follow it.
@@ -182,7 +184,7 @@ impl Sequencer {
     fn deliver(&mut self, seq: u32, frame: Vec<u8>, out: &mut Vec<Vec<u8>>) {
         let expected = self.expected.unwrap_or(seq);
         let gap = seq.wrapping_sub(expected);
-        self.counts.lost += u64::from(gap);
+        self.counts.lost = self.counts.lost.saturating_add(u64::from(gap));
         let shift = gap.saturating_add(1);
         self.seen = if shift >= SEEN_BITS {
             0

@@ -2,6 +2,8 @@
 //! Identifier, Length, then code-specific data. Octets beyond Length are
 //! padding and ignored.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use crate::ppp::error::Error;
 use crate::ppp::packet::{HEADER_LEN, Packet};
 
@@ -75,21 +77,24 @@ pub enum ChapPacket<'a> {
 
 /// Split a field preceded by its one-octet length.
 fn counted(data: &[u8]) -> Result<(&[u8], &[u8]), Error> {
-    let truncated = |need| Error::Truncated {
-        have: HEADER_LEN + data.len(),
-        need: HEADER_LEN + need,
+    // `data` is a control packet's data, so the sums stay below 64 KiB.
+    let truncated = |need: usize| Error::Truncated {
+        have: HEADER_LEN.saturating_add(data.len()),
+        need: HEADER_LEN.saturating_add(need),
     };
     let (&len, rest) = data.split_first().ok_or(truncated(1))?;
     let len = usize::from(len);
-    if rest.len() < len {
-        return Err(truncated(1 + len));
-    }
-    Ok(rest.split_at(len))
+    rest.split_at_checked(len)
+        .ok_or_else(|| truncated(len.saturating_add(1)))
 }
 
 /// Code, Identifier and Length followed by `parts`.
 fn build(code: u8, identifier: u8, parts: &[&[u8]]) -> Result<Vec<u8>, Error> {
-    let len = HEADER_LEN + parts.iter().map(|p| p.len()).sum::<usize>();
+    // Saturating: a sum beyond 65535 is refused as too long just below.
+    let len = parts
+        .iter()
+        .map(|p| p.len())
+        .fold(HEADER_LEN, usize::saturating_add);
     let length = u16::try_from(len).map_err(|_| Error::PacketTooLong(len))?;
     let mut v = Vec::with_capacity(len);
     v.extend_from_slice(&[code, identifier]);

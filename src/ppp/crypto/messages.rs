@@ -26,28 +26,33 @@ fn fields(text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let mut rest = text;
     core::iter::from_fn(move || {
         loop {
-            let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-            rest = &rest[start..];
-            if rest.len() >= 2 && rest[0].eq_ignore_ascii_case(&b'M') && rest[1] == b'=' {
-                let msg = &rest[2..];
-                rest = &[];
-                return Some((&b"M"[..], msg));
+            rest = rest.trim_ascii_start();
+            if rest.is_empty() {
+                return None;
             }
-            let end = rest
+            if let [m, b'=', msg @ ..] = rest {
+                if m.eq_ignore_ascii_case(&b'M') {
+                    rest = &[];
+                    return Some((&b"M"[..], msg));
+                }
+            }
+            // The field runs to the next whitespace, or to the end.
+            let (field, tail) = rest
                 .iter()
                 .position(|b| b.is_ascii_whitespace())
-                .unwrap_or(rest.len());
-            let (field, tail) = rest.split_at(end);
+                .and_then(|end| rest.split_at_checked(end))
+                .unwrap_or((rest, &[]));
             rest = tail;
-            if let Some(eq) = field.iter().position(|&b| b == b'=') {
-                return Some((&field[..eq], &field[eq + 1..]));
+            let mut key_value = field.splitn(2, |&b| b == b'=');
+            if let (Some(key), Some(value)) = (key_value.next(), key_value.next()) {
+                return Some((key, value));
             }
         }
     })
 }
 
 fn key_is(key: &[u8], name: u8) -> bool {
-    key.len() == 1 && key[0].eq_ignore_ascii_case(&name)
+    matches!(key, [k] if k.eq_ignore_ascii_case(&name))
 }
 
 fn decimal(value: &[u8]) -> Option<u32> {

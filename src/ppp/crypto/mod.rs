@@ -13,6 +13,8 @@
 //!   (RFC 3079, RFC 3078 §7.3).
 //! - [`mppe`]: the MPPE data engine (RFC 3078).
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod chap;
 mod error;
 pub mod messages;
@@ -43,10 +45,14 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// Uppercase hex, as RFC 2759 §5 requires for the authenticator response.
 pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        // Both nibbles are below 16, so `get` always finds the digit.
+        for nibble in [b >> 4, b & 0x0f] {
+            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
+                out.push(char::from(d));
+            }
+        }
     }
     out
 }
@@ -55,19 +61,20 @@ pub(crate) fn hex_upper(bytes: &[u8]) -> String {
 /// length or a non-hex digit (peers' text is untrusted).
 pub(crate) fn hex_decode<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
     fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
+        // Only 0-9, a-f and A-F are digits in radix 16; bytes above 0x7F
+        // become non-ASCII chars, which are not.
+        let digit = char::from(c).to_digit(16)?;
+        u8::try_from(digit).ok()
     }
-    if text.len() != N * 2 {
+    if N.checked_mul(2) != Some(text.len()) {
         return None;
     }
     let mut out = [0u8; N];
     for (o, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let &[hi, lo] = pair else {
+            return None;
+        };
+        *o = (nibble(hi)? << 4) | nibble(lo)?;
     }
     Some(out)
 }

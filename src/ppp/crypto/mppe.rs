@@ -9,6 +9,8 @@
 //! on a reset, so stateful resync with it fails; stateless mode, which every
 //! common peer prefers, is unaffected.)
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use core::fmt;
 
 use rc4::{Rc4, StreamCipher};
@@ -72,8 +74,10 @@ fn is_flag(count: u16) -> bool {
 /// Flag counts in `(last, last + ahead]`: the key changes a stateful sender
 /// made in that span (RFC 3078 §8.2).
 fn flags_passed(last: u16, ahead: u16) -> u16 {
+    // Both are 12-bit counts: in u32 nothing here comes near saturating.
     let (last, ahead) = (u32::from(last), u32::from(ahead));
-    let n = (last + ahead + 1) / 256 - (last + 1) / 256;
+    let end = last.saturating_add(ahead).saturating_add(1) / 256;
+    let n = end.saturating_sub(last.saturating_add(1) / 256);
     // At most 4096 / 256 = 16, so the conversion cannot fail.
     u16::try_from(n).unwrap_or(u16::MAX)
 }
@@ -106,7 +110,7 @@ impl Encrypter {
     /// header followed by the ciphertext (same length as the input).
     pub fn encrypt(&mut self, protocol_and_payload: &[u8]) -> Vec<u8> {
         let count = self.next_count;
-        self.next_count = (count + 1) & COUNT_MASK;
+        self.next_count = count.wrapping_add(1) & COUNT_MASK;
         // RFC 3078 §7.1/§7.2: stateless changes keys before every packet,
         // stateful before each flag packet; a key change re-keys RC4, which
         // is what the FLUSHED bit announces. After a Reset-Request, RC4 is
@@ -128,10 +132,15 @@ impl Encrypter {
         if flushed {
             first |= BIT_FLUSHED;
         }
-        let mut out = Vec::with_capacity(HEADER_LEN + protocol_and_payload.len());
+        let mut out = Vec::with_capacity(HEADER_LEN.saturating_add(protocol_and_payload.len()));
         out.extend_from_slice(&[first, lo]);
         out.extend_from_slice(protocol_and_payload);
-        self.rc4.apply_keystream(&mut out[HEADER_LEN..]);
+        // The header was just pushed: the body is everything after it.
+        // Were it not, nothing is sent rather than clear text.
+        match out.get_mut(HEADER_LEN..) {
+            Some(body) => self.rc4.apply_keystream(body),
+            None => out.clear(),
+        }
         out
     }
 
@@ -205,6 +214,9 @@ impl Decrypter {
     /// variant says what else to do (see [`CryptoError`]).
     pub fn decrypt(&mut self, packet: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let header = parse_header(packet)?;
+        let body = packet
+            .get(HEADER_LEN..)
+            .ok_or(CryptoError::Truncated { len: packet.len() })?;
         if !header.encrypted {
             return Err(CryptoError::NotEncrypted);
         }
@@ -213,7 +225,7 @@ impl Decrypter {
         } else {
             self.sync_stateful(header)?;
         }
-        let mut out = packet[HEADER_LEN..].to_vec();
+        let mut out = body.to_vec();
         self.rc4.apply_keystream(&mut out);
         Ok(out)
     }
@@ -246,7 +258,7 @@ impl Decrypter {
     /// on loss, ask for a reset and drop until a FLUSHED packet, then catch
     /// up on the key changes of the flag packets passed meanwhile.
     fn sync_stateful(&mut self, h: MppeHeader) -> Result<(), CryptoError> {
-        let expected = (self.last_count + 1) & COUNT_MASK;
+        let expected = self.last_count.wrapping_add(1) & COUNT_MASK;
         let ahead = h.count.wrapping_sub(self.last_count) & COUNT_MASK;
         if !self.awaiting_flush && h.count == expected {
             if is_flag(h.count) {

@@ -64,26 +64,45 @@ impl KeyBits {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct MppeKey {
     bytes: [u8; 16],
-    len: usize,
+    /// 16 bytes long, else 8: only the two lengths can be expressed.
+    long: bool,
 }
 
 impl MppeKey {
     /// Accepts exactly 8 or 16 bytes.
     pub fn from_slice(key: &[u8]) -> Result<Self, CryptoError> {
-        if key.len() != 8 && key.len() != 16 {
-            return Err(CryptoError::InvalidKeyLength(key.len()));
-        }
         let mut bytes = [0u8; 16];
-        bytes[..key.len()].copy_from_slice(key);
-        Ok(Self {
-            bytes,
-            len: key.len(),
-        })
+        let long = match key.len() {
+            8 => false,
+            16 => true,
+            n => return Err(CryptoError::InvalidKeyLength(n)),
+        };
+        for (b, k) in bytes.iter_mut().zip(key) {
+            *b = *k;
+        }
+        Ok(Self { bytes, long })
+    }
+
+    /// The key length in bytes: 8 or 16.
+    fn len(&self) -> usize {
+        if self.long { 16 } else { 8 }
     }
 
     /// The key bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        if self.long {
+            &self.bytes
+        } else {
+            &self.bytes[..8]
+        }
+    }
+
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        if self.long {
+            &mut self.bytes
+        } else {
+            &mut self.bytes[..8]
+        }
     }
 
     /// Sets the fixed leading bytes that reduce the effective strength to
@@ -111,15 +130,14 @@ impl MppeKey {
     fn rc4_self_encrypted(&self) -> Self {
         use rc4::StreamCipher;
         let mut out = *self;
-        let len = out.len;
-        self.cipher().apply_keystream(&mut out.bytes[..len]);
+        self.cipher().apply_keystream(out.as_bytes_mut());
         out
     }
 }
 
 impl fmt::Debug for MppeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MppeKey({} bytes)", self.len)
+        write!(f, "MppeKey({} bytes)", self.len())
     }
 }
 
@@ -151,8 +169,10 @@ fn new_key_from_sha(start: &MppeKey, session: &MppeKey) -> MppeKey {
         .chain_update(SHA_PAD2)
         .finalize();
     let mut out = *start;
-    let len = out.len;
-    out.bytes[..len].copy_from_slice(&digest[..len]);
+    // The key is shorter than the 20-byte digest: its first bytes.
+    for (o, d) in out.as_bytes_mut().iter_mut().zip(digest) {
+        *o = d;
+    }
     out
 }
 
@@ -236,11 +256,12 @@ impl fmt::Debug for StartKeys {
 /// Get_Start_Key (RFC 3079 §2.4): the MS-CHAPv1 128-bit start key from the
 /// authenticator's challenge and the password hash hash.
 pub fn mschapv1_start_key(challenge: &[u8; 8], password_hash_hash: &[u8; 16]) -> [u8; 16] {
-    let digest = Sha1::new()
+    let digest: [u8; 20] = Sha1::new()
         .chain_update(password_hash_hash)
         .chain_update(password_hash_hash)
         .chain_update(challenge)
-        .finalize();
+        .finalize()
+        .into();
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     out
@@ -269,11 +290,12 @@ pub fn mschapv1_lm_start_keys(lm_password_hash: &[u8; 16]) -> StartKeys {
 /// this authentication's NT-Response.
 pub fn get_master_key(password_hash_hash: &[u8; 16], nt_response: &[u8; 24]) -> [u8; 16] {
     const MAGIC1: &[u8; 27] = b"This is the MPPE Master Key";
-    let digest = Sha1::new()
+    let digest: [u8; 20] = Sha1::new()
         .chain_update(password_hash_hash)
         .chain_update(nt_response)
         .chain_update(MAGIC1)
-        .finalize();
+        .finalize()
+        .into();
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     out
@@ -289,12 +311,13 @@ on the server side, it is the receive key.";
     const MAGIC3: &[u8; 84] = b"On the client side, this is the receive key; \
 on the server side, it is the send key.";
     let magic = if is_send == is_server { MAGIC3 } else { MAGIC2 };
-    let digest = Sha1::new()
+    let digest: [u8; 20] = Sha1::new()
         .chain_update(master_key)
         .chain_update(SHA_PAD1)
         .chain_update(magic)
         .chain_update(SHA_PAD2)
-        .finalize();
+        .finalize()
+        .into();
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     out

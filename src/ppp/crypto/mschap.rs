@@ -62,10 +62,12 @@ pub fn des_key_with_parity(key: &[u8; 7]) -> [u8; 8] {
     let mut wide = [0u8; 8];
     wide[1..].copy_from_slice(key);
     let bits = u64::from_be_bytes(wide);
+    // Where each 7-bit group starts, most significant first.
+    const SHIFTS: [u32; 8] = [49, 42, 35, 28, 21, 14, 7, 0];
     let mut out = [0u8; 8];
-    for (i, o) in out.iter_mut().enumerate() {
+    for (o, shift) in out.iter_mut().zip(SHIFTS) {
         // Truncation intended: the mask keeps 7 bits.
-        let b = (((bits >> (49 - 7 * i)) & 0x7f) as u8) << 1;
+        let b = (((bits >> shift) & 0x7f) as u8) << 1;
         *o = if b.count_ones() % 2 == 0 { b | 1 } else { b };
     }
     out

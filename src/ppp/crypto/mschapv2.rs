@@ -12,10 +12,12 @@ use super::mschap::{
 /// The user name as hashed: without any "DOMAIN\" prefix (RFC 2759 §4,
 /// §8.2). Everything up to the last backslash goes, as in pppd.
 pub fn strip_domain(user_name: &[u8]) -> &[u8] {
-    match user_name.iter().rposition(|&b| b == b'\\') {
-        Some(i) => &user_name[i + 1..],
-        None => user_name,
-    }
+    // `rsplit` yields the last piece first: what follows the last
+    // backslash, or the whole name when there is none.
+    user_name
+        .rsplit(|&b| b == b'\\')
+        .next()
+        .unwrap_or(user_name)
 }
 
 /// ChallengeHash (RFC 2759 §8.2): the 8-byte challenge DES-encrypted into the
@@ -25,11 +27,12 @@ pub fn challenge_hash(
     authenticator_challenge: &[u8; 16],
     user_name: &[u8],
 ) -> [u8; 8] {
-    let digest = Sha1::new()
+    let digest: [u8; 20] = Sha1::new()
         .chain_update(peer_challenge)
         .chain_update(authenticator_challenge)
         .chain_update(strip_domain(user_name))
-        .finalize();
+        .finalize()
+        .into();
     let mut out = [0u8; 8];
     out.copy_from_slice(&digest[..8]);
     out

@@ -2,6 +2,8 @@
 //! Protocol-Reject of unknown protocols (§5.7), and IPv4 in clear or
 //! inside MPPE (RFC 3078 §3) with stateful resynchronisation (§8.2).
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::time::{Duration, Instant};
 
 use super::{Phase, Session, SessionError};
@@ -168,7 +170,9 @@ impl Session {
         let (Some(m), Some(c)) = (&mut self.mppe, &mut self.ccp) else {
             return;
         };
-        if unless_recent && m.last_reset.is_some_and(|t| now < t + RESET_REPEAT) {
+        // A reset so late that the interval cannot be added counts as recent.
+        let recent = |t: Instant| t.checked_add(RESET_REPEAT).is_none_or(|end| now < end);
+        if unless_recent && m.last_reset.is_some_and(recent) {
             return;
         }
         if c.send_reset_request(&[]).is_some() {
@@ -198,7 +202,8 @@ impl Session {
         }
         match &mut self.mppe {
             Some(m) => {
-                let mut inner = Vec::with_capacity(MPPE_IPV4.len() + packet.len());
+                // `packet` is at most the MTU long (checked above).
+                let mut inner = Vec::with_capacity(MPPE_IPV4.len().saturating_add(packet.len()));
                 inner.extend_from_slice(&MPPE_IPV4);
                 inner.extend_from_slice(packet);
                 let datagram = m.enc.encrypt(&inner);
