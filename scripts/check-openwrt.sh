@@ -189,6 +189,37 @@ expect "settings pick logical interfaces (NetworkSelect), as OpenWrt packages do
 expect "the shipped config names the logical WAN" "$(cat "$PKG/files/pptp-passthrough.config")" \
     "^[[:space:]]option wan 'wan'$"
 
+echo "==> users view: the options the daemon knows, names unique"
+if node - "$APP/htdocs/luci-static/resources/view/pptp-passthrough/users.js" <<'EOF'
+const assert = require('assert');
+const src = require('fs').readFileSync(process.argv[2], 'utf8');
+const sections = [];
+class Opt { constructor(name) { this.name = name; } }
+class Section {
+    constructor(type) { this.type = type; this.opts = []; }
+    option(cls, name) { const o = new Opt(name); o.map = this.map; this.opts.push(o); return o; }
+}
+const form = { Map: class { constructor() {} section(cls, type) { const s = new Section(type); s.map = this; sections.push(s); return s; } render() { return this; } },
+    GridSection: 'grid', Flag: 'flag', Value: 'value' };
+const L = { bind: (f, t) => f.bind(t) };
+const v = new Function('view', 'form', '_', 'L', src)({ extend: o => o }, form, s => s, L);
+v.render();
+assert.strictEqual(sections.length, 1);
+assert.strictEqual(sections[0].type, 'user');
+// Exactly the daemon's options of `config user` (its parser rejects others).
+assert.deepStrictEqual(sections[0].opts.map(o => o.name).sort(), ['address', 'enabled', 'name', 'password']);
+const name = sections[0].opts.find(o => o.name == 'name');
+const users = [{ '.name': 'cfg1' }, { '.name': 'cfg2' }];
+const values = { cfg1: 'alice', cfg2: 'bob' };
+name.map.data = { sections: () => users };
+name.formvalue = id => values[id];
+assert.strictEqual(name.validate('cfg2', 'bob'), true);
+assert.notStrictEqual(name.validate('cfg2', 'alice'), true, 'duplicate name accepted');
+assert.notStrictEqual(name.validate('cfg2', ''), true, 'empty name accepted');
+assert.notStrictEqual(name.validate('cfg2', 'a\nb'), true, 'control character accepted');
+EOF
+then pass "users view"; else fail "users view"; fi
+
 echo "==> JSON files parse"
 while IFS= read -r f; do
     if node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$f"; then

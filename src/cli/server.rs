@@ -108,7 +108,7 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         detail: e,
     };
     let opts = options(&a).map_err(bad)?;
-    let server = server::start(opts).await?;
+    let server = server::start(opts, &[]).await?;
     let listener = daemon::listen_if_free(&a.socket);
     let ids = crate::nat::alloc::Allocator::new(1, Duration::from_secs(300)).shared();
     let mut d = Daemon::new(ids);

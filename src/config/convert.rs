@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use super::ConfigError;
 use super::model::{
-    ClientCfg, Config, HelperCfg, IpPool, KeyBits, Mppe, Routes, Security, ServerCfg,
+    ClientCfg, Config, HelperCfg, IpPool, KeyBits, Mppe, Routes, Security, ServerCfg, UserCfg,
 };
 use super::uci::{Section, Value};
 use super::value::{self as val, *};
@@ -15,6 +15,7 @@ const HELPER_OPTIONS: &str = "enabled, wan, lan, queue_num, backend, idle_timeou
 const SERVER_OPTIONS: &str = "enabled, listen, chap_secrets, local_ip, pool_start, pool_end, \
      dns, wins, proxy_arp, mss_clamp, max_sessions, max_pending_auth, auth_fail_limit, lockout, \
      idle_timeout, auth, mppe, mppe_bits, mppe_stateful";
+const USER_OPTIONS: &str = "enabled, name, password, address";
 const CLIENT_OPTIONS: &str = "server, username, password, auth, mppe, mppe_bits, mppe_stateful, \
      routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu";
 
@@ -34,9 +35,11 @@ pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
 pub fn config(file: &str, sections: &[Section]) -> Result<Config, ConfigError> {
     let mut cfg = Config::default();
     let (mut helper_line, mut server_line) = (None, None);
+    let mut users_seen: Vec<(String, usize)> = Vec::new();
     for s in sections {
         let what = match (s.kind.as_str(), &s.name) {
             ("client", Some(name)) => format!("client '{name}'"),
+            ("user", Some(name)) => format!("user '{name}'"),
             (kind, _) => format!("{kind} section"),
         };
         let ctx = Ctx { file, s, what };
@@ -56,6 +59,17 @@ pub fn config(file: &str, sections: &[Section]) -> Result<Config, ConfigError> {
                     );
                 };
                 cfg.clients.push(client(&ctx, name)?);
+            }
+            "user" => {
+                let u = user(&ctx)?;
+                if let Some(first) = users_seen.iter().find(|(n, _)| *n == u.name) {
+                    return Err(ctx.invalid(
+                        ctx.line_of("name"),
+                        format!("user {:?} is already defined on line {}", u.name, first.1),
+                    ));
+                }
+                users_seen.push((u.name.clone(), ctx.line_of("name")));
+                cfg.users.push(u);
             }
             _ => {
                 return Err(ConfigError::UnknownSection {
@@ -286,6 +300,26 @@ fn server(ctx: &Ctx) -> R<ServerCfg> {
     }
     check_security(ctx, &s.security)?;
     Ok(s)
+}
+
+fn user(ctx: &Ctx) -> R<UserCfg> {
+    let (mut name, mut pass, mut address, mut enabled) = (None, None, None, true);
+    for (n, v, l) in &ctx.s.options {
+        let l = *l;
+        match n.as_str() {
+            "name" => name = Some(ctx.get(n, v, l, username, EXPECT_USER)?),
+            "password" => pass = Some(password(ctx, ctx.one(n, v, l)?, l)?),
+            "address" => address = Some(ctx.get(n, v, l, ipv4, EXPECT_IPV4)?),
+            "enabled" => enabled = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
+            _ => return Err(ctx.unknown(l, n, USER_OPTIONS)),
+        }
+    }
+    Ok(UserCfg {
+        name: ctx.require(name, "name", "")?,
+        password: ctx.require(pass, "password", "")?,
+        address,
+        enabled,
+    })
 }
 
 fn client(ctx: &Ctx, name: &str) -> R<ClientCfg> {

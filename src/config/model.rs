@@ -18,6 +18,34 @@ pub struct Config {
     pub server: Option<ServerCfg>,
     /// `config client 'NAME'`, in file order.
     pub clients: Vec<ClientCfg>,
+    /// `config user`: the server's logins kept in UCI (LuCI's Users page),
+    /// with or instead of the chap-secrets file; in file order.
+    pub users: Vec<UserCfg>,
+}
+
+/// One `config user` section.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserCfg {
+    /// `name`: the login, required.
+    pub name: String,
+    /// `password`, required; never printed.
+    pub password: String,
+    /// `address`: a fixed tunnel address instead of one from the pool.
+    pub address: Option<std::net::Ipv4Addr>,
+    /// `enabled`, default on: off keeps the user but refuses the login.
+    pub enabled: bool,
+}
+
+/// Hand-written so that the password never reaches a log.
+impl std::fmt::Debug for UserCfg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCfg")
+            .field("name", &self.name)
+            .field("password", &format_args!("<redacted>"))
+            .field("address", &self.address)
+            .field("enabled", &self.enabled)
+            .finish()
+    }
 }
 
 impl Config {

@@ -249,6 +249,7 @@ fn default_config_text_parses_to_defaults() {
             }),
             server: Some(ServerCfg::default()),
             clients: Vec::new(),
+            users: Vec::new(),
         }
     );
     assert!(c.warnings().is_empty());
@@ -346,4 +347,45 @@ fn readme_documents_every_option_of_the_default_config() {
         }
     }
     assert!(missing.is_empty(), "README lacks {missing:?}");
+}
+
+#[test]
+fn user_sections_are_the_servers_logins() {
+    let c = ok(
+        "config user\n\toption name 'alice'\n\toption password 'a b'\n\n\
+         config user 'bob'\n\toption name 'bob'\n\toption password 'x'\n\
+         \toption address '192.168.200.7'\n\toption enabled '0'\n",
+    );
+    assert_eq!(c.users.len(), 2);
+    let (a, b) = (&c.users[0], &c.users[1]);
+    assert_eq!(
+        (a.name.as_str(), a.password.as_str(), a.address, a.enabled),
+        ("alice", "a b", None, true)
+    );
+    assert_eq!(
+        (b.name.as_str(), b.address, b.enabled),
+        ("bob", Some(ip("192.168.200.7")), false)
+    );
+    // The password never reaches a log.
+    assert!(!format!("{a:?}").contains("a b"), "{a:?}");
+    assert!(format!("{a:?}").contains("<redacted>"));
+}
+
+#[test]
+fn user_sections_are_checked() {
+    let two = "config user\n\toption name 'alice'\n\toption password 'x'\n\n\
+               config user\n\toption name 'alice'\n\toption password 'y'\n";
+    assert_eq!(
+        err(two),
+        format!("{F}:6: user section: user \"alice\" is already defined on line 2")
+    );
+    assert!(err("config user\n\toption password 'x'\n").contains("option 'name' is required"));
+    assert!(err("config user\n\toption name 'a'\n").contains("option 'password' is required"));
+    let e = err("config user\n\toption name 'a'\n\toption password 'x'\n\toption secret 'y'\n");
+    assert!(
+        e.contains("expected one of: enabled, name, password, address"),
+        "{e}"
+    );
+    let e = err("config user\n\toption name 'a'\n\toption password 'x'\n\toption address 'z'\n");
+    assert!(e.contains("an IPv4 address"), "{e}");
 }

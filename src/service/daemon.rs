@@ -100,9 +100,17 @@ impl Daemon {
             }
             if let Some(c) = &want_server {
                 let o = server::Options::from_config(c).map_err(bad)?;
-                self.server = Some(server::start(o).await?);
+                self.server = Some(server::start(o, &cfg.users).await?);
             }
             self.server_cfg = want_server;
+        } else if let Some(s) = &self.server {
+            // Users changed (or not): new logins see them, sessions stay.
+            match s.set_users(&cfg.users) {
+                Ok(n) => tracing::info!(logins = n, "server logins re-read"),
+                Err(e) => {
+                    tracing::error!(error = %e, "server logins not re-read; the old ones stay")
+                }
+            }
         }
         let names: Vec<String> = self.clients.keys().cloned().collect();
         for n in names {

@@ -78,3 +78,42 @@ fn enabled_sections_without_required_options_are_refused_clearly() {
     assert_eq!(o.idle_timeout, Duration::from_secs(60));
     assert_eq!(o.element_timeout, 18000);
 }
+
+/// The server's logins: the file's lines, then the config's users, which
+/// replace a line of the same name; a disabled user is refused; a missing
+/// file is fine only when the config has users.
+#[test]
+fn logins_merge_the_file_and_the_config_users() {
+    let dir = std::env::temp_dir().join(format!("logins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chap-secrets");
+    std::fs::write(&file, "alice * file-pass *\ncarol * carol-pass 10.0.0.3\n").unwrap();
+    let user = |name: &str, pass: &str, enabled: bool| config::UserCfg {
+        name: name.into(),
+        password: pass.into(),
+        address: None,
+        enabled,
+    };
+    let t = server::logins(
+        &file,
+        &[
+            user("alice", "uci-pass", true),
+            user("carol", "x", false),
+            user("dave", "d", true),
+        ],
+    )
+    .unwrap();
+    let mut names: Vec<&String> = t.keys().collect();
+    names.sort();
+    assert_eq!(names, ["alice", "dave"]);
+    assert_eq!(t["alice"].password, "uci-pass");
+    let missing = dir.join("none");
+    assert_eq!(
+        server::logins(&missing, &[user("dave", "d", true)])
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(server::logins(&missing, &[]).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -438,6 +438,103 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
     assert!(!lab.socket.exists(), "control socket left behind");
 }
 
+/// Logins kept in UCI (`config user`, LuCI's Users page) without any
+/// chap-secrets file: a user logs in; a reload that adds a user with a
+/// fixed address and a disabled one lets the new user in, keeps the
+/// disabled one out, and leaves the first session up.
+#[test]
+fn uci_users_log_in_and_change_without_dropping_sessions() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let missing = tmp(&lab, "no-chap-secrets").display().to_string();
+    let base = format!(
+        "config server 'server'\n\toption enabled '1'\n\tlist listen '{SERVER_A}'\n\
+         \toption chap_secrets '{missing}'\n\toption local_ip '{TUNNEL_SERVER}'\n\
+         \toption pool_start '10.99.0.10'\n\toption pool_end '10.99.0.120'\n\n\
+         config user\n\toption name 'alice'\n\toption password '{PASSWORD}'\n"
+    );
+    let scfg = write(&lab, "server.conf", &base);
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    let srv = lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    let net = lab.ns("net");
+    wait_until("server running", Duration::from_secs(10), || {
+        !status(&net, &srv_sock)["server"].is_null()
+    });
+    let (a, b, c) = (
+        lab.add_internet_ns(1),
+        lab.add_internet_ns(2),
+        lab.add_internet_ns(3),
+    );
+    let sock = |n: &str| format!("/run/{}-{n}.sock", lab.prefix);
+    let (sa, sb, sc) = (sock("a"), sock("b"), sock("c"));
+    connect_alice(&mut lab, &a, &sa, &[]);
+    let up = |ns: &str, s: &str| client_state(ns, s, SERVER_A)["state"] == "connected";
+    wait_until("alice connected", Duration::from_secs(20), || up(&a, &sa));
+    assert!(ping(&a, TUNNEL_SERVER));
+    let users = format!(
+        "{base}\nconfig user\n\toption name 'bob'\n\toption password 'bobs pass'\n\
+         \toption address '10.99.0.77'\n\n\
+         config user\n\toption name 'carol'\n\toption password 'carols pass'\n\
+         \toption enabled '0'\n"
+    );
+    std::fs::write(&scfg, users).unwrap();
+    signal(srv, "-HUP");
+    wait_until("logins re-read", Duration::from_secs(10), || {
+        lab.log().contains("server logins re-read")
+    });
+    lab.spawn_in(
+        &b,
+        &[
+            "client",
+            "connect",
+            SERVER_A,
+            "--user",
+            "bob",
+            "--password",
+            "bobs pass",
+            "--socket",
+            &sb,
+        ],
+        Stdio::null(),
+    );
+    wait_until("bob connected", Duration::from_secs(20), || up(&b, &sb));
+    assert_eq!(client_state(&b, &sb, SERVER_A)["local_ip"], "10.99.0.77");
+    assert!(ping(&b, TUNNEL_SERVER));
+    // Alice's session was never dropped: the same tunnel, still passing.
+    let alice = client_state(&a, &sa, SERVER_A);
+    assert_eq!(
+        (alice["state"].as_str(), alice["attempts"].as_u64()),
+        (Some("connected"), Some(1)),
+        "{alice}"
+    );
+    assert!(ping(&a, TUNNEL_SERVER));
+    let mut users: Vec<String> = status(&net, &srv_sock)["server"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["user"].as_str().unwrap_or("").to_string())
+        .collect();
+    users.sort();
+    assert_eq!(users, ["alice", "bob"]);
+    // A disabled user is refused.
+    let carol = lab.spawn_in(
+        &c,
+        &[
+            "client",
+            "connect",
+            SERVER_A,
+            "--user",
+            "carol",
+            "--password",
+            "carols pass",
+            "--socket",
+            &sc,
+        ],
+        Stdio::null(),
+    );
+    let st = lab.wait_child(carol, Duration::from_secs(30));
+    assert!(st.is_some_and(|s| !s.success()), "carol: {st:?}");
+}
+
 /// A stand-in for OpenWrt's `ubus` with netifd's answers: `wan` is up on
 /// wan0, `lan` on lan0, `vpn` is down (no device); other names are unknown.
 fn fake_ubus(lab: &Lab) -> String {

@@ -8,17 +8,17 @@ mod session;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::endpoint::security_policy;
-use crate::config::ServerCfg;
 use crate::config::secrets::load_secrets;
+use crate::config::{ConfigError, ServerCfg, UserCfg};
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
 use crate::os::{OsError, addr};
@@ -84,14 +84,61 @@ impl Options {
     }
 }
 
+/// The login table: the chap-secrets file's lines, then the config's
+/// users, which replace a file line of the same name (LuCI edits them);
+/// a disabled user's login is refused. A missing file is no error when the
+/// config has users.
+pub fn logins(file: &Path, users: &[UserCfg]) -> Result<HashMap<String, Secret>, String> {
+    let mut table: HashMap<String, Secret> = HashMap::new();
+    match load_secrets(file) {
+        Ok(secrets) => {
+            for s in secrets.entries() {
+                let secret = Secret {
+                    password: s.secret.clone(),
+                    address: s.address,
+                };
+                table.insert(s.client.clone(), secret);
+            }
+        }
+        Err(ConfigError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound && !users.is_empty() => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    for u in users {
+        if u.enabled {
+            let secret = Secret {
+                password: u.password.clone(),
+                address: u.address,
+            };
+            table.insert(u.name.clone(), secret);
+        } else {
+            table.remove(&u.name);
+        }
+    }
+    Ok(table)
+}
+
 /// A running server.
 pub struct Handle {
     st: session::Shared,
+    guard: Arc<Guarded>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Handle {
+    /// Replace the logins (the file read again, and `users`); sessions
+    /// already up stay up. The number of logins now.
+    pub fn set_users(&self, users: &[UserCfg]) -> Result<usize, String> {
+        let secrets = self.st.borrow().opts.secrets.clone();
+        let table = logins(&secrets, users)?;
+        let n = table.len();
+        if let Ok(mut t) = self.guard.table.write() {
+            *t = table;
+        }
+        Ok(n)
+    }
+
     /// Sessions for `status`.
     pub fn status(&self) -> serde_json::Value {
         session::status(&self.st.borrow(), Instant::now())
@@ -113,25 +160,13 @@ impl Handle {
 }
 
 /// Open the TUN device, GRE socket and listeners and start serving.
-pub async fn start(o: Options) -> Result<Handle, OsError> {
+/// `users` are the config's `config user` sections (see [`logins`]).
+pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
     let bad = |e: String| OsError::Command {
         cmd: "server".into(),
         detail: e,
     };
-    let secrets = load_secrets(&o.secrets).map_err(|e| bad(e.to_string()))?;
-    let table: HashMap<String, Secret> = secrets
-        .entries()
-        .iter()
-        .map(|s| {
-            (
-                s.client.clone(),
-                Secret {
-                    password: s.secret.clone(),
-                    address: s.address,
-                },
-            )
-        })
-        .collect();
+    let table = logins(&o.secrets, users).map_err(bad)?;
     let (s, e) = (u32::from(o.pool.0), u32::from(o.pool.1));
     if s > e || e - s > 65535 {
         return Err(bad(
@@ -181,6 +216,11 @@ pub async fn start(o: Options) -> Result<Handle, OsError> {
         o.lockout,
         Duration::from_secs(3600),
     )));
+    let guard = Arc::new(Guarded {
+        table: RwLock::new(table),
+        lock: lock.clone(),
+        log: Mutex::default(),
+    });
     let st: session::Shared = Rc::new(RefCell::new(State {
         gre: Rc::new(gre),
         tun: Rc::new(tun),
@@ -190,11 +230,7 @@ pub async fn start(o: Options) -> Result<Handle, OsError> {
         by_ip: HashMap::new(),
         free,
         cfg,
-        secrets: Arc::new(Guarded {
-            table,
-            lock: lock.clone(),
-            log: Mutex::default(),
-        }),
+        secrets: guard.clone(),
         lock,
         opts: o,
         tasks: Vec::new(),
@@ -220,6 +256,7 @@ pub async fn start(o: Options) -> Result<Handle, OsError> {
     });
     Ok(Handle {
         st,
+        guard,
         stop: stop_tx,
         task,
     })

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::Options;
@@ -22,7 +22,8 @@ use crate::wire::mss::{clamp_mss, mss_for_mtu};
 
 /// The chap-secrets table, refusing users that are locked out.
 pub struct Guarded {
-    pub table: HashMap<String, Secret>,
+    /// Replaced whole when the users change (a reload).
+    pub table: RwLock<HashMap<String, Secret>>,
     pub lock: Arc<Mutex<Lockout>>,
     /// Bounds the "locked out" lines a guesser causes.
     pub log: Mutex<crate::ratelimit::LogLimit>,
@@ -52,7 +53,7 @@ impl Credentials for Guarded {
             }
             return None;
         }
-        self.table.get(user).cloned()
+        self.table.read().ok()?.get(user).cloned()
     }
 }
 

@@ -111,7 +111,7 @@ return view.extend({
 
 		// The embedded server.
 		s = m.section(form.TypedSection, 'server', _('PPTP server'),
-			_('Users and passwords are read from the pppd-style secrets file below, one line per user: <code>username * password *</code> (or a fixed address instead of the last <code>*</code>). Edit it over SSH and keep it readable by root only; the server reads it at each login.'));
+			_('Users are managed on the Users page. A pppd-style secrets file (below; one line per user: <code>username * password *</code>, or a fixed address instead of the last <code>*</code>) works beside them; a user of the Users page replaces its line. Both are re-read on Save & Apply without dropping sessions.'));
 		s.anonymous = true;
 		s.addremove = false;
 
