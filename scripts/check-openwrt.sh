@@ -246,6 +246,7 @@ const expected = {
       file: {
         [`/usr/sbin/pptp-passthrough client connect --socket ${sock} *`]: ['exec'],
         [`/usr/sbin/pptp-passthrough client disconnect --socket ${sock} *`]: ['exec'],
+        [`/usr/sbin/pptp-passthrough hangup --socket ${sock} *`]: ['exec'],
       },
       ubus: { file: ['exec'] },
       uci: ['pptp-passthrough'],
@@ -262,6 +263,8 @@ expect "status view runs 'status --json --socket'" "$(cat "$views/status.js")" \
     "fs\.exec\(PROG, \[ 'status', '--json', '--socket', SOCKET \]\)"
 expect "status view runs 'client ACTION --socket SOCKET NAME'" "$(cat "$views/status.js")" \
     "fs\.exec\(PROG, \[ 'client', action, '--socket', SOCKET, name \]\)"
+expect "status view runs 'hangup --socket SOCKET CALL_ID'" "$(cat "$views/status.js")" \
+    "fs\.exec\(PROG, \[ 'hangup', '--socket', SOCKET, String\(callId\) \]\)"
 expect "status view's socket matches the init script" "$(cat "$views/status.js")" \
     "^var SOCKET = '/var/run/pptp-passthrough\.sock';"
 expect "menu needs the ACL" "$(cat "$FS/usr/share/luci/menu.d/luci-app-pptp-passthrough.json")" \

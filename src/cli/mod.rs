@@ -44,6 +44,9 @@ pub enum Cmd {
     Run(run::Args),
     /// Show the calls the running helper tracks.
     Status(status::Args),
+    /// Hang up one session of the running server (its call ID from
+    /// `status`).
+    Hangup(status::HangupArgs),
 }
 
 /// Run the chosen subcommand; the process exit code.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> i32 {
         Cmd::Check(a) => return check::run(a),
         Cmd::Helper(a) => rt.block_on(tokio::task::LocalSet::new().run_until(helper::run(a))),
         Cmd::Status(a) => rt.block_on(status::run(a)),
+        Cmd::Hangup(a) => rt.block_on(status::hangup(a)),
         Cmd::Client(a) => rt.block_on(tokio::task::LocalSet::new().run_until(client::run(a))),
         Cmd::Server(a) => rt.block_on(tokio::task::LocalSet::new().run_until(server::run(a))),
         Cmd::Run(a) => match run::check(&a) {

@@ -15,6 +15,32 @@ pub struct Args {
     socket: PathBuf,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct HangupArgs {
+    /// The session's call ID (`status` lists them).
+    call_id: u16,
+    #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
+    socket: PathBuf,
+}
+
+pub async fn hangup(a: HangupArgs) -> Result<(), OsError> {
+    let req = crate::service::control::Request::Hangup(a.call_id);
+    let body = ctl::request(&a.socket, &req.line()).await?;
+    let ans: crate::service::control::Answer =
+        serde_json::from_str(&body).map_err(|e| OsError::Command {
+            cmd: "hangup".into(),
+            detail: format!("bad answer: {e}"),
+        })?;
+    if !ans.ok {
+        return Err(OsError::Command {
+            cmd: "hangup".into(),
+            detail: ans.error.unwrap_or_else(|| "refused".into()),
+        });
+    }
+    println!("session {} hung up", a.call_id);
+    Ok(())
+}
+
 pub async fn run(a: Args) -> Result<(), OsError> {
     let body = ctl::fetch(&a.socket).await?;
     if a.json {

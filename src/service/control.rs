@@ -1,6 +1,6 @@
 //! The control socket's protocol, one module for both ends: the daemon
 //! answers, the command line asks. One request per connection, as one line
-//! (`status`, `connect NAME`, `disconnect NAME`); one JSON document in
+//! (`status`, `connect NAME`, `disconnect NAME`, `hangup CALL_ID`); one JSON document in
 //! answer: the status document, or an [`Answer`].
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,8 @@ pub enum Request {
     Connect(String),
     /// Hang up the named client profile.
     Disconnect(String),
+    /// Hang up the server's session of this call ID (from `status`).
+    Hangup(u16),
 }
 
 impl Request {
@@ -26,6 +28,10 @@ impl Request {
             "" | "status" => Ok(Request::Status),
             "connect" => Ok(Request::Connect(arg)),
             "disconnect" => Ok(Request::Disconnect(arg)),
+            "hangup" => arg
+                .parse()
+                .map(Request::Hangup)
+                .map_err(|_| format!("hangup expects a call ID (0-65535), not {arg:?}")),
             other => Err(format!("unknown request {other:?}")),
         }
     }
@@ -36,6 +42,7 @@ impl Request {
             Request::Status => "status".into(),
             Request::Connect(n) => format!("connect {n}"),
             Request::Disconnect(n) => format!("disconnect {n}"),
+            Request::Hangup(id) => format!("hangup {id}"),
         }
     }
 }
@@ -102,6 +109,7 @@ mod tests {
             Request::Status,
             Request::Connect("work".into()),
             Request::Disconnect("home vpn".into()),
+            Request::Hangup(4660),
         ] {
             assert_eq!(Request::parse(&r.line()), Ok(r));
         }
@@ -111,6 +119,12 @@ mod tests {
             Ok(Request::Connect("x".into()))
         );
         assert!(Request::parse("reboot").unwrap_err().contains("reboot"));
+        assert!(
+            Request::parse("hangup 65536")
+                .unwrap_err()
+                .contains("call ID")
+        );
+        assert!(Request::parse("hangup").is_err());
     }
 
     #[test]

@@ -243,6 +243,11 @@ impl Daemon {
                 },
                 None => Answer::refused(format!("{name:?} is not connected")),
             },
+            Ok(Request::Hangup(id)) => match &self.server {
+                Some(s) if s.hang_up(id) => Answer::ok(),
+                Some(_) => Answer::refused(format!("the server has no session with call ID {id}")),
+                None => Answer::refused("the server is not running"),
+            },
             Err(e) => Answer::refused(e),
         };
         json(&answer)

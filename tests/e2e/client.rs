@@ -533,6 +533,33 @@ fn uci_users_log_in_and_change_without_dropping_sessions() {
     );
     let st = lab.wait_child(carol, Duration::from_secs(30));
     assert!(st.is_some_and(|s| !s.success()), "carol: {st:?}");
+    // The administrator disconnects bob (LuCI's Disconnect): his session
+    // ends, alice's stays; an unknown call ID is refused clearly.
+    let sessions = status(&net, &srv_sock)["server"]["sessions"].clone();
+    let bob_id = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["user"] == "bob")
+        .and_then(|s| s["call_id"].as_u64())
+        .unwrap()
+        .to_string();
+    let out = bin_in(&net, &["hangup", "--socket", &srv_sock, &bob_id]);
+    assert!(out.status.success(), "{out:?}");
+    wait_until("bob's tunnel down", Duration::from_secs(10), || {
+        !up(&b, &sb)
+    });
+    let left: Vec<String> = status(&net, &srv_sock)["server"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["user"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(left, ["alice"]);
+    assert!(ping(&a, TUNNEL_SERVER));
+    let out = bin_in(&net, &["hangup", "--socket", &srv_sock, "65000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no session with call ID 65000"));
 }
 
 /// A stand-in for OpenWrt's `ubus` with netifd's answers: `wan` is up on

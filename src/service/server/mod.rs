@@ -139,6 +139,12 @@ impl Handle {
         Ok(n)
     }
 
+    /// Hang up one session (the administrator's Disconnect); false if no
+    /// session has this call ID.
+    pub fn hang_up(&self, call_id: u16) -> bool {
+        session::hang_up(&mut self.st.borrow_mut(), call_id, Instant::now())
+    }
+
     /// Sessions for `status`.
     pub fn status(&self) -> serde_json::Value {
         session::status(&self.st.borrow(), Instant::now())

@@ -245,6 +245,21 @@ fn install(st: &State, ip: Ipv4Addr) {
 }
 
 /// Hang up every session (LCP Terminate-Request out first).
+/// Close one session's link (LCP Terminate-Request to the peer) and end
+/// it; false if there is none with this call ID.
+pub fn hang_up(st: &mut State, cid: u16, now: Instant) -> bool {
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return false;
+    };
+    if let Some(user) = &s.user {
+        tracing::info!(user = %Untrusted(user), call_id = cid, "session disconnected by the administrator");
+    }
+    s.link.ppp.close(now);
+    pump(st, cid, now);
+    end_session(st, cid, "disconnected by the administrator");
+    true
+}
+
 pub fn hang_up_all(st: &mut State, now: Instant) {
     let ids: Vec<u16> = st.sessions.keys().copied().collect();
     for cid in ids {

@@ -83,6 +83,16 @@ return view.extend({
 		}).then(L.bind(this.update, this));
 	},
 
+	// Hang up one server session (the daemon sends LCP Terminate-Request).
+	handleHangup: function(callId, user) {
+		return fs.exec(PROG, [ 'hangup', '--socket', SOCKET, String(callId) ]).then(function(res) {
+			if (res.code !== 0)
+				ui.addNotification(null, E('p', (res.stderr || '').trim() ||
+					_('Disconnecting %s failed (exit code %d).').format(user, res.code)), 'danger');
+			return fetchStatus();
+		}).then(L.bind(this.update, this));
+	},
+
 	update: function(data) {
 		var st = data.status;
 
@@ -128,10 +138,14 @@ return view.extend({
 			];
 		}), E('em', _('No PPTP calls through the router.')));
 
-		cbi_update_table(this.sessions, ((st.server && st.server.sessions) || []).map(function(s) {
-			return [ dash(s.user), dash(s.peer), dash(s.tunnel_ip), age(s.age_secs),
-				'%1024mB'.format(s.bytes_in || 0), '%1024mB'.format(s.bytes_out || 0) ];
-		}), E('em', st.server ? _('No sessions.') : _('The server is off.')));
+		cbi_update_table(this.sessions, ((st.server && st.server.sessions) || []).map(L.bind(function(s) {
+			return [ dash(s.user), dash(s.peer), dash(s.tunnel_ip), dash(s.state), age(s.age_secs),
+				'%1024mB'.format(s.bytes_in || 0), '%1024mB'.format(s.bytes_out || 0),
+				E('button', {
+					'class': 'cbi-button cbi-button-reset',
+					'click': ui.createHandlerFn(this, 'handleHangup', s.call_id, dash(s.user))
+				}, _('Disconnect')) ];
+		}, this)), E('em', st.server ? _('No sessions.') : _('The server is off.')));
 
 		cbi_update_table(this.clients, (st.clients || []).map(L.bind(function(c) {
 			var up = (c.state == 'connected' || c.state == 'connecting' || c.state == 'waiting');
@@ -159,7 +173,7 @@ return view.extend({
 		this.warnings = E('div');
 		this.calls = table([ _('Role'), _('LAN host'), _('Server'), _('Call IDs (LAN → public ↔ server)'),
 			_('State'), _('Age'), _('GRE in (packets / bytes)'), _('GRE out (packets / bytes)') ]);
-		this.sessions = table([ _('User'), _('Peer'), _('Tunnel address'), _('Age'), _('Received'), _('Sent') ]);
+		this.sessions = table([ _('User'), _('Peer'), _('Tunnel address'), _('State'), _('Age'), _('Received'), _('Sent'), '' ]);
 		this.clients = table([ _('Profile'), _('Server'), _('State'), _('Addresses (local ↔ remote)'),
 			_('Device'), _('Age'), _('Received / sent'), '' ]);
 
