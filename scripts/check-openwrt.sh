@@ -32,14 +32,15 @@ echo "==> init script: decisions and fw4 rules (rc.common stubbed)"
 # Runs start_service with a fake UCI state; prints what it would do.
 # $1: helper enabled, $2: server enabled, $3: server listen list,
 # $4: client sections ("name:autoconnect ..."), $5: non-empty to start
-# twice (a reload with the same config). Output: the procd command
+# twice (a reload with the same config), $6: pptpclient interfaces that are
+# up ("name:server-ip ..."). Output: the procd command
 # (or "not started") and the generated fw4 include files.
 run_init() {
     local tmp
     tmp=$(mktemp -d)
     # The T_* names must not collide with the init script's variables.
     # shellcheck disable=SC2016 # the stubs are expanded by the inner shell
-    T_HELPER="$1" T_SERVER="$2" T_LISTEN="$3" T_CLIENTS="$4" T_TWICE="${5:-}" T="$tmp" sh -c '
+    T_HELPER="$1" T_SERVER="$2" T_LISTEN="$3" T_CLIENTS="$4" T_TWICE="${5:-}" T_UP="${6:-}" T="$tmp" sh -c '
         config_load() { :; }
         config_foreach() {
             case "$2" in
@@ -64,6 +65,8 @@ run_init() {
         procd_close_instance() { :; }
         . "$0"
         RUNDIR="$T/run"; FW4_RUN="$RUNDIR/fw4"; KERNEL_HELPER_NOTE="$RUNDIR/kernel-helper"
+        SERVERS="$RUNDIR/servers"; mkdir -p "$SERVERS"
+        for u in $T_UP; do echo "${u#*:}" >"$SERVERS/${u%%:*}"; done
         start_service
         [ -n "$T_TWICE" ] && start_service
         for f in "$FW4_RUN"/*.nft; do [ -e "$f" ] && { echo "--- ${f##*/}"; cat "$f"; }; done
@@ -121,7 +124,11 @@ expect "autoconnect client: daemon started" "$out" '^command: '
 
 # The generated rules must be valid nft inside fw4's chains: check them in
 # a table of the same shape with `nft -c` (a dry run, nothing is loaded).
-out=$(run_init 1 1 "198.51.100.2" "office:1")
+out=$(run_init 0 0 "" "" "" "vpn:198.51.100.10 office:203.0.113.9")
+expect "pptpclient interfaces up: GRE from their servers only" "$out" \
+    '^ip saddr \{ (198\.51\.100\.10, 203\.0\.113\.9|203\.0\.113\.9, 198\.51\.100\.10) \} meta l4proto gre accept'
+expect_not "pptpclient interfaces alone: no daemon" "$out" '^command:'
+out=$(run_init 1 1 "198.51.100.2" "office:1" "" "vpn:198.51.100.10")
 if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null 2>&1; then
     fwd=$(awk '/^--- forward_wan.nft/{f=1;next} /^(---|command|fw4)/{f=0} f' <<<"$out")
     inp=$(awk '/^--- input_wan.nft/{f=1;next} /^(---|command|fw4)/{f=0} f' <<<"$out")
@@ -141,6 +148,95 @@ else
     # check fails (scripts/test.sh runs it as root and installs nftables).
     fail "nft -c of the fw4 rules could not run (needs root and nft)"
 fi
+
+echo "==> netifd protocol handler pptpclient (netifd-proto.sh stubbed)"
+PROTO=$PKG/files/pptpclient.sh
+HOOK=$PKG/files/pptpclient-hook
+for f in "$PROTO" "$HOOK"; do
+    if shellcheck -s sh "$f"; then pass "shellcheck $f"; else fail "shellcheck $f"; fi
+done
+# Runs proto_pptpclient_$1 for interface "vpn" with the given options
+# ("name=value ..."); prints every proto_* call, one per line, and the
+# files the handler leaves.
+run_proto() {
+    local tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2016 # the stubs are expanded by the inner shell
+    T_ACTION="$1" T_OPTS="$2" T="$tmp" INCLUDE_ONLY=1 sh -c '
+        json_get_vars() { for v in "$@"; do eval "$v=\$(for o in \$T_OPTS; do case \$o in $v=*) echo \"\${o#*=}\";; esac; done)"; done; }
+        json_get_values() { json_get_vars "$2"; eval "$1=\$$2"; }
+        for f in proto_notify_error proto_block_restart proto_setup_failed proto_add_host_dependency \
+            proto_export proto_run_command proto_kill_command; do
+            eval "$f() { echo \"$f \$*\"; }"
+        done
+        resolveip() { echo 198.51.100.10; }
+        sleep() { :; }
+        . "$0"
+        PPTPCLIENT_RUN="$T/run"
+        PPTPCLIENT_INIT="$T/init"
+        printf "#!/bin/sh\necho \"init \$*\" >>\"%s/init.log\"\n" "$T" >"$T/init"
+        chmod +x "$T/init"
+        # Teardown finds what setup left.
+        if [ "$T_ACTION" = teardown ]; then
+            mkdir -p "$T/run/servers"
+            echo 198.51.100.10 >"$T/run/servers/vpn"
+            echo s3cret >"$T/run/pptpclient-vpn.secret"
+        fi
+        "proto_pptpclient_$T_ACTION" vpn
+        echo "rc $?"
+        [ -e "$T/init.log" ] && cat "$T/init.log"
+        for f in "$T"/run/servers/* "$T"/run/*.secret; do
+            [ -e "$f" ] && echo "file ${f#"$T"/run/} $(stat -c %a "$f") $(cat "$f")"
+        done
+        true
+    ' "$PROTO"
+    rm -rf "$tmp"
+}
+out=$(run_proto setup "server=vpn.example.com username=alice password=s3cret mtu=1300 auth=mschapv2 mppe=require-128 metric=5")
+expect "setup: runs the client through netifd with the hook" "$out" \
+    '^proto_run_command vpn /usr/sbin/pptp-passthrough client connect 198\.51\.100\.10 --user alice --password-file .*/run/pptpclient-vpn\.secret --tun pptp-vpn --socket .*/run/pptpclient-vpn\.sock --hook /lib/netifd/pptpclient-hook --mtu 1300 --auth mschapv2 --mppe require-128$'
+expect "setup: the password in a root-only file, not on the command line" "$out" '^file pptpclient-vpn\.secret 600 s3cret$'
+expect_not "setup: no password in the command" "$(grep '^proto_run_command' <<<"$out")" 's3cret'
+expect "setup: GRE to the server stays on the WAN" "$out" '^proto_add_host_dependency vpn 198\.51\.100\.10$'
+expect "setup: fw4 lets the server's GRE in" "$out" '^file servers/vpn 644 198\.51\.100\.10$'
+expect "setup: fw4 rules synced" "$out" '^init fw4_sync$'
+expect "setup: defaults for the hook" "$out" '^proto_export DEFAULTROUTE=1$'
+expect "setup: metric for the hook" "$out" '^proto_export METRIC=5$'
+expect "setup: the interface for the hook" "$out" '^proto_export INTERFACE=vpn$'
+out=$(run_proto setup "server=vpn.example.com username=alice")
+expect "setup without a password: error, no restart" "$out" '^proto_notify_error vpn MISSING_SERVER_USERNAME_OR_PASSWORD$'
+expect "setup without a password: blocked" "$out" '^proto_block_restart vpn$'
+expect_not "setup without a password: nothing run" "$out" '^proto_run_command'
+out=$(run_proto teardown "")
+expect "teardown: the client is ended" "$out" '^proto_kill_command vpn$'
+expect_not "teardown: GRE no longer let in" "$out" '^file servers/vpn'
+expect_not "teardown: the password file is gone" "$out" '^file pptpclient-vpn\.secret'
+expect "teardown: fw4 rules synced" "$out" '^init fw4_sync$'
+
+# The hook, with netifd-proto.sh stubbed: what netifd is told.
+run_hook() {
+    local tmp
+    tmp=$(mktemp -d)
+    # shellcheck disable=SC2016 # the stub is expanded by the hook's shell
+    printf '%s\n' 'for f in proto_init_update proto_set_keep proto_add_ipv4_address proto_add_ipv4_route proto_add_dns_server proto_send_update; do eval "$f() { echo \"$f \$*\"; }"; done' >"$tmp/stub.sh"
+    sed "s|/lib/netifd/netifd-proto.sh|$tmp/stub.sh|" "$HOOK" >"$tmp/hook"
+    env IFNAME=pptp-vpn IPLOCAL=10.99.0.10 IPREMOTE=10.99.0.1 DNS1=10.99.0.1 DNS2=10.99.0.2 \
+        INTERFACE=vpn METRIC=5 "$@" sh "$tmp/hook" "$HOOK_ACTION"
+    rm -rf "$tmp"
+}
+out=$(HOOK_ACTION=up run_hook DEFAULTROUTE=1 PEERDNS=1)
+expect "hook up: the tunnel's device" "$out" '^proto_init_update pptp-vpn 1 1$'
+expect "hook up: the address" "$out" '^proto_add_ipv4_address 10\.99\.0\.10 32  10\.99\.0\.1$'
+expect "hook up: the default route with the metric" "$out" '^proto_add_ipv4_route 0\.0\.0\.0 0 10\.99\.0\.1  5$'
+expect "hook up: both DNS servers" "$out" '^proto_add_dns_server 10\.99\.0\.2$'
+expect "hook up: sent to the interface" "$out" '^proto_send_update vpn$'
+out=$(HOOK_ACTION=up run_hook DEFAULTROUTE=0 PEERDNS=0)
+expect_not "hook up, defaultroute 0: no default route" "$out" '^proto_add_ipv4_route'
+expect_not "hook up, peerdns 0: no DNS" "$out" '^proto_add_dns_server'
+out=$(HOOK_ACTION=down run_hook)
+expect "hook down: the device is gone" "$out" '^proto_init_update pptp-vpn 0$'
+expect "Makefile installs the protocol handler" "$(cat "$PKG/Makefile")" 'pptpclient\.sh \$\(1\)/lib/netifd/proto/pptpclient\.sh$'
+expect "Makefile installs the hook" "$(cat "$PKG/Makefile")" 'pptpclient-hook \$\(1\)/lib/netifd/pptpclient-hook$'
 
 echo "==> LuCI views parse"
 for f in "$APP"/htdocs/luci-static/resources/view/*/*.js; do
@@ -219,6 +315,28 @@ assert.notStrictEqual(name.validate('cfg2', ''), true, 'empty name accepted');
 assert.notStrictEqual(name.validate('cfg2', 'a\nb'), true, 'control character accepted');
 EOF
 then pass "users view"; else fail "users view"; fi
+
+echo "==> LuCI protocol page: registers the handler's protocol with its options"
+if node - "$APP/htdocs/luci-static/resources/protocol/pptpclient.js" "$PKG/files/pptpclient.sh" <<'EOF'
+const assert = require('assert');
+const fs = require('fs');
+const src = fs.readFileSync(process.argv[2], 'utf8');
+const handler = fs.readFileSync(process.argv[3], 'utf8');
+let registered = null;
+const network = { registerProtocol: (name, o) => (registered = { name, o }), getIfnameOf: x => x };
+const names = [];
+const opt = () => ({ value() {}, depends() {} });
+const s = { taboption: (tab, cls, name) => { names.push(name); return opt(); } };
+const form = { Value: 1, Flag: 2, MultiValue: 3, ListValue: 4 };
+new Function('form', 'network', '_', src)(form, network, x => x);
+assert.strictEqual(registered.name, 'pptpclient');
+registered.o.renderFormOptions(s);
+// Every option of the page is one the protocol handler reads, and back.
+const declared = [...handler.matchAll(/proto_config_add_\w+ '?(\w+)/g)].map(m => m[1]).sort();
+assert.deepStrictEqual(names.slice().sort(), declared);
+assert.ok(/add_protocol pptpclient/.test(handler));
+EOF
+then pass "protocol page matches the handler"; else fail "protocol page and handler disagree"; fi
 
 echo "==> JSON files parse"
 while IFS= read -r f; do

@@ -25,7 +25,7 @@ pub struct Args {
 enum Cmd {
     /// Connect a profile (by name, through the running daemon if there is
     /// one) or a HOST given with --user; stays in the foreground otherwise.
-    Connect(ConnectArgs),
+    Connect(Box<ConnectArgs>),
     /// Hang up a profile connected through the daemon or a foreground client.
     Disconnect(NameArgs),
     /// Client profiles and their tunnels.
@@ -59,6 +59,14 @@ struct ConnectArgs {
     /// Dial again after the link drops (profiles: their `reconnect` option).
     #[arg(long)]
     reconnect: bool,
+    /// Tunnel MTU (576-1500; default 1400, profiles: their `mtu` option).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
+    mtu: Option<u16>,
+    /// Run this with `up` once the tunnel is up and `down` once it is gone,
+    /// the tunnel in its environment (IFNAME, IPLOCAL, IPREMOTE, DNS1,
+    /// DNS2, MTU, SERVER), as pppd runs ip-up.
+    #[arg(long, value_name = "PATH")]
+    hook: Option<PathBuf>,
     /// Control socket: of the daemon, or served by this client.
     #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
     socket: PathBuf,
@@ -83,7 +91,7 @@ struct StatusArgs {
 
 pub async fn run(a: Args) -> Result<(), OsError> {
     match a.cmd {
-        Cmd::Connect(c) => connect(c).await,
+        Cmd::Connect(c) => connect(*c).await,
         Cmd::Disconnect(n) => {
             ask(&n.socket, &Request::Disconnect(n.name.clone())).await?;
             println!("{} disconnected", n.name);
@@ -172,6 +180,10 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
             p.tun = t.clone();
         }
         p.timeout = Duration::from_secs(a.timeout.max(1));
+        p.hook = a.hook.clone();
+        if let Some(m) = a.mtu {
+            p.cfg.mtu = m;
+        }
         return Ok(p);
     }
     let Some(user) = a.user.clone() else {
@@ -222,6 +234,7 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
         password,
         security,
         reconnect: a.reconnect,
+        mtu: a.mtu.unwrap_or(ClientCfg::default().mtu),
         ..ClientCfg::default()
     };
     let warn = config::Config {
@@ -235,6 +248,7 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
         cfg,
         tun: a.tun.clone().unwrap_or_else(|| "pptpc0".into()),
         timeout: Duration::from_secs(a.timeout.max(1)),
+        hook: a.hook.clone(),
     })
 }
 

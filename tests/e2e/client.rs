@@ -562,6 +562,61 @@ fn uci_users_log_in_and_change_without_dropping_sessions() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no session with call ID 65000"));
 }
 
+/// `--hook` (what OpenWrt's netifd protocol handler gives the client): run
+/// with `up` and the tunnel's facts once it is up, with `down` once the
+/// client has hung up.
+#[test]
+fn client_hook_reports_the_tunnel_up_and_down() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let scfg = server_config(&lab, "");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    let out = tmp(&lab, "hook.out");
+    let hook = write(
+        &lab,
+        "hook",
+        &format!(
+            "#!/bin/sh\necho \"$1 $IFNAME $IPLOCAL $IPREMOTE $DNS1 $MTU $SERVER\" >>{}\n",
+            out.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let a = lab.add_internet_ns(1);
+    let sock = format!("/run/{}-a.sock", lab.prefix);
+    let pid = connect_alice(
+        &mut lab,
+        &a,
+        &sock,
+        &["--hook", &hook, "--mtu", "1300", "--tun", "pptp-vpn"],
+    );
+    wait_until("hook ran up", Duration::from_secs(20), || {
+        std::fs::read_to_string(&out).is_ok_and(|t| t.starts_with("up "))
+    });
+    let up = std::fs::read_to_string(&out).unwrap();
+    let w: Vec<&str> = up.split_whitespace().collect();
+    assert_eq!(w[0..2], ["up", "pptp-vpn"], "{up}");
+    assert!(w[2].starts_with("10.99.0."), "{up}");
+    assert_eq!(
+        w[3..],
+        [TUNNEL_SERVER, TUNNEL_SERVER, "1300", SERVER_A],
+        "{up}"
+    );
+    assert!(ping(&a, TUNNEL_SERVER));
+    signal(pid, "-TERM");
+    assert!(
+        lab.wait_child(pid, Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+    wait_until("hook ran down", Duration::from_secs(5), || {
+        std::fs::read_to_string(&out).is_ok_and(|t| {
+            t.lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("down pptp-vpn"))
+        })
+    });
+}
+
 /// A stand-in for OpenWrt's `ubus` with netifd's answers: `wan` is up on
 /// wan0, `lan` on lan0, `vpn` is down (no device); other names are unknown.
 fn fake_ubus(lab: &Lab) -> String {

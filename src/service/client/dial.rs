@@ -33,6 +33,9 @@ pub struct Profile {
     pub tun: String,
     /// Time each set-up step may take.
     pub timeout: Duration,
+    /// Run with `up` once the tunnel is up and `down` once it is gone
+    /// (OpenWrt's netifd protocol handler reports the tunnel this way).
+    pub hook: Option<std::path::PathBuf>,
 }
 
 /// Where our Call IDs come from: random, or the allocator the passthrough
@@ -115,6 +118,8 @@ struct Tunnel {
     server_route: Option<(Ipv4Addr, u32)>,
     dns_written: bool,
     id: Option<(SharedAllocator, Ipv4Addr, Ipv4Addr, u16)>,
+    /// The hook ran `up`: it runs `down` at the end (its TUN name, server).
+    hooked: Option<(String, Ipv4Addr)>,
 }
 
 impl Tunnel {
@@ -132,6 +137,35 @@ impl Tunnel {
         if let Some((alloc, local, server, id)) = self.id.take() {
             alloc.borrow_mut().release(local, server, id, now());
         }
+        if let Some((ifname, server)) = self.hooked.take() {
+            let env = [("IFNAME", ifname), ("SERVER", server.to_string())];
+            run_hook(p, "down", &env);
+        }
+    }
+}
+
+/// Run the profile's hook with `action` and the tunnel's facts in the
+/// environment, as pppd gives its ip-up scripts (IFNAME, IPLOCAL, IPREMOTE,
+/// DNS1, DNS2, MTU, SERVER). It runs beside the tunnel; a failure is
+/// logged.
+fn run_hook(p: &Profile, action: &'static str, env: &[(&str, String)]) {
+    let Some(path) = &p.hook else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(path);
+    cmd.arg(action)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::null());
+    match cmd.spawn() {
+        Ok(mut child) => {
+            let path = path.clone();
+            std::thread::spawn(move || match child.wait() {
+                Ok(st) if st.success() => {}
+                Ok(st) => tracing::warn!(hook = %path.display(), action, %st, "hook failed"),
+                Err(e) => tracing::warn!(hook = %path.display(), action, error = %e, "hook lost"),
+            });
+        }
+        Err(e) => tracing::warn!(hook = %path.display(), error = %e, "cannot run the hook"),
     }
 }
 
@@ -284,6 +318,20 @@ async fn run(
                     let dns: Vec<Ipv4Addr> = dns.iter().flatten().copied().collect();
                     install_routes(p, &h, tun_index, server, up).await?;
                     write_dns(p, &dns, up);
+                    if up.hooked.is_none() {
+                        let mut env = vec![
+                            ("IFNAME", tun.name().to_string()),
+                            ("IPLOCAL", local_ip.to_string()),
+                            ("IPREMOTE", peer.to_string()),
+                            ("MTU", mtu.to_string()),
+                            ("SERVER", server.to_string()),
+                        ];
+                        for (k, d) in ["DNS1", "DNS2"].into_iter().zip(&dns) {
+                            env.push((k, d.to_string()));
+                        }
+                        run_hook(p, "up", &env);
+                        up.hooked = Some((tun.name().to_string(), server));
+                    }
                     up.since.get_or_insert_with(now);
                     let mut s = status.borrow_mut();
                     s.state = State::Connected;

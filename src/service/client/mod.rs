@@ -24,6 +24,7 @@ impl Profile {
             cfg,
             tun,
             timeout: Duration::from_secs(15),
+            hook: None,
         }
     }
 }
