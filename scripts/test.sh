@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_root "$@"
-install_packages shellcheck iputils-ping netcat-openbsd
+install_packages shellcheck iputils-ping netcat-openbsd tcpdump
 
 echo "==> unit tests"
 cargo test --locked --lib --bins

@@ -140,9 +140,13 @@ pub enum SessionError {
     /// The peer Protocol-Rejected a protocol we cannot do without.
     #[error("peer Protocol-Rejected {0}")]
     ProtocolRejected(&'static str),
-    /// The peer sent an LCP Terminate-Request.
+    /// The peer sent an LCP Terminate-Request before the link was up.
     #[error("peer terminated the link during the {0} phase")]
     PeerTerminated(Phase),
+    /// The peer hung up a link that was up (LCP Terminate-Request): the
+    /// normal end of a session.
+    #[error("peer hung up")]
+    PeerHungUp,
     /// The configured number of LCP Echo-Requests went unanswered.
     #[error("peer stopped answering LCP Echo-Requests")]
     KeepaliveTimeout,

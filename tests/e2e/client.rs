@@ -562,6 +562,61 @@ fn uci_users_log_in_and_change_without_dropping_sessions() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no session with call ID 65000"));
 }
 
+/// The server answers an Outgoing-Call-Request before it starts LCP: its
+/// first GRE packet must not reach the client ahead of the reply, or a
+/// client with no call yet (Windows, pptp-linux) drops it and LCP waits
+/// for the 3 s resend. Checked on the wire, in the order packets arrive.
+#[test]
+fn server_sends_its_call_reply_before_its_first_lcp_packet() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let scfg = server_config(&lab, "");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    let a = lab.add_internet_ns(1);
+    let cap = tmp(&lab, "order.txt");
+    let mut dump = Command::new("ip")
+        .args([
+            "netns", "exec", &a, "tcpdump", "-i", "any", "-n", "-l", "-U",
+        ])
+        .args([&format!("host {SERVER_A} and (tcp port 1723 or proto gre)")])
+        .stdout(std::fs::File::create(&cap).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tcpdump (scripts/test.sh installs it)");
+    std::thread::sleep(Duration::from_millis(1500));
+    let sock = format!("/run/{}-a.sock", lab.prefix);
+    connect_alice(&mut lab, &a, &sock, &[]);
+    let t = Instant::now();
+    let up = |_: ()| client_state(&a, &sock, SERVER_A)["state"] == "connected";
+    while !up(()) {
+        assert!(t.elapsed() < Duration::from_secs(20), "not connected");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Connected well before the 3 s resend would have allowed.
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "set-up took {:?}",
+        t.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = dump.kill();
+    let _ = dump.wait();
+    let text = std::fs::read_to_string(&cap).unwrap();
+    let from_server = |l: &&str| {
+        l.contains(&format!("{SERVER_A}.1723 >")) || l.contains(&format!("{SERVER_A} >"))
+    };
+    let lines: Vec<&str> = text.lines().filter(from_server).collect();
+    // The Outgoing-Call-Reply is the server's 32-byte control message.
+    let reply = lines.iter().position(|l| {
+        l.contains(".1723 >") && (l.contains("length 32:") || l.ends_with("length 32"))
+    });
+    let gre = lines.iter().position(|l| l.contains("GRE"));
+    assert!(
+        matches!((reply, gre), (Some(r), Some(g)) if r < g),
+        "reply at {reply:?}, first GRE at {gre:?}:\n{text}"
+    );
+}
+
 /// `--hook` (what OpenWrt's netifd protocol handler gives the client): run
 /// with `up` and the tunnel's facts once it is up, with `down` once the
 /// client has hung up.

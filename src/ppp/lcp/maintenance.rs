@@ -1,19 +1,29 @@
 //! LCP link maintenance (RFC 1661 §5.7-5.9): Protocol-Reject, Echo-Request
-//! and Echo-Reply (with the keepalive timer) and Discard-Request.
+//! and Echo-Reply (with the keepalive timer) and Discard-Request; and the
+//! informational Identification and Time-Remaining (RFC 1570 §2).
 
 use std::time::Instant;
 
 use super::{LcpConfig, LcpOptions, Params};
 use crate::ppp::frame::Protocol;
 use crate::ppp::fsm::{self, Ctx, Event, Ext, Fsm, State};
-use crate::ppp::packet::{HEADER_LEN, Packet, Repr};
+use crate::ppp::packet::{Code, HEADER_LEN, Packet, Repr};
 
 /// Magic-Number and Code/Identifier/Length ahead of Echo data (§5.8).
 const ECHO_OVERHEAD: usize = HEADER_LEN + 4;
 
+/// RFC 1570 §2.1 and §2.2.
+const CODE_IDENTIFICATION: u8 = 12;
+const CODE_TIME_REMAINING: u8 = 13;
+
 impl LcpOptions {
-    /// Codes 8-11 (§5.7-5.9); anything else is unknown to LCP.
+    /// Codes 8-11 (§5.7-5.9) and 12-13 (RFC 1570); anything else is
+    /// unknown to LCP.
     pub(super) fn extended(&mut self, ctx: &mut Ctx<'_>, packet: &Packet<'_>) -> Ext {
+        if let Code::Unknown(c @ (CODE_IDENTIFICATION | CODE_TIME_REMAINING)) = packet.code {
+            informational(c, packet.data);
+            return Ext::Handled;
+        }
         match Repr::from_packet(packet) {
             Ok(
                 r @ (Repr::EchoRequest { .. }
@@ -132,5 +142,31 @@ impl Fsm<LcpOptions> {
             });
             Some(identifier)
         })
+    }
+}
+
+/// Identification (Magic-Number, Message) and Time-Remaining
+/// (Magic-Number, Seconds-Remaining, Message) only inform: Windows sends
+/// Identification (its host name and version) as LCP opens, and pppd,
+/// pptpd and RRAS take both silently. Logged at debug, never answered:
+/// a Code-Reject of them is noise Windows does not expect.
+fn informational(code: u8, data: &[u8]) {
+    let (what, skip) = if code == CODE_IDENTIFICATION {
+        ("Identification", 4)
+    } else {
+        ("Time-Remaining", 8)
+    };
+    let seconds = data
+        .get(4..8)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_be_bytes);
+    let message = String::from_utf8_lossy(data.get(skip..).unwrap_or(&[]));
+    match (code, seconds) {
+        (CODE_TIME_REMAINING, Some(s)) => tracing::debug!(
+            seconds = s, message = %crate::ratelimit::Untrusted(&message), "LCP {what} from the peer"
+        ),
+        _ => {
+            tracing::debug!(message = %crate::ratelimit::Untrusted(&message), "LCP {what} from the peer")
+        }
     }
 }

@@ -364,3 +364,31 @@ fn keepalive_echoes_and_times_out() {
     assert_eq!(link.a_events, [Event::KeepaliveTimeout]);
     assert_eq!(link.a.poll_timeout(), None);
 }
+
+/// Windows sends Identification (RFC 1570) right after LCP opens; pppd,
+/// pptpd and RRAS take it silently. Neither it nor Time-Remaining is
+/// Code-Rejected, in any state, and the link stays open.
+#[test]
+fn identification_and_time_remaining_are_taken_silently() {
+    let mut link = small_mru_pair();
+    let t = link.now;
+    assert_eq!(link.a.state(), State::Opened);
+    // Identification: magic, "MSRASV5.20" as Windows sends it.
+    let mut id = vec![12, 1, 0, 0, 0x12, 0x34, 0x56, 0x78];
+    id.extend_from_slice(b"MSRASV5.20");
+    id[3] = id.len() as u8;
+    link.a.handle_packet(t, &id).unwrap();
+    // Time-Remaining: magic, 3600 s, no message.
+    let tr = [13, 2, 0, 12, 0x12, 0x34, 0x56, 0x78, 0, 0, 0x0e, 0x10];
+    link.a.handle_packet(t, &tr).unwrap();
+    // A message with control characters and no magic at all: still quiet.
+    link.a.handle_packet(t, &[12, 3, 0, 6, b'\n', 0]).unwrap();
+    assert!(
+        drain(&mut link.a).is_empty(),
+        "answered an informational packet"
+    );
+    assert_eq!(link.a.state(), State::Opened);
+    // Other unknown codes are still Code-Rejected.
+    link.a.handle_packet(t, &[16, 4, 0, 4]).unwrap();
+    assert_eq!(drain(&mut link.a), [vec![7, 2, 0, 8, 16, 4, 0, 4]]);
+}

@@ -57,7 +57,11 @@ impl Session {
             if payload.first() == Some(&u8::from(Code::TerminateRequest)) {
                 match (before, self.lcp.state()) {
                     (State::Opened, State::Stopping) => {
-                        self.set_reason(SessionError::PeerTerminated(self.phase));
+                        self.set_reason(if self.up {
+                            SessionError::PeerHungUp
+                        } else {
+                            SessionError::PeerTerminated(self.phase)
+                        });
                     }
                     (State::ReqSent | State::AckRcvd | State::AckSent, _) => {
                         self.terminate_seen = Some(self.phase);

@@ -75,6 +75,8 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
     let _ = s.set_nodelay(true);
     let mut ctl = Control::server(ControlConfig::default(), Instant::now());
     let mut mine: Vec<u16> = Vec::new();
+    // Calls accepted whose PPP starts once their reply has gone out.
+    let mut starting: Vec<u16> = Vec::new();
     let mut buf = vec![0u8; 4096];
     loop {
         // Answers queued while handling events go out before waiting again.
@@ -83,6 +85,17 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                 if s.write_all(&bytes).await.is_err() {
                     ctl.stop(Instant::now());
                     break;
+                }
+            }
+            // The Outgoing-Call-Reply is on the wire: now the first LCP
+            // Configure-Request. Sent before it, it would reach a client
+            // that has no call to give it to yet, and LCP would start only
+            // at the 3 s resend (pptpd and Windows RRAS reply first).
+            if !starting.is_empty() {
+                let mut g = st.borrow_mut();
+                let now = Instant::now();
+                for cid in starting.drain(..) {
+                    pump(&mut g, cid, now);
                 }
             }
             let mut handled = false;
@@ -137,7 +150,7 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                         mine.push(cid);
                         busy.set(true);
                         let _ = ctl.accept_call(peer_call_id, cid);
-                        pump(&mut g, cid, now);
+                        starting.push(cid);
                     }
                     ControlEvent::CallDown { call_id, .. } => {
                         end_session(&mut st.borrow_mut(), call_id, "call cleared");

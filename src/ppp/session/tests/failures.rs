@@ -229,9 +229,15 @@ fn close_terminates_both_sides() {
     let dead = |n: &Net| n.client.phase() == Phase::Dead && n.server.phase() == Phase::Dead;
     assert!(net.run_until(Duration::from_secs(30), dead));
     assert_eq!(down_reason(&net.client_events), Some(&SessionError::Closed));
+    // The link was up: a hang-up, not a failure "during the Network phase".
     assert_eq!(
         down_reason(&net.server_events),
-        Some(&SessionError::PeerTerminated(Phase::Network))
+        Some(&SessionError::PeerHungUp)
+    );
+    assert_eq!(
+        SessionError::PeerHungUp.to_string(),
+        "peer hung up",
+        "the log line of a normal hang-up"
     );
     assert_eq!(net.client.poll_timeout(), None);
 }
