@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 need_root "$@"
 install_packages shellcheck iputils-ping netcat-openbsd tcpdump
 
-echo "==> unit tests"
+echo "==> unit tests (the crate and crates/mppe-cipher)"
 cargo test --locked --lib --bins
+cargo test --locked -p mppe-cipher
 
 echo "==> fuzzing (every target 20 s; scripts/fuzz.sh SECONDS for longer runs)"
 scripts/fuzz.sh 20

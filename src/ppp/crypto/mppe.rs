@@ -13,7 +13,7 @@
 
 use core::fmt;
 
-use rc4::{Rc4, StreamCipher};
+use mppe_cipher::Rc4;
 
 use super::CryptoError;
 pub use super::mppe_keys::KeyBits;

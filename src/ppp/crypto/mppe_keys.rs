@@ -10,13 +10,10 @@
 
 use core::fmt;
 
-use rc4::{KeyInit, Rc4};
+use mppe_cipher::Rc4;
 use sha1::{Digest, Sha1};
 
 use super::CryptoError;
-
-const SHA_PAD1: [u8; 40] = [0x00; 40];
-const SHA_PAD2: [u8; 40] = [0xf2; 40];
 
 /// MPPE key strength, negotiated by the CCP option bits L, M and S
 /// (RFC 3078 §2).
@@ -115,20 +112,17 @@ impl MppeKey {
         }
     }
 
-    /// An RC4 keyed with this key (`rc4_key` of RFC 3078 §5). RC4's key
-    /// schedule cycles the key, so the key repeated to 32 bytes gives the
-    /// same state through the infallible fixed-size constructor.
+    /// An RC4 keyed with this key (`rc4_key` of RFC 3078 §5).
     pub(crate) fn cipher(&self) -> Rc4 {
-        let mut wide = [0u8; 32];
-        for (w, k) in wide.iter_mut().zip(self.as_bytes().iter().cycle()) {
-            *w = *k;
+        let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = self.bytes;
+        if self.long {
+            Rc4::with_key(&self.bytes)
+        } else {
+            Rc4::with_key(&[b0, b1, b2, b3, b4, b5, b6, b7])
         }
-        let key: rc4::cipher::Key<Rc4> = wide.into();
-        Rc4::new(&key)
     }
 
     fn rc4_self_encrypted(&self) -> Self {
-        use rc4::StreamCipher;
         let mut out = *self;
         self.cipher().apply_keystream(out.as_bytes_mut());
         out
@@ -162,12 +156,7 @@ pub fn get_new_key_from_sha(
 
 /// GetNewKeyFromSHA on keys of the same length (the caller's invariant).
 fn new_key_from_sha(start: &MppeKey, session: &MppeKey) -> MppeKey {
-    let digest = Sha1::new()
-        .chain_update(start.as_bytes())
-        .chain_update(SHA_PAD1)
-        .chain_update(session.as_bytes())
-        .chain_update(SHA_PAD2)
-        .finalize();
+    let digest = mppe_cipher::new_key_digest(start.as_bytes(), session.as_bytes());
     let mut out = *start;
     // The key is shorter than the 20-byte digest: its first bytes.
     for (o, d) in out.as_bytes_mut().iter_mut().zip(digest) {
@@ -311,13 +300,8 @@ on the server side, it is the receive key.";
     const MAGIC3: &[u8; 84] = b"On the client side, this is the receive key; \
 on the server side, it is the send key.";
     let magic = if is_send == is_server { MAGIC3 } else { MAGIC2 };
-    let digest: [u8; 20] = Sha1::new()
-        .chain_update(master_key)
-        .chain_update(SHA_PAD1)
-        .chain_update(magic)
-        .chain_update(SHA_PAD2)
-        .finalize()
-        .into();
+    // The same padded hash as GetNewKeyFromSHA (RFC 3079 §3.3, §3.4).
+    let digest = mppe_cipher::new_key_digest(master_key, magic);
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     out
