@@ -106,6 +106,15 @@ fn server_config(lab: &Lab, extra: &str) -> String {
     )
 }
 
+/// The server of [`server_config`] in `net`, started by `cmd` (`run` or
+/// `server`); its PID and control socket.
+fn server_daemon(lab: &mut Lab, cmd: &str) -> (u32, String) {
+    let scfg = server_config(lab, "");
+    let sock = format!("/run/{}-srv.sock", lab.prefix);
+    let pid = lab.spawn_bin("net", &[cmd, "--config", &scfg, "--socket", &sock]);
+    (pid, sock)
+}
+
 fn client_config(lab: &Lab, routes: &[&str]) -> String {
     let dns = tmp(lab, "resolv").display().to_string();
     let mut text = format!(
@@ -373,9 +382,7 @@ fn run_check_reports_bad_config_with_file_and_line() {
 #[test]
 fn run_default_config_helper_and_own_client_then_clean_stop() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let scfg = server_config(&lab, "");
-    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
-    lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    server_daemon(&mut lab, "server");
     let mut text = pptp_passthrough::config::DEFAULT_CONFIG
         .replacen("option enabled '0'", "option enabled '1'", 1)
         .replacen("option wan 'wan'", "option wan 'wan0'", 1)
@@ -569,9 +576,7 @@ fn uci_users_log_in_and_change_without_dropping_sessions() {
 #[test]
 fn server_sends_its_call_reply_before_its_first_lcp_packet() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let scfg = server_config(&lab, "");
-    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
-    lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    server_daemon(&mut lab, "run");
     let a = lab.add_internet_ns(1);
     let cap = tmp(&lab, "order.txt");
     let mut dump = Command::new("ip")
@@ -623,9 +628,7 @@ fn server_sends_its_call_reply_before_its_first_lcp_packet() {
 #[test]
 fn client_hook_reports_the_tunnel_up_and_down() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let scfg = server_config(&lab, "");
-    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
-    lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    server_daemon(&mut lab, "run");
     let out = tmp(&lab, "hook.out");
     let hook = write(
         &lab,
@@ -904,9 +907,7 @@ fn reload_with_a_changed_helper_hands_over_live_calls() {
 #[test]
 fn routes_default_keeps_the_server_outside_the_tunnel() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let scfg = server_config(&lab, "");
-    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
-    lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
+    server_daemon(&mut lab, "server");
     lab.start_helper(&[]);
     let text = format!(
         "config client 'office'\n\toption server '{SERVER_A}'\n\toption username 'alice'\n\
