@@ -5,16 +5,20 @@
 
 use super::{Backend, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
 
-/// ICMP "protocol unreachable" about a PPTP (version 1) GRE packet (the
-/// quoted IP header taken as 20 bytes: GRE version at bits 237-239). A peer
-/// whose GRE socket is connected to our public address fails on it, and
-/// pptpd then drops *every* call from that address, not just the one the
-/// packet belonged to. The router sends one for GRE that arrives just after
-/// a call's mapping is gone (sent by the server before it saw the
-/// Call-Clear-Request); a LAN host sends one when its PPTP client exits
-/// while GRE still comes (and it would leave un-NATed). Neither goes out.
-const ICMP_GRE_UNREACH: &str =
-    "icmp type destination-unreachable icmp code prot-unreachable @th,136,8 47 @th,237,3 1";
+/// ICMP "destination unreachable" of any code but "fragmentation needed"
+/// about a PPTP (version 1) GRE packet (the quoted IP header taken as 20
+/// bytes: GRE version at bits 237-239). A peer whose GRE socket is
+/// connected to our public address fails on it, and pptpd then drops
+/// *every* call from that address, not just the one the packet belonged
+/// to. The router sends protocol-unreachable for GRE that arrives just
+/// after a call's mapping is gone (sent by the server before it saw the
+/// Call-Clear-Request), and a firewall's REJECT (fw4's, or a plain
+/// `reject`) sends port-unreachable or admin-prohibited; a LAN host sends
+/// one when its PPTP client exits while GRE still comes (and it would leave
+/// un-NATed). None goes out. Fragmentation-needed passes: path MTU
+/// discovery needs it.
+const ICMP_GRE_UNREACH: &str = "icmp type destination-unreachable icmp code != frag-needed \
+     @th,136,8 47 @th,237,3 1";
 
 fn quoted(names: &[String]) -> String {
     let v: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -133,10 +137,11 @@ mod tests {
         assert!(t.contains("ip protocol gre iifname \"wan0\""));
         assert!(!t.contains("queue num"));
         assert!(!t.contains("delete table"));
-        // Neither the router nor a LAN host tells the server "protocol
-        // unreachable" about PPTP GRE: pptpd would drop every call from the
-        // public address.
-        let icmp = "icmp type destination-unreachable icmp code prot-unreachable @th,136,8 47 @th,237,3 1 oifname \"wan0\" counter drop";
+        // Neither the router nor a LAN host tells the server "unreachable"
+        // about PPTP GRE (protocol-, port-unreachable, admin-prohibited: a
+        // REJECT's), pptpd would drop every call from the public address;
+        // fragmentation-needed passes.
+        let icmp = "icmp type destination-unreachable icmp code != frag-needed @th,136,8 47 @th,237,3 1 oifname \"wan0\" counter drop";
         // (The last occurrence: the first is the empty one made to be deleted.)
         let output = t.split("chain gre_icmp {").last().unwrap();
         assert!(output.contains("type filter hook output priority filter;"));

@@ -578,17 +578,11 @@ fn server_sends_its_call_reply_before_its_first_lcp_packet() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     server_daemon(&mut lab, "run");
     let a = lab.add_internet_ns(1);
-    let cap = tmp(&lab, "order.txt");
-    let mut dump = Command::new("ip")
-        .args([
-            "netns", "exec", &a, "tcpdump", "-i", "any", "-n", "-l", "-U",
-        ])
-        .args([&format!("host {SERVER_A} and (tcp port 1723 or proto gre)")])
-        .stdout(std::fs::File::create(&cap).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tcpdump (scripts/test.sh installs it)");
-    std::thread::sleep(Duration::from_millis(1500));
+    let cap = Capture::start(
+        &a,
+        &format!("host {SERVER_A} and (tcp port 1723 or proto gre)"),
+        tmp(&lab, "order.txt"),
+    );
     let sock = format!("/run/{}-a.sock", lab.prefix);
     connect_alice(&mut lab, &a, &sock, &[]);
     let t = Instant::now();
@@ -604,9 +598,7 @@ fn server_sends_its_call_reply_before_its_first_lcp_packet() {
         t.elapsed()
     );
     std::thread::sleep(Duration::from_millis(300));
-    let _ = dump.kill();
-    let _ = dump.wait();
-    let text = std::fs::read_to_string(&cap).unwrap();
+    let text = cap.finish();
     let from_server = |l: &&str| {
         l.contains(&format!("{SERVER_A}.1723 >")) || l.contains(&format!("{SERVER_A} >"))
     };

@@ -505,6 +505,95 @@ fn finds_the_kernel_helper_through_maps_and_iptables_while_running() {
     assert!(lab.log().contains("no longer attached"));
 }
 
+/// A firewall that REJECTs a call's inbound GRE (fw4's reject, a plain
+/// `reject`: ICMP port-unreachable, admin-prohibited) must not tell the
+/// server: pptpd drops every call from the public address on such an ICMP.
+/// The router's unreachables about PPTP GRE stay home, whatever their code.
+#[test]
+fn icmp_from_a_reject_about_gre_never_reaches_the_server() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let net = lab.ns("net");
+    let cap = Capture::start(
+        &net,
+        &format!("icmp and src {PUBLIC}"),
+        std::env::temp_dir().join(format!("{}-icmp.txt", lab.prefix)),
+    );
+    for (i, how) in ["reject", "reject with icmp type admin-prohibited"]
+        .iter()
+        .enumerate()
+    {
+        // The LAN's firewall refuses GRE to the LAN host, as fw4's forward
+        // policy does without the package's rule.
+        lab.nft_load(
+            "rtr",
+            &format!(
+                "table ip rej{i} {{\n chain refuse {{\n  type filter hook forward priority filter + 10; policy accept;\n  ip protocol gre oifname \"lan0\" {how}\n }}\n}}\n"
+            ),
+        );
+        // A call: its GRE from the server meets the reject (the report
+        // does not matter, nothing arrives).
+        let _ = lab.client(
+            "lan",
+            &[
+                "--server",
+                SERVER_A,
+                "--from",
+                &hosts(10, 1),
+                "--packets",
+                "20",
+                "--linger",
+                "0",
+            ],
+        );
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &lab.ns("rtr"),
+            "nft",
+            "delete",
+            "table",
+            "ip",
+            &format!("rej{i}"),
+        ]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = cap.finish();
+    assert!(seen.trim().is_empty(), "ICMP reached the server:\n{seen}");
+    // The helper's rule is what stopped them (they were sent).
+    let rules = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.ns("rtr"),
+        "nft",
+        "list",
+        "chain",
+        "ip",
+        "pptp_passthrough",
+        "gre_icmp",
+    ]);
+    let text = String::from_utf8_lossy(&rules.stdout);
+    let dropped: u64 = text
+        .lines()
+        .filter(|l| l.contains("frag-needed"))
+        .filter_map(|l| {
+            l.split("packets ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(
+        dropped > 0,
+        "no ICMP was dropped, so none was tested:\n{text}"
+    );
+}
+
 #[test]
 fn clean_exit_removes_table_and_rules() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
