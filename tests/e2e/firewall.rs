@@ -1,0 +1,193 @@
+//! The helper beside the firewall: it will not run beside the kernel's
+//! PPTP helper (however that is attached, at start and later), and no ICMP
+//! about PPTP GRE leaves through the WAN, whatever the firewall rejects.
+
+use std::time::Duration;
+
+use super::hosts;
+use super::lab::*;
+
+#[test]
+fn refuses_to_run_beside_the_kernel_helper() {
+    let lab = Lab::new(Nat::Kernel, &[10]);
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.ns("rtr"),
+            BIN,
+            "helper",
+            "--wan",
+            "wan0",
+            "--socket",
+        ])
+        .arg(&lab.socket)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("kernel's PPTP helper is attached"), "{err}");
+}
+
+/// The kernel's helper assigned through an nft map stops the start; one
+/// attached later through iptables `CT --helper pptp` is found while the
+/// helper runs, shown in `status` and logged, and so is its removal.
+#[test]
+fn finds_the_kernel_helper_through_maps_and_iptables_while_running() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let rtr = lab.ns("rtr");
+    lab.nft_load(
+        "rtr",
+        "table inet khelp {\n\
+           ct helper pptp-h { type \"pptp\" protocol tcp; }\n\
+           chain pre { type filter hook prerouting priority filter;\n\
+             ct helper set tcp dport map { 1723 : \"pptp-h\" }\n\
+           }\n\
+         }\n",
+    );
+    let out = lab
+        .command("rtr", &["helper", "--wan", "wan0", "--socket"])
+        .arg(&lab.socket)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started beside the kernel helper");
+    assert!(
+        err.contains("ct helper pptp-h, assigned in chain pre"),
+        "{err}"
+    );
+    sh(&[
+        "ip", "netns", "exec", &rtr, "nft", "delete", "table", "inet", "khelp",
+    ]);
+    lab.start_helper(&[]);
+    assert_eq!(lab.status()["kernel_helper"], serde_json::Value::Null);
+    let rule = [
+        "-p", "tcp", "--dport", "1723", "-j", "CT", "--helper", "pptp",
+    ];
+    let ipt = |op: &str| {
+        let mut a = vec![
+            "ip",
+            "netns",
+            "exec",
+            &rtr,
+            "iptables",
+            "-w",
+            "-t",
+            "raw",
+            op,
+            "PREROUTING",
+        ];
+        a.extend_from_slice(&rule);
+        let o = sh(&a);
+        assert!(o.status.success(), "iptables {op}: {o:?}");
+    };
+    ipt("-A");
+    let t = std::time::Instant::now();
+    while !lab.status()["kernel_helper"]
+        .as_str()
+        .is_some_and(|h| h.contains("iptables raw") && h.contains("--helper pptp"))
+    {
+        assert!(t.elapsed() < Duration::from_secs(15), "{}", lab.status());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        lab.log()
+            .contains("the kernel's PPTP helper is now attached (iptables raw")
+    );
+    ipt("-D");
+    let t = std::time::Instant::now();
+    while !lab.status()["kernel_helper"].is_null() {
+        assert!(t.elapsed() < Duration::from_secs(15), "{}", lab.status());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(lab.log().contains("no longer attached"));
+}
+
+/// A firewall that REJECTs a call's inbound GRE (fw4's reject, a plain
+/// `reject`: ICMP port-unreachable, admin-prohibited) must not tell the
+/// server: pptpd drops every call from the public address on such an ICMP.
+/// The router's unreachables about PPTP GRE stay home, whatever their code.
+#[test]
+fn icmp_from_a_reject_about_gre_never_reaches_the_server() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let net = lab.ns("net");
+    let cap = Capture::start(
+        &net,
+        &format!("icmp and src {PUBLIC}"),
+        std::env::temp_dir().join(format!("{}-icmp.txt", lab.prefix)),
+    );
+    for (i, how) in ["reject", "reject with icmp type admin-prohibited"]
+        .iter()
+        .enumerate()
+    {
+        // The LAN's firewall refuses GRE to the LAN host, as fw4's forward
+        // policy does without the package's rule.
+        lab.nft_load(
+            "rtr",
+            &format!(
+                "table ip rej{i} {{\n chain refuse {{\n  type filter hook forward priority filter + 10; policy accept;\n  ip protocol gre oifname \"lan0\" {how}\n }}\n}}\n"
+            ),
+        );
+        // A call: its GRE from the server meets the reject (the report
+        // does not matter, nothing arrives).
+        let _ = lab.client(
+            "lan",
+            &[
+                "--server",
+                SERVER_A,
+                "--from",
+                &hosts(10, 1),
+                "--packets",
+                "20",
+                "--linger",
+                "0",
+            ],
+        );
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &lab.ns("rtr"),
+            "nft",
+            "delete",
+            "table",
+            "ip",
+            &format!("rej{i}"),
+        ]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = cap.finish();
+    assert!(seen.trim().is_empty(), "ICMP reached the server:\n{seen}");
+    // The helper's rule is what stopped them (they were sent).
+    let rules = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.ns("rtr"),
+        "nft",
+        "list",
+        "chain",
+        "ip",
+        "pptp_passthrough",
+        "gre_icmp",
+    ]);
+    let text = String::from_utf8_lossy(&rules.stdout);
+    let dropped: u64 = text
+        .lines()
+        .filter(|l| l.contains("frag-needed"))
+        .filter_map(|l| {
+            l.split("packets ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert!(
+        dropped > 0,
+        "no ICMP was dropped, so none was tested:\n{text}"
+    );
+}
