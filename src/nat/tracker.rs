@@ -199,19 +199,12 @@ impl Tracker {
             };
             for (_, mut conn) in self.conns.drain() {
                 conn.calls.end_all(&mut cx);
-                for s in &mut conn.streams {
-                    self.held_now = adjust(self.held_now, s.held_size(), (0, 0));
-                    for h in s.take_held() {
-                        out.verdicts
-                            .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
-                    }
-                    for h in s.take_parked() {
-                        self.parked_now -= 1;
-                        out.verdicts.push((h.id, Verdict::Drop));
-                    }
-                }
+                let_go(
+                    &mut conn.streams,
+                    (&mut self.held_now, &mut self.parked_now),
+                    &mut out.verdicts,
+                );
             }
-            self.held_now = (0, 0);
             alloc.forget_public(old);
         } else if let Some(new) = ip {
             // Calls made while there was no address keep going, under the
@@ -220,6 +213,12 @@ impl Tracker {
             self.alloc.borrow_mut().rehome(Ipv4Addr::UNSPECIFIED, new);
         }
         self.public = ip;
+    }
+
+    /// Segments waiting over every connection: held (count, bytes), parked.
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> ((usize, usize), usize) {
+        (self.held_now, self.parked_now)
     }
 
     /// The allocator this tracker takes public IDs from.
@@ -459,16 +458,11 @@ impl Tracker {
             }
             if now.saturating_duration_since(conn.last_seen) >= cfg.idle_timeout {
                 conn.calls.end_all(&mut cx);
-                for s in &mut conn.streams {
-                    for h in s.take_held() {
-                        out.verdicts
-                            .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
-                    }
-                    for h in s.take_parked() {
-                        self.parked_now -= 1;
-                        out.verdicts.push((h.id, Verdict::Drop));
-                    }
-                }
+                let_go(
+                    &mut conn.streams,
+                    (&mut self.held_now, &mut self.parked_now),
+                    &mut out.verdicts,
+                );
                 return false;
             }
             if now.saturating_duration_since(conn.last_refresh) >= cfg.refresh_every {
@@ -514,6 +508,27 @@ impl Tracker {
     /// Number of tracked control connections.
     pub fn connections(&self) -> usize {
         self.conns.len()
+    }
+}
+
+/// Let go of an ending connection's waiting segments: held ones pass as
+/// they are (what was patched stays patched), parked ones are dropped (TCP
+/// resends them). The totals over every connection, `(held, parked)`,
+/// follow.
+fn let_go(
+    streams: &mut [Stream; 2],
+    (held_now, parked_now): (&mut (usize, usize), &mut usize),
+    verdicts: &mut Vec<(u64, Verdict)>,
+) {
+    for s in streams {
+        *held_now = adjust(*held_now, s.held_size(), (0, 0));
+        for h in s.take_held() {
+            verdicts.push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
+        }
+        for h in s.take_parked() {
+            *parked_now = parked_now.saturating_sub(1);
+            verdicts.push((h.id, Verdict::Drop));
+        }
     }
 }
 

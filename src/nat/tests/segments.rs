@@ -74,6 +74,31 @@ fn message_split_inside_the_call_id_is_held_then_rewritten() {
     assert_eq!(t.calls(now)[0].public_call_id, public);
 }
 
+/// A connection that goes idle while a segment is held lets it go, and
+/// the totals the global bounds are counted against drop with it.
+#[test]
+fn idle_connection_lets_go_of_its_held_segment_and_the_totals_follow() {
+    let now = Instant::now();
+    let cfg = Config {
+        idle_timeout: Duration::from_secs(1),
+        hold_timeout: Duration::from_secs(10),
+        ..Config::default()
+    };
+    let mut t = Tracker::new(cfg, 42);
+    t.set_public_ip(Some(PUB), now, &mut Output::default());
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let m = msg(OutgoingCallRequest, &[(12, 4660)]);
+    let (id1, p1) = c.seg(Outbound, &m[..13]);
+    let mut out = Output::default();
+    t.handle(now, id1, Outbound, p1, &mut out);
+    assert!(out.verdicts.is_empty(), "held");
+    assert_eq!(t.waiting(), ((1, 13 + 40), 0));
+    t.poll(now + Duration::from_secs(2), &mut out);
+    assert_eq!(out.verdicts.iter().map(|v| v.0).collect::<Vec<_>>(), [id1]);
+    assert_eq!(t.connections(), 0);
+    assert_eq!(t.waiting(), ((0, 0), 0), "totals kept the gone segment");
+}
+
 #[test]
 fn held_segment_is_released_unchanged_after_timeout() {
     let now = Instant::now();

@@ -7,7 +7,7 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use super::{Output, Tracker, Verdict, conn_entry};
+use super::{Output, Tracker, conn_entry, let_go};
 use crate::nat::alloc::Owner;
 use crate::nat::call::{Call, CallState, Ctx, Mapping};
 
@@ -32,17 +32,12 @@ impl Tracker {
             calls.extend(conn.calls.mappings());
             conn.calls.list.retain(|c| !c.mapped);
             conn.calls.end_all(&mut cx);
-            for s in &mut conn.streams {
-                for h in s.take_held() {
-                    out.verdicts
-                        .push((h.id, Verdict::Accept(Some(h.pkt.into_bytes()))));
-                }
-                for h in s.take_parked() {
-                    out.verdicts.push((h.id, Verdict::Drop));
-                }
-            }
+            let_go(
+                &mut conn.streams,
+                (&mut self.held_now, &mut self.parked_now),
+                &mut out.verdicts,
+            );
         }
-        (self.held_now, self.parked_now) = ((0, 0), 0);
         Handover { public, calls }
     }
 
