@@ -115,6 +115,35 @@ pub(super) fn server_daemon(lab: &mut Lab, cmd: &str) -> (u32, String) {
     (pid, sock)
 }
 
+/// The shipped config with the passthrough ticked, on the lab's devices.
+pub(super) fn helper_on_config() -> String {
+    pptp_passthrough::config::DEFAULT_CONFIG
+        .replacen("option enabled '0'", "option enabled '1'", 1)
+        .replacen("option wan 'wan'", "option wan 'wan0'", 1)
+        .replacen("#list lan 'lan'", "list lan 'lan0'", 1)
+}
+
+/// `run` on the router with `text` as its config (written to `router.conf`)
+/// and the lab's control socket; its PID, the namespace and the socket.
+pub(super) fn run_router(lab: &mut Lab, text: &str) -> (u32, String, String) {
+    let rcfg = write(lab, "router.conf", text);
+    let rtr = lab.ns("rtr");
+    let sock = lab.socket.display().to_string();
+    let run = lab.spawn_in(
+        &rtr,
+        &["run", "--config", &rcfg, "--socket", &sock],
+        Stdio::null(),
+    );
+    (run, rtr, sock)
+}
+
+/// SIGTERM a daemon started by the lab; it must exit cleanly within 10 s.
+pub(super) fn stop_cleanly(lab: &mut Lab, pid: u32) {
+    signal(pid, "-TERM");
+    let st = lab.wait_child(pid, Duration::from_secs(10));
+    assert!(st.is_some_and(|s| s.success()), "exit: {st:?}");
+}
+
 pub(super) fn client_config(lab: &Lab, routes: &[&str]) -> String {
     let dns = tmp(lab, "resolv").display().to_string();
     let mut text = format!(
@@ -383,22 +412,12 @@ fn run_check_reports_bad_config_with_file_and_line() {
 fn run_default_config_helper_and_own_client_then_clean_stop() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     server_daemon(&mut lab, "server");
-    let mut text = pptp_passthrough::config::DEFAULT_CONFIG
-        .replacen("option enabled '0'", "option enabled '1'", 1)
-        .replacen("option wan 'wan'", "option wan 'wan0'", 1)
-        .replacen("#list lan 'lan'", "list lan 'lan0'", 1);
+    let mut text = helper_on_config();
     text += &format!(
         "\nconfig client 'office'\n\toption server '{SERVER_A}'\n\toption username 'alice'\n\
          \toption password '{PASSWORD}'\n\toption autoconnect '1'\n"
     );
-    let rcfg = write(&lab, "router.conf", &text);
-    let rtr = lab.ns("rtr");
-    let sock = lab.socket.display().to_string();
-    let run = lab.spawn_in(
-        &rtr,
-        &["run", "--config", &rcfg, "--socket", &sock],
-        Stdio::null(),
-    );
+    let (run, rtr, sock) = run_router(&mut lab, &text);
     wait_until("router's own client up", Duration::from_secs(20), || {
         client_state(&rtr, &sock, "office")["state"] == "connected"
     });
@@ -431,9 +450,7 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
         ping(&lan, TUNNEL_SERVER) && ping(&rtr, TUNNEL_SERVER),
         "reload broke a tunnel"
     );
-    signal(run, "-TERM");
-    let st = lab.wait_child(run, Duration::from_secs(10));
-    assert!(st.is_some_and(|s| s.success()), "run exit: {st:?}");
+    stop_cleanly(&mut lab, run);
     assert!(
         !in_ns(&rtr, &["nft", "list", "table", "ip", "pptp_passthrough"])
             .status
@@ -453,18 +470,9 @@ fn run_default_config_helper_and_own_client_then_clean_stop() {
 fn reload_with_a_changed_helper_hands_over_live_calls() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
-    let text = pptp_passthrough::config::DEFAULT_CONFIG
-        .replacen("option enabled '0'", "option enabled '1'", 1)
-        .replacen("option wan 'wan'", "option wan 'wan0'", 1)
-        .replacen("#list lan 'lan'", "list lan 'lan0'", 1);
-    let rcfg = write(&lab, "router.conf", &text);
-    let rtr = lab.ns("rtr");
-    let sock = lab.socket.display().to_string();
-    let run = lab.spawn_in(
-        &rtr,
-        &["run", "--config", &rcfg, "--socket", &sock],
-        Stdio::null(),
-    );
+    let text = helper_on_config();
+    let (run, rtr, sock) = run_router(&mut lab, &text);
+    let rcfg = tmp(&lab, "router.conf").display().to_string();
     wait_until("helper running", Duration::from_secs(10), || {
         status(&rtr, &sock)["helper_enabled"] == true
     });
@@ -535,11 +543,7 @@ fn reload_with_a_changed_helper_hands_over_live_calls() {
         ],
     );
     assert_exact(&again);
-    signal(run, "-TERM");
-    assert!(
-        lab.wait_child(run, Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop_cleanly(&mut lab, run);
 }
 
 /// `routes default`: everything through the tunnel except the server
@@ -582,11 +586,7 @@ fn routes_default_keeps_the_server_outside_the_tunnel() {
     );
     // Traffic still flows, so GRE did not loop into the tunnel.
     assert!(ping(&lan, TUNNEL_SERVER));
-    signal(pid, "-TERM");
-    assert!(
-        lab.wait_child(pid, Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop_cleanly(&mut lab, pid);
     let after = String::from_utf8(in_ns(&lan, &["ip", "route"]).stdout).unwrap();
     assert_eq!(before, after, "routes not restored");
 }

@@ -218,11 +218,7 @@ fn client_hook_reports_the_tunnel_up_and_down() {
         "{up}"
     );
     assert!(ping(&a, TUNNEL_SERVER));
-    signal(pid, "-TERM");
-    assert!(
-        lab.wait_child(pid, Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop_cleanly(&mut lab, pid);
     wait_until("hook ran down", Duration::from_secs(5), || {
         std::fs::read_to_string(&out).is_ok_and(|t| {
             t.lines()
@@ -323,11 +319,7 @@ fn logical_interface_names_resolve_through_netifd() {
         ],
     );
     assert_exact(&r);
-    signal(run, "-TERM");
-    assert!(
-        lab.wait_child(run, Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop_cleanly(&mut lab, run);
     // A WAN that is down: the daemon runs on, the helper waits and says why.
     let run = lab.spawn_in_env(
         &rtr,
@@ -347,11 +339,7 @@ fn logical_interface_names_resolve_through_netifd() {
         "{st}"
     );
     assert!(lab.log().contains("helper waiting: interface vpn is down"));
-    signal(run, "-TERM");
-    assert!(
-        lab.wait_child(run, Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop_cleanly(&mut lab, run);
     // No daemon: `status` says so once, with its own exit code (LuCI
     // tells "nothing enabled" from a failure by it).
     let out = bin_in(&rtr, &["status", "--json", "--socket", &sock]);
