@@ -203,6 +203,8 @@ expect "setup: fw4 rules synced" "$out" '^init fw4_sync$'
 expect "setup: defaults for the hook" "$out" '^proto_export DEFAULTROUTE=1$'
 expect "setup: metric for the hook" "$out" '^proto_export METRIC=5$'
 expect "setup: the interface for the hook" "$out" '^proto_export INTERFACE=vpn$'
+out=$(run_proto setup "server=vpn.example.com username=alice password=s3cret ipv6=0")
+expect "setup, ipv6 0: the client without IPv6" "$out" '^proto_run_command vpn .* --hook /lib/netifd/pptpclient-hook --no-ipv6$'
 out=$(run_proto setup "server=vpn.example.com username=alice")
 expect "setup without a password: error, no restart" "$out" '^proto_notify_error vpn MISSING_SERVER_USERNAME_OR_PASSWORD$'
 expect "setup without a password: blocked" "$out" '^proto_block_restart vpn$'
@@ -218,7 +220,7 @@ run_hook() {
     local tmp
     tmp=$(mktemp -d)
     # shellcheck disable=SC2016 # the stub is expanded by the hook's shell
-    printf '%s\n' 'for f in proto_init_update proto_set_keep proto_add_ipv4_address proto_add_ipv4_route proto_add_dns_server proto_send_update; do eval "$f() { echo \"$f \$*\"; }"; done' >"$tmp/stub.sh"
+    printf '%s\n' 'for f in proto_init_update proto_set_keep proto_add_ipv4_address proto_add_ipv4_route proto_add_ipv6_address proto_add_ipv6_route proto_add_dns_server proto_send_update; do eval "$f() { echo \"$f \$*\"; }"; done' >"$tmp/stub.sh"
     sed "s|/lib/netifd/netifd-proto.sh|$tmp/stub.sh|" "$HOOK" >"$tmp/hook"
     env IFNAME=pptp-vpn IPLOCAL=10.99.0.10 IPREMOTE=10.99.0.1 DNS1=10.99.0.1 DNS2=10.99.0.2 \
         INTERFACE=vpn METRIC=5 "$@" sh "$tmp/hook" "$HOOK_ACTION"
@@ -233,6 +235,15 @@ expect "hook up: sent to the interface" "$out" '^proto_send_update vpn$'
 out=$(HOOK_ACTION=up run_hook DEFAULTROUTE=0 PEERDNS=0)
 expect_not "hook up, defaultroute 0: no default route" "$out" '^proto_add_ipv4_route'
 expect_not "hook up, peerdns 0: no DNS" "$out" '^proto_add_dns_server'
+expect_not "hook up: no IPv6 before up6" "$out" '^proto_add_ipv6'
+out=$(HOOK_ACTION=up6 run_hook DEFAULTROUTE=1 PEERDNS=1 LLLOCAL=fe80::2 LLREMOTE=fe80::1 \
+    IP6ADDR=2001:db8:77::2 IP6ROUTER=1 DNS6='2001:db8:77::53 2001:db8:77::54')
+expect "hook up6: the IPv4 address stays" "$out" '^proto_add_ipv4_address 10\.99\.0\.10 32  10\.99\.0\.1$'
+expect "hook up6: the SLAAC address" "$out" '^proto_add_ipv6_address 2001:db8:77::2 64$'
+expect "hook up6: the IPv6 default route via the server's link-local address" "$out" '^proto_add_ipv6_route :: 0 fe80::1 5$'
+expect "hook up6: the IPv6 DNS servers" "$out" '^proto_add_dns_server 2001:db8:77::54$'
+out=$(HOOK_ACTION=up6 run_hook DEFAULTROUTE=1 PEERDNS=1 LLREMOTE=fe80::1 IP6ADDR=2001:db8:77::2 IP6ROUTER=0)
+expect_not "hook up6, not a default router: no IPv6 default route" "$out" '^proto_add_ipv6_route'
 out=$(HOOK_ACTION=down run_hook)
 expect "hook down: the device is gone" "$out" '^proto_init_update pptp-vpn 0$'
 expect "Makefile installs the protocol handler" "$(cat "$PKG/Makefile")" 'pptpclient\.sh \$\(1\)/lib/netifd/proto/pptpclient\.sh$'
@@ -428,6 +439,29 @@ if [ "$rc" -eq 0 ]; then
 else
     fail "$PKG/files/pptp-passthrough.config: 'pptp-passthrough run --config FILE --check' exited with $rc"
 fi
+
+echo "==> the settings view sets only options the daemon knows"
+# The daemon names its options when it meets an unknown one; the view's
+# options (those before the first section, securityOptions, belong to the
+# server and the client profiles) must all be among them.
+known() { # section type -> the daemon's option names, one per line
+    printf "config %s 'x'\n\toption not_an_option '1'\n" "$1" >"$tmpconf"
+    { target/debug/pptp-passthrough run --config "$tmpconf" --check 2>&1 || true; } |
+        sed -n 's/.*expected one of: //p' | tr -d ' ' | tr ',' '\n'
+}
+tmpconf=$(mktemp)
+view_opts=$(grep -oE "section\(form\.[A-Za-z]+, '[a-z]+'|(form|widgets)\.[A-Za-z]+, '[a-z_0-9]+'" \
+    "$APP/htdocs/luci-static/resources/view/pptp-passthrough/config.js" |
+    awk -F"'" '/^section/ { t = $2; next } { print (t == "" ? "server client" : t), $2 }')
+for t in helper server client; do
+    names=$(known "$t")
+    [ -n "$names" ] || { fail "the daemon listed no options for $t"; continue; }
+    unknown_opts=$(echo "$view_opts" | awk -v t="$t" '{ for (i = 1; i < NF; i++) if ($i == t) print $NF }' |
+        while read -r o; do echo "$names" | grep -qx "$o" || echo "$o"; done)
+    if [ -z "$unknown_opts" ]; then pass "config $t: every option of the view is the daemon's"
+    else fail "config $t: the view sets options the daemon rejects: $unknown_opts"; fi
+done
+rm -f "$tmpconf"
 
 echo
 if [ "$failures" -gt 0 ]; then

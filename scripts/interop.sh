@@ -10,15 +10,21 @@
 #   (a) pptp-linux + pppd (VM "a")  -> pptp-passthrough server (namespace)
 #   (b) pptp-passthrough client (namespace) -> pptpd + pppd (VM "s")
 #   (c) pings both ways and a download both ways (SHA-256) in every tunnel
+#   (e) IPv6 in (a) and (b): pppd with +ipv6 both ways; IPV6CP link-local
+#       pings both ways in each tunnel, and in (a) pppd's kernel takes our
+#       server's Router Advertisement (SLAAC) and pings an IPv6 address
+#       behind it
 #   (d) two pptp-linux + pppd clients (VMs "c1", "c2") on a LAN behind a
 #       router namespace running `pptp-passthrough helper` reach pptpd (VM
 #       "s") at the same time
 #
 # Namespaces: <P>-net (the "internet": bridge 198.51.100.1/24, our server at
-# 198.51.100.10, VMs s=.20 and a=.30, 203.0.113.1/24 towards the router),
+# 198.51.100.10 and 2001:db8:ffff::1 behind it, VMs s=.20 and a=.30,
+# 203.0.113.1/24 towards the router),
 # <P>-cli (our client, 198.51.100.40), <P>-rtr (203.0.113.2 public, LAN
 # bridge 192.168.1.1/24 with VMs c1=.10 and c2=.11). Tunnels: our server
-# 192.168.77.1 (pool .10-.20), pptpd 192.168.88.1 (pool .10-.30).
+# 192.168.77.1 (pool .10-.20, and a /64 each of 2001:db8:77::/48),
+# pptpd 192.168.88.1 (pool .10-.30); IPv6 link-local in both.
 #
 # Downloads and the extracted kernel are cached in target/interop-cache.
 # Environment: INTEROP_KEEP=1 keeps the work directory (consoles, logs,
@@ -51,7 +57,7 @@ esac
 need_root "$@"
 # Host side: qemu, busybox (also for the VMs), tcpdump for captures, and the
 # libraries pppd and pptpd link against (copied into the initramfs).
-install_packages qemu-system-x86 busybox-static tcpdump \
+install_packages qemu-system-x86 busybox-static tcpdump iputils-ping \
     libwrap0 libpcap0.8 libssl3 libpam0g libcrypt1 libsystemd0
 
 START=$SECONDS
@@ -225,6 +231,7 @@ require-mppe-128
 nobsdcomp
 nodeflate
 nodefaultroute
++ipv6
 debug
 EOF
 
@@ -239,6 +246,13 @@ check_ping() {
     rtt=$(echo "$out" | sed -n 's/.*min\/avg\/max = \(.*\)/rtt \1/p')
     if [ "${rx:-0}" -eq 5 ]; then res "$1" PASS "5/5 replies from $2 $rtt"
     else res "$1" FAIL "${rx:-0}/5 replies from $2"; fi
+}
+# check_ping6 NAME LINK-LOCAL IFACE: the same for IPv6, through IFACE.
+check_ping6() {
+    out=$(ping -6 -c 5 -W 10 -I "$3" "$2" 2>&1)
+    rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+    if [ "${rx:-0}" -eq 5 ]; then res "$1" PASS "5/5 replies from $2 on $3"
+    else res "$1" FAIL "${rx:-0}/5 replies from $2 on $3: $(echo "$out" | tail -n 1)"; fi
 }
 # check_download NAME IP: fetch the peer's blob over HTTP, compare SHA-256.
 # (Several run at once on the pptpd VM: one file per peer address.)
@@ -272,6 +286,17 @@ cat >"$R/etc/ppp/ip-up" <<'EOF'
 echo "$4 $5" >"/tmp/ipup.$1"
 echo "INTEROP-IPUP $VM $1 peer=${PEERNAME:-?} local=$4 remote=$5" >/dev/console
 [ "$ROLE" = pptpd ] && setsid /etc/ppp/serve-peer "$PEERNAME" "$5" </dev/null >/dev/console 2>&1 &
+exit 0
+EOF
+# pppd runs this when IPV6CP is up (iface tty speed local-LL remote-LL
+# ipparam). pptpd's side pings the client's link-local address.
+cat >"$R/etc/ppp/ipv6-up" <<'EOF'
+#!/bin/sh
+. /etc/interop.env
+. /etc/interop-lib.sh
+echo "$4 $5" >"/tmp/ipv6up.$1"
+echo "INTEROP-IPV6UP $VM $1 peer=${PEERNAME:-?} local=$4 remote=$5" >/dev/console
+[ "$ROLE" = pptpd ] && (sleep 2; check_ping6 "s:$PEERNAME ping6-to-client" "$5" "$1") </dev/null >/dev/console 2>&1 &
 exit 0
 EOF
 cat >"$R/etc/ppp/ip-down" <<'EOF'
@@ -313,7 +338,7 @@ case ",$FLOOD," in *",$peer,"*)
     timeout 40 nc "$ip" 5555 </dev/zero >/dev/null
 esac
 EOF
-chmod 755 "$R/etc/ppp/ip-up" "$R/etc/ppp/ip-down" "$R/etc/ppp/serve-peer"
+chmod 755 "$R/etc/ppp/ip-up" "$R/etc/ppp/ipv6-up" "$R/etc/ppp/ip-down" "$R/etc/ppp/serve-peer"
 
 if [ "$MODE" = bench ]; then
     mkdir -p "$R/www/cgi-bin"
@@ -403,7 +428,7 @@ mkdir -p /www/up /www/done /www/down
 exec </dev/null >/dev/console 2>&1
 . /etc/interop-lib.sh
 {
-    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE BENCHBYTES; do
+    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE BENCHBYTES PPPD_EXTRA BEHIND6; do
         eval "echo $v=\\\"\${$v:-}\\\""
     done
 } >/etc/interop.env
@@ -449,7 +474,7 @@ bench)
 client)
     pppd pty "pptp $SERVER --nolaunchpppd" name "$PPPUSER" ipparam "$VM" \
         noauth refuse-pap refuse-chap refuse-mschap refuse-eap require-mppe-128 \
-        nobsdcomp nodeflate persist holdoff 2 maxfail 30 nodetach debug >/dev/null 2>&1 &
+        nobsdcomp nodeflate persist holdoff 2 maxfail 30 nodetach debug $PPPD_EXTRA >/dev/null 2>&1 &
     pppd=$!
     n=0
     while [ "$n" -lt 200 ] && ! ls /tmp/ipup.* >/dev/null 2>&1; do sleep 1; n=$((n + 1)); done
@@ -469,6 +494,29 @@ client)
         else res "$VM barrier" FAIL "not all of $WAITFOR came up"; fi
     fi
     check_ping "$VM ping-to-server" "$rip"
+    if [ -n "$PPPD_EXTRA" ]; then
+        # IPv6: IPV6CP's link-local addresses, then the address the kernel
+        # formed from the server's Router Advertisement (SLAAC).
+        n=0
+        while [ "$n" -lt 30 ] && [ ! -e /tmp/ipv6up.ppp0 ]; do sleep 1; n=$((n + 1)); done
+        if read -r lll rll </tmp/ipv6up.ppp0 2>/dev/null; then
+            echo "INTEROP-UP6 $VM $lll $rll"
+            check_ping6 "$VM ping6-to-server" "$rll" ppp0
+            n=0
+            while [ "$n" -lt 30 ] && ! ip -6 addr show dev ppp0 scope global | grep -q inet6; do
+                sleep 1; n=$((n + 1))
+            done
+            g=$(ip -6 addr show dev ppp0 scope global | sed -n 's/.*inet6 \([0-9a-f:]*\)\/64.*/\1/p' | head -n 1)
+            if [ -n "$g" ]; then
+                res "$VM slaac" PASS "$g on ppp0 from the server's Router Advertisement"
+                echo "INTEROP-SLAAC $VM $g"
+                out=$(ping -6 -c 5 -W 10 "$BEHIND6" 2>&1)
+                rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+                if [ "${rx:-0}" -eq 5 ]; then res "$VM ping6-global" PASS "5/5 replies from $BEHIND6 via the default route the advertisement gave"
+                else res "$VM ping6-global" FAIL "${rx:-0}/5 replies from $BEHIND6: $(ip -6 route 2>&1 | tr '\n' ';')"; fi
+            else res "$VM slaac" FAIL "no global address on ppp0: $(ip -6 addr show dev ppp0 | tr '\n' ';')"; fi
+        else res "$VM ipv6cp" FAIL "IPV6CP did not come up"; fi
+    fi
     check_download "$VM download-from-server" "$rip"
     if wait_url "http://$rip:8080/done/$PPPUSER" 150; then
         res "$VM server-side-done" PASS "the server finished its checks"
@@ -537,6 +585,7 @@ for ns in "$NET" "$CLI" ${RTR:+"$RTR"}; do ip netns add "$ns"; ip -n "$ns" link 
 ip -n "$NET" link add br0 type bridge
 ip -n "$NET" addr add 198.51.100.1/24 dev br0
 ip -n "$NET" addr add 198.51.100.10/24 dev br0
+ip -n "$NET" addr add 2001:db8:ffff::1/128 dev lo
 ip -n "$NET" link set br0 up
 ip netns exec "$NET" sysctl -qw net.ipv4.ip_forward=1
 ip link add eth0 netns "$CLI" type veth peer name cli0 netns "$NET"
@@ -704,6 +753,7 @@ say "starting our server (198.51.100.10), the helper on the router, web servers"
 ip netns exec "$NET" "$BIN" server --listen 198.51.100.10 --secrets "$W/server-secrets" \
     --local-ip 192.168.77.1 --pool-start 192.168.77.10 --pool-end 192.168.77.20 \
     --dns 192.168.77.1 --auth mschapv2 --mppe require-128 --tun pptps0 \
+    --ipv6-prefix 2001:db8:77::/48 --ipv6-dns 2001:db8:77::53 \
     >"$W/server.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "$RTR" "$BIN" helper --wan wan0 --lan brl --socket "$SOCK" >"$W/helper.log" 2>&1 &
@@ -737,7 +787,7 @@ say "booting 4 VMs (qemu TCG): s = pptpd, a = pptp client, c1 + c2 = pptp client
 boot_vm s "$NET" tap-s 52:54:00:00:00:20 ROLE=pptpd ADDR=198.51.100.20/24 GW=198.51.100.1 \
     BARRIER=c1,c2 EXPECT=c1,c2,ours FLOOD=c1
 boot_vm a "$NET" tap-a 52:54:00:00:00:30 ROLE=client ADDR=198.51.100.30/24 GW=198.51.100.1 \
-    SERVER=198.51.100.10 PPPUSER=alice
+    SERVER=198.51.100.10 PPPUSER=alice PPPD_EXTRA=+ipv6 BEHIND6=2001:db8:ffff::1
 boot_vm c1 "$RTR" tap-c1 52:54:00:00:01:10 ROLE=client ADDR=192.168.1.10/24 GW=192.168.1.1 \
     SERVER=198.51.100.20 PPPUSER=c1 WAITFOR=c1,c2 HANGUP=crash
 boot_vm c2 "$RTR" tap-c2 52:54:00:00:01:11 ROLE=client ADDR=192.168.1.11/24 GW=192.168.1.1 \
@@ -756,6 +806,13 @@ host_ping() { # name ns ip
     if [ "${rx:-0}" -eq 5 ]; then
         res "$1" PASS "5/5 replies from $3 $(echo "$out" | sed -n 's/.*min\/avg\/max = \(.*\)/rtt \1/p')"
     else res "$1" FAIL "${rx:-0}/5 replies from $3"; fi
+}
+host_ping6() { # name ns link-local iface (iputils ping)
+    local out rx
+    out=$(ip netns exec "$2" ping -c 5 -W 10 "$3%$4" 2>&1 || true)
+    rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+    if [ "${rx:-0}" -eq 5 ]; then res "$1" PASS "5/5 replies from $3%$4"
+    else res "$1" FAIL "${rx:-0}/5 replies from $3%$4"; fi
 }
 host_download() { # name ns ip
     local got want
@@ -797,6 +854,18 @@ if wait_for "$W/console-a.log" '^INTEROP-UP a ' 300; then
     read -r _ _ a_ip _ < <(grep -a '^INTEROP-UP a ' "$W/console-a.log" | tr -d '\r' | head -n 1)
     echo "    VM a up as $a_ip after $((SECONDS - BOOTED))s"
     host_ping "ours-server ping-to-a" "$NET" "$a_ip"
+    if wait_for "$W/console-a.log" '^INTEROP-UP6 a ' 60; then
+        read -r _ _ a_ll _ < <(grep -a '^INTEROP-UP6 a ' "$W/console-a.log" | tr -d '\r' | head -n 1)
+        host_ping6 "ours-server ping6-to-a" "$NET" "$a_ll" pptps0
+    else
+        res "ours-server ping6-to-a" FAIL "VM a reported no IPv6 link"
+    fi
+    if wait_for "$W/console-a.log" '^INTEROP-SLAAC a ' 60; then
+        read -r _ _ a_g < <(grep -a '^INTEROP-SLAAC a ' "$W/console-a.log" | tr -d '\r' | head -n 1)
+        host_ping "ours-server ping6-to-a-slaac" "$NET" "$a_g"
+    else
+        res "ours-server ping6-to-a-slaac" FAIL "VM a formed no address from our advertisement"
+    fi
     host_download "ours-server download-from-a" "$NET" "$a_ip"
     touch "$W/www-$NET/done/alice"
 else
@@ -811,6 +880,12 @@ if [ -n "$CLIENT_PID" ]; then
         res "ours connect" PASS "${line#connected: }"
         peer=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
         host_ping "ours ping-to-server" "$CLI" "$peer"
+        if wait_for "$W/client.out" '^IPv6 up: ' 30; then
+            ll6=$(grep -a '^IPv6 up: ' "$W/client.out" | head -n 1 | sed -n 's/.*<-> \([0-9a-f:]*\) on .*/\1/p')
+            host_ping6 "ours ping6-to-server" "$CLI" "$ll6" pptpi0
+        else
+            res "ours ping6-to-server" FAIL "IPV6CP with pptpd's pppd did not come up"
+        fi
         host_download "ours download-from-server" "$CLI" "$peer"
         done_ok=0
         for _ in $(seq 240); do
@@ -911,10 +986,12 @@ echo
 echo "================ interop summary ($((SECONDS - START))s) ================"
 scenario "(a) pptp-linux + pppd (VM a) -> pptp-passthrough server" 'a |ours-server '
 expect "a connect" "a ping-to-server" "a download-from-server" "a server-side-done" "a hangup" \
-    "ours-server ping-to-a" "ours-server download-from-a"
+    "ours-server ping-to-a" "ours-server download-from-a" \
+    "a ping6-to-server" "a slaac" "a ping6-global" "ours-server ping6-to-a" "ours-server ping6-to-a-slaac"
 scenario "(b) pptp-passthrough client -> pptpd + pppd (VM s)" 'ours |s:ours '
 expect "ours connect" "ours ping-to-server" "ours download-from-server" "ours server-side-done" \
-    "ours hangup" "s:ours ping-to-client" "s:ours download-from-client" "s:ours one-call"
+    "ours hangup" "s:ours ping-to-client" "s:ours download-from-client" "s:ours one-call" \
+    "ours ping6-to-server" "s:ours ping6-to-client"
 scenario "(d) two pptp-linux + pppd (VMs c1, c2) behind pptp-passthrough helper -> pptpd (VM s)" \
     'c1 |c2 |s:c1 |s:c2 |helper |router '
 expect "c1 connect" "c2 connect" "c1 barrier" "c2 barrier" "s:c1 barrier" "s:c2 barrier" \
@@ -929,6 +1006,7 @@ if [ -n "$others" ]; then
     if echo "$others" | grep -q ' FAIL'; then FAILED=1; fi
 fi
 echo "  (c) traffic: every ping-* and download-* line above (pings both ways, downloads both ways with SHA-256)"
+echo "  (e) IPv6: the ping6-* and slaac lines of (a) and (b)"
 echo "  the helper's call table with the most calls up:"
 echo "$best"
 echo "  GRE packets that matched no call at the helper (arrived before a mapping or after it ended): $unmatched"

@@ -1,12 +1,14 @@
-//! A whole PPP session (LCP, authentication, IPCP, CCP, MPPE data) as a
+//! A whole PPP session (LCP, authentication, IPCP, IPV6CP with Router
+//! Solicitation and Advertisement, CCP, MPPE data) as a
 //! client and a server joined by a link the fuzzer controls: it delivers,
 //! drops, duplicates and corrupts their frames, injects its own, makes them
 //! send IP and lets time pass.
 //!
 //! Invariants: no panic; every frame sent parses; a few frames at most in
 //! answer to one event; a side that
-//! requires MPPE never sends IPv4 in clear and delivers IP only after it
-//! reported Up with MPPE; with MS-CHAPv2 and a client that does not know
+//! requires MPPE never sends IPv4 or IPv6 in clear and delivers IP only
+//! after it reported Up with MPPE; IPv6 only after `Ipv6Up`, which comes
+//! after `Up`; with MS-CHAPv2 and a client that does not know
 //! the password, neither side ever reports Authenticated or Up.
 #![no_main]
 
@@ -20,7 +22,9 @@ use pptp_passthrough::ppp::auth::{AuthConfig, AuthMethod, Credentials, Secret};
 use pptp_passthrough::ppp::ccp::MppePolicy;
 use pptp_passthrough::ppp::frame::{Frame, Protocol};
 use pptp_passthrough::ppp::ipcp::IpcpConfig;
+use pptp_passthrough::ppp::ipv6cp::Ipv6cpConfig;
 use pptp_passthrough::ppp::session::{Session, SessionConfig, SessionEvent};
+use pptp_passthrough::wire::nd::{PrefixInfo, RouterAdvert};
 
 /// Frames one session may send in answer to one event: a few, never a flood.
 const MAX_PER_STEP: usize = 16;
@@ -42,6 +46,7 @@ enum Op {
     SendIp {
         from_client: bool,
         len: u8,
+        v6: bool,
     },
     Wait {
         millis: u16,
@@ -53,6 +58,8 @@ struct Input {
     method: u8,
     right_password: bool,
     mppe: u8,
+    /// Bit 0: the client runs IPv6; bit 1: the server does.
+    ipv6: u8,
     ops: Vec<Op>,
 }
 
@@ -85,6 +92,7 @@ struct Side {
     up_with_mppe: bool,
     authenticated: bool,
     up: bool,
+    ipv6_up: bool,
     queue: Vec<Vec<u8>>,
 }
 
@@ -94,10 +102,9 @@ impl Side {
         while let Some(f) = self.s.poll_transmit() {
             let frame = Frame::parse(&f).expect("a session sent a malformed frame");
             if self.mppe_required {
-                assert_ne!(
-                    frame.protocol,
-                    Protocol::IPV4,
-                    "IPv4 in clear with MPPE required"
+                assert!(
+                    frame.protocol != Protocol::IPV4 && frame.protocol != Protocol::IPV6,
+                    "IP in clear with MPPE required"
                 );
             }
             self.queue.push(f);
@@ -115,12 +122,20 @@ impl Side {
                     self.up_with_mppe |= mppe.is_some();
                 }
                 SessionEvent::Authenticated { .. } => self.authenticated = true,
+                SessionEvent::Ipv6Up { local_id, .. } => {
+                    assert!(self.up, "Ipv6Up before Up");
+                    assert_ne!(local_id, 0, "a zero interface identifier");
+                    self.ipv6_up = true;
+                }
                 _ => {}
             }
         }
-        while let Some(_ip) = self.s.poll_ip() {
+        while let Some(ip) = self.s.poll_ip() {
             if self.mppe_required {
                 assert!(self.up_with_mppe, "IP delivered before MPPE was up");
+            }
+            if ip.first().map(|b| b >> 4) == Some(6) {
+                assert!(self.ipv6_up, "IPv6 delivered before Ipv6Up");
             }
         }
     }
@@ -162,6 +177,8 @@ fuzz_target!(|input: Input| {
             request_dns: true,
             ..IpcpConfig::default()
         },
+        ipv6: (input.ipv6 & 1 != 0).then(Ipv6cpConfig::default),
+        solicit: true,
         ..SessionConfig::default()
     };
     let server_cfg = SessionConfig {
@@ -178,6 +195,23 @@ fuzz_target!(|input: Input| {
             dns: [Some(Ipv4Addr::new(10, 0, 0, 53)), None],
             ..IpcpConfig::default()
         },
+        ipv6: (input.ipv6 & 2 != 0).then(|| Ipv6cpConfig {
+            local: Some(1),
+            ..Ipv6cpConfig::default()
+        }),
+        advertise: Some(RouterAdvert {
+            router_lifetime: 1800,
+            prefixes: vec![PrefixInfo {
+                prefix: "2001:db8:7::".parse().unwrap(),
+                len: 64,
+                valid: 86400,
+                preferred: 14400,
+                autonomous: true,
+            }],
+            mtu: None,
+            dns: vec!["2001:db8::53".parse().unwrap()],
+            dns_lifetime: 1800,
+        }),
         ..SessionConfig::default()
     };
     let creds: Arc<dyn Credentials + Send + Sync> = Arc::new(lookup);
@@ -187,6 +221,7 @@ fuzz_target!(|input: Input| {
         up_with_mppe: false,
         authenticated: false,
         up: false,
+        ipv6_up: false,
         queue: Vec::new(),
     };
     let mut sides = [
@@ -229,8 +264,12 @@ fuzz_target!(|input: Input| {
             Op::Inject { to_client, bytes } => {
                 sides[usize::from(!to_client)].s.handle_frame(now, &bytes);
             }
-            Op::SendIp { from_client, len } => {
-                let mut ip = vec![0x45u8; usize::from(len) + 20];
+            Op::SendIp {
+                from_client,
+                len,
+                v6,
+            } => {
+                let mut ip = vec![if v6 { 0x60u8 } else { 0x45 }; usize::from(len) + 40];
                 ip[1] = len;
                 let _ = sides[usize::from(!from_client)].s.send_ip(&ip);
             }

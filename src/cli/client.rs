@@ -62,6 +62,10 @@ struct ConnectArgs {
     /// Tunnel MTU (576-1500; default 1400, profiles: their `mtu` option).
     #[arg(long, value_parser = clap::value_parser!(u16).range(576..=1500))]
     mtu: Option<u16>,
+    /// No IPv6 in the tunnel (IPV6CP is Protocol-Rejected; profiles: their
+    /// `ipv6` option).
+    #[arg(long)]
+    no_ipv6: bool,
     /// Run this with `up` once the tunnel is up and `down` once it is gone,
     /// the tunnel in its environment (IFNAME, IPLOCAL, IPREMOTE, DNS1,
     /// DNS2, MTU, SERVER), as pppd runs ip-up.
@@ -184,6 +188,9 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
         if let Some(m) = a.mtu {
             p.cfg.mtu = m;
         }
+        if a.no_ipv6 {
+            p.cfg.ipv6 = false;
+        }
         return Ok(p);
     }
     let Some(user) = a.user.clone() else {
@@ -235,6 +242,7 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
         security,
         reconnect: a.reconnect,
         mtu: a.mtu.unwrap_or(ClientCfg::default().mtu),
+        ipv6: !a.no_ipv6,
         ..ClientCfg::default()
     };
     let warn = config::Config {

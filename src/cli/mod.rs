@@ -38,7 +38,7 @@ pub enum Cmd {
     /// The embedded PPTP client (userspace PPP, TUN, raw GRE).
     Client(client::Args),
     /// Run the embedded PPTP server (userspace PPP, TUN, raw GRE).
-    Server(server::Args),
+    Server(Box<server::Args>),
     /// Run every part the config file enables (helper, server, client
     /// profiles) in one process; SIGHUP reloads. OpenWrt's service.
     Run(run::Args),
@@ -68,7 +68,7 @@ pub fn run(cli: Cli) -> i32 {
         Cmd::Status(a) => rt.block_on(status::run(a)),
         Cmd::Hangup(a) => rt.block_on(status::hangup(a)),
         Cmd::Client(a) => rt.block_on(tokio::task::LocalSet::new().run_until(client::run(a))),
-        Cmd::Server(a) => rt.block_on(tokio::task::LocalSet::new().run_until(server::run(a))),
+        Cmd::Server(a) => rt.block_on(tokio::task::LocalSet::new().run_until(server::run(*a))),
         Cmd::Run(a) => match run::check(&a) {
             Some(code) => return code,
             None => rt.block_on(tokio::task::LocalSet::new().run_until(run::run(a))),

@@ -62,9 +62,28 @@ pub struct Args {
     /// Do not clamp the TCP MSS of packets through the tunnels.
     #[arg(long)]
     no_mss_clamp: bool,
+    /// No IPv6 in the tunnels (IPV6CP is Protocol-Rejected).
+    #[arg(long)]
+    no_ipv6: bool,
+    /// IPv6 prefix (length 32-64) from which each session gets a /64,
+    /// announced by Router Advertisements.
+    #[arg(long, value_parser = parse_prefix6)]
+    ipv6_prefix: Option<crate::config::Ipv6Prefix>,
+    /// IPv6 DNS servers announced with the prefix (RDNSS, at most 3).
+    #[arg(long)]
+    ipv6_dns: Vec<std::net::Ipv6Addr>,
     /// Control socket for `status` (skipped if another process has it).
     #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
     socket: PathBuf,
+}
+
+fn parse_prefix6(s: &str) -> Result<crate::config::Ipv6Prefix, String> {
+    crate::config::value::prefix6_pool(s).ok_or_else(|| {
+        format!(
+            "{s:?}: expected {}",
+            crate::config::value::EXPECT_PREFIX6_POOL
+        )
+    })
 }
 
 /// The options the flags (or the file `--config` names) ask for.
@@ -99,6 +118,14 @@ fn options(a: &Args) -> Result<Options, String> {
         idle_timeout: (a.idle_timeout > 0).then(|| Duration::from_secs(a.idle_timeout)),
         proxy_arp: a.proxy_arp,
         mss_clamp: !a.no_mss_clamp,
+        ipv6: !a.no_ipv6,
+        ipv6_prefix: a.ipv6_prefix,
+        ipv6_dns: a
+            .ipv6_dns
+            .iter()
+            .take(crate::wire::nd::MAX_RDNSS)
+            .copied()
+            .collect(),
     })
 }
 

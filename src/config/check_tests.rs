@@ -79,6 +79,27 @@ fn value_type_errors() {
         (client, "option server -vpn.example.com", EXPECT_HOST),
         (client, "option server a..b", EXPECT_HOST),
         (client, "option username ''", EXPECT_USER),
+        (server, "option ipv6 maybe", EXPECT_BOOL),
+        (
+            server,
+            "option ipv6_prefix 2001:db8::/80",
+            EXPECT_PREFIX6_POOL,
+        ),
+        (
+            server,
+            "option ipv6_prefix 2001:db8::/16",
+            EXPECT_PREFIX6_POOL,
+        ),
+        (
+            server,
+            "option ipv6_prefix 2001:db8::1/48",
+            EXPECT_PREFIX6_POOL,
+        ),
+        (server, "option ipv6_prefix 10.0.0.0/8", EXPECT_PREFIX6_POOL),
+        (server, "list ipv6_dns 10.0.0.1", EXPECT_IPV6),
+        (client, "list route 2001:db8::1/32", EXPECT_ROUTE),
+        (client, "list route 2001:db8::/129", EXPECT_ROUTE),
+        (client, "option ipv6 x", EXPECT_BOOL),
     ];
     for (section, line, expected) in cases {
         let text = section(line);
@@ -137,10 +158,7 @@ fn ipv4_and_prefix_validation() {
     ] {
         assert_eq!(
             err(&client(&route(bad))),
-            format!(
-                "{F}:6: option 'route': expected an IPv4 prefix a.b.c.d/len (len 0-32, no host \
-                 bits set), found {bad:?}"
-            )
+            format!("{F}:6: option 'route': expected {EXPECT_ROUTE}, found {bad:?}")
         );
     }
     let p = Ipv4Prefix::new(ip("10.1.0.0"), 16).unwrap();
@@ -204,6 +222,13 @@ fn server_range_and_count_checks() {
             "{base}\tlist wins 1.1.1.1\n\tlist wins 1.0.0.1\n\tlist wins 9.9.9.9\n"
         )),
         format!("{F}:2: server section: 'list wins': expected at most 2 addresses, found 3")
+    );
+    assert_eq!(
+        err(&format!(
+            "{base}\tlist ipv6_dns 2001:db8::1\n\tlist ipv6_dns 2001:db8::2\n\
+             \tlist ipv6_dns 2001:db8::3\n\tlist ipv6_dns 2001:db8::4\n"
+        )),
+        format!("{F}:2: server section: 'list ipv6_dns': expected at most 3 addresses, found 4")
     );
     // Repeats are dropped before counting.
     let d = ok(&format!(

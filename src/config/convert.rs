@@ -14,10 +14,10 @@ use super::value::{self as val, *};
 const HELPER_OPTIONS: &str = "enabled, wan, lan, queue_num, backend, idle_timeout, element_timeout";
 const SERVER_OPTIONS: &str = "enabled, listen, chap_secrets, local_ip, pool_start, pool_end, \
      dns, wins, proxy_arp, mss_clamp, max_sessions, max_pending_auth, auth_fail_limit, lockout, \
-     idle_timeout, auth, mppe, mppe_bits, mppe_stateful";
+     idle_timeout, ipv6, ipv6_prefix, ipv6_dns, auth, mppe, mppe_bits, mppe_stateful";
 const USER_OPTIONS: &str = "enabled, name, password, address";
 const CLIENT_OPTIONS: &str = "server, username, password, auth, mppe, mppe_bits, mppe_stateful, \
-     routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu";
+     routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu, ipv6";
 
 /// Parses the text of the config file; `file_name` only names it in errors.
 pub fn parse(file_name: &str, text: &str) -> Result<Config, ConfigError> {
@@ -253,6 +253,21 @@ fn server(ctx: &Ctx) -> R<ServerCfg> {
             "max_pending_auth" => s.max_pending_auth = ctx.get(n, v, l, val::u32, EXPECT_U32)?,
             "auth_fail_limit" => s.auth_fail_limit = ctx.get(n, v, l, val::u32, EXPECT_U32)?,
             "lockout" => s.lockout = ctx.get(n, v, l, secs, EXPECT_SECS)?,
+            "ipv6" => s.ipv6 = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
+            "ipv6_prefix" => {
+                s.ipv6_prefix = Some(ctx.get(n, v, l, prefix6_pool, EXPECT_PREFIX6_POOL)?);
+            }
+            "ipv6_dns" => {
+                s.ipv6_dns = ctx.all(n, v, l, ipv6, EXPECT_IPV6)?;
+                if s.ipv6_dns.len() > crate::wire::nd::MAX_RDNSS {
+                    let msg = format!(
+                        "'list ipv6_dns': expected at most {} addresses, found {}",
+                        crate::wire::nd::MAX_RDNSS,
+                        s.ipv6_dns.len()
+                    );
+                    return Err(ctx.invalid(l, msg));
+                }
+            }
             "idle_timeout" => {
                 s.idle_timeout =
                     Some(ctx.get(n, v, l, secs, EXPECT_SECS)?).filter(|d| !d.is_zero());
@@ -336,13 +351,14 @@ fn client(ctx: &Ctx, name: &str) -> R<ClientCfg> {
             "username" => user = Some(ctx.get(n, v, l, username, EXPECT_USER)?),
             "password" => pass = Some(password(ctx, ctx.one(n, v, l)?, l)?),
             "routes" => routes = Some(ctx.get(n, v, l, routes_kind, EXPECT_ROUTES)?),
-            "route" => prefixes = ctx.all(n, v, l, prefix, EXPECT_PREFIX)?,
+            "route" => prefixes = ctx.all(n, v, l, route, EXPECT_ROUTE)?,
             "dns_file" => c.dns_file = Some(ctx.get(n, v, l, path, EXPECT_PATH)?),
             "autoconnect" => c.autoconnect = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
             "reconnect" => c.reconnect = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
             "reconnect_min" => c.reconnect_min = ctx.get(n, v, l, secs_pos, EXPECT_SECS_POS)?,
             "reconnect_max" => c.reconnect_max = ctx.get(n, v, l, secs_pos, EXPECT_SECS_POS)?,
             "mtu" => c.mtu = ctx.get(n, v, l, mtu, EXPECT_MTU)?,
+            "ipv6" => c.ipv6 = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
             _ if security(ctx, &mut c.security, n, v, l)? => {}
             _ => return Err(ctx.unknown(l, n, CLIENT_OPTIONS)),
         }
@@ -355,7 +371,7 @@ fn client(ctx: &Ctx, name: &str) -> R<ClientCfg> {
         (Routes::Prefixes(_), true) => {
             return Err(ctx.invalid(
                 ctx.line_of("routes"),
-                "routes 'prefixes' expected at least one 'list route a.b.c.d/len'",
+                "routes 'prefixes' expected at least one 'list route' prefix",
             ));
         }
         (_, false) => {

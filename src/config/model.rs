@@ -132,6 +132,13 @@ pub struct ServerCfg {
     pub lockout: Duration,
     /// `idle_timeout`, default 0 = `None`: never hang up idle sessions.
     pub idle_timeout: Option<Duration>,
+    /// `ipv6`, default on: IPV6CP with link-local addresses (RFC 5072).
+    pub ipv6: bool,
+    /// `ipv6_prefix` (length 32-64): each session gets the next free /64
+    /// of it, announced by Router Advertisements; default none.
+    pub ipv6_prefix: Option<Ipv6Prefix>,
+    /// `list ipv6_dns` (at most 3), announced as RDNSS (RFC 8106).
+    pub ipv6_dns: Vec<std::net::Ipv6Addr>,
     /// `auth`, `mppe`, `mppe_bits`, `mppe_stateful`.
     pub security: Security,
 }
@@ -167,6 +174,9 @@ impl Default for ServerCfg {
             auth_fail_limit: 5,
             lockout: Duration::from_secs(60),
             idle_timeout: None,
+            ipv6: true,
+            ipv6_prefix: None,
+            ipv6_dns: Vec::new(),
             security: Security::default(),
         }
     }
@@ -297,6 +307,9 @@ pub struct ClientCfg {
     pub reconnect_max: Duration,
     /// `mtu`, default 1400: fits PPP, GRE and IP inside a 1500-byte link.
     pub mtu: u16,
+    /// `ipv6`, default on: IPV6CP, then SLAAC from the server's Router
+    /// Advertisements.
+    pub ipv6: bool,
 }
 
 /// Placeholders for the required options, documented defaults for the rest.
@@ -315,6 +328,7 @@ impl Default for ClientCfg {
             reconnect_min: Duration::from_secs(5),
             reconnect_max: Duration::from_secs(300),
             mtu: 1400,
+            ipv6: true,
         }
     }
 }
@@ -335,6 +349,7 @@ impl fmt::Debug for ClientCfg {
             .field("reconnect_min", &self.reconnect_min)
             .field("reconnect_max", &self.reconnect_max)
             .field("mtu", &self.mtu)
+            .field("ipv6", &self.ipv6)
             .finish()
     }
 }
@@ -363,8 +378,57 @@ pub enum Routes {
     None,
     /// `default`: everything (the server itself stays outside).
     Default,
-    /// `prefixes`: the `list route` prefixes (at least one).
-    Prefixes(Vec<Ipv4Prefix>),
+    /// `prefixes`: the `list route` prefixes (at least one), IPv4 or
+    /// IPv6 (routed once IPv6 is up).
+    Prefixes(Vec<RoutePrefix>),
+}
+
+/// One `list route` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutePrefix {
+    V4(Ipv4Prefix),
+    V6(Ipv6Prefix),
+}
+
+/// An IPv6 prefix `addr/len` with no host bits set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Prefix {
+    addr: std::net::Ipv6Addr,
+    len: u8,
+}
+
+impl Ipv6Prefix {
+    /// `None` if `len > 128` or `addr` has bits set beyond `len`.
+    pub fn new(addr: std::net::Ipv6Addr, len: u8) -> Option<Self> {
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(len.min(128)))
+            .unwrap_or(0);
+        (len <= 128 && u128::from(addr) & !mask == 0).then_some(Ipv6Prefix { addr, len })
+    }
+
+    pub fn addr(&self) -> std::net::Ipv6Addr {
+        self.addr
+    }
+
+    pub fn prefix_len(&self) -> u8 {
+        self.len
+    }
+
+    /// The `i`th /64 inside this prefix (`len` at most 64), if there is one.
+    pub fn subnet64(&self, i: u64) -> Option<std::net::Ipv6Addr> {
+        let spare = 64u32.checked_sub(u32::from(self.len))?;
+        if spare < 64 && i >> spare != 0 {
+            return None;
+        }
+        let base = u128::from(self.addr);
+        Some(std::net::Ipv6Addr::from(base | (u128::from(i) << 64)))
+    }
+}
+
+impl fmt::Display for Ipv6Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
 }
 
 /// `a.b.c.d/len` with no host bits set.

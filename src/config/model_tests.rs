@@ -90,7 +90,8 @@ fn server_every_option() {
          \toption lockout '30'\n\toption idle_timeout '900'\n\tlist auth 'mschapv2'\n\
          \tlist auth 'mschapv1'\n\tlist auth 'chap'\n\tlist auth 'pap'\n\toption mppe 'require'\n\
          \tlist mppe_bits '128'\n\tlist mppe_bits '56'\n\tlist mppe_bits '40'\n\
-         \toption mppe_stateful 'true'\n",
+         \toption mppe_stateful 'true'\n\toption ipv6 '0'\n\toption ipv6_prefix '2001:db8:1::/48'\n\
+         \tlist ipv6_dns '2001:db8::53'\n",
     );
     let s = c.server.unwrap();
     assert_eq!(
@@ -113,6 +114,9 @@ fn server_every_option() {
             auth_fail_limit: 2,
             lockout: secs(30),
             idle_timeout: Some(secs(900)),
+            ipv6: false,
+            ipv6_prefix: Ipv6Prefix::new("2001:db8:1::".parse().unwrap(), 48),
+            ipv6_dns: vec!["2001:db8::53".parse().unwrap()],
             security: Security {
                 auth: vec![
                     AuthMethod::MsChapV2,
@@ -144,7 +148,8 @@ fn client_every_option() {
          \toption mppe_stateful '1'\n\toption routes 'prefixes'\n\tlist route '10.0.0.0/8'\n\
          \tlist route '192.168.5.0/24'\n\toption dns_file '/tmp/resolv.conf.d/office'\n\
          \toption autoconnect '1'\n\toption reconnect 'no'\n\toption reconnect_min '2'\n\
-         \toption reconnect_max '60'\n\toption mtu '1300'\n"
+         \toption reconnect_max '60'\n\toption mtu '1300'\n\tlist route '2001:db8:5::/48'\n\
+         \toption ipv6 'off'\n"
     ));
     let p = |s: &str| {
         let (a, l) = s.split_once('/').unwrap();
@@ -163,13 +168,18 @@ fn client_every_option() {
                 mppe_bits: vec![KeyBits::B40],
                 mppe_stateful: true,
             },
-            routes: Routes::Prefixes(vec![p("10.0.0.0/8"), p("192.168.5.0/24")]),
+            routes: Routes::Prefixes(vec![
+                RoutePrefix::V4(p("10.0.0.0/8")),
+                RoutePrefix::V4(p("192.168.5.0/24")),
+                RoutePrefix::V6(Ipv6Prefix::new("2001:db8:5::".parse().unwrap(), 48).unwrap()),
+            ]),
             dns_file: Some(PathBuf::from("/tmp/resolv.conf.d/office")),
             autoconnect: true,
             reconnect: false,
             reconnect_min: secs(2),
             reconnect_max: secs(60),
             mtu: 1300,
+            ipv6: false,
         }]
     );
     assert_eq!(c.client("office").unwrap().username, "alice");
@@ -304,6 +314,9 @@ fn default_config_text_parses_to_defaults() {
         "wins",
         "proxy_arp",
         "mss_clamp",
+        "ipv6",
+        "ipv6_prefix",
+        "ipv6_dns",
         "max_sessions",
         "max_pending_auth",
         "auth_fail_limit",

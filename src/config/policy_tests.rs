@@ -33,7 +33,7 @@ fn client_checks() {
     assert_eq!(
         err(&client("option routes prefixes")),
         format!(
-            "{F}:5: client 'office': routes 'prefixes' expected at least one 'list route a.b.c.d/len'"
+            "{F}:5: client 'office': routes 'prefixes' expected at least one 'list route' prefix"
         )
     );
     assert_eq!(

@@ -5,7 +5,9 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::model::{AuthMethod, Backend, Host, Ipv4Prefix, KeyBits, Mppe, Routes};
+use super::model::{
+    AuthMethod, Backend, Host, Ipv4Prefix, Ipv6Prefix, KeyBits, Mppe, RoutePrefix, Routes,
+};
 
 pub const EXPECT_BOOL: &str = "a boolean ('1', '0', 'true', 'false', 'yes', 'no', 'on' or 'off')";
 pub const EXPECT_U16: &str = "a whole number from 0 to 65535";
@@ -13,7 +15,11 @@ pub const EXPECT_U32: &str = "a whole number from 0 to 4294967295";
 pub const EXPECT_SECS: &str = "a whole number of seconds from 0 to 4294967295";
 pub const EXPECT_SECS_POS: &str = "a whole number of seconds from 1 to 4294967295";
 pub const EXPECT_IPV4: &str = "an IPv4 address a.b.c.d";
-pub const EXPECT_PREFIX: &str = "an IPv4 prefix a.b.c.d/len (len 0-32, no host bits set)";
+pub const EXPECT_ROUTE: &str =
+    "an IPv4 prefix a.b.c.d/len or an IPv6 prefix such as 2001:db8::/32 (no host bits set)";
+pub const EXPECT_PREFIX6_POOL: &str =
+    "an IPv6 prefix of length 32 to 64 with no host bits set, such as 2001:db8:1::/48";
+pub const EXPECT_IPV6: &str = "an IPv6 address such as 2001:db8::53";
 pub const EXPECT_HOST: &str = "a DNS name or an IPv4 address";
 pub const EXPECT_IFNAME: &str = "an interface name (1-15 characters, no '/', ':' or whitespace)";
 pub const EXPECT_PATH: &str = "an absolute path";
@@ -68,6 +74,29 @@ pub fn ipv4(s: &str) -> Option<Ipv4Addr> {
 pub fn prefix(s: &str) -> Option<Ipv4Prefix> {
     let (addr, len) = s.split_once('/')?;
     Ipv4Prefix::new(ipv4(addr)?, u8::try_from(u32(len)?).ok()?)
+}
+
+/// An IPv6 address.
+pub fn ipv6(s: &str) -> Option<std::net::Ipv6Addr> {
+    s.parse().ok()
+}
+
+/// `addr/len` for IPv6.
+pub fn prefix6(s: &str) -> Option<Ipv6Prefix> {
+    let (addr, len) = s.split_once('/')?;
+    Ipv6Prefix::new(ipv6(addr)?, u8::try_from(u32(len)?).ok()?)
+}
+
+/// A `list route` entry: an IPv4 or an IPv6 prefix.
+pub fn route(s: &str) -> Option<RoutePrefix> {
+    prefix(s)
+        .map(RoutePrefix::V4)
+        .or_else(|| prefix6(s).map(RoutePrefix::V6))
+}
+
+/// The server's IPv6 prefix pool: /32 to /64, so that /64s can be cut.
+pub fn prefix6_pool(s: &str) -> Option<Ipv6Prefix> {
+    prefix6(s).filter(|p| (32..=64).contains(&p.prefix_len()))
 }
 
 /// An IPv4 address, or a DNS name by RFC 1123 rules. An all-numeric last

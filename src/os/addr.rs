@@ -2,7 +2,7 @@
 //! stream of address-change notifications; the tunnels' links, addresses,
 //! routes and proxy ARP. Requests are built by `rtmsg`.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::{Stream, StreamExt};
 use rtnetlink::packet_core::NetlinkPayload;
@@ -118,6 +118,38 @@ pub async fn configure_p2p(
     change(h, rtmsg::link_up(index, mtu)).await?;
     change(h, rtmsg::address_add(index, local, 32)).await?;
     add_route(h, peer, 32, index).await
+}
+
+/// An IPv6 address on interface `index`, without duplicate detection
+/// (replacing the same address).
+pub async fn add_address6(
+    h: &rtnetlink::Handle,
+    index: u32,
+    ip: Ipv6Addr,
+    len: u8,
+) -> Result<(), OsError> {
+    change(h, rtmsg::address6_add(index, ip, len)).await
+}
+
+/// Route the IPv6 prefix `dst/len` through interface `index` (and `gw`).
+pub async fn add_route6(
+    h: &rtnetlink::Handle,
+    dst: Ipv6Addr,
+    len: u8,
+    gw: Option<Ipv6Addr>,
+    index: u32,
+) -> Result<(), OsError> {
+    change(h, rtmsg::route6_replace(dst, len, gw, index)).await
+}
+
+/// Delete the IPv6 route `dst/len` on interface `index`.
+pub async fn del_route6(
+    h: &rtnetlink::Handle,
+    dst: Ipv6Addr,
+    len: u8,
+    index: u32,
+) -> Result<(), OsError> {
+    change(h, rtmsg::route6_del(dst, len, index)).await
 }
 
 /// Route `dst/len` through interface `index` (replacing an existing one).

@@ -4,12 +4,12 @@
 //! operation: `ip route replace`, `ip neigh replace ... proxy`, `ip addr
 //! add` (exclusive).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkMessage,
 };
-use rtnetlink::packet_route::address::AddressMessage;
+use rtnetlink::packet_route::address::{AddressHeaderFlags, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage};
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -63,6 +63,44 @@ pub fn address_add(index: u32, ip: Ipv4Addr, len: u8) -> Request {
         CHANGE | NLM_F_EXCL | NLM_F_CREATE,
         RouteNetlinkMessage::NewAddress(m),
     )
+}
+
+/// RTM_NEWADDR of an IPv6 address with IFA_F_NODAD, as `ip addr add ...
+/// nodad`: a point-to-point tunnel has no one to detect duplicates with.
+pub fn address6_add(index: u32, ip: Ipv6Addr, len: u8) -> Request {
+    let mut m = AddressMessageBuilder::<Ipv6Addr>::new()
+        .index(index)
+        .address(ip, len)
+        .build();
+    m.header.flags = AddressHeaderFlags::Nodad;
+    request(
+        CHANGE | NLM_F_REPLACE | NLM_F_CREATE,
+        RouteNetlinkMessage::NewAddress(m),
+    )
+}
+
+/// RTM_NEWROUTE (create or replace) of an IPv6 prefix on interface
+/// `index`, through `gw` if any.
+pub fn route6_replace(dst: Ipv6Addr, len: u8, gw: Option<Ipv6Addr>, index: u32) -> Request {
+    let mut b = RouteMessageBuilder::<Ipv6Addr>::new()
+        .destination_prefix(dst, len)
+        .output_interface(index);
+    if let Some(g) = gw {
+        b = b.gateway(g);
+    }
+    request(
+        CHANGE | NLM_F_REPLACE | NLM_F_CREATE,
+        RouteNetlinkMessage::NewRoute(b.build()),
+    )
+}
+
+/// RTM_DELROUTE of an IPv6 prefix on interface `index`.
+pub fn route6_del(dst: Ipv6Addr, len: u8, index: u32) -> Request {
+    let m = RouteMessageBuilder::<Ipv6Addr>::new()
+        .destination_prefix(dst, len)
+        .output_interface(index)
+        .build();
+    request(CHANGE, RouteNetlinkMessage::DelRoute(m))
 }
 
 /// RTM_NEWROUTE (create or replace): `dst/len` through `gw`, if any, on

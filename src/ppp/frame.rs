@@ -21,10 +21,14 @@ pub struct Protocol(pub u16);
 impl Protocol {
     /// Internet Protocol version 4.
     pub const IPV4: Protocol = Protocol(0x0021);
+    /// Internet Protocol version 6 (RFC 5072 §3).
+    pub const IPV6: Protocol = Protocol(0x0057);
     /// Compressed datagram (RFC 1962 §2.1); MPPE uses it (RFC 3078 §3).
     pub const COMPRESSED: Protocol = Protocol(0x00FD);
     /// IP Control Protocol (RFC 1332).
     pub const IPCP: Protocol = Protocol(0x8021);
+    /// IPv6 Control Protocol (RFC 5072 §2).
+    pub const IPV6CP: Protocol = Protocol(0x8057);
     /// Compression Control Protocol (RFC 1962).
     pub const CCP: Protocol = Protocol(0x80FD);
     /// Link Control Protocol (RFC 1661).

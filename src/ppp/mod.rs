@@ -20,6 +20,7 @@ pub mod error;
 pub mod frame;
 pub mod fsm;
 pub mod ipcp;
+pub mod ipv6cp;
 pub mod lcp;
 pub mod opt;
 pub mod packet;

@@ -57,6 +57,14 @@ impl Opt {
         }
     }
 
+    /// An option carrying one 64-bit value (IPV6CP's Interface-Identifier).
+    pub fn u64(kind: u8, v: u64) -> Opt {
+        Opt {
+            kind,
+            data: v.to_be_bytes().to_vec(),
+        }
+    }
+
     /// An option carrying an IPv4 address (IPCP 3, 129-132).
     pub fn ipv4(kind: u8, addr: Ipv4Addr) -> Opt {
         Opt {

@@ -20,10 +20,13 @@ use super::crypto::mppe_keys::StartKeys;
 use super::error::Error;
 use super::fsm;
 use super::ipcp::{Ipcp, IpcpConfig};
+use super::ipv6cp::{Ipv6cp, Ipv6cpConfig};
 use super::lcp::{Lcp, LcpConfig};
+use crate::wire::nd::RouterAdvert;
 
 mod data;
 mod machine;
+mod nd;
 
 /// Which end of the call we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +77,15 @@ pub struct SessionConfig {
     /// IPCP policy. A server's `remote` is the pool address for this call,
     /// replaced by the user's static address when it has one.
     pub ipcp: IpcpConfig,
+    /// IPV6CP policy (RFC 5072); `None` Protocol-Rejects IPV6CP and IPv6.
+    /// Its `seed` is drawn from the session's Rng.
+    pub ipv6: Option<Ipv6cpConfig>,
+    /// Server: the Router Advertisement for this session's prefix, sent
+    /// once IPv6 is up (its MTU option is set from the link).
+    pub advertise: Option<RouterAdvert>,
+    /// Client: solicit Router Advertisements once IPv6 is up and report
+    /// them as [`SessionEvent::RouterAdvert`].
+    pub solicit: bool,
     /// Bound on MPPE key changes one received packet may cost.
     pub mppe_max_rekeys: u16,
 }
@@ -86,6 +98,9 @@ impl Default for SessionConfig {
             auth: AuthConfig::default(),
             mppe: Some(MppePolicy::default()),
             ipcp: IpcpConfig::default(),
+            ipv6: None,
+            advertise: None,
+            solicit: false,
             mppe_max_rekeys: DEFAULT_MAX_REKEYS,
         }
     }
@@ -108,6 +123,18 @@ pub enum SessionEvent {
         dns: [Option<Ipv4Addr>; 2],
         mtu: u16,
         mppe: Option<MppeMode>,
+    },
+    /// IPv6 can flow too: IPV6CP is open (after `Up`). The identifiers
+    /// form the link-local addresses (RFC 5072 §5).
+    Ipv6Up {
+        local_id: u64,
+        remote_id: Option<u64>,
+    },
+    /// Client: a valid Router Advertisement came from `router` (a
+    /// link-local address); the first one, and every one after.
+    RouterAdvert {
+        router: std::net::Ipv6Addr,
+        ra: RouterAdvert,
     },
     /// The link is dead (final).
     Down { reason: SessionError },
@@ -160,8 +187,14 @@ pub enum SessionError {
     /// goes out unencrypted.
     #[error("MPPE is required and CCP is not open yet")]
     EncryptionNotReady,
+    /// `send_ip` with an IPv6 packet while IPV6CP is not open.
+    #[error("IPv6 is not negotiated on this link")]
+    Ipv6NotUp,
+    /// `send_ip` with a packet that is neither IPv4 nor IPv6.
+    #[error("not an IPv4 or IPv6 packet")]
+    NotIp,
     /// `send_ip` with a packet beyond the MTU.
-    #[error("IPv4 packet of {len} bytes exceeds the MTU of {mtu}")]
+    #[error("IP packet of {len} bytes exceeds the MTU of {mtu}")]
     TooLarge { len: usize, mtu: u16 },
 }
 
@@ -189,6 +222,11 @@ pub struct Session {
     keys: Option<StartKeys>,
     address: Option<Ipv4Addr>,
     ipcp: Option<Ipcp>,
+    ipv6cp: Option<Ipv6cp>,
+    /// `Ipv6Up` was reported and still holds.
+    ipv6_up: bool,
+    /// Router Solicitation or Advertisement, while IPv6 is up.
+    nd: Option<nd::Nd>,
     ccp: Option<Ccp>,
     /// CCP is not in use (disabled, impossible or given up) and MPPE is
     /// not required.
@@ -262,6 +300,9 @@ impl Session {
             keys: None,
             address: None,
             ipcp: None,
+            ipv6cp: None,
+            ipv6_up: false,
+            nd: None,
             ccp: None,
             ccp_skipped: false,
             mppe: None,
@@ -293,6 +334,11 @@ impl Session {
         self.up
     }
 
+    /// Whether IPv6 can flow too (an `Ipv6Up` was reported and still holds).
+    pub fn is_ipv6_up(&self) -> bool {
+        self.ipv6_up
+    }
+
     /// The MPPE mode in force, if any.
     pub fn mppe_mode(&self) -> Option<MppeMode> {
         self.mppe.as_ref().map(|m| m.mode)
@@ -308,7 +354,7 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// The next IPv4 packet received.
+    /// The next IPv4 or IPv6 packet received.
     pub fn poll_ip(&mut self) -> Option<Vec<u8>> {
         self.ip_in.pop_front()
     }
@@ -325,7 +371,9 @@ impl Session {
                 .and_then(Authenticator::poll_timeout),
             self.peer.as_ref().and_then(Peer::poll_timeout),
             self.ipcp.as_ref().and_then(Ipcp::poll_timeout),
+            self.ipv6cp.as_ref().and_then(Ipv6cp::poll_timeout),
             self.ccp.as_ref().and_then(Ccp::poll_timeout),
+            self.nd_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -347,9 +395,13 @@ impl Session {
         if let Some(i) = &mut self.ipcp {
             i.handle_timeout(now);
         }
+        if let Some(i) = &mut self.ipv6cp {
+            i.handle_timeout(now);
+        }
         if let Some(c) = &mut self.ccp {
             c.handle_timeout(now);
         }
+        self.run_nd(now);
         self.pump(now);
     }
 
@@ -364,6 +416,8 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod ipv6_tests;
 #[cfg(test)]
 mod testnet;
 #[cfg(test)]

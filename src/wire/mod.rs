@@ -37,6 +37,7 @@ pub(crate) fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
 
 pub mod gre;
 pub mod mss;
+pub mod nd;
 pub mod pptp;
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
-//! TCP MSS clamping for IPv4 packets crossing a tunnel.
+//! TCP MSS clamping for IPv4 and IPv6 packets crossing a tunnel.
 //!
 //! A tunnel's MTU is smaller than the LAN's and ICMP "fragmentation needed"
 //! is often filtered, so TCP connections stall on full-size segments. The
 //! fix routers use: lower the MSS option (RFC 9293 §3.7.1) in SYN segments
 //! to what fits the tunnel. Checksums are recomputed by etherparse.
 
-use etherparse::{Ipv4HeaderSlice, TcpHeader};
+use etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice, TcpHeader};
 
 use super::{put, read_u16};
 
@@ -14,10 +14,39 @@ pub fn mss_for_mtu(mtu: u16) -> u16 {
     mtu.saturating_sub(40)
 }
 
-/// Lower the MSS option of a TCP SYN in `pkt` (a whole IPv4 packet) to at
-/// most `max`. True if the packet was changed. Anything that is not an
-/// unfragmented IPv4 TCP SYN with a well-formed MSS option is left alone.
+/// The IPv6 header is 20 bytes longer than IPv4's (RFC 8200 §3).
+const IPV6_EXTRA: u16 = 20;
+
+/// Lower the MSS option of a TCP SYN in `pkt` (a whole IPv4 or IPv6
+/// packet) to at most `max`, the IPv4 MSS of [`mss_for_mtu`]; an IPv6 SYN
+/// gets 20 less, for its longer header. True if the packet was changed.
+/// Anything that is not an unfragmented TCP SYN with a well-formed MSS
+/// option (for IPv6: TCP right after the fixed header) is left alone.
 pub fn clamp_mss(pkt: &mut [u8], max: u16) -> bool {
+    match pkt.first().map(|b| b >> 4) {
+        Some(4) => clamp_mss_v4(pkt, max),
+        Some(6) => clamp_mss_v6(pkt, max.saturating_sub(IPV6_EXTRA)),
+        _ => false,
+    }
+}
+
+fn clamp_mss_v6(pkt: &mut [u8], max: u16) -> bool {
+    let Ok(ip) = Ipv6HeaderSlice::from_slice(pkt) else {
+        return false;
+    };
+    if ip.next_header() != etherparse::IpNumber::TCP {
+        return false;
+    }
+    let (src, dst) = (ip.source(), ip.destination());
+    let Some(end) = usize::from(ip.payload_length()).checked_add(40) else {
+        return false;
+    };
+    lower(pkt, 40, end, max, |tcp, payload| {
+        tcp.calc_checksum_ipv6_raw(src, dst, payload).ok()
+    })
+}
+
+fn clamp_mss_v4(pkt: &mut [u8], max: u16) -> bool {
     let Ok(ip) = Ipv4HeaderSlice::from_slice(pkt) else {
         return false;
     };
@@ -30,6 +59,20 @@ pub fn clamp_mss(pkt: &mut [u8], max: u16) -> bool {
     let (src, dst) = (ip.source(), ip.destination());
     let ihl = ip.slice().len();
     let end = usize::from(ip.total_len());
+    lower(pkt, ihl, end, max, |tcp, payload| {
+        tcp.calc_checksum_ipv4_raw(src, dst, payload).ok()
+    })
+}
+
+/// Lower the MSS of the TCP SYN at `pkt[ihl..end]` and set its checksum
+/// with `sum` (which knows the IP pseudo-header).
+fn lower(
+    pkt: &mut [u8],
+    ihl: usize,
+    end: usize,
+    max: u16,
+    sum: impl Fn(&TcpHeader, &[u8]) -> Option<u16>,
+) -> bool {
     let Some(Ok((tcp, _))) = pkt.get(ihl..end).map(TcpHeader::from_slice) else {
         return false;
     };
@@ -51,7 +94,7 @@ pub fn clamp_mss(pkt: &mut [u8], max: u16) -> bool {
     let Some(Ok((tcp, payload))) = pkt.get(ihl..end).map(TcpHeader::from_slice) else {
         return false;
     };
-    let Ok(sum) = tcp.calc_checksum_ipv4_raw(src, dst, payload) else {
+    let Some(sum) = sum(&tcp, payload) else {
         return false;
     };
     // The TCP checksum field, 16 bytes into the TCP header.
@@ -129,6 +172,39 @@ mod tests {
         let mut p = syn(Some(1460), true);
         assert!(clamp_mss(&mut p, mss_for_mtu(1400)));
         assert_eq!(parsed(&p), (1360, true));
+    }
+
+    #[test]
+    fn ipv6_syn_is_lowered_20_bytes_more_with_a_valid_checksum() {
+        let mut tcp = TcpHeader::new(40000, 80, 1, 65535);
+        tcp.syn = true;
+        tcp.set_options(&[etherparse::TcpOptionElement::MaximumSegmentSize(1440)])
+            .unwrap();
+        let (src, dst) = (
+            [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 2],
+            [0xfd; 16],
+        );
+        let b = PacketBuilder::ipv6(src, dst, 64).tcp_header(tcp);
+        let mut p = Vec::new();
+        b.write(&mut p, &[]).unwrap();
+        assert!(clamp_mss(&mut p, mss_for_mtu(1400)));
+        let read = p.clone();
+        let s = etherparse::SlicedPacket::from_ip(&read).unwrap();
+        let Some(etherparse::TransportSlice::Tcp(t)) = s.transport else {
+            panic!("not tcp")
+        };
+        let mss = t.options_iterator().find_map(|o| match o {
+            Ok(etherparse::TcpOptionElement::MaximumSegmentSize(m)) => Some(m),
+            _ => None,
+        });
+        // 1400 - 40 (IPv6) - 20 (TCP).
+        assert_eq!(mss, Some(1340));
+        let want = t.to_header().calc_checksum_ipv6_raw(src, dst, &[]).unwrap();
+        assert_eq!(t.checksum(), want);
+        // Already small enough: untouched.
+        let before = p.clone();
+        assert!(!clamp_mss(&mut p, mss_for_mtu(1400)));
+        assert_eq!(p, before);
     }
 
     #[test]

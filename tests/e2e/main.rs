@@ -6,6 +6,7 @@ mod check;
 mod client;
 mod firewall;
 mod hostile;
+mod ipv6;
 mod lab;
 mod openwrt;
 mod tunnel;

@@ -45,6 +45,7 @@ proto_pptpclient_init_config() {
 	proto_config_add_array 'auth:list(string)'
 	proto_config_add_string mppe
 	proto_config_add_boolean mppe_stateful
+	proto_config_add_boolean ipv6
 	available=1
 	no_device=1
 	lasterror=1
@@ -72,9 +73,9 @@ pptpclient_gre() {
 
 proto_pptpclient_setup() {
 	local config="$1"
-	local server username password defaultroute peerdns metric mtu mppe mppe_stateful auth
+	local server username password defaultroute peerdns metric mtu mppe mppe_stateful auth ipv6
 	local ip secret
-	json_get_vars server username password defaultroute peerdns metric mtu mppe mppe_stateful
+	json_get_vars server username password defaultroute peerdns metric mtu mppe mppe_stateful ipv6
 	json_get_values auth auth
 	if [ -z "$server" ] || [ -z "$username" ] || [ -z "$password" ]; then
 		proto_notify_error "$config" MISSING_SERVER_USERNAME_OR_PASSWORD
@@ -107,6 +108,7 @@ proto_pptpclient_setup() {
 	[ -n "$auth" ] && set -- "$@" --auth "$(echo "$auth" | tr ' ' ',')"
 	[ -n "$mppe" ] && set -- "$@" --mppe "$mppe"
 	[ "$mppe_stateful" = 1 ] && set -- "$@" --mppe-stateful
+	[ "$ipv6" = 0 ] && set -- "$@" --no-ipv6
 	proto_run_command "$config" "$PPTPCLIENT_PROG" "$@"
 }
 

@@ -15,6 +15,8 @@ fn bytes(r: &Request) -> Vec<u8> {
 const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 const GATEWAY: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
 const LOCAL: Ipv4Addr = Ipv4Addr::new(192, 168, 77, 1);
+const LINK_LOCAL: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+const PREFIX6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 7, 0, 0, 0, 0);
 
 fn requests() -> Vec<(&'static str, Request)> {
     vec![
@@ -27,11 +29,17 @@ fn requests() -> Vec<(&'static str, Request)> {
         ("route_del", route_del(SERVER, 32, 7)),
         ("neigh_add", proxy_neighbour(7, SERVER, true)),
         ("neigh_del", proxy_neighbour(7, SERVER, false)),
+        ("address6_add", address6_add(7, LINK_LOCAL, 64)),
+        (
+            "route6_replace",
+            route6_replace(PREFIX6, 64, Some(LINK_LOCAL), 7),
+        ),
+        ("route6_del", route6_del(PREFIX6, 64, 7)),
     ]
 }
 
 #[cfg(target_endian = "little")]
-const WANT: [&str; 9] = [
+const WANT: [&str; 12] = [
     // RTM_GETLINK, request; ifinfomsg all zero; IFLA_IFNAME "wan0"
     "2c000000 1200 0100 00000000 00000000  00000000 00000000 00000000 00000000
      0900 0300 77616e30 00000000",
@@ -60,10 +68,23 @@ const WANT: [&str; 9] = [
     // RTM_DELNEIGH, request | ack; ndmsg AF_INET, index 7, NTF_PROXY; NDA_DST
     "24000000 1d00 0500 00000000 00000000  02 00 0000 07000000 0000 08 00
      0800 0100 c633640a",
+    // RTM_NEWADDR, request | ack | replace | create; AF_INET6 /64, IFA_F_NODAD,
+    // index 7; IFA_ADDRESS, IFA_LOCAL
+    "40000000 1400 0505 00000000 00000000  0a 40 02 00 07000000
+     1400 0100 fe800000000000000000000000000001
+     1400 0200 fe800000000000000000000000000001",
+    // RTM_NEWROUTE, request | ack | replace | create; rtmsg AF_INET6 /64;
+    // RTA_DST, RTA_OIF 7, RTA_GATEWAY
+    "4c000000 1800 0505 00000000 00000000  0a 40 00 00 fe 04 00 01 00000000
+     1400 0100 20010db8000000070000000000000000  0800 0400 07000000
+     1400 0500 fe800000000000000000000000000001",
+    // RTM_DELROUTE, request | ack; RTA_DST, RTA_OIF 7
+    "38000000 1900 0500 00000000 00000000  0a 40 00 00 fe 04 00 01 00000000
+     1400 0100 20010db8000000070000000000000000  0800 0400 07000000",
 ];
 
 #[cfg(target_endian = "big")]
-const WANT: [&str; 9] = [
+const WANT: [&str; 12] = [
     "0000002c 0012 0001 00000000 00000000  00000000 00000000 00000000 00000000
      0009 0003 77616e30 00000000",
     "00000018 0016 0301 00000000 00000000  02 00 00 00 00000000",
@@ -81,6 +102,14 @@ const WANT: [&str; 9] = [
      0008 0001 c633640a",
     "00000024 001d 0005 00000000 00000000  02 00 0000 00000007 0000 08 00
      0008 0001 c633640a",
+    "00000040 0014 0505 00000000 00000000  0a 40 02 00 00000007
+     0014 0001 fe800000000000000000000000000001
+     0014 0002 fe800000000000000000000000000001",
+    "0000004c 0018 0505 00000000 00000000  0a 40 00 00 fe 04 00 01 00000000
+     0014 0001 20010db8000000070000000000000000  0008 0004 00000007
+     0014 0005 fe800000000000000000000000000001",
+    "00000038 0019 0005 00000000 00000000  0a 40 00 00 fe 04 00 01 00000000
+     0014 0001 20010db8000000070000000000000000  0008 0004 00000007",
 ];
 
 #[test]

@@ -15,6 +15,8 @@ use crate::ppp::packet::Code;
 /// The inner protocol field ahead of an IPv4 packet inside MPPE, sent
 /// uncompressed.
 const MPPE_IPV4: [u8; 2] = [0x00, 0x21];
+/// The same for an IPv6 packet.
+const MPPE_IPV6: [u8; 2] = [0x00, 0x57];
 
 /// RFC 1962 §3.1 repeats the Reset-Request for every packet discarded
 /// while waiting for the reset; MPPE sends no Reset-Ack to stop it, so
@@ -103,8 +105,16 @@ impl Session {
             (Protocol::IPCP, Some(i), _) => i.handle_packet(now, payload),
             (Protocol::CCP, _, Some(c)) => c.handle_packet(now, payload),
             (Protocol::IPCP, None, _) => Ok(()),
+            (Protocol::IPV6CP, _, _) if self.ipv6cp.is_some() => match &mut self.ipv6cp {
+                Some(i) => i.handle_packet(now, payload),
+                None => Ok(()),
+            },
             (Protocol::IPV4, _, _) => {
-                self.rx_plain(payload);
+                self.rx_plain(now, protocol, payload);
+                Ok(())
+            }
+            (Protocol::IPV6, _, _) if self.ipv6cp.is_some() => {
+                self.rx_plain(now, protocol, payload);
                 Ok(())
             }
             (Protocol::COMPRESSED, _, _) => {
@@ -125,21 +135,41 @@ impl Session {
         }
     }
 
-    fn ipcp_open(&self) -> bool {
-        self.ipcp
-            .as_ref()
-            .is_some_and(|i| i.state() == State::Opened)
+    /// Whether the network protocol's NCP is open (IPCP for IPv4, IPV6CP
+    /// for IPv6).
+    fn ncp_open(&self, p: Protocol) -> bool {
+        match p {
+            Protocol::IPV4 => self
+                .ipcp
+                .as_ref()
+                .is_some_and(|i| i.state() == State::Opened),
+            Protocol::IPV6 => self
+                .ipv6cp
+                .as_ref()
+                .is_some_and(|i| i.state() == State::Opened),
+            _ => false,
+        }
     }
 
-    /// IPv4 in clear: only when MPPE is neither in use nor required.
-    fn rx_plain(&mut self, payload: &[u8]) {
+    /// IP in clear: only when MPPE is neither in use nor required.
+    fn rx_plain(&mut self, now: Instant, protocol: Protocol, payload: &[u8]) {
         if self.mppe.is_some() || self.mppe_required() {
-            tracing::debug!("unencrypted IPv4 dropped: MPPE in force");
+            tracing::debug!("unencrypted IP dropped: MPPE in force");
             return;
         }
-        if self.ipcp_open() {
-            self.ip_in.push_back(payload.to_vec());
+        self.deliver(now, protocol, payload);
+    }
+
+    /// A received packet of an open protocol: Neighbor Discovery for the
+    /// session itself, the rest for [`Session::poll_ip`].
+    fn deliver(&mut self, now: Instant, protocol: Protocol, ip: &[u8]) {
+        if !self.ncp_open(protocol) {
+            return;
         }
+        if protocol == Protocol::IPV6 && self.nd_input(now, ip) {
+            return;
+        }
+        self.ip_in.push_back(ip.to_vec());
     }
 
     /// An MPPE datagram (RFC 3078 §3): decrypt, or act on the loss.
@@ -150,7 +180,7 @@ impl Session {
         };
         match m.dec.decrypt(payload) {
             Ok(plain) => match inner_protocol(&plain) {
-                Some((Protocol::IPV4, ip)) if self.ipcp_open() => self.ip_in.push_back(ip.to_vec()),
+                Some((p @ (Protocol::IPV4 | Protocol::IPV6), ip)) => self.deliver(now, p, ip),
                 Some((p, _)) => tracing::debug!(protocol = p.0, "MPPE payload dropped"),
                 None => tracing::debug!("empty MPPE payload dropped"),
             },
@@ -184,11 +214,17 @@ impl Session {
         }
     }
 
-    /// Queue an IPv4 packet: inside MPPE (frame protocol 0x00FD, inner
-    /// protocol 0x0021) when negotiated, else as protocol 0x0021. Refused
-    /// before `Up`, so nothing goes out in clear while MPPE is required and
-    /// CCP is not open.
+    /// Queue an IPv4 or IPv6 packet (by its version field): inside MPPE
+    /// (frame protocol 0x00FD, inner protocol 0x0021 or 0x0057) when
+    /// negotiated, else as protocol 0x0021 or 0x0057 (RFC 5072 §3).
+    /// Refused before `Up` (and IPv6 before `Ipv6Up`), so nothing goes out
+    /// in clear while MPPE is required and CCP is not open.
     pub fn send_ip(&mut self, packet: &[u8]) -> Result<(), SessionError> {
+        let (protocol, inner) = match packet.first().map(|b| b >> 4) {
+            Some(4) => (Protocol::IPV4, MPPE_IPV4),
+            Some(6) => (Protocol::IPV6, MPPE_IPV6),
+            _ => return Err(SessionError::NotIp),
+        };
         if !self.up {
             let waiting_for_ccp = self.phase == Phase::Network && self.mppe_required();
             return Err(if waiting_for_ccp {
@@ -196,6 +232,9 @@ impl Session {
             } else {
                 SessionError::NotUp
             });
+        }
+        if protocol == Protocol::IPV6 && !self.ipv6_up {
+            return Err(SessionError::Ipv6NotUp);
         }
         let mtu = self.mtu();
         if packet.len() > usize::from(mtu) {
@@ -207,13 +246,13 @@ impl Session {
         match &mut self.mppe {
             Some(m) => {
                 // `packet` is at most the MTU long (checked above).
-                let mut inner = Vec::with_capacity(MPPE_IPV4.len().saturating_add(packet.len()));
-                inner.extend_from_slice(&MPPE_IPV4);
-                inner.extend_from_slice(packet);
-                let datagram = m.enc.encrypt(&inner);
+                let mut plain = Vec::with_capacity(inner.len().saturating_add(packet.len()));
+                plain.extend_from_slice(&inner);
+                plain.extend_from_slice(packet);
+                let datagram = m.enc.encrypt(&plain);
                 self.emit(Protocol::COMPRESSED, &datagram);
             }
-            None => self.emit(Protocol::IPV4, packet),
+            None => self.emit(protocol, packet),
         }
         Ok(())
     }

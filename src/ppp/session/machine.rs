@@ -13,6 +13,7 @@ use crate::ppp::error::Error;
 use crate::ppp::frame::Protocol;
 use crate::ppp::fsm::{Event, State};
 use crate::ppp::ipcp::Ipcp;
+use crate::ppp::ipv6cp::Ipv6cp;
 
 /// The crypto layer's name for a negotiated mode.
 fn crypto_mode(m: MppeMode) -> mppe::MppeMode {
@@ -34,12 +35,13 @@ impl Session {
             let moved = self.drain_lcp(now)
                 | self.drain_auth(now)
                 | self.drain_ipcp(now)
+                | self.drain_ipv6cp(now)
                 | self.drain_ccp(now);
             if !moved {
                 break;
             }
         }
-        self.check_up();
+        self.check_up(now);
     }
 
     /// Record why the link goes down; the first reason wins.
@@ -83,6 +85,9 @@ impl Session {
 
     fn leave_network(&mut self) {
         self.ipcp = None;
+        self.ipv6cp = None;
+        self.ipv6_up = false;
+        self.nd = None;
         self.ccp = None;
         self.ccp_skipped = false;
         self.mppe = None;
@@ -240,6 +245,38 @@ impl Session {
         i.open(now);
         i.up(now);
         self.ipcp = Some(i);
+        if let Some(mut cfg) = self.cfg.ipv6.clone() {
+            let mut seed = [0u8; 8];
+            self.rng.fill_bytes(&mut seed);
+            cfg.seed = u64::from_le_bytes(seed);
+            let mut i6 = Ipv6cp::with_config(cfg, self.cfg.fsm);
+            i6.set_peer_mru(peer_mru);
+            i6.open(now);
+            i6.up(now);
+            self.ipv6cp = Some(i6);
+        }
+    }
+
+    /// IPV6CP is optional: when it fails or the peer closes it, IPv4
+    /// carries on alone.
+    fn drain_ipv6cp(&mut self, _now: Instant) -> bool {
+        let Some(i) = &mut self.ipv6cp else {
+            return false;
+        };
+        let packets: Vec<_> = std::iter::from_fn(|| i.poll_transmit()).collect();
+        let events: Vec<_> = std::iter::from_fn(|| i.poll_event()).collect();
+        let moved = !packets.is_empty() || !events.is_empty();
+        for p in packets {
+            self.emit(Protocol::IPV6CP, &p);
+        }
+        for e in events {
+            match e {
+                Event::Failed(err) => tracing::info!("IPV6CP failed, IPv4 only: {err}"),
+                Event::Finished => tracing::info!("IPV6CP closed, IPv4 only"),
+                _ => {}
+            }
+        }
+        moved
     }
 
     fn drain_ipcp(&mut self, now: Instant) -> bool {
@@ -343,6 +380,12 @@ impl Session {
                 self.ccp_gone(now, SessionError::ProtocolRejected("CCP"));
             }
             Protocol::IPCP => self.fail(now, SessionError::ProtocolRejected("IPCP")),
+            Protocol::IPV6CP => {
+                tracing::info!("peer Protocol-Rejected IPV6CP: IPv4 only");
+                self.ipv6cp = None;
+                self.ipv6_up = false;
+                self.nd = None;
+            }
             other => tracing::debug!(protocol = other.0, "peer Protocol-Rejected"),
         }
     }
@@ -377,7 +420,7 @@ impl Session {
         }
     }
 
-    fn check_up(&mut self) {
+    fn check_up(&mut self, now: Instant) {
         let ready = self.data_ready();
         if ready && !self.up {
             self.up = true;
@@ -397,6 +440,29 @@ impl Session {
             });
         } else if !ready {
             self.up = false;
+        }
+        let v6 = self
+            .ipv6cp
+            .as_ref()
+            .filter(|i| self.up && i.state() == State::Opened)
+            .map(|i| *i.params());
+        match v6 {
+            Some(p) if !self.ipv6_up => {
+                let Some(local_id) = p.local else { return };
+                self.ipv6_up = true;
+                tracing::info!(role = ?self.role, local = %crate::ppp::ipv6cp::link_local(local_id),
+                    remote = ?p.remote.map(crate::ppp::ipv6cp::link_local), "IPv6 up");
+                self.events.push_back(SessionEvent::Ipv6Up {
+                    local_id,
+                    remote_id: p.remote,
+                });
+                self.start_nd(now, local_id);
+            }
+            Some(_) => {}
+            None => {
+                self.ipv6_up = false;
+                self.nd = None;
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! link drops or the profile is told to stop. Cleans up what it installed.
 
 use std::cell::RefCell;
-use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -11,19 +11,23 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::status::{State, Status};
-use crate::config::{ClientCfg, Host, Routes};
+use crate::config::{ClientCfg, Host, RoutePrefix, Routes};
 use crate::nat::alloc::{Owner, SharedAllocator};
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
 use crate::os::{OsError, addr};
 use crate::ppp::auth::AuthConfig;
 use crate::ppp::ipcp::IpcpConfig;
+use crate::ppp::ipv6cp::{Ipv6cpConfig, link_local};
 use crate::ppp::session::{Session, SessionConfig, SessionError, SessionEvent};
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
 use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
 use crate::service::endpoint::{OsRng, flush, random_call_id, security_policy};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
+
+/// Most SLAAC addresses one tunnel takes from the server's advertisements.
+const MAX_SLAAC_ADDRESSES: usize = 4;
 
 /// A profile ready to dial.
 #[derive(Debug, Clone)]
@@ -287,6 +291,8 @@ async fn run(
             request_dns: true,
             request_nbns: false,
         },
+        ipv6: p.cfg.ipv6.then(Ipv6cpConfig::default),
+        solicit: p.cfg.ipv6,
         ..SessionConfig::default()
     };
     let ppp = Session::client(cfg, now(), OsRng);
@@ -299,6 +305,11 @@ async fn run(
     let (mut gbuf, mut tbuf) = (vec![0u8; 65536], vec![0u8; 65536]);
     let mut stopping: Option<Instant> = None;
     let mut mss: Option<u16> = None;
+    let mut dns4: Vec<Ipv4Addr> = Vec::new();
+    // What the hook was told at `up`, told again with IPv6 at `up6`.
+    let mut hook_env: Vec<(&str, String)> = Vec::new();
+    let mut local_id: Option<u64> = None;
+    let mut v6_addrs: Vec<Ipv6Addr> = Vec::new();
     let result = 'run: loop {
         let t = now();
         let (events, _) = flush(&mut link, t, &gre, &tun, mss);
@@ -317,7 +328,8 @@ async fn run(
                     addr::configure_p2p(&h, tun_index, local_ip, peer, u32::from(mtu)).await?;
                     let dns: Vec<Ipv4Addr> = dns.iter().flatten().copied().collect();
                     install_routes(p, &h, tun_index, server, up).await?;
-                    write_dns(p, &dns, up);
+                    dns4.clone_from(&dns);
+                    write_dns(p, &dns, &status.borrow().dns6, up);
                     if up.hooked.is_none() {
                         let mut env = vec![
                             ("IFNAME", tun.name().to_string()),
@@ -330,6 +342,7 @@ async fn run(
                             env.push((k, d.to_string()));
                         }
                         run_hook(p, "up", &env);
+                        hook_env = env;
                         up.hooked = Some((tun.name().to_string(), server));
                     }
                     up.since.get_or_insert_with(now);
@@ -348,6 +361,75 @@ async fn run(
                 }
                 SessionEvent::AuthFailed { reason } => {
                     tracing::warn!(%reason, "authentication failed")
+                }
+                SessionEvent::Ipv6Up {
+                    local_id: id,
+                    remote_id,
+                } => {
+                    local_id = Some(id);
+                    let ll = link_local(id);
+                    addr::add_address6(&h, tun_index, ll, 64).await?;
+                    if let Routes::Prefixes(list) = &p.cfg.routes {
+                        for r in list {
+                            if let RoutePrefix::V6(r) = r {
+                                addr::add_route6(&h, r.addr(), r.prefix_len(), None, tun_index)
+                                    .await?;
+                            }
+                        }
+                    }
+                    let mut s = status.borrow_mut();
+                    s.ipv6_link_local = Some(ll);
+                    s.ipv6_peer = remote_id.map(link_local);
+                    let peer = s.ipv6_peer.map_or("?".to_string(), |a| a.to_string());
+                    println!("IPv6 up: {ll} <-> {peer} on {}", tun.name());
+                }
+                SessionEvent::RouterAdvert { router, ra } => {
+                    let Some(id) = local_id else { continue };
+                    let slaac = slaac(&ra, id);
+                    for a in &slaac {
+                        if !v6_addrs.contains(a) {
+                            if v6_addrs.len() >= MAX_SLAAC_ADDRESSES {
+                                tracing::warn!(address = %a, "IPv6 address from the server ignored: the tunnel has {MAX_SLAAC_ADDRESSES} already");
+                                continue;
+                            }
+                            v6_addrs.push(*a);
+                        }
+                        addr::add_address6(&h, tun_index, *a, 64).await?;
+                    }
+                    if ra.router_lifetime > 0 && p.cfg.routes == Routes::Default {
+                        for half in [
+                            Ipv6Addr::UNSPECIFIED,
+                            Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0),
+                        ] {
+                            addr::add_route6(&h, half, 1, Some(router), tun_index).await?;
+                        }
+                    }
+                    let changed = {
+                        let mut s = status.borrow_mut();
+                        let changed = s.ipv6_addr != slaac.first().copied() || s.dns6 != ra.dns;
+                        s.ipv6_addr = slaac.first().copied();
+                        s.dns6.clone_from(&ra.dns);
+                        changed
+                    };
+                    if changed {
+                        tracing::info!(address = ?slaac.first(), dns = ?ra.dns, "IPv6 address from the server's Router Advertisement");
+                        write_dns(p, &dns4, &ra.dns, up);
+                        if up.hooked.is_some() {
+                            let mut env = hook_env.clone();
+                            let words = |v: &[Ipv6Addr]| {
+                                v.iter()
+                                    .map(Ipv6Addr::to_string)
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            };
+                            env.push(("LLLOCAL", link_local(id).to_string()));
+                            env.push(("LLREMOTE", router.to_string()));
+                            env.push(("IP6ADDR", words(&slaac[..slaac.len().min(1)])));
+                            env.push(("IP6ROUTER", u8::from(ra.router_lifetime > 0).to_string()));
+                            env.push(("DNS6", words(&ra.dns)));
+                            run_hook(p, "up6", &env);
+                        }
+                    }
                 }
                 SessionEvent::Authenticated { .. } => tracing::info!("authenticated"),
                 SessionEvent::Down { reason } => {
@@ -443,15 +525,34 @@ async fn install_routes(
         }
         Routes::Prefixes(list) => {
             for r in list {
-                addr::add_route(h, r.addr(), r.prefix_len(), tun_index).await?;
+                if let RoutePrefix::V4(r) = r {
+                    addr::add_route(h, r.addr(), r.prefix_len(), tun_index).await?;
+                }
             }
             Ok(())
         }
     }
 }
 
-/// The server's DNS servers in resolv.conf format, written atomically.
-fn write_dns(p: &Profile, dns: &[Ipv4Addr], up: &mut Tunnel) {
+/// The addresses SLAAC forms from an advertisement (RFC 4862 §5.5.3):
+/// each autonomous /64 with a lifetime, and the identifier IPV6CP agreed
+/// (RFC 5072 §5).
+fn slaac(ra: &crate::wire::nd::RouterAdvert, id: u64) -> Vec<Ipv6Addr> {
+    ra.prefixes
+        .iter()
+        .filter(|p| p.autonomous && p.len == 64 && p.valid > 0 && p.preferred <= p.valid)
+        .map(|p| Ipv6Addr::from(u128::from(p.prefix) & !u128::from(u64::MAX) | u128::from(id)))
+        .collect()
+}
+
+/// The server's DNS servers (IPCP's, then the advertised IPv6 ones) in
+/// resolv.conf format, written atomically.
+fn write_dns(p: &Profile, dns: &[Ipv4Addr], dns6: &[Ipv6Addr], up: &mut Tunnel) {
+    let dns: Vec<IpAddr> = dns
+        .iter()
+        .map(|a| IpAddr::V4(*a))
+        .chain(dns6.iter().map(|a| IpAddr::V6(*a)))
+        .collect();
     let Some(file) = &p.cfg.dns_file else { return };
     let mut text = format!(
         "# DNS of PPTP profile '{}' (pptp-passthrough)\n",

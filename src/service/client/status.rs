@@ -1,6 +1,6 @@
 //! What `client status` reports for one profile.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -28,6 +28,13 @@ pub struct Status {
     pub local_ip: Option<Ipv4Addr>,
     pub remote_ip: Option<Ipv4Addr>,
     pub dns: Vec<Ipv4Addr>,
+    /// Our link-local address once IPv6 is up, and the server's.
+    pub ipv6_link_local: Option<Ipv6Addr>,
+    pub ipv6_peer: Option<Ipv6Addr>,
+    /// The address SLAAC formed from the server's advertisement.
+    pub ipv6_addr: Option<Ipv6Addr>,
+    /// IPv6 DNS servers the server advertised (RFC 8106).
+    pub dns6: Vec<Ipv6Addr>,
     pub mppe: Option<String>,
     /// Seconds the tunnel has been up.
     pub age_secs: Option<u64>,

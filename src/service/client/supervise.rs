@@ -71,6 +71,10 @@ async fn keep_up(
             let mut s = status.borrow_mut();
             s.local_ip = None;
             s.remote_ip = None;
+            s.ipv6_link_local = None;
+            s.ipv6_peer = None;
+            s.ipv6_addr = None;
+            s.dns6.clear();
             s.since = None;
             s.last_error = out.error.clone();
             s.state = State::Down;

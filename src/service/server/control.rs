@@ -129,6 +129,7 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                         }
                         let mut cfg = g.cfg.clone();
                         cfg.ipcp.remote = Some(ip);
+                        let prefix6 = super::session::ipv6_for_call(&mut g, &mut cfg);
                         let ppp = Session::server(cfg, now, OsRng, g.secrets.clone());
                         let link = Link::new(
                             GreChannel::new(cid, peer_call_id, GreConfig::default()),
@@ -145,6 +146,8 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                                 started: now,
                                 last_ip: now,
                                 up: None,
+                                prefix6,
+                                peer_id: None,
                             },
                         );
                         mine.push(cid);

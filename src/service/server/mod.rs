@@ -7,7 +7,7 @@ mod session;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, RwLock};
@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::endpoint::security_policy;
 use crate::config::secrets::load_secrets;
-use crate::config::{ConfigError, ServerCfg, UserCfg};
+use crate::config::{ConfigError, Ipv6Prefix, ServerCfg, UserCfg};
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
 use crate::os::{OsError, addr};
@@ -49,6 +49,11 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     pub proxy_arp: bool,
     pub mss_clamp: bool,
+    /// IPV6CP with link-local addresses.
+    pub ipv6: bool,
+    /// A /64 of it per session, advertised (needs `ipv6`).
+    pub ipv6_prefix: Option<Ipv6Prefix>,
+    pub ipv6_dns: Vec<Ipv6Addr>,
 }
 
 /// TUN device of the server run by the daemon.
@@ -80,6 +85,9 @@ impl Options {
             idle_timeout: c.idle_timeout,
             proxy_arp: c.proxy_arp,
             mss_clamp: c.mss_clamp,
+            ipv6: c.ipv6,
+            ipv6_prefix: c.ipv6_prefix,
+            ipv6_dns: c.ipv6_dns.clone(),
         })
     }
 }
@@ -205,6 +213,19 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
     let h = addr::handle()?;
     let tun_index = addr::ifindex(&h, tun.name()).await?;
     addr::configure_p2p(&h, tun_index, o.local_ip, o.local_ip, 1400).await?;
+    // One interface identifier for the whole device: every session's
+    // link-local route points at it (RFC 5072 §5).
+    let ipv6_id = {
+        let mut b = [0u8; 8];
+        crate::ppp::auth::Rng::fill_bytes(&mut super::endpoint::OsRng, &mut b);
+        u64::from_be_bytes(b).max(1)
+    };
+    if o.ipv6 {
+        let ll = crate::ppp::ipv6cp::link_local(ipv6_id);
+        if let Err(e) = addr::add_address6(&h, tun_index, ll, 64).await {
+            tracing::warn!(error = %e, "IPv6 link-local address on the TUN device (is IPv6 disabled?)");
+        }
+    }
     // One raw socket sees GRE to every local address; bind it only when
     // there is a single listen address.
     let gre_addr = match o.listen[..] {
@@ -235,6 +256,10 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         sessions: HashMap::new(),
         by_ip: HashMap::new(),
         free,
+        v6: session::V6 {
+            id: ipv6_id,
+            ..session::V6::default()
+        },
         cfg,
         secrets: guard.clone(),
         lock,

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -13,12 +13,14 @@ use crate::os::addr;
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
 use crate::ppp::auth::{AuthError, Credentials, Secret};
+use crate::ppp::ipv6cp::{Ipv6cpConfig, link_local};
 use crate::ppp::session::{SessionConfig, SessionEvent};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::{Key, Lockout};
 use crate::ratelimit::Untrusted;
 use crate::service::endpoint::{flush, ipv4_dst};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
+use crate::wire::nd::{MAX_RTR_ADV_INTERVAL_SECS, PrefixInfo, RouterAdvert};
 
 /// The chap-secrets table, refusing users that are locked out.
 pub struct Guarded {
@@ -69,6 +71,65 @@ pub struct Session_ {
     pub last_ip: Instant,
     /// Set once IP flows: MSS clamp value and host route installed.
     pub up: Option<u16>,
+    /// The upper 64 bits of the session's /64 from the IPv6 prefix pool.
+    pub prefix6: Option<u64>,
+    /// The peer's IPV6CP interface identifier, once IPv6 is up.
+    pub peer_id: Option<u64>,
+}
+
+/// IPv6 on the server's TUN device: its interface identifier, the peers'
+/// identifiers and /64s by session, and the /64s of the pool.
+#[derive(Debug, Default)]
+pub struct V6 {
+    pub id: u64,
+    pub by_id: HashMap<u64, u16>,
+    pub by_prefix: HashMap<u64, u16>,
+    /// /64s given back, taken before `next`.
+    pub free: Vec<u64>,
+    /// Index of the next /64 never handed out.
+    pub next: u64,
+}
+
+/// IPv6 policy for a new call: IPV6CP with the device's identifier (the
+/// other peers' identifiers to be avoided) and, with a prefix pool, a /64
+/// to advertise. The /64 taken, if any.
+pub fn ipv6_for_call(st: &mut State, cfg: &mut SessionConfig) -> Option<u64> {
+    if !st.opts.ipv6 {
+        return None;
+    }
+    cfg.ipv6 = Some(Ipv6cpConfig {
+        local: Some(st.v6.id),
+        avoid: st.v6.by_id.keys().copied().collect(),
+        seed: 0,
+    });
+    let pool = st.opts.ipv6_prefix?;
+    let upper = match st.v6.free.pop() {
+        Some(p) => p,
+        None => {
+            let a = pool.subnet64(st.v6.next)?;
+            st.v6.next = st.v6.next.saturating_add(1);
+            (u128::from(a) >> 64) as u64
+        }
+    };
+    let prefix = Ipv6Addr::from(u128::from(upper) << 64);
+    cfg.advertise = Some(RouterAdvert {
+        router_lifetime: (3 * MAX_RTR_ADV_INTERVAL_SECS) as u16,
+        prefixes: vec![PrefixInfo {
+            prefix,
+            len: 64,
+            valid: 86400,
+            preferred: 14400,
+            autonomous: true,
+        }],
+        mtu: None,
+        dns: st.opts.ipv6_dns.clone(),
+        dns_lifetime: 3 * MAX_RTR_ADV_INTERVAL_SECS,
+    });
+    Some(upper)
+}
+
+fn prefix_text(upper: u64) -> String {
+    format!("{}/64", Ipv6Addr::from(u128::from(upper) << 64))
 }
 
 pub struct State {
@@ -79,6 +140,7 @@ pub struct State {
     pub sessions: HashMap<u16, Session_>,
     pub by_ip: HashMap<Ipv4Addr, u16>,
     pub free: Vec<Ipv4Addr>,
+    pub v6: V6,
     pub cfg: SessionConfig,
     pub secrets: Arc<dyn Credentials + Send + Sync>,
     pub lock: Arc<Mutex<Lockout>>,
@@ -128,6 +190,8 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
                 "age_secs": now.saturating_duration_since(s.started).as_secs(),
                 "bytes_in": g.bytes_in,
                 "bytes_out": g.bytes_out,
+                "ipv6_link_local": s.peer_id.map(link_local),
+                "ipv6_prefix": s.prefix6.filter(|_| s.peer_id.is_some()).map(prefix_text),
             })
         })
         .collect();
@@ -212,12 +276,49 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                     install(st, ip);
                 }
             }
+            SessionEvent::Ipv6Up { remote_id, .. } => ipv6_up(st, cid, remote_id),
+            SessionEvent::RouterAdvert { .. } => {}
             SessionEvent::Down { reason } => {
                 end_session(st, cid, &reason.to_string());
                 return;
             }
         }
     }
+}
+
+/// IPv6 is up on a session: route the peer's link-local address and its
+/// /64 to it.
+fn ipv6_up(st: &mut State, cid: u16, remote_id: Option<u64>) {
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return;
+    };
+    if let Some(id) = remote_id {
+        match st.v6.by_id.get(&id) {
+            Some(other) if *other != cid => {
+                tracing::warn!(
+                    call_id = cid,
+                    "IPv6 interface identifier already in use by another session: its link-local address is not routed"
+                );
+            }
+            _ => {
+                st.v6.by_id.insert(id, cid);
+                s.peer_id = Some(id);
+            }
+        }
+    }
+    tracing::info!(user = s.user.as_deref().unwrap_or("?"), link_local = ?s.peer_id.map(link_local),
+        prefix = ?s.prefix6.map(prefix_text), "IPv6 up");
+    let Some(upper) = s.prefix6 else {
+        return;
+    };
+    st.v6.by_prefix.insert(upper, cid);
+    let (h, idx) = (st.h.clone(), st.tun_index);
+    tokio::task::spawn_local(async move {
+        let dst = Ipv6Addr::from(u128::from(upper) << 64);
+        if let Err(e) = addr::add_route6(&h, dst, 64, None, idx).await {
+            tracing::warn!(error = %e, "route to the client's IPv6 prefix");
+        }
+    });
 }
 
 /// Host route to the client and, if asked, proxy ARP on the LAN whose
@@ -285,6 +386,17 @@ pub fn end_session(st: &mut State, cid: u16, why: &str) {
     if !s.static_ip {
         st.free.push(s.tunnel_ip);
     }
+    st.v6.by_id.retain(|_, c| *c != cid);
+    if let Some(upper) = s.prefix6 {
+        st.v6.free.push(upper);
+        if st.v6.by_prefix.remove(&upper).is_some() {
+            let (h, idx) = (st.h.clone(), st.tun_index);
+            tokio::task::spawn_local(async move {
+                let dst = Ipv6Addr::from(u128::from(upper) << 64);
+                let _ = addr::del_route6(&h, dst, 64, idx).await;
+            });
+        }
+    }
     if st.opts.proxy_arp && s.up.is_some() {
         let (h, ip, idx) = (st.h.clone(), s.tunnel_ip, st.tun_index);
         tokio::task::spawn_local(async move {
@@ -318,18 +430,32 @@ pub async fn gre_loop(st: Shared) {
     }
 }
 
+/// The session a packet from the TUN device is for: by IPv4 address, by
+/// the peer's link-local address, or by its /64. Multicast (the kernel's
+/// own neighbour discovery, MLD) goes to no session.
+fn session_for(st: &State, pkt: &[u8]) -> Option<u16> {
+    if let Some(dst) = ipv4_dst(pkt) {
+        return st.by_ip.get(&dst).copied();
+    }
+    let (_, dst) = crate::wire::nd::addresses(pkt)?;
+    let bits = u128::from(dst);
+    let (upper, lower) = ((bits >> 64) as u64, bits as u64);
+    if upper == 0xfe80_0000_0000_0000 {
+        st.v6.by_id.get(&lower).copied()
+    } else {
+        st.v6.by_prefix.get(&upper).copied()
+    }
+}
+
 pub async fn tun_loop(st: Shared) {
     let mut buf = vec![0u8; 65536];
     loop {
         let tun = st.borrow().tun.clone();
         let r = tun.recv(&mut buf).await;
         let Ok(n) = r else { continue };
-        let Some(dst) = ipv4_dst(&buf[..n]) else {
-            continue;
-        };
         let now = Instant::now();
         let mut s = st.borrow_mut();
-        let Some(&cid) = s.by_ip.get(&dst) else {
+        let Some(cid) = session_for(&s, &buf[..n]) else {
             continue;
         };
         let clamp = s.opts.mss_clamp;

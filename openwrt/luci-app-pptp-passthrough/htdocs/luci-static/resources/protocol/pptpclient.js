@@ -84,5 +84,9 @@ return network.registerProtocol('pptpclient', {
 		o = s.taboption('advanced', form.Flag, 'mppe_stateful', _('Stateful MPPE'),
 			_('Less CPU, but recovers slowly from packet loss.'));
 		o.default = o.disabled;
+
+		o = s.taboption('advanced', form.Flag, 'ipv6', _('IPv6'),
+			_('IPv6 in the tunnel: link-local addresses, then an address from the server\'s Router Advertisement.'));
+		o.default = o.enabled;
 	}
 });

@@ -158,6 +158,21 @@ return view.extend({
 			_('Needed when ICMP is filtered somewhere on the path.'));
 		o.default = '1';
 
+		o = s.taboption('general', form.Flag, 'ipv6', _('IPv6'),
+			_('IPv6 in the tunnels: link-local addresses, and a /64 per session from the prefix below.'));
+		o.default = '1';
+
+		o = s.taboption('general', form.Value, 'ipv6_prefix', _('IPv6 prefix'),
+			_('Each session gets the next /64 of it by Router Advertisement; /32 to /64. Needs IPv6 forwarding.'));
+		o.datatype = 'cidr6';
+		o.placeholder = '2001:db8:1::/48';
+		o.depends('ipv6', '1');
+
+		o = s.taboption('general', form.DynamicList, 'ipv6_dns', _('IPv6 DNS servers'),
+			_('Announced with the prefix (at most 3).'));
+		o.datatype = 'ip6addr("nomask")';
+		o.depends('ipv6', '1');
+
 		securityOptions(s, 'security', false);
 
 		o = s.taboption('limits', form.Value, 'max_sessions', _('Most sessions'));
@@ -205,6 +220,11 @@ return view.extend({
 		o = s.taboption('general', form.Flag, 'autoconnect', _('Connect at start'));
 		o.default = '0';
 
+		o = s.taboption('general', form.Flag, 'ipv6', _('IPv6'),
+			_('IPv6 in the tunnel: link-local addresses, then an address from the server\'s Router Advertisement.'));
+		o.default = '1';
+		o.modalonly = true;
+
 		securityOptions(s, 'security', true);
 
 		o = s.taboption('routing', form.ListValue, 'routes', _('Routes via the tunnel'));
@@ -213,8 +233,9 @@ return view.extend({
 		o.value('prefixes', _('These prefixes'));
 		o.default = 'none';
 
-		o = s.taboption('routing', form.DynamicList, 'route', _('Prefixes'));
-		o.datatype = 'cidr4';
+		o = s.taboption('routing', form.DynamicList, 'route', _('Prefixes'),
+			_('IPv4 or IPv6; IPv6 ones are routed once IPv6 is up.'));
+		o.datatype = 'cidr';
 		o.depends('routes', 'prefixes');
 		o.modalonly = true;
 
