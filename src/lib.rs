@@ -2,7 +2,7 @@
 //! diagnostics for Linux and OpenWrt routers.
 //!
 //! Layout: `wire` (codecs), `nat` (call table and rewrite rules, sans-IO),
-//! `netfilter` (ruleset generation), `os` (the I/O edge: NFQUEUE, nft,
+//! `netfilter` (ruleset generation), `radius` (RADIUS client, sans-IO), `os` (the I/O edge: NFQUEUE, nft,
 //! rtnetlink, sockets), `cli` (subcommands).
 
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod netfilter;
 pub mod os;
 pub mod ppp;
 pub mod pptp;
+pub mod radius;
 pub mod ratelimit;
 pub mod service;
 #[cfg(test)]
