@@ -126,6 +126,7 @@ fn options(a: &Args) -> Result<Options, String> {
             .take(crate::wire::nd::MAX_RDNSS)
             .copied()
             .collect(),
+        radius: None,
     })
 }
 

@@ -14,7 +14,9 @@ use super::value::{self as val, *};
 const HELPER_OPTIONS: &str = "enabled, wan, lan, queue_num, backend, idle_timeout, element_timeout";
 const SERVER_OPTIONS: &str = "enabled, listen, chap_secrets, local_ip, pool_start, pool_end, \
      dns, wins, proxy_arp, mss_clamp, max_sessions, max_pending_auth, auth_fail_limit, lockout, \
-     idle_timeout, ipv6, ipv6_prefix, ipv6_dns, auth, mppe, mppe_bits, mppe_stateful";
+     idle_timeout, ipv6, ipv6_prefix, ipv6_dns, radius_server, radius_secret, radius_accounting, \
+     radius_interim, radius_nas_identifier, radius_fallback, radius_require_message_authenticator, \
+     radius_dae_port, radius_dae_client, auth, mppe, mppe_bits, mppe_stateful";
 const USER_OPTIONS: &str = "enabled, name, password, address";
 const CLIENT_OPTIONS: &str = "server, username, password, auth, mppe, mppe_bits, mppe_stateful, \
      routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu, ipv6";
@@ -268,6 +270,27 @@ fn server(ctx: &Ctx) -> R<ServerCfg> {
                     return Err(ctx.invalid(l, msg));
                 }
             }
+            "radius_server" => {
+                s.radius.servers = ctx.all(n, v, l, radius_server, EXPECT_RADIUS_SERVER)?
+            }
+            "radius_secret" => s.radius.secret = ctx.get(n, v, l, secret, EXPECT_SECRET)?,
+            "radius_accounting" => {
+                s.radius.accounting = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?
+            }
+            "radius_interim" => {
+                s.radius.interim =
+                    Some(ctx.get(n, v, l, secs, EXPECT_SECS)?).filter(|d| !d.is_zero());
+            }
+            "radius_nas_identifier" => {
+                s.radius.nas_identifier = ctx.get(n, v, l, nas_id, EXPECT_NAS_ID)?;
+            }
+            "radius_fallback" => s.radius.fallback = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
+            "radius_require_message_authenticator" => {
+                s.radius.require_message_authenticator =
+                    ctx.get(n, v, l, val::bool, EXPECT_BOOL)?;
+            }
+            "radius_dae_port" => s.radius.dae_port = ctx.get(n, v, l, val::u16, EXPECT_U16)?,
+            "radius_dae_client" => s.radius.dae_clients = ctx.all(n, v, l, ipv4, EXPECT_IPV4)?,
             "idle_timeout" => {
                 s.idle_timeout =
                     Some(ctx.get(n, v, l, secs, EXPECT_SECS)?).filter(|d| !d.is_zero());
@@ -308,6 +331,20 @@ fn server(ctx: &Ctx) -> R<ServerCfg> {
                 ),
             ));
         }
+    }
+    if !s.radius.servers.is_empty() && s.radius.secret.is_empty() {
+        return Err(ctx.missing(
+            ctx.line_of("radius_server"),
+            "radius_secret",
+            " with radius_server",
+        ));
+    }
+    if s.radius.dae_port != 0 && s.radius.dae_clients.is_empty() {
+        return Err(ctx.missing(
+            ctx.line_of("radius_dae_port"),
+            "radius_dae_client",
+            " with radius_dae_port",
+        ));
     }
     if s.enabled {
         ctx.require(s.local_ip, "local_ip", " when enabled")?;

@@ -139,8 +139,84 @@ pub struct ServerCfg {
     pub ipv6_prefix: Option<Ipv6Prefix>,
     /// `list ipv6_dns` (at most 3), announced as RDNSS (RFC 8106).
     pub ipv6_dns: Vec<std::net::Ipv6Addr>,
+    /// `radius_*`: logins, accounting and disconnects through RADIUS.
+    pub radius: RadiusCfg,
     /// `auth`, `mppe`, `mppe_bits`, `mppe_stateful`.
     pub security: Security,
+}
+
+/// One `list radius_server` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RadiusServer {
+    pub addr: Ipv4Addr,
+    /// Authentication port, 1812 unless given.
+    pub auth_port: u16,
+    /// Accounting port, 1813 unless given.
+    pub acct_port: u16,
+}
+
+/// The server's RADIUS options; off while `servers` is empty.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RadiusCfg {
+    /// `list radius_server 'ADDR[:AUTHPORT[:ACCTPORT]]'`, in order of
+    /// preference (failover and back).
+    pub servers: Vec<RadiusServer>,
+    /// `radius_secret`: shared with every server; never printed.
+    pub secret: String,
+    /// `radius_accounting`, default on.
+    pub accounting: bool,
+    /// `radius_interim`, default 0: Interim-Updates only when the server
+    /// sends Acct-Interim-Interval; otherwise every this many seconds.
+    pub interim: Option<Duration>,
+    /// `radius_nas_identifier`, default `pptp-passthrough`.
+    pub nas_identifier: String,
+    /// `radius_fallback`, default off: the local users when no RADIUS
+    /// server answers.
+    pub fallback: bool,
+    /// `radius_require_message_authenticator`, default on (the BlastRADIUS
+    /// mitigation).
+    pub require_message_authenticator: bool,
+    /// `radius_dae_port`, default 0 (off): Disconnect and CoA Requests
+    /// (RFC 5176) on this UDP port.
+    pub dae_port: u16,
+    /// `list radius_dae_client`: who may send them.
+    pub dae_clients: Vec<Ipv4Addr>,
+}
+
+impl Default for RadiusCfg {
+    fn default() -> Self {
+        RadiusCfg {
+            servers: Vec::new(),
+            secret: String::new(),
+            accounting: true,
+            interim: None,
+            nas_identifier: "pptp-passthrough".into(),
+            fallback: false,
+            require_message_authenticator: true,
+            dae_port: 0,
+            dae_clients: Vec::new(),
+        }
+    }
+}
+
+/// Hand-written so that the secret never reaches a log.
+impl fmt::Debug for RadiusCfg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RadiusCfg")
+            .field("servers", &self.servers)
+            .field("secret", &format_args!("<redacted>"))
+            .field("accounting", &self.accounting)
+            .field("interim", &self.interim)
+            .field("nas_identifier", &self.nas_identifier)
+            .field("fallback", &self.fallback)
+            .field(
+                "require_message_authenticator",
+                &self.require_message_authenticator,
+            )
+            .field("dae_port", &self.dae_port)
+            .field("dae_clients", &self.dae_clients)
+            .finish()
+    }
 }
 
 /// Longest lockout: a repeat offender is slowed down, never banned forever.
@@ -177,6 +253,7 @@ impl Default for ServerCfg {
             ipv6: true,
             ipv6_prefix: None,
             ipv6_dns: Vec::new(),
+            radius: RadiusCfg::default(),
             security: Security::default(),
         }
     }

@@ -117,6 +117,7 @@ fn server_every_option() {
             ipv6: false,
             ipv6_prefix: Ipv6Prefix::new("2001:db8:1::".parse().unwrap(), 48),
             ipv6_dns: vec!["2001:db8::53".parse().unwrap()],
+            radius: RadiusCfg::default(),
             security: Security {
                 auth: vec![
                     AuthMethod::MsChapV2,

@@ -20,6 +20,10 @@ pub const EXPECT_ROUTE: &str =
 pub const EXPECT_PREFIX6_POOL: &str =
     "an IPv6 prefix of length 32 to 64 with no host bits set, such as 2001:db8:1::/48";
 pub const EXPECT_IPV6: &str = "an IPv6 address such as 2001:db8::53";
+pub const EXPECT_RADIUS_SERVER: &str =
+    "an IPv4 address with optional ports, ADDRESS[:AUTHPORT[:ACCTPORT]] (1812 and 1813 by default)";
+pub const EXPECT_SECRET: &str = "a shared secret of 1 to 128 characters";
+pub const EXPECT_NAS_ID: &str = "1 to 64 printable characters";
 pub const EXPECT_HOST: &str = "a DNS name or an IPv4 address";
 pub const EXPECT_IFNAME: &str = "an interface name (1-15 characters, no '/', ':' or whitespace)";
 pub const EXPECT_PATH: &str = "an absolute path";
@@ -74,6 +78,36 @@ pub fn ipv4(s: &str) -> Option<Ipv4Addr> {
 pub fn prefix(s: &str) -> Option<Ipv4Prefix> {
     let (addr, len) = s.split_once('/')?;
     Ipv4Prefix::new(ipv4(addr)?, u8::try_from(u32(len)?).ok()?)
+}
+
+/// `ADDRESS[:AUTHPORT[:ACCTPORT]]`; ports from 1.
+pub fn radius_server(s: &str) -> Option<super::model::RadiusServer> {
+    let mut it = s.split(':');
+    let addr = ipv4(it.next()?)?;
+    let port = |p: Option<&str>, d: u16| match p {
+        None => Some(d),
+        Some(p) => u16(p).filter(|p| *p > 0),
+    };
+    let auth_port = port(it.next(), 1812)?;
+    let acct_port = port(it.next(), 1813)?;
+    it.next().is_none().then_some(super::model::RadiusServer {
+        addr,
+        auth_port,
+        acct_port,
+    })
+}
+
+/// A RADIUS shared secret.
+pub fn secret(s: &str) -> Option<String> {
+    (1..=128)
+        .contains(&s.chars().count())
+        .then(|| s.to_string())
+}
+
+/// A NAS-Identifier (RFC 2865 §5.32): printable, short.
+pub fn nas_id(s: &str) -> Option<String> {
+    (!s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_graphic() || c == ' '))
+        .then(|| s.to_string())
 }
 
 /// An IPv6 address.

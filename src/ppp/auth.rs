@@ -110,6 +110,11 @@ pub struct AuthConfig {
     pub restart: Duration,
     /// Transmissions before giving up (10 by default).
     pub max_tries: u8,
+    /// Authenticator: hand the peer's credentials out as
+    /// [`AuthEvent::Verify`] (to RADIUS) and wait for
+    /// [`Authenticator::complete`], instead of checking them with
+    /// [`Credentials`].
+    pub external: bool,
 }
 
 impl Default for AuthConfig {
@@ -120,6 +125,7 @@ impl Default for AuthConfig {
             password: String::new(),
             restart: Duration::from_secs(3),
             max_tries: 10,
+            external: false,
         }
     }
 }
@@ -156,6 +162,58 @@ pub enum AuthEvent {
     },
     /// Authentication failed; the link should be terminated.
     AuthFailed { reason: AuthError },
+    /// With [`AuthConfig::external`]: these credentials need a verdict.
+    Verify(VerifyRequest),
+}
+
+/// The peer's credentials, for a verdict from elsewhere (RADIUS, RFC 2865
+/// §5.2-5.3, RFC 2548 §2.1-2.3).
+#[derive(Clone, PartialEq, Eq)]
+pub enum VerifyRequest {
+    Pap {
+        /// The name as the peer sent it.
+        name: String,
+        password: Vec<u8>,
+    },
+    Chap {
+        method: AuthMethod,
+        /// The name as the peer sent it (a "DOMAIN\\" prefix kept).
+        name: String,
+        identifier: u8,
+        challenge: Vec<u8>,
+        /// The Response Value.
+        response: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for VerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VerifyRequest::Pap { name, .. } => write!(f, "Pap({name:?}, <password>)"),
+            VerifyRequest::Chap { method, name, .. } => write!(f, "Chap({method:?}, {name:?})"),
+        }
+    }
+}
+
+/// The verdict on a [`VerifyRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// `message` is the text of the Success or Ack packet: for MS-CHAPv2
+    /// the `S=` authenticator response (RFC 2759 §5); `keys` are MPPE's.
+    Accept {
+        keys: Option<StartKeys>,
+        address: Option<Ipv4Addr>,
+        message: Vec<u8>,
+    },
+    /// `message`, if given, is the Failure text as is (for MS-CHAP,
+    /// `E=691 R=0 ...`, RFC 2759 §6); else the usual one.
+    Reject {
+        message: Option<Vec<u8>>,
+        why: &'static str,
+    },
+    /// Check them with the local [`Credentials`] after all (RADIUS did not
+    /// answer and the fallback is on).
+    Local,
 }
 
 /// Why authentication failed.

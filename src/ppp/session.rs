@@ -13,7 +13,10 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::auth::{AuthConfig, AuthError, AuthMethod, Authenticator, Credentials, Peer, Rng};
+use super::auth::{
+    AuthConfig, AuthError, AuthMethod, Authenticator, Credentials, Peer, Rng, Verdict,
+    VerifyRequest,
+};
 use super::ccp::{Ccp, MppeMode, MppePolicy};
 use super::crypto::mppe::{DEFAULT_MAX_REKEYS, Decrypter, Encrypter};
 use super::crypto::mppe_keys::StartKeys;
@@ -111,6 +114,9 @@ impl Default for SessionConfig {
 pub enum SessionEvent {
     /// Authentication succeeded (either role); `user` has no domain.
     Authenticated { user: String, method: AuthMethod },
+    /// Server with external authentication: the peer's credentials need a
+    /// verdict, given with [`Session::complete_auth`].
+    Verify(VerifyRequest),
     /// Authentication failed (either role); `Down` follows.
     AuthFailed { reason: AuthError },
     /// IPv4 can flow: IPCP is open and, when MPPE is in use, CCP too. May
@@ -405,6 +411,14 @@ impl Session {
         self.pump(now);
     }
 
+    /// The verdict on the credentials of [`SessionEvent::Verify`].
+    pub fn complete_auth(&mut self, now: Instant, verdict: Verdict) {
+        if let (Some(a), Some(creds)) = (&mut self.authenticator, &self.credentials) {
+            a.complete(verdict, &**creds);
+        }
+        self.pump(now);
+    }
+
     /// Terminate the link (RFC 1661 §3.7): LCP Terminate-Request, then
     /// `Down` with [`SessionError::Closed`].
     pub fn close(&mut self, now: Instant) {
@@ -416,6 +430,8 @@ impl Session {
     }
 }
 
+#[cfg(test)]
+mod external_tests;
 #[cfg(test)]
 mod ipv6_tests;
 #[cfg(test)]

@@ -40,6 +40,9 @@ pub struct ClientConfig {
     pub revive_after: Duration,
     /// Requests outstanding at once, accounting backlog included.
     pub max_pending: usize,
+    /// Refuse answers without a Message-Authenticator (RFC 3579 §3.2; the
+    /// BlastRADIUS mitigation).
+    pub require_message_authenticator: bool,
 }
 
 impl Default for ClientConfig {
@@ -50,6 +53,7 @@ impl Default for ClientConfig {
             tries: 3,
             revive_after: Duration::from_secs(60),
             max_pending: 256,
+            require_message_authenticator: true,
         }
     }
 }
@@ -339,7 +343,8 @@ impl Client {
             .get(p.server)
             .map(|s| s.secret.as_slice())
             .unwrap_or_default();
-        match crypto::verify_response(bytes, &p.auth, secret) {
+        let require = self.cfg.require_message_authenticator;
+        match crypto::verify_response_with(bytes, &p.auth, secret, require) {
             Ok(packet) => {
                 let (server, request_auth) = (p.server, p.auth);
                 self.pending.remove(&token);

@@ -144,6 +144,18 @@ pub fn verify_response(
     request_auth: &[u8; 16],
     secret: &[u8],
 ) -> Result<Packet, RadiusError> {
+    verify_response_with(bytes, request_auth, secret, true)
+}
+
+/// [`verify_response`], with the Message-Authenticator optional unless
+/// `require_ma` (for servers that do not sign their answers yet; a
+/// present one is always checked).
+pub fn verify_response_with(
+    bytes: &[u8],
+    request_auth: &[u8; 16],
+    secret: &[u8],
+    require_ma: bool,
+) -> Result<Packet, RadiusError> {
     let p = Packet::parse(bytes)?;
     let b = exact(bytes);
     let mut copy = b.to_vec();
@@ -156,7 +168,8 @@ pub fn verify_response(
     match message_authenticator_ok(b, request_auth, secret) {
         Some(true) => Ok(p),
         Some(false) => Err(RadiusError::BadAuthenticator),
-        None => Err(RadiusError::NoMessageAuthenticator),
+        None if require_ma => Err(RadiusError::NoMessageAuthenticator),
+        None => Ok(p),
     }
 }
 
@@ -206,6 +219,19 @@ pub fn hide_password(password: &[u8], secret: &[u8], request_auth: &[u8; 16]) ->
         prev = block.to_vec();
     }
     p
+}
+
+/// The inverse of [`hide_password`]: also how MS-CHAP-MPPE-Keys is hidden
+/// (RFC 2548 §2.4.1).
+pub fn unhide(cipher: &[u8], secret: &[u8], request_auth: &[u8; 16]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cipher.len());
+    let mut prev: &[u8] = request_auth;
+    for block in cipher.chunks(16) {
+        let b = md5(&[secret, prev]);
+        out.extend(block.iter().zip(b).map(|(c, k)| c ^ k));
+        prev = block;
+    }
+    out
 }
 
 /// The key inside an MS-MPPE-Send-Key or -Recv-Key value (RFC 2548

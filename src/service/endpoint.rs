@@ -94,31 +94,33 @@ pub fn mppe_policy(name: &str, stateful: bool) -> Result<Option<MppePolicy>, Str
     }
 }
 
-/// Send everything a link has queued; returns its events and the number
-/// of IPv4 packets written to the TUN device. SYNs are MSS-clamped to `mss`.
+/// Send everything a link has queued; returns its events, and the number
+/// of IP packets written to the TUN device and their octets. SYNs are
+/// MSS-clamped to `mss`.
 pub fn flush(
     link: &mut Link,
     now: Instant,
     gre: &GreSocket,
     tun: &Tun,
     mss: Option<u16>,
-) -> (Vec<SessionEvent>, usize) {
+) -> (Vec<SessionEvent>, usize, u64) {
     while let Some(pkt) = link.poll_gre(now) {
         gre.try_send(link.peer, &pkt);
     }
-    let mut n = 0;
+    let (mut n, mut octets) = (0, 0u64);
     while let Some(mut ip) = link.ppp.poll_ip() {
         if let Some(m) = mss {
             crate::wire::mss::clamp_mss(&mut ip, m);
         }
         tun.try_send(&ip);
         n += 1;
+        octets += ip.len() as u64;
     }
     let mut ev = Vec::new();
     while let Some(e) = link.ppp.poll_event() {
         ev.push(e);
     }
-    (ev, n)
+    (ev, n, octets)
 }
 
 /// Destination address of an IPv4 packet.

@@ -3,7 +3,7 @@
 //! servers. Names are unique per run; everything is deleted on drop, also
 //! when the test fails. Processes are ended by PID only.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -325,6 +325,30 @@ impl Lab {
         pid
     }
 
+    /// Start another program in a namespace given by full name, its output
+    /// to `out`; ended on drop.
+    pub fn spawn_program(&mut self, ns: &str, program: &str, args: &[&str], out: &Path) -> u32 {
+        let f = std::fs::File::create(out).expect("program log");
+        let c = Command::new("ip")
+            .args(["netns", "exec", ns, program])
+            .args(args)
+            .stdout(f.try_clone().expect("log"))
+            .stderr(f)
+            .spawn()
+            .expect("spawn");
+        let pid = c.id();
+        self.children.push(c);
+        pid
+    }
+
+    /// End one child started by the lab (SIGKILL) and reap it.
+    pub fn kill_child(&mut self, pid: u32) {
+        if let Some(c) = self.children.iter_mut().find(|c| c.id() == pid) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// Wait for a child started with `spawn_in`/`spawn_bin` to exit.
     pub fn wait_child(&mut self, pid: u32, limit: Duration) -> Option<std::process::ExitStatus> {
         let t = Instant::now();
@@ -561,7 +585,11 @@ impl Drop for Lab {
             let mine = format!("{}-", self.prefix);
             for e in dir.flatten() {
                 if e.file_name().to_string_lossy().starts_with(&mine) {
-                    let _ = std::fs::remove_file(e.path());
+                    if e.path().is_dir() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    } else {
+                        let _ = std::fs::remove_file(e.path());
+                    }
                 }
             }
         }

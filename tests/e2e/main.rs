@@ -9,6 +9,7 @@ mod hostile;
 mod ipv6;
 mod lab;
 mod openwrt;
+mod radius;
 mod tunnel;
 
 use std::time::Duration;

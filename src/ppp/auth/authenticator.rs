@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use super::wire::{ChapPacket, PapPacket};
 use super::{
-    AuthConfig, AuthError, AuthEvent, AuthMethod, Credentials, Rng, challenge_len,
-    password_hash_hash, random_u8, user_of,
+    AuthConfig, AuthError, AuthEvent, AuthMethod, Credentials, Rng, Verdict, VerifyRequest,
+    challenge_len, password_hash_hash, random_u8, user_of,
 };
 use crate::ppp::crypto::chap::verify_chap_md5;
 use crate::ppp::crypto::ct_eq;
@@ -29,6 +29,8 @@ const DENIED: &str = "Authentication failed";
 enum State {
     Idle,
     Waiting,
+    /// The credentials are out for a verdict; repeats get no answer yet.
+    Verifying,
     Succeeded,
     Failed,
 }
@@ -53,6 +55,10 @@ pub struct Authenticator {
     /// The reply that settled the exchange, repeated for retransmitted
     /// Requests/Responses (RFC 1334 §2.2.1, RFC 1994 §4.2).
     reply: Vec<u8>,
+    /// While verifying: the Identifier to answer, the user, and the
+    /// Response Value and name (for a local check after all).
+    verifying: Option<(u8, String)>,
+    verifying_response: (Vec<u8>, Vec<u8>),
     out: VecDeque<Vec<u8>>,
     events: VecDeque<AuthEvent>,
 }
@@ -69,6 +75,8 @@ impl Authenticator {
             tries: 0,
             deadline: None,
             reply: Vec::new(),
+            verifying: None,
+            verifying_response: (Vec::new(), Vec::new()),
             out: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -197,8 +205,40 @@ impl Authenticator {
         }
     }
 
+    fn pap_request_local(
+        &mut self,
+        id: u8,
+        peer_id: &[u8],
+        password: &[u8],
+        creds: &dyn Credentials,
+    ) {
+        let external = std::mem::replace(&mut self.config.external, false);
+        self.pap_request(id, peer_id, password, creds);
+        self.config.external = external;
+    }
+
+    fn chap_response_local(&mut self, id: u8, value: &[u8], name: &[u8], creds: &dyn Credentials) {
+        let external = std::mem::replace(&mut self.config.external, false);
+        self.chap_response(id, value, name, creds);
+        self.config.external = external;
+    }
+
     fn pap_request(&mut self, id: u8, peer_id: &[u8], password: &[u8], creds: &dyn Credentials) {
         let user = user_of(peer_id);
+        if self.state == State::Verifying {
+            return;
+        }
+        if self.state == State::Waiting && self.config.external {
+            self.state = State::Verifying;
+            self.deadline = None;
+            self.verifying = Some((id, user));
+            self.verifying_response = (password.to_vec(), peer_id.to_vec());
+            let name = String::from_utf8_lossy(peer_id).into_owned();
+            let password = password.to_vec();
+            self.events
+                .push_back(AuthEvent::Verify(VerifyRequest::Pap { name, password }));
+            return;
+        }
         if self.state == State::Waiting {
             let verdict = match creds.secret(&user) {
                 Some(s) if ct_eq(s.password.as_bytes(), password) => Ok(Granted {
@@ -233,6 +273,24 @@ impl Authenticator {
             tracing::debug!(id, "CHAP Response to another Challenge dropped");
             return;
         }
+        if self.state == State::Verifying {
+            return;
+        }
+        if self.state == State::Waiting && self.config.external {
+            self.state = State::Verifying;
+            self.deadline = None;
+            self.verifying = Some((id, user_of(name)));
+            self.verifying_response = (value.to_vec(), name.to_vec());
+            self.events
+                .push_back(AuthEvent::Verify(VerifyRequest::Chap {
+                    method: self.method,
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    identifier: id,
+                    challenge: self.challenge.clone(),
+                    response: value.to_vec(),
+                }));
+            return;
+        }
         if self.state == State::Waiting {
             let verdict = self.verify_chap(id, value, name, creds);
             self.settle(user_of(name), verdict);
@@ -251,6 +309,74 @@ impl Authenticator {
             }
         };
         let packet = packet.to_vec();
+        self.queue(packet);
+    }
+
+    /// The verdict on the credentials given out with [`AuthEvent::Verify`]:
+    /// settle and answer the peer. Ignored unless one is awaited.
+    /// `creds` serve a [`Verdict::Local`].
+    pub fn complete(&mut self, verdict: Verdict, creds: &dyn Credentials) {
+        let Some((id, user)) = self.verifying.take() else {
+            return;
+        };
+        if self.state != State::Verifying {
+            return;
+        }
+        if verdict == Verdict::Local {
+            let (value, name) = std::mem::take(&mut self.verifying_response);
+            self.state = State::Waiting;
+            if self.method == AuthMethod::Pap {
+                return self.pap_request_local(id, &name, &value, creds);
+            }
+            return self.chap_response_local(id, &value, &name, creds);
+        }
+        let custom = match &verdict {
+            Verdict::Reject {
+                message: Some(m), ..
+            } => Some(m.clone()),
+            _ => None,
+        };
+        let verdict = match verdict {
+            Verdict::Accept {
+                keys,
+                address,
+                message,
+            } => Ok(Granted {
+                keys,
+                address,
+                message,
+            }),
+            Verdict::Reject { why, .. } => Err(why),
+            Verdict::Local => Err("no verdict"),
+        };
+        self.settle(user, verdict);
+        if let Some(m) = custom {
+            self.reply = m;
+        }
+        let message = self.reply.as_slice();
+        let ok = self.state == State::Succeeded;
+        let packet = match (self.method, ok) {
+            (AuthMethod::Pap, true) => PapPacket::Ack {
+                identifier: id,
+                message,
+            }
+            .to_vec(),
+            (AuthMethod::Pap, false) => PapPacket::Nak {
+                identifier: id,
+                message,
+            }
+            .to_vec(),
+            (_, true) => ChapPacket::Success {
+                identifier: id,
+                message,
+            }
+            .to_vec(),
+            (_, false) => ChapPacket::Failure {
+                identifier: id,
+                message,
+            }
+            .to_vec(),
+        };
         self.queue(packet);
     }
 

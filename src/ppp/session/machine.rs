@@ -205,6 +205,9 @@ impl Session {
                     self.events.push_back(ev);
                     self.maybe_network(now);
                 }
+                AuthEvent::Verify(request) => {
+                    self.events.push_back(SessionEvent::Verify(request));
+                }
                 AuthEvent::AuthFailed { reason } => {
                     let ev = SessionEvent::AuthFailed {
                         reason: reason.clone(),

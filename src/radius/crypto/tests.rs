@@ -37,6 +37,16 @@ fn rfc2865_user_password_is_hidden_as_the_example_shows() {
 /// RFC 2865 §7 answers carry no Message-Authenticator: their Response
 /// Authenticators check, and the missing attribute is refused.
 #[test]
+fn unhide_reverses_hide() {
+    let req = pap_request();
+    let hidden = &req[0x1c..0x2c];
+    assert_eq!(&unhide(hidden, SECRET, &auth_of(&req))[..10], b"arctangent");
+    let long: Vec<u8> = (0..40).collect();
+    let h = hide_password(&long, SECRET, &[3; 16]);
+    assert_eq!(&unhide(&h, SECRET, &[3; 16])[..40], &long[..]);
+}
+
+#[test]
 fn rfc2865_response_authenticators_check() {
     for (req, acc) in [
         (pap_request(), pap_accept()),
@@ -46,6 +56,8 @@ fn rfc2865_response_authenticators_check() {
             verify_response(&acc, &auth_of(&req), SECRET),
             Err(RadiusError::NoMessageAuthenticator)
         );
+        // Without the requirement, the Response Authenticator alone.
+        assert!(verify_response_with(&acc, &auth_of(&req), SECRET, false).is_ok());
         assert_eq!(
             verify_response(&acc, &auth_of(&req), b"wrong"),
             Err(RadiusError::BadAuthenticator)

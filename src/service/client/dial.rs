@@ -312,7 +312,7 @@ async fn run(
     let mut v6_addrs: Vec<Ipv6Addr> = Vec::new();
     let result = 'run: loop {
         let t = now();
-        let (events, _) = flush(&mut link, t, &gre, &tun, mss);
+        let (events, _, _) = flush(&mut link, t, &gre, &tun, mss);
         for ev in events {
             match ev {
                 SessionEvent::Up {
@@ -362,6 +362,7 @@ async fn run(
                 SessionEvent::AuthFailed { reason } => {
                     tracing::warn!(%reason, "authentication failed")
                 }
+                SessionEvent::Verify(_) => {}
                 SessionEvent::Ipv6Up {
                     local_id: id,
                     remote_id,

@@ -148,6 +148,11 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                                 up: None,
                                 prefix6,
                                 peer_id: None,
+                                aaa: super::aaa::SessionAaa {
+                                    acct_session_id: super::aaa::session_id(cid),
+                                    ..Default::default()
+                                },
+                                counters: Default::default(),
                             },
                         );
                         mine.push(cid);

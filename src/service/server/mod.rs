@@ -2,6 +2,7 @@
 //! (a host route per client), one raw GRE socket demultiplexed by Call ID,
 //! a task per control connection; all on one thread.
 
+mod aaa;
 mod control;
 mod session;
 
@@ -54,6 +55,8 @@ pub struct Options {
     /// A /64 of it per session, advertised (needs `ipv6`).
     pub ipv6_prefix: Option<Ipv6Prefix>,
     pub ipv6_dns: Vec<Ipv6Addr>,
+    /// Logins, accounting and disconnects through RADIUS.
+    pub radius: Option<crate::config::RadiusCfg>,
 }
 
 /// TUN device of the server run by the daemon.
@@ -88,6 +91,7 @@ impl Options {
             ipv6: c.ipv6,
             ipv6_prefix: c.ipv6_prefix,
             ipv6_dns: c.ipv6_dns.clone(),
+            radius: (!c.radius.servers.is_empty()).then(|| c.radius.clone()),
         })
     }
 }
@@ -162,8 +166,25 @@ impl Handle {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        {
+            let mut st = self.st.borrow_mut();
+            session::hang_up_all(&mut st, Instant::now());
+            if let Some(a) = &mut st.aaa {
+                a.stop(Instant::now());
+                a.transmit();
+            }
+        }
+        // The Stop records and Accounting-Off: answered, or 2 s.
+        for _ in 0..40 {
+            let busy = self.st.borrow().aaa.as_ref().is_some_and(aaa::Aaa::busy);
+            if !busy {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut st = self.st.borrow_mut();
+            aaa::tick(&mut st, Instant::now());
+        }
         let mut st = self.st.borrow_mut();
-        session::hang_up_all(&mut st, Instant::now());
         for t in st.tasks.drain(..) {
             t.abort();
         }
@@ -196,6 +217,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         auth: AuthConfig {
             methods: o.methods.clone(),
             name: "pptp-passthrough".into(),
+            external: o.radius.is_some(),
             ..AuthConfig::default()
         },
         mppe: o.mppe,
@@ -237,6 +259,13 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
     for ip in &o.listen {
         listeners.push(TcpListener::bind((*ip, 1723)).await?);
     }
+    let aaa = match &o.radius {
+        Some(r) => {
+            let nas_ip = o.listen.iter().copied().find(|a| !a.is_unspecified());
+            Some(aaa::Aaa::start(r.clone(), nas_ip).await?)
+        }
+        None => None,
+    };
     tracing::info!(listen = ?o.listen, tun = tun.name(), "PPTP server running");
     let lock = Arc::new(Mutex::new(Lockout::new(
         o.auth_fail_limit,
@@ -260,6 +289,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
             id: ipv6_id,
             ..session::V6::default()
         },
+        aaa,
         cfg,
         secrets: guard.clone(),
         lock,
@@ -272,6 +302,8 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         tokio::task::spawn_local(session::gre_loop(st.clone())),
         tokio::task::spawn_local(session::tun_loop(st.clone())),
         tokio::task::spawn_local(session::tick_loop(st.clone())),
+        tokio::task::spawn_local(aaa::answers_loop(st.clone())),
+        tokio::task::spawn_local(aaa::dae_loop(st.clone())),
     ];
     let (stop_tx, mut stop_rx) = watch::channel(false);
     for l in listeners {

@@ -75,6 +75,10 @@ pub struct Session_ {
     pub prefix6: Option<u64>,
     /// The peer's IPV6CP interface identifier, once IPv6 is up.
     pub peer_id: Option<u64>,
+    /// RADIUS authorization and accounting.
+    pub aaa: super::aaa::SessionAaa,
+    /// IP carried, for accounting and `status`.
+    pub counters: super::aaa::Counters,
 }
 
 /// IPv6 on the server's TUN device: its interface identifier, the peers'
@@ -141,6 +145,8 @@ pub struct State {
     pub by_ip: HashMap<Ipv4Addr, u16>,
     pub free: Vec<Ipv4Addr>,
     pub v6: V6,
+    /// RADIUS, when configured.
+    pub aaa: Option<super::aaa::Aaa>,
     pub cfg: SessionConfig,
     pub secrets: Arc<dyn Credentials + Send + Sync>,
     pub lock: Arc<Mutex<Lockout>>,
@@ -190,6 +196,11 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
                 "age_secs": now.saturating_duration_since(s.started).as_secs(),
                 "bytes_in": g.bytes_in,
                 "bytes_out": g.bytes_out,
+                "ip_octets_in": s.counters.in_octets,
+                "ip_octets_out": s.counters.out_octets,
+                "ip_packets_in": s.counters.in_packets,
+                "ip_packets_out": s.counters.out_packets,
+                "acct_session_id": (!s.aaa.acct_session_id.is_empty()).then_some(&s.aaa.acct_session_id),
                 "ipv6_link_local": s.peer_id.map(link_local),
                 "ipv6_prefix": s.prefix6.filter(|_| s.peer_id.is_some()).map(prefix_text),
             })
@@ -209,6 +220,7 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
         "max_sessions": st.opts.max_sessions,
         "sessions": rows,
         "lockout": {"entries": entries, "evicted": evicted},
+        "radius": st.aaa.as_ref().map(super::aaa::Aaa::status),
     })
 }
 
@@ -219,9 +231,11 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
         return;
     };
     let mss = s.up.filter(|_| st.opts.mss_clamp);
-    let (events, delivered) = flush(&mut s.link, now, &gre, &tun, mss);
+    let (events, delivered, octets) = flush(&mut s.link, now, &gre, &tun, mss);
     if delivered > 0 {
         s.last_ip = now;
+        s.counters.in_packets = s.counters.in_packets.saturating_add(delivered as u64);
+        s.counters.in_octets = s.counters.in_octets.saturating_add(octets);
     }
     for ev in events {
         let Some(s) = st.sessions.get_mut(&cid) else {
@@ -260,11 +274,17 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                 ..
             } => {
                 let ip = remote_ip.unwrap_or(s.tunnel_ip);
+                if st.by_ip.get(&ip).is_some_and(|c| *c != cid) {
+                    tracing::error!(call_id = cid, %ip, "the user's fixed address is another session's: hanging up");
+                    s.link.ppp.close(now);
+                    continue;
+                }
                 if ip != s.tunnel_ip && !s.static_ip {
                     // The user's static address replaced the pool's.
                     let pool_ip = std::mem::replace(&mut s.tunnel_ip, ip);
                     s.static_ip = true;
                     st.free.push(pool_ip);
+                    st.free.retain(|a| *a != ip);
                 }
                 let first = s.up.is_none();
                 s.up = Some(mss_for_mtu(mtu));
@@ -274,12 +294,30 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                 st.by_ip.insert(ip, cid);
                 if first {
                     install(st, ip);
+                    super::aaa::session_up(st, cid, now);
+                }
+            }
+            SessionEvent::Verify(req) => {
+                let peer = s.link.peer;
+                match &mut st.aaa {
+                    Some(a) => {
+                        a.ask(now, cid, peer, req);
+                        a.transmit();
+                    }
+                    None => s
+                        .link
+                        .ppp
+                        .complete_auth(now, crate::ppp::auth::Verdict::Local),
                 }
             }
             SessionEvent::Ipv6Up { remote_id, .. } => ipv6_up(st, cid, remote_id),
             SessionEvent::RouterAdvert { .. } => {}
             SessionEvent::Down { reason } => {
-                end_session(st, cid, &reason.to_string());
+                let cause = match reason {
+                    crate::ppp::session::SessionError::PeerHungUp => super::aaa::Cause::UserRequest,
+                    _ => super::aaa::Cause::LostCarrier,
+                };
+                end_session_as(st, cid, &reason.to_string(), now, cause);
                 return;
             }
         }
@@ -348,6 +386,15 @@ fn install(st: &State, ip: Ipv4Addr) {
 /// Hang up every session (LCP Terminate-Request out first).
 /// Close one session's link (LCP Terminate-Request to the peer) and end
 /// it; false if there is none with this call ID.
+/// Close one session's link for `why` and end it.
+pub fn hang_up_as(st: &mut State, cid: u16, now: Instant, why: &str) {
+    if let Some(s) = st.sessions.get_mut(&cid) {
+        s.link.ppp.close(now);
+    }
+    pump(st, cid, now);
+    end_session_as(st, cid, why, now, super::aaa::Cause::AdminReset);
+}
+
 pub fn hang_up(st: &mut State, cid: u16, now: Instant) -> bool {
     let Some(s) = st.sessions.get_mut(&cid) else {
         return false;
@@ -355,6 +402,7 @@ pub fn hang_up(st: &mut State, cid: u16, now: Instant) -> bool {
     if let Some(user) = &s.user {
         tracing::info!(user = %Untrusted(user), call_id = cid, "session disconnected by the administrator");
     }
+    s.aaa.cause = Some(super::aaa::Cause::AdminReset);
     s.link.ppp.close(now);
     pump(st, cid, now);
     end_session(st, cid, "disconnected by the administrator");
@@ -368,11 +416,28 @@ pub fn hang_up_all(st: &mut State, now: Instant) {
             s.link.ppp.close(now);
         }
         pump(st, cid, now);
-        end_session(st, cid, "server stopping");
+        end_session_as(
+            st,
+            cid,
+            "server stopping",
+            now,
+            super::aaa::Cause::NasReboot,
+        );
     }
 }
 
 pub fn end_session(st: &mut State, cid: u16, why: &str) {
+    let cause = match why {
+        "call cleared" => super::aaa::Cause::UserRequest,
+        "disconnected by the administrator" => super::aaa::Cause::AdminReset,
+        _ => super::aaa::Cause::LostCarrier,
+    };
+    end_session_as(st, cid, why, Instant::now(), cause);
+}
+
+/// End a session; `cause` is its Acct-Terminate-Cause unless one was set.
+pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: super::aaa::Cause) {
+    super::aaa::session_end(st, cid, now, cause);
     let Some(s) = st.sessions.remove(&cid) else {
         return;
     };
@@ -464,7 +529,10 @@ pub async fn tun_loop(st: Shared) {
                 clamp_mss(&mut buf[..n], m);
             }
             sess.last_ip = now;
-            let _ = sess.link.ppp.send_ip(&buf[..n]);
+            if sess.link.ppp.send_ip(&buf[..n]).is_ok() {
+                sess.counters.out_packets = sess.counters.out_packets.saturating_add(1);
+                sess.counters.out_octets = sess.counters.out_octets.saturating_add(n as u64);
+            }
         }
         pump(&mut s, cid, now);
     }
@@ -479,6 +547,7 @@ pub async fn tick_loop(st: Shared) {
         if let Ok(mut l) = s.lock.lock() {
             l.prune(now);
         }
+        super::aaa::tick(&mut s, now);
         let idle = s.opts.idle_timeout;
         let ids: Vec<u16> = s.sessions.keys().copied().collect();
         for cid in ids {

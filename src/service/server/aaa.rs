@@ -1,0 +1,732 @@
+//! RADIUS for the server's sessions: logins (RFC 2865; MS-CHAP per RFC
+//! 2548), the authorization an Access-Accept carries, accounting (RFC 2866,
+//! RFC 2869) and dynamic authorization (RFC 5176). The protocol is in
+//! [`crate::radius`]; here are the sockets, the sessions' side, and the
+//! loop that moves datagrams.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::net::UdpSocket;
+
+use super::session::{Shared, State};
+use crate::config::RadiusCfg;
+use crate::ppp::auth::{AuthMethod, Rng, Verdict, VerifyRequest};
+use crate::ppp::crypto::mppe_keys::{StartKeys, mschapv1_start_keys};
+use crate::radius::client::{Client, ClientConfig, Outcome, Server, Token};
+use crate::radius::crypto;
+use crate::radius::packet::{Code, Packet, attr, ms};
+use crate::ratelimit::Untrusted;
+use crate::service::endpoint::OsRng;
+
+/// Acct-Status-Type (RFC 2866 §5.1, RFC 2866 §5.1 Accounting-On/Off).
+const START: u32 = 1;
+const STOP: u32 = 2;
+const INTERIM: u32 = 3;
+const ACCOUNTING_ON: u32 = 7;
+const ACCOUNTING_OFF: u32 = 8;
+/// NAS-Port-Type Virtual (RFC 2865 §5.41).
+const VIRTUAL: u32 = 5;
+/// Interim-Updates no more often than this (RFC 2869 §5.16: 60 s).
+const MIN_INTERIM: Duration = Duration::from_secs(60);
+
+/// Acct-Terminate-Cause (RFC 2866 §5.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    UserRequest = 1,
+    LostCarrier = 2,
+    IdleTimeout = 4,
+    SessionTimeout = 5,
+    AdminReset = 6,
+    NasReboot = 11,
+}
+
+/// Error-Cause (RFC 5176 §3.5).
+const SESSION_NOT_FOUND: u32 = 503;
+const UNSUPPORTED_ATTRIBUTE: u32 = 401;
+
+/// What a session got from RADIUS, and its accounting.
+#[derive(Debug, Default)]
+pub struct SessionAaa {
+    pub acct_session_id: String,
+    pub class: Vec<Vec<u8>>,
+    pub session_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub interim: Option<Duration>,
+    pub next_interim: Option<Instant>,
+    pub framed_mtu: Option<u32>,
+    /// Set when the session is hung up for a known reason.
+    pub cause: Option<Cause>,
+    pub started: bool,
+}
+
+/// Octets and packets a session carried (for accounting and `status`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub in_octets: u64,
+    pub in_packets: u64,
+    pub out_octets: u64,
+    pub out_packets: u64,
+}
+
+enum Waiting {
+    Auth { cid: u16, req: VerifyRequest },
+    Acct,
+}
+
+pub struct Aaa {
+    pub cfg: RadiusCfg,
+    auth: Client,
+    acct: Client,
+    sock: Rc<UdpSocket>,
+    pub dae: Option<Rc<UdpSocket>>,
+    waiting: HashMap<Token, Waiting>,
+    nas_ip: Option<Ipv4Addr>,
+    /// Accounting-On/Off sent: `status` shows it.
+    pub dae_handled: u64,
+}
+
+fn servers(cfg: &RadiusCfg, acct: bool) -> Vec<Server> {
+    cfg.servers
+        .iter()
+        .map(|s| Server {
+            addr: SocketAddr::from((s.addr, if acct { s.acct_port } else { s.auth_port })),
+            secret: cfg.secret.as_bytes().to_vec(),
+        })
+        .collect()
+}
+
+impl Aaa {
+    /// The sockets (an ephemeral one for requests, and the DAE port) and the
+    /// two clients; then Accounting-On.
+    pub async fn start(cfg: RadiusCfg, nas_ip: Option<Ipv4Addr>) -> std::io::Result<Aaa> {
+        let sock = Rc::new(UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await?);
+        let dae = match cfg.dae_port {
+            0 => None,
+            p => Some(Rc::new(
+                UdpSocket::bind((nas_ip.unwrap_or(Ipv4Addr::UNSPECIFIED), p)).await?,
+            )),
+        };
+        let client = |acct| {
+            Client::new(ClientConfig {
+                servers: servers(&cfg, acct),
+                require_message_authenticator: cfg.require_message_authenticator,
+                ..ClientConfig::default()
+            })
+        };
+        let mut a = Aaa {
+            auth: client(false),
+            acct: client(true),
+            sock,
+            dae,
+            waiting: HashMap::new(),
+            nas_ip,
+            dae_handled: 0,
+            cfg,
+        };
+        a.refill();
+        if a.cfg.accounting {
+            let p = a.nas_packet(Code::AccountingRequest, ACCOUNTING_ON);
+            a.send_acct(Instant::now(), p);
+        }
+        tracing::info!(servers = ?a.cfg.servers.iter().map(|s| s.addr).collect::<Vec<_>>(),
+            accounting = a.cfg.accounting, dae_port = a.cfg.dae_port, "RADIUS in use");
+        Ok(a)
+    }
+
+    fn refill(&mut self) {
+        for c in [&mut self.auth, &mut self.acct] {
+            for _ in 0..c.wants_randomness() {
+                let mut r = [0u8; 16];
+                OsRng.fill_bytes(&mut r);
+                c.add_randomness(r);
+            }
+        }
+    }
+
+    /// A request with the NAS's own attributes.
+    fn nas_packet(&self, code: Code, status: u32) -> Packet {
+        let mut p = Packet::new(code, 0);
+        if code == Code::AccountingRequest {
+            p.add_u32(attr::ACCT_STATUS_TYPE, status);
+        }
+        p.add(attr::NAS_IDENTIFIER, self.cfg.nas_identifier.as_bytes());
+        if let Some(ip) = self.nas_ip {
+            p.add(attr::NAS_IP_ADDRESS, &ip.octets());
+        }
+        p
+    }
+
+    fn send_acct(&mut self, now: Instant, p: Packet) {
+        match self.acct.send(now, p, None) {
+            Ok(t) => {
+                self.waiting.insert(t, Waiting::Acct);
+            }
+            Err(e) => tracing::warn!("RADIUS accounting record not sent: {e}"),
+        }
+    }
+
+    /// The Access-Request for a session's credentials.
+    pub fn ask(&mut self, now: Instant, cid: u16, peer: Ipv4Addr, req: VerifyRequest) {
+        let mut p = self.nas_packet(Code::AccessRequest, 0);
+        p.add_u32(attr::NAS_PORT, u32::from(cid));
+        p.add_u32(attr::NAS_PORT_TYPE, VIRTUAL);
+        p.add_u32(attr::SERVICE_TYPE, 2); // Framed
+        p.add_u32(attr::FRAMED_PROTOCOL, 1); // PPP
+        p.add(attr::CALLING_STATION_ID, peer.to_string().as_bytes());
+        let mut password = None;
+        match &req {
+            VerifyRequest::Pap { name, password: pw } => {
+                p.add(attr::USER_NAME, name.as_bytes());
+                password = Some(pw.clone());
+            }
+            VerifyRequest::Chap {
+                method,
+                name,
+                identifier,
+                challenge,
+                response,
+            } => {
+                p.add(attr::USER_NAME, name.as_bytes());
+                match method {
+                    AuthMethod::ChapMd5 => {
+                        p.add(attr::CHAP_CHALLENGE, challenge);
+                        p.add(
+                            attr::CHAP_PASSWORD,
+                            &[&[*identifier][..], response].concat(),
+                        );
+                    }
+                    // RFC 2548 §2.1.3: Ident, Flags, LM-Response, NT-Response
+                    // (PPP's order is LM, NT, Flags).
+                    AuthMethod::MsChapV1 => {
+                        p.add_ms(ms::CHAP_CHALLENGE, challenge);
+                        let (lm_nt, flags) = response.split_at(response.len().saturating_sub(1));
+                        p.add_ms(
+                            ms::CHAP_RESPONSE,
+                            &[&[*identifier][..], flags, lm_nt].concat(),
+                        );
+                    }
+                    // RFC 2548 §2.3.2: Ident, Flags, Peer-Challenge, Reserved,
+                    // Response (PPP's order ends with Flags).
+                    AuthMethod::MsChapV2 => {
+                        p.add_ms(ms::CHAP_CHALLENGE, challenge);
+                        let (body, flags) = response.split_at(response.len().saturating_sub(1));
+                        p.add_ms(
+                            ms::CHAP2_RESPONSE,
+                            &[&[*identifier][..], flags, body].concat(),
+                        );
+                    }
+                    AuthMethod::Pap => {}
+                }
+            }
+        }
+        self.refill();
+        match self.auth.send(now, p, password) {
+            Ok(t) => {
+                self.waiting.insert(t, Waiting::Auth { cid, req });
+            }
+            Err(e) => tracing::warn!(call_id = cid, "RADIUS request not sent: {e}"),
+        }
+    }
+
+    /// Forget what a session waits for (it ended).
+    pub fn forget(&mut self, cid: u16) {
+        let tokens: Vec<Token> = self
+            .waiting
+            .iter()
+            .filter(|(_, w)| matches!(w, Waiting::Auth { cid: c, .. } if *c == cid))
+            .map(|(t, _)| *t)
+            .collect();
+        for t in tokens {
+            self.waiting.remove(&t);
+            self.auth.cancel(t);
+        }
+    }
+
+    /// An accounting record for a session.
+    pub fn account(&mut self, now: Instant, status: u32, cid: u16, s: &super::session::Session_) {
+        if !self.cfg.accounting {
+            return;
+        }
+        let (a, c) = (&s.aaa, s.counters);
+        let secs = now.saturating_duration_since(s.started).as_secs();
+        let mut p = self.nas_packet(Code::AccountingRequest, status);
+        p.add(
+            attr::USER_NAME,
+            s.user.as_deref().unwrap_or_default().as_bytes(),
+        );
+        p.add(attr::ACCT_SESSION_ID, a.acct_session_id.as_bytes());
+        p.add_u32(attr::NAS_PORT, u32::from(cid));
+        p.add_u32(attr::NAS_PORT_TYPE, VIRTUAL);
+        p.add_u32(attr::SERVICE_TYPE, 2);
+        p.add_u32(attr::FRAMED_PROTOCOL, 1);
+        p.add(attr::FRAMED_IP_ADDRESS, &s.tunnel_ip.octets());
+        p.add(attr::CALLING_STATION_ID, s.link.peer.to_string().as_bytes());
+        for class in &a.class {
+            p.add(attr::CLASS, class);
+        }
+        if status != START {
+            let split = |v: u64| ((v & 0xffff_ffff) as u32, (v >> 32) as u32);
+            let (io, ig) = split(c.in_octets);
+            let (oo, og) = split(c.out_octets);
+            p.add_u32(
+                attr::ACCT_SESSION_TIME,
+                u32::try_from(secs).unwrap_or(u32::MAX),
+            );
+            p.add_u32(attr::ACCT_INPUT_OCTETS, io);
+            p.add_u32(attr::ACCT_OUTPUT_OCTETS, oo);
+            p.add_u32(attr::ACCT_INPUT_GIGAWORDS, ig);
+            p.add_u32(attr::ACCT_OUTPUT_GIGAWORDS, og);
+            p.add_u32(
+                attr::ACCT_INPUT_PACKETS,
+                u32::try_from(c.in_packets).unwrap_or(u32::MAX),
+            );
+            p.add_u32(
+                attr::ACCT_OUTPUT_PACKETS,
+                u32::try_from(c.out_packets).unwrap_or(u32::MAX),
+            );
+        }
+        if status == STOP {
+            p.add_u32(
+                attr::ACCT_TERMINATE_CAUSE,
+                a.cause.unwrap_or(Cause::LostCarrier) as u32,
+            );
+        }
+        self.send_acct(now, p);
+    }
+
+    /// Accounting-Off, as the server stops.
+    pub fn stop(&mut self, now: Instant) {
+        if self.cfg.accounting {
+            let p = self.nas_packet(Code::AccountingRequest, ACCOUNTING_OFF);
+            self.send_acct(now, p);
+        }
+    }
+
+    /// Whether accounting records still wait for an answer.
+    pub fn busy(&self) -> bool {
+        self.waiting.values().any(|w| matches!(w, Waiting::Acct))
+    }
+
+    /// Send what the clients queued.
+    pub fn transmit(&mut self) {
+        for c in [&mut self.auth, &mut self.acct] {
+            while let Some((to, b)) = c.poll_transmit() {
+                if let Err(e) = self.sock.try_send_to(&b, to) {
+                    tracing::debug!(%to, "RADIUS datagram not sent: {e}");
+                }
+            }
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.auth.poll_timeout(), self.acct.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "servers": self.cfg.servers.iter().map(|s| s.addr.to_string()).collect::<Vec<_>>(),
+            "auth": self.auth.stats,
+            "accounting": self.acct.stats,
+            "dae_requests": self.dae_handled,
+        })
+    }
+}
+
+/// The verdict an answer (or its absence) gives.
+fn verdict(aaa: &Aaa, outcome: Outcome, req: &VerifyRequest) -> (Verdict, Option<Packet>) {
+    let secret = aaa.cfg.secret.as_bytes();
+    match outcome {
+        Outcome::Answer {
+            packet,
+            request_auth,
+            ..
+        } if packet.code == Code::AccessAccept => {
+            let address = packet
+                .get(attr::FRAMED_IP_ADDRESS)
+                .and_then(|v| <[u8; 4]>::try_from(v).ok())
+                .map(Ipv4Addr::from)
+                // 255.255.255.254: the NAS picks (the pool); .255: the user.
+                .filter(|a| u32::from(*a) < 0xffff_fffe);
+            let (keys, message) = match req {
+                VerifyRequest::Chap {
+                    method: AuthMethod::MsChapV2,
+                    ..
+                } => {
+                    let key = |k| {
+                        packet
+                            .get_ms(k)
+                            .and_then(|v| crypto::decrypt_mppe_key(v, secret, &request_auth).ok())
+                            .and_then(|v| <[u8; 16]>::try_from(v.get(..16)?).ok())
+                    };
+                    let keys = match (key(ms::MPPE_SEND_KEY), key(ms::MPPE_RECV_KEY)) {
+                        (Some(send), Some(receive)) => Some(StartKeys { send, receive }),
+                        _ => None,
+                    };
+                    // MS-CHAP2-Success: Ident, then the "S=..." text.
+                    let message = packet
+                        .get_ms(ms::CHAP2_SUCCESS)
+                        .and_then(|v| v.get(1..))
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default();
+                    (keys, message)
+                }
+                VerifyRequest::Chap {
+                    method: AuthMethod::MsChapV1,
+                    challenge,
+                    ..
+                } => {
+                    // MS-CHAP-MPPE-Keys (RFC 2548 §2.4.1): hidden like
+                    // User-Password; LM key (8), then the NT hash hash (16).
+                    let keys = packet.get_ms(ms::CHAP_MPPE_KEYS).and_then(|v| {
+                        let plain = crypto::unhide(v, secret, &request_auth);
+                        let nt: [u8; 16] = plain.get(8..24)?.try_into().ok()?;
+                        let ch: [u8; 8] = challenge.as_slice().try_into().ok()?;
+                        Some(mschapv1_start_keys(&ch, &nt))
+                    });
+                    (keys, Vec::new())
+                }
+                _ => (None, b"Access granted".to_vec()),
+            };
+            let needs_keys = matches!(
+                req,
+                VerifyRequest::Chap {
+                    method: AuthMethod::MsChapV1 | AuthMethod::MsChapV2,
+                    ..
+                }
+            );
+            if needs_keys && keys.is_none() {
+                tracing::warn!("RADIUS accepted the login without MPPE keys: MPPE cannot start");
+            }
+            (
+                Verdict::Accept {
+                    keys,
+                    address,
+                    message,
+                },
+                Some(packet),
+            )
+        }
+        Outcome::Answer { packet, .. } => {
+            // MS-CHAP-Error: Ident, then "E=691 R=0 ..." as is.
+            let message = packet
+                .get_ms(ms::CHAP_ERROR)
+                .and_then(|v| v.get(1..))
+                .map(<[u8]>::to_vec);
+            if let Some(r) = packet.get(attr::REPLY_MESSAGE) {
+                tracing::info!(reply = %Untrusted(&String::from_utf8_lossy(r)), "RADIUS rejected the login");
+            }
+            (
+                Verdict::Reject {
+                    message,
+                    why: "rejected by RADIUS",
+                },
+                None,
+            )
+        }
+        Outcome::TimedOut if aaa.cfg.fallback => {
+            tracing::warn!("no RADIUS server answered: checking the local users");
+            (Verdict::Local, None)
+        }
+        Outcome::TimedOut => (
+            Verdict::Reject {
+                message: None,
+                why: "no RADIUS server answered",
+            },
+            None,
+        ),
+    }
+}
+
+/// Take the authorization of an Access-Accept into the session.
+fn authorize(a: &mut SessionAaa, p: &Packet, cfg: &RadiusCfg) {
+    a.class = p.all(attr::CLASS).map(<[u8]>::to_vec).collect();
+    let secs = |k| {
+        p.get_u32(k)
+            .filter(|v| *v > 0)
+            .map(|v| Duration::from_secs(v.into()))
+    };
+    a.session_timeout = secs(attr::SESSION_TIMEOUT);
+    a.idle_timeout = secs(attr::IDLE_TIMEOUT);
+    a.interim = secs(attr::ACCT_INTERIM_INTERVAL)
+        .or(cfg.interim)
+        .map(|d| d.max(MIN_INTERIM));
+    a.framed_mtu = p.get_u32(attr::FRAMED_MTU);
+}
+
+/// Deliver finished requests to their sessions.
+pub fn settle(st: &mut State, now: Instant) {
+    let mut done = Vec::new();
+    if let Some(aaa) = &mut st.aaa {
+        for c in [&mut aaa.auth, &mut aaa.acct] {
+            done.extend(std::iter::from_fn(|| c.poll_done()));
+        }
+    }
+    for (token, outcome) in done {
+        let Some(aaa) = &mut st.aaa else { return };
+        let Some(w) = aaa.waiting.remove(&token) else {
+            continue;
+        };
+        let Waiting::Auth { cid, req } = w else {
+            continue;
+        };
+        let (v, accept) = verdict(aaa, outcome, &req);
+        let cfg = aaa.cfg.clone();
+        if let Some(s) = st.sessions.get_mut(&cid) {
+            if let Some(p) = &accept {
+                authorize(&mut s.aaa, p, &cfg);
+            }
+            s.link.ppp.complete_auth(now, v);
+            super::session::pump(st, cid, now);
+        }
+    }
+}
+
+/// A new session's Acct-Session-Id: unique across restarts (time and
+/// Call ID).
+pub fn session_id(cid: u16) -> String {
+    let t = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{t:08X}{cid:04X}")
+}
+
+/// Sessions an RFC 5176 request names: by Acct-Session-Id, User-Name or
+/// Framed-IP-Address (all that are given must match).
+fn named(st: &State, p: &Packet) -> Option<Vec<u16>> {
+    let sid = p.get(attr::ACCT_SESSION_ID);
+    let user = p.get(attr::USER_NAME);
+    let ip = p.get(attr::FRAMED_IP_ADDRESS);
+    if sid.is_none() && user.is_none() && ip.is_none() {
+        return None;
+    }
+    Some(
+        st.sessions
+            .iter()
+            .filter(|(_, s)| sid.is_none_or(|v| v == s.aaa.acct_session_id.as_bytes()))
+            .filter(|(_, s)| user.is_none_or(|v| s.user.as_deref().map(str::as_bytes) == Some(v)))
+            .filter(|(_, s)| ip.is_none_or(|v| v == s.tunnel_ip.octets()))
+            .map(|(c, _)| *c)
+            .collect(),
+    )
+}
+
+/// Answer one Disconnect or CoA Request (RFC 5176 §3).
+fn dae_request(st: &mut State, now: Instant, from: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
+    let aaa = st.aaa.as_ref()?;
+    let SocketAddr::V4(v4) = from else {
+        return None;
+    };
+    if !aaa.cfg.dae_clients.contains(v4.ip()) {
+        tracing::warn!(%from, "RADIUS dynamic authorization request from an unknown client dropped");
+        return None;
+    }
+    let secret = aaa.cfg.secret.clone().into_bytes();
+    let p = match crypto::verify_md5_request(bytes, &secret) {
+        Ok(p) if p.code != Code::AccountingRequest => p,
+        Ok(_) => return None,
+        Err(e) => {
+            tracing::warn!(%from, "RADIUS dynamic authorization request refused: {e}");
+            return None;
+        }
+    };
+    let (ack, nak) = match p.code {
+        Code::DisconnectRequest => (Code::DisconnectAck, Code::DisconnectNak),
+        _ => (Code::CoaAck, Code::CoaNak),
+    };
+    let found = named(st, &p);
+    let reply = |code, cause: Option<u32>| {
+        let mut r = Packet::new(code, p.id);
+        if let Some(c) = cause {
+            r.add_u32(attr::ERROR_CAUSE, c);
+        }
+        crypto::finish_response(&mut r, &secret, p.authenticator).ok()
+    };
+    let cids = match found {
+        Some(c) if !c.is_empty() => c,
+        _ => return reply(nak, Some(SESSION_NOT_FOUND)),
+    };
+    if let Some(a) = &mut st.aaa {
+        a.dae_handled = a.dae_handled.saturating_add(1);
+    }
+    if p.code == Code::DisconnectRequest {
+        for cid in cids {
+            if let Some(s) = st.sessions.get_mut(&cid) {
+                tracing::info!(user = s.user.as_deref().unwrap_or("?"), call_id = cid, %from,
+                    "session disconnected by a RADIUS Disconnect-Request");
+                s.aaa.cause = Some(Cause::AdminReset);
+            }
+            super::session::hang_up_as(st, cid, now, "RADIUS Disconnect-Request");
+        }
+        return reply(ack, None);
+    }
+    // CoA: only Session-Timeout is changed here.
+    let Some(t) = p.get_u32(attr::SESSION_TIMEOUT) else {
+        return reply(nak, Some(UNSUPPORTED_ATTRIBUTE));
+    };
+    for cid in cids {
+        if let Some(s) = st.sessions.get_mut(&cid) {
+            s.aaa.session_timeout = (t > 0).then(|| Duration::from_secs(t.into()));
+            tracing::info!(
+                call_id = cid,
+                session_timeout = t,
+                "RADIUS CoA-Request applied"
+            );
+        }
+    }
+    reply(ack, None)
+}
+
+/// Answers from RADIUS servers.
+pub async fn answers_loop(st: Shared) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let sock = match &st.borrow().aaa {
+            Some(a) => a.sock.clone(),
+            None => return,
+        };
+        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        let now = Instant::now();
+        let mut s = st.borrow_mut();
+        if let Some(a) = &mut s.aaa {
+            let mine = |c: &Client| c.servers().iter().any(|x| x.addr == from);
+            let bytes = buf.get(..n).unwrap_or_default();
+            if mine(&a.auth) {
+                a.auth.handle_datagram(from, bytes);
+            } else if mine(&a.acct) {
+                a.acct.handle_datagram(from, bytes);
+            }
+        }
+        settle(&mut s, now);
+        if let Some(a) = &mut s.aaa {
+            a.transmit();
+        }
+    }
+}
+
+/// Disconnect and CoA Requests.
+pub async fn dae_loop(st: Shared) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let sock = match st.borrow().aaa.as_ref().and_then(|a| a.dae.clone()) {
+            Some(s) => s,
+            None => return,
+        };
+        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        let now = Instant::now();
+        let answer = {
+            let mut s = st.borrow_mut();
+            let a = dae_request(&mut s, now, from, buf.get(..n).unwrap_or_default());
+            if let Some(x) = &mut s.aaa {
+                x.transmit();
+            }
+            a
+        };
+        if let Some(b) = answer {
+            let _ = sock.send_to(&b, from).await;
+        }
+    }
+}
+
+/// Timers: resends and failover, Interim-Updates, Session-Timeout and the
+/// RADIUS Idle-Timeout. Called from the server's tick.
+pub fn tick(st: &mut State, now: Instant) {
+    let Some(a) = &mut st.aaa else { return };
+    if a.poll_timeout().is_some_and(|t| t <= now) {
+        a.auth.handle_timeout(now);
+        a.acct.handle_timeout(now);
+    }
+    settle(st, now);
+    let ids: Vec<u16> = st.sessions.keys().copied().collect();
+    for cid in ids {
+        let Some(s) = st.sessions.get_mut(&cid) else {
+            continue;
+        };
+        if s.up.is_none() || !s.aaa.started {
+            continue;
+        }
+        let age = now.saturating_duration_since(s.started);
+        if s.aaa.session_timeout.is_some_and(|t| age >= t) {
+            tracing::info!(
+                user = s.user.as_deref().unwrap_or("?"),
+                "RADIUS Session-Timeout reached"
+            );
+            s.aaa.cause = Some(Cause::SessionTimeout);
+            s.aaa.session_timeout = None;
+            s.link.ppp.close(now);
+            continue;
+        }
+        if s.aaa
+            .idle_timeout
+            .is_some_and(|t| now.saturating_duration_since(s.last_ip) >= t)
+        {
+            tracing::info!(
+                user = s.user.as_deref().unwrap_or("?"),
+                "RADIUS Idle-Timeout reached"
+            );
+            s.aaa.cause = Some(Cause::IdleTimeout);
+            s.aaa.idle_timeout = None;
+            s.link.ppp.close(now);
+            continue;
+        }
+        if s.aaa.next_interim.is_some_and(|t| t <= now) {
+            s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
+            interim(st, cid, now);
+        }
+    }
+    if let Some(a) = &mut st.aaa {
+        a.refill();
+        a.transmit();
+    }
+}
+
+/// Accounting for one session.
+fn record(st: &mut State, cid: u16, now: Instant, status: u32) {
+    let Some(s) = st.sessions.get(&cid) else {
+        return;
+    };
+    let Some(a) = &mut st.aaa else { return };
+    a.account(now, status, cid, s);
+    a.transmit();
+}
+
+/// Accounting Start once a RADIUS session is up.
+pub fn session_up(st: &mut State, cid: u16, now: Instant) {
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return;
+    };
+    if s.aaa.started || st.aaa.is_none() {
+        return;
+    }
+    s.aaa.started = true;
+    s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
+    record(st, cid, now, START);
+}
+
+fn interim(st: &mut State, cid: u16, now: Instant) {
+    record(st, cid, now, INTERIM);
+}
+
+/// Accounting Stop as a session ends (before it is removed).
+pub fn session_end(st: &mut State, cid: u16, now: Instant, default: Cause) {
+    if let Some(a) = &mut st.aaa {
+        a.forget(cid);
+    }
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return;
+    };
+    if !s.aaa.started {
+        return;
+    }
+    s.aaa.cause.get_or_insert(default);
+    record(st, cid, now, STOP);
+}
