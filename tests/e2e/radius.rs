@@ -77,7 +77,10 @@ fn freeradius_config(dir: &Path) {
          \tClass = \"gold\"\n\
          bob\tCleartext-Password := \"bob pass\"\n\
          \tSession-Timeout = 6\n\
-         mallory\tCleartext-Password := \"mallory pass\"\n",
+         mallory\tCleartext-Password := \"mallory pass\"\n\
+         carol\tCleartext-Password := \"carol pass\"\n\
+         \tFramed-Route = \"192.168.55.0/24 0.0.0.0 1\"\n\
+         dave\tCleartext-Password := \"dave pass\"\n",
     )
     .unwrap();
 }
@@ -142,7 +145,7 @@ fn value(record: &str, name: &str) -> Option<String> {
     })
 }
 
-fn server_conf(lab: &Lab, servers: &[&str]) -> String {
+fn server_conf(lab: &Lab, servers: &[&str], extra: &str) -> String {
     // A local password for alice that RADIUS does not know: a login with
     // RADIUS's password proves the verdict came from RADIUS.
     let sec = write(lab, "chap-secrets", "alice * \"local pass\" *\n");
@@ -156,34 +159,60 @@ fn server_conf(lab: &Lab, servers: &[&str]) -> String {
     for s in servers {
         text += &format!("\tlist radius_server '{s}'\n");
     }
+    text += extra;
     write(lab, "server.conf", &text)
 }
 
-/// `client connect` as `user` with `password` in the LAN; its PID and the
-/// file its output goes to.
-fn connect(lab: &mut Lab, user: &str, password: &str, sock: &str) -> (u32, PathBuf) {
-    let out = tmp(lab, &format!("client-{user}.out"));
+/// `client connect` as `user` with `password` in the LAN, `extra` flags
+/// added, on a TUN device of its own; its PID and the file its output goes
+/// to.
+fn connect(
+    lab: &mut Lab,
+    user: &str,
+    password: &str,
+    sock: &str,
+    extra: &[&str],
+) -> (u32, PathBuf) {
+    let out = tmp(lab, &format!("client-{user}{}.out", extra.join("")));
     let f = std::fs::File::create(&out).unwrap();
     let lan = lab.ns("lan");
-    let pid = lab.spawn_in(
-        &lan,
-        &[
-            "client",
-            "connect",
-            SERVER_A,
-            "--user",
-            user,
-            "--password",
-            password,
-            "--socket",
-            sock,
-            "--no-ipv6",
-            "--timeout",
-            "40",
-        ],
-        Stdio::from(f),
-    );
+    let tun = format!("pr-{user}");
+    let mut args = vec![
+        "client",
+        "connect",
+        SERVER_A,
+        "--user",
+        user,
+        "--password",
+        password,
+        "--socket",
+        sock,
+        "--no-ipv6",
+        "--timeout",
+        "40",
+        "--tun",
+        &tun,
+    ];
+    args.extend_from_slice(extra);
+    let pid = lab.spawn_in(&lan, &args, Stdio::from(f));
     (pid, out)
+}
+
+fn connected(out: &Path) -> bool {
+    std::fs::read_to_string(out).is_ok_and(|o| o.contains("connected:"))
+}
+
+/// radclient in `ns` sends `attrs` as a `kind` request (disconnect, coa)
+/// to the server's DAE port with `secret`; its output.
+fn radclient(ns: &str, kind: &str, attrs: &str, secret: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo '{attrs}' | ip netns exec {ns} radclient -r 1 -t 3 -x {SERVER_A}:3799 {kind} '{secret}'"
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn session<'a>(s: &'a serde_json::Value, user: &str) -> Option<&'a serde_json::Value> {
@@ -191,6 +220,10 @@ fn session<'a>(s: &'a serde_json::Value, user: &str) -> Option<&'a serde_json::V
         .as_array()?
         .iter()
         .find(|r| r["user"] == user)
+}
+
+fn routes(ns: &str) -> String {
+    String::from_utf8(in_ns(ns, &["ip", "route"]).stdout).unwrap()
 }
 
 #[test]
@@ -202,7 +235,7 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     let net = lab.ns("net");
     let lan = lab.ns("lan");
     let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
-    let scfg = server_conf(&lab, &["198.51.100.131", "198.51.100.132:1812:1813"]);
+    let scfg = server_conf(&lab, &["198.51.100.131", "198.51.100.132:1812:1813"], "");
     lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
     lab.start_helper(&[]);
     wait_until("Accounting-On", Duration::from_secs(10), || {
@@ -211,9 +244,9 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
 
     // MS-CHAPv2 + MPPE-128 with RADIUS's keys; the address RADIUS gave.
     let alice_sock = format!("/run/{}-alice.sock", lab.prefix);
-    let (alice, alice_out) = connect(&mut lab, "alice", "radius pass", &alice_sock);
+    let (alice, alice_out) = connect(&mut lab, "alice", "radius pass", &alice_sock, &[]);
     wait_until("alice connected", Duration::from_secs(30), || {
-        std::fs::read_to_string(&alice_out).is_ok_and(|o| o.contains("connected:"))
+        connected(&alice_out)
     });
     let out = std::fs::read_to_string(&alice_out).unwrap();
     assert!(out.contains("tunnel 10.99.0.77 <-> 10.99.0.1"), "{out}");
@@ -242,37 +275,38 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     let start = r1.records("Start", "alice");
     assert_eq!(start.len(), 1, "{}", r1.detail());
     let st = &start[0];
-    assert_eq!(value(st, "Class").as_deref(), Some("0x676f6c64"), "{st}");
-    assert_eq!(
-        value(st, "NAS-Port-Type").as_deref(),
-        Some("Virtual"),
-        "{st}"
-    );
-    assert_eq!(
-        value(st, "Calling-Station-Id").as_deref(),
-        Some(PUBLIC),
-        "{st}"
-    );
-    assert_eq!(
-        value(st, "Framed-IP-Address").as_deref(),
-        Some("10.99.0.77"),
-        "{st}"
-    );
+    for (k, v) in [
+        ("Class", "0x676f6c64"),
+        ("NAS-Port-Type", "Virtual"),
+        ("Calling-Station-Id", PUBLIC),
+        ("Framed-IP-Address", "10.99.0.77"),
+        ("NAS-Identifier", "pptp-passthrough"),
+        ("NAS-IP-Address", SERVER_A),
+    ] {
+        assert_eq!(value(st, k).as_deref(), Some(v), "{k}: {st}");
+    }
     assert_eq!(
         value(st, "Acct-Session-Id"),
         row["acct_session_id"].as_str().map(String::from)
     );
 
+    // A CoA-Request changes the Session-Timeout; one without it is NAK'd.
+    let coa = radclient(
+        &r1ns,
+        "coa",
+        "User-Name = alice, Session-Timeout = 3600",
+        SECRET,
+    );
+    assert!(coa.contains("Received CoA-ACK"), "{coa}");
+    let coa = radclient(&r1ns, "coa", "User-Name = alice, Idle-Timeout = 5", SECRET);
+    assert!(coa.contains("Received CoA-NAK"), "{coa}");
+    // A request with the wrong secret gets no answer and changes nothing.
+    let forged = radclient(&r1ns, "disconnect", "User-Name = alice", "not the secret");
+    assert!(!forged.contains("Received"), "{forged}");
+    assert!(session(&status(&net, &srv_sock), "alice").is_some());
     // A Disconnect-Request from radclient ends the session.
-    let dae = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo 'User-Name = alice' | ip netns exec {r1ns} radclient -x {SERVER_A}:3799 disconnect '{SECRET}'"
-        ))
-        .output()
-        .unwrap();
-    let dae_out = String::from_utf8_lossy(&dae.stdout);
-    assert!(dae_out.contains("Received Disconnect-ACK"), "{dae_out}");
+    let dae = radclient(&r1ns, "disconnect", "User-Name = alice", SECRET);
+    assert!(dae.contains("Received Disconnect-ACK"), "{dae}");
     wait_until("alice's session gone", Duration::from_secs(10), || {
         session(&status(&net, &srv_sock), "alice").is_none()
     });
@@ -296,27 +330,14 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     }
     assert_eq!(value(&stop, "Acct-Input-Gigawords").as_deref(), Some("0"));
     assert!(value(&stop, "Acct-Session-Time").is_some());
-    let unknown = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo 'User-Name = nobody' | ip netns exec {r1ns} radclient -x {SERVER_A}:3799 disconnect '{SECRET}'"
-        ))
-        .output()
-        .unwrap();
-    let unknown_out = String::from_utf8_lossy(&unknown.stdout);
-    assert!(
-        unknown_out.contains("Received Disconnect-NAK"),
-        "{unknown_out}"
-    );
-    assert!(
-        unknown_out.contains("Session-Context-Not-Found"),
-        "{unknown_out}"
-    );
+    let unknown = radclient(&r1ns, "disconnect", "User-Name = nobody", SECRET);
+    assert!(unknown.contains("Received Disconnect-NAK"), "{unknown}");
+    assert!(unknown.contains("Session-Context-Not-Found"), "{unknown}");
     let _ = lab.wait_child(alice, Duration::from_secs(10));
 
     // A rejected login: the client sees RADIUS's reason (MS-CHAP E=691).
     let m_sock = format!("/run/{}-m.sock", lab.prefix);
-    let (m, m_out) = connect(&mut lab, "mallory", "wrong pass", &m_sock);
+    let (m, m_out) = connect(&mut lab, "mallory", "wrong pass", &m_sock, &[]);
     let st = lab.wait_child(m, Duration::from_secs(30));
     let text = std::fs::read_to_string(&m_out).unwrap() + &lab.log();
     assert!(st.is_some_and(|s| !s.success()), "{text}");
@@ -324,9 +345,9 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
 
     // Session-Timeout: bob's session ends by itself.
     let bob_sock = format!("/run/{}-bob.sock", lab.prefix);
-    let (bob, bob_out) = connect(&mut lab, "bob", "bob pass", &bob_sock);
+    let (bob, bob_out) = connect(&mut lab, "bob", "bob pass", &bob_sock, &[]);
     wait_until("bob connected", Duration::from_secs(30), || {
-        std::fs::read_to_string(&bob_out).is_ok_and(|o| o.contains("connected:"))
+        connected(&bob_out)
     });
     wait_until(
         "bob's Stop by Session-Timeout",
@@ -339,26 +360,145 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     );
     let _ = lab.wait_child(bob, Duration::from_secs(10));
 
-    // Failover: the first RADIUS server stops; the second answers.
+    // Framed-Route: carol's prefix is routed to her session.
+    let carol_sock = format!("/run/{}-carol.sock", lab.prefix);
+    let (carol, carol_out) = connect(&mut lab, "carol", "carol pass", &carol_sock, &[]);
+    wait_until("carol connected", Duration::from_secs(30), || {
+        connected(&carol_out)
+    });
+    let r = routes(&net);
+    assert!(r.contains("192.168.55.0/24 dev pptps0"), "{r}");
+
+    // Failover: the first RADIUS server stops; the second answers. While
+    // dave's login waits for it, carol's session keeps carrying traffic.
     lab.kill_child(r1.pid);
-    let (alice2, alice2_out) = connect(&mut lab, "alice", "radius pass", &alice_sock);
-    wait_until(
-        "alice connected through the second server",
-        Duration::from_secs(40),
-        || std::fs::read_to_string(&alice2_out).is_ok_and(|o| o.contains("connected:")),
+    let dave_sock = format!("/run/{}-dave.sock", lab.prefix);
+    let (dave, dave_out) = connect(&mut lab, "dave", "dave pass", &dave_sock, &[]);
+    let pings = in_ns(
+        &lan,
+        &[
+            "ping",
+            "-q",
+            "-c",
+            "8",
+            "-i",
+            "0.5",
+            "-W",
+            "2",
+            TUNNEL_SERVER,
+        ],
+    );
+    assert!(
+        pings.status.success(),
+        "carol's tunnel while a login waits for RADIUS"
+    );
+    assert!(
+        !connected(&dave_out),
+        "dave's login should still wait for the failover"
     );
     wait_until(
-        "Start at the second server",
+        "dave connected through the second server",
+        Duration::from_secs(40),
+        || connected(&dave_out),
+    );
+    wait_until(
+        "dave's Start at the second server",
         Duration::from_secs(20),
-        || !r2.records("Start", "alice").is_empty(),
+        || !r2.records("Start", "dave").is_empty(),
     );
     let s = status(&net, &srv_sock);
     assert!(
         s["server"]["radius"]["auth"]["failovers"].as_u64().unwrap() >= 1,
         "{s}"
     );
-    assert!(ping(&lan, TUNNEL_SERVER));
-    signal(alice2, "-TERM");
-    let _ = lab.wait_child(alice2, Duration::from_secs(10));
-    drop(r2);
+    // Carol's Stop fails over too; her route goes with her session.
+    signal(carol, "-TERM");
+    let _ = lab.wait_child(carol, Duration::from_secs(10));
+    wait_until(
+        "carol's Stop at the second server",
+        Duration::from_secs(30),
+        || !r2.records("Stop", "carol").is_empty(),
+    );
+    wait_until("carol's route removed", Duration::from_secs(5), || {
+        !routes(&net).contains("192.168.55.0/24")
+    });
+    signal(dave, "-TERM");
+    let _ = lab.wait_child(dave, Duration::from_secs(10));
+}
+
+/// PAP, CHAP-MD5 and MS-CHAPv1 (its MPPE keys from MS-CHAP-MPPE-Keys)
+/// through FreeRADIUS; then, with no RADIUS server left, the local users
+/// only when `radius_fallback` says so.
+#[test]
+fn freeradius_other_methods_and_the_local_fallback() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let r1ns = lab.add_internet_ns(1);
+    let r1 = Radius::start(&mut lab, &r1ns, "radius1");
+    let net = lab.ns("net");
+    let lan = lab.ns("lan");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    let methods = "\tlist auth 'mschapv2'\n\tlist auth 'mschapv1'\n\tlist auth 'chap'\n\
+                   \tlist auth 'pap'\n\toption mppe 'optional'\n\tlist mppe_bits '128'\n";
+    let scfg = server_conf(&lab, &["198.51.100.131"], methods);
+    let srv = lab.spawn_bin("net", &["run", "--config", &scfg, "--socket", &srv_sock]);
+    lab.start_helper(&[]);
+    for (auth, mppe, want) in [
+        ("pap", "none", "MPPE None"),
+        ("chap", "none", "MPPE None"),
+        ("mschapv1", "require-128", "Bits128"),
+    ] {
+        let sock = format!("/run/{}-{auth}.sock", lab.prefix);
+        let (pid, out) = connect(
+            &mut lab,
+            "alice",
+            "radius pass",
+            &sock,
+            &["--auth", auth, "--mppe", mppe],
+        );
+        wait_until(&format!("{auth} login"), Duration::from_secs(30), || {
+            connected(&out)
+        });
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.contains(want), "{auth}: {text}");
+        assert!(ping(&lan, TUNNEL_SERVER), "{auth}: the tunnel carries data");
+        signal(pid, "-TERM");
+        let _ = lab.wait_child(pid, Duration::from_secs(10));
+        wait_until("session gone", Duration::from_secs(10), || {
+            session(&status(&net, &srv_sock), "alice").is_none()
+        });
+    }
+    wait_until("three Stops", Duration::from_secs(10), || {
+        r1.records("Stop", "alice").len() == 3
+    });
+
+    // No RADIUS server answers: the local password is refused...
+    lab.kill_child(r1.pid);
+    let sock = format!("/run/{}-local.sock", lab.prefix);
+    let (pid, out) = connect(&mut lab, "alice", "local pass", &sock, &[]);
+    let st = lab.wait_child(pid, Duration::from_secs(45));
+    let text = std::fs::read_to_string(&out).unwrap_or_default() + &lab.log();
+    assert!(st.is_some_and(|s| !s.success()), "{text}");
+    assert!(text.contains("no RADIUS server answered"), "{text}");
+    // ...unless the fallback is on (a reload applies it).
+    server_conf(
+        &lab,
+        &["198.51.100.131"],
+        &format!("{methods}\toption radius_fallback '1'\n"),
+    );
+    signal(srv, "-HUP");
+    std::thread::sleep(Duration::from_secs(2));
+    let (pid, out) = connect(
+        &mut lab,
+        "alice",
+        "local pass",
+        &sock,
+        &["--mppe", "require-128"],
+    );
+    wait_until(
+        "local login after RADIUS timed out",
+        Duration::from_secs(45),
+        || connected(&out),
+    );
+    signal(pid, "-TERM");
+    let _ = lab.wait_child(pid, Duration::from_secs(10));
 }

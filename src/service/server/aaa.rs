@@ -29,6 +29,8 @@ const ACCOUNTING_ON: u32 = 7;
 const ACCOUNTING_OFF: u32 = 8;
 /// NAS-Port-Type Virtual (RFC 2865 §5.41).
 const VIRTUAL: u32 = 5;
+/// Framed-Routes taken from one Access-Accept.
+pub const MAX_FRAMED_ROUTES: usize = 8;
 /// Interim-Updates no more often than this (RFC 2869 §5.16: 60 s).
 const MIN_INTERIM: Duration = Duration::from_secs(60);
 
@@ -43,10 +45,6 @@ pub enum Cause {
     NasReboot = 11,
 }
 
-/// Error-Cause (RFC 5176 §3.5).
-const SESSION_NOT_FOUND: u32 = 503;
-const UNSUPPORTED_ATTRIBUTE: u32 = 401;
-
 /// What a session got from RADIUS, and its accounting.
 #[derive(Debug, Default)]
 pub struct SessionAaa {
@@ -57,6 +55,9 @@ pub struct SessionAaa {
     pub interim: Option<Duration>,
     pub next_interim: Option<Instant>,
     pub framed_mtu: Option<u32>,
+    /// Framed-Route prefixes routed to the session (at most
+    /// [`MAX_FRAMED_ROUTES`]).
+    pub framed_routes: Vec<(Ipv4Addr, u8)>,
     /// Set when the session is hung up for a known reason.
     pub cause: Option<Cause>,
     pub started: bool,
@@ -339,8 +340,21 @@ impl Aaa {
 }
 
 /// The verdict an answer (or its absence) gives.
-fn verdict(aaa: &Aaa, outcome: Outcome, req: &VerifyRequest) -> (Verdict, Option<Packet>) {
+fn verdict(
+    aaa: &Aaa,
+    outcome: Outcome,
+    req: &VerifyRequest,
+    mppe: Option<crate::ppp::ccp::MppePolicy>,
+) -> (Verdict, Option<Packet>) {
     let secret = aaa.cfg.secret.as_bytes();
+    if let Outcome::Answer { packet, .. } = &outcome {
+        if packet.code == Code::AccessAccept {
+            if let Err(why) = mppe_allowed(packet, mppe) {
+                tracing::warn!("RADIUS accepted a login the server cannot serve: {why}");
+                return (Verdict::Reject { message: None, why }, None);
+            }
+        }
+    }
     match outcome {
         Outcome::Answer {
             packet,
@@ -457,6 +471,52 @@ fn authorize(a: &mut SessionAaa, p: &Packet, cfg: &RadiusCfg) {
         .or(cfg.interim)
         .map(|d| d.max(MIN_INTERIM));
     a.framed_mtu = p.get_u32(attr::FRAMED_MTU);
+    a.framed_routes = p
+        .all(attr::FRAMED_ROUTE)
+        .filter_map(framed_route)
+        .take(MAX_FRAMED_ROUTES)
+        .collect();
+}
+
+/// The prefix of a Framed-Route (RFC 2865 §5.22): "a.b.c.d/len" or
+/// "a.b.c.d" (a host), then optional gateway and metrics, ignored: the
+/// route goes to the session.
+fn framed_route(v: &[u8]) -> Option<(Ipv4Addr, u8)> {
+    let text = std::str::from_utf8(v).ok()?;
+    let first = text.split_whitespace().next()?;
+    let (addr, len) = match first.split_once('/') {
+        Some((a, l)) => (a.parse::<Ipv4Addr>().ok()?, l.parse::<u8>().ok()?),
+        None => (first.parse::<Ipv4Addr>().ok()?, 32),
+    };
+    let mask = u32::MAX
+        .checked_shl(32u32.checked_sub(u32::from(len))?)
+        .unwrap_or(0);
+    (len <= 32 && u32::from(addr) & !mask == 0).then_some((addr, len))
+}
+
+/// RFC 2548 §2.4.4-2.4.5: MS-MPPE-Encryption-Policy 2 requires
+/// encryption, MS-MPPE-Encryption-Types names the key lengths allowed (2:
+/// 40-bit, 8: 56-bit, 4: 128-bit). A login they cannot be met for is
+/// refused here rather than after CCP.
+fn mppe_allowed(p: &Packet, mppe: Option<crate::ppp::ccp::MppePolicy>) -> Result<(), &'static str> {
+    let policy = p
+        .get_ms(ms::MPPE_ENCRYPTION_POLICY)
+        .and_then(|v| <[u8; 4]>::try_from(v).ok());
+    let types = p
+        .get_ms(ms::MPPE_ENCRYPTION_TYPES)
+        .and_then(|v| <[u8; 4]>::try_from(v).ok());
+    if let (Some(2), None) = (policy.map(u32::from_be_bytes), mppe) {
+        return Err("RADIUS requires encryption and MPPE is off");
+    }
+    if let (Some(t), Some(m)) = (types.map(u32::from_be_bytes), mppe) {
+        let ours = (if m.allow_40 { 2 } else { 0 })
+            | (if m.allow_128 { 4 } else { 0 })
+            | (if m.allow_56 { 8 } else { 0 });
+        if t != 0 && t & ours == 0 {
+            return Err("no MPPE key length both RADIUS and the server allow");
+        }
+    }
+    Ok(())
 }
 
 /// Deliver finished requests to their sessions.
@@ -475,7 +535,7 @@ pub fn settle(st: &mut State, now: Instant) {
         let Waiting::Auth { cid, req } = w else {
             continue;
         };
-        let (v, accept) = verdict(aaa, outcome, &req);
+        let (v, accept) = verdict(aaa, outcome, &req, st.cfg.mppe);
         let cfg = aaa.cfg.clone();
         if let Some(s) = st.sessions.get_mut(&cid) {
             if let Some(p) = &accept {
@@ -494,92 +554,6 @@ pub fn session_id(cid: u16) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     format!("{t:08X}{cid:04X}")
-}
-
-/// Sessions an RFC 5176 request names: by Acct-Session-Id, User-Name or
-/// Framed-IP-Address (all that are given must match).
-fn named(st: &State, p: &Packet) -> Option<Vec<u16>> {
-    let sid = p.get(attr::ACCT_SESSION_ID);
-    let user = p.get(attr::USER_NAME);
-    let ip = p.get(attr::FRAMED_IP_ADDRESS);
-    if sid.is_none() && user.is_none() && ip.is_none() {
-        return None;
-    }
-    Some(
-        st.sessions
-            .iter()
-            .filter(|(_, s)| sid.is_none_or(|v| v == s.aaa.acct_session_id.as_bytes()))
-            .filter(|(_, s)| user.is_none_or(|v| s.user.as_deref().map(str::as_bytes) == Some(v)))
-            .filter(|(_, s)| ip.is_none_or(|v| v == s.tunnel_ip.octets()))
-            .map(|(c, _)| *c)
-            .collect(),
-    )
-}
-
-/// Answer one Disconnect or CoA Request (RFC 5176 §3).
-fn dae_request(st: &mut State, now: Instant, from: SocketAddr, bytes: &[u8]) -> Option<Vec<u8>> {
-    let aaa = st.aaa.as_ref()?;
-    let SocketAddr::V4(v4) = from else {
-        return None;
-    };
-    if !aaa.cfg.dae_clients.contains(v4.ip()) {
-        tracing::warn!(%from, "RADIUS dynamic authorization request from an unknown client dropped");
-        return None;
-    }
-    let secret = aaa.cfg.secret.clone().into_bytes();
-    let p = match crypto::verify_md5_request(bytes, &secret) {
-        Ok(p) if p.code != Code::AccountingRequest => p,
-        Ok(_) => return None,
-        Err(e) => {
-            tracing::warn!(%from, "RADIUS dynamic authorization request refused: {e}");
-            return None;
-        }
-    };
-    let (ack, nak) = match p.code {
-        Code::DisconnectRequest => (Code::DisconnectAck, Code::DisconnectNak),
-        _ => (Code::CoaAck, Code::CoaNak),
-    };
-    let found = named(st, &p);
-    let reply = |code, cause: Option<u32>| {
-        let mut r = Packet::new(code, p.id);
-        if let Some(c) = cause {
-            r.add_u32(attr::ERROR_CAUSE, c);
-        }
-        crypto::finish_response(&mut r, &secret, p.authenticator).ok()
-    };
-    let cids = match found {
-        Some(c) if !c.is_empty() => c,
-        _ => return reply(nak, Some(SESSION_NOT_FOUND)),
-    };
-    if let Some(a) = &mut st.aaa {
-        a.dae_handled = a.dae_handled.saturating_add(1);
-    }
-    if p.code == Code::DisconnectRequest {
-        for cid in cids {
-            if let Some(s) = st.sessions.get_mut(&cid) {
-                tracing::info!(user = s.user.as_deref().unwrap_or("?"), call_id = cid, %from,
-                    "session disconnected by a RADIUS Disconnect-Request");
-                s.aaa.cause = Some(Cause::AdminReset);
-            }
-            super::session::hang_up_as(st, cid, now, "RADIUS Disconnect-Request");
-        }
-        return reply(ack, None);
-    }
-    // CoA: only Session-Timeout is changed here.
-    let Some(t) = p.get_u32(attr::SESSION_TIMEOUT) else {
-        return reply(nak, Some(UNSUPPORTED_ATTRIBUTE));
-    };
-    for cid in cids {
-        if let Some(s) = st.sessions.get_mut(&cid) {
-            s.aaa.session_timeout = (t > 0).then(|| Duration::from_secs(t.into()));
-            tracing::info!(
-                call_id = cid,
-                session_timeout = t,
-                "RADIUS CoA-Request applied"
-            );
-        }
-    }
-    reply(ack, None)
 }
 
 /// Answers from RADIUS servers.
@@ -607,32 +581,6 @@ pub async fn answers_loop(st: Shared) {
         settle(&mut s, now);
         if let Some(a) = &mut s.aaa {
             a.transmit();
-        }
-    }
-}
-
-/// Disconnect and CoA Requests.
-pub async fn dae_loop(st: Shared) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let sock = match st.borrow().aaa.as_ref().and_then(|a| a.dae.clone()) {
-            Some(s) => s,
-            None => return,
-        };
-        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
-            continue;
-        };
-        let now = Instant::now();
-        let answer = {
-            let mut s = st.borrow_mut();
-            let a = dae_request(&mut s, now, from, buf.get(..n).unwrap_or_default());
-            if let Some(x) = &mut s.aaa {
-                x.transmit();
-            }
-            a
-        };
-        if let Some(b) = answer {
-            let _ = sock.send_to(&b, from).await;
         }
     }
 }
@@ -730,3 +678,9 @@ pub fn session_end(st: &mut State, cid: u16, now: Instant, default: Cause) {
     s.aaa.cause.get_or_insert(default);
     record(st, cid, now, STOP);
 }
+
+mod dae;
+pub use dae::dae_loop;
+
+#[cfg(test)]
+mod tests;

@@ -290,6 +290,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
             ..session::V6::default()
         },
         aaa,
+        framed: Vec::new(),
         cfg,
         secrets: guard.clone(),
         lock,

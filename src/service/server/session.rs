@@ -147,6 +147,8 @@ pub struct State {
     pub v6: V6,
     /// RADIUS, when configured.
     pub aaa: Option<super::aaa::Aaa>,
+    /// Framed-Route prefixes (network, length) and their session.
+    pub framed: Vec<(Ipv4Addr, u8, u16)>,
     pub cfg: SessionConfig,
     pub secrets: Arc<dyn Credentials + Send + Sync>,
     pub lock: Arc<Mutex<Lockout>>,
@@ -287,6 +289,11 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                     st.free.retain(|a| *a != ip);
                 }
                 let first = s.up.is_none();
+                let mtu = s
+                    .aaa
+                    .framed_mtu
+                    .and_then(|m| u16::try_from(m).ok())
+                    .map_or(mtu, |m| mtu.min(m));
                 s.up = Some(mss_for_mtu(mtu));
                 s.last_ip = now;
                 tracing::info!(user = s.user.as_deref().unwrap_or("?"), peer = %s.link.peer,
@@ -294,6 +301,7 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                 st.by_ip.insert(ip, cid);
                 if first {
                     install(st, ip);
+                    framed_routes(st, cid);
                     super::aaa::session_up(st, cid, now);
                 }
             }
@@ -355,6 +363,26 @@ fn ipv6_up(st: &mut State, cid: u16, remote_id: Option<u64>) {
         let dst = Ipv6Addr::from(u128::from(upper) << 64);
         if let Err(e) = addr::add_route6(&h, dst, 64, None, idx).await {
             tracing::warn!(error = %e, "route to the client's IPv6 prefix");
+        }
+    });
+}
+
+/// RADIUS's Framed-Routes for a session: kernel routes to the TUN device,
+/// and the table the TUN loop finds the session in.
+fn framed_routes(st: &mut State, cid: u16) {
+    let Some(s) = st.sessions.get(&cid) else {
+        return;
+    };
+    let routes = s.aaa.framed_routes.clone();
+    for (net, len) in &routes {
+        st.framed.push((*net, *len, cid));
+    }
+    let (h, idx) = (st.h.clone(), st.tun_index);
+    tokio::task::spawn_local(async move {
+        for (net, len) in routes {
+            if let Err(e) = addr::add_route(&h, net, len, idx).await {
+                tracing::warn!(error = %e, %net, len, "Framed-Route");
+            }
         }
     });
 }
@@ -448,6 +476,21 @@ pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: 
         reason = why, "session end"
     );
     st.by_ip.retain(|_, c| *c != cid);
+    let gone: Vec<(Ipv4Addr, u8)> = st
+        .framed
+        .iter()
+        .filter(|r| r.2 == cid)
+        .map(|r| (r.0, r.1))
+        .collect();
+    st.framed.retain(|r| r.2 != cid);
+    if !gone.is_empty() {
+        let (h, idx) = (st.h.clone(), st.tun_index);
+        tokio::task::spawn_local(async move {
+            for (net, len) in gone {
+                let _ = addr::del_route(&h, net, len, idx).await;
+            }
+        });
+    }
     if !s.static_ip {
         st.free.push(s.tunnel_ip);
     }
@@ -500,7 +543,20 @@ pub async fn gre_loop(st: Shared) {
 /// own neighbour discovery, MLD) goes to no session.
 fn session_for(st: &State, pkt: &[u8]) -> Option<u16> {
     if let Some(dst) = ipv4_dst(pkt) {
-        return st.by_ip.get(&dst).copied();
+        if let Some(c) = st.by_ip.get(&dst) {
+            return Some(*c);
+        }
+        // The longest Framed-Route that holds it.
+        let d = u32::from(dst);
+        return st
+            .framed
+            .iter()
+            .filter(|(net, len, _)| {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
+                d & mask == u32::from(*net)
+            })
+            .max_by_key(|r| r.1)
+            .map(|r| r.2);
     }
     let (_, dst) = crate::wire::nd::addresses(pkt)?;
     let bits = u128::from(dst);
