@@ -10,6 +10,9 @@
 #   (a) pptp-linux + pppd (VM "a")  -> pptp-passthrough server (namespace)
 #   (b) pptp-passthrough client (namespace) -> pptpd + pppd (VM "s")
 #   (c) pings both ways and a download both ways (SHA-256) in every tunnel
+#   (f) pptp-linux + pppd (VM "r") -> pptp-passthrough server with RADIUS:
+#       FreeRADIUS (Debian's) beside it authenticates MS-CHAPv2, gives the
+#       MPPE keys and the address, and records Start and Stop with octets
 #   (e) IPv6 in (a) and (b): pppd with +ipv6 both ways; IPV6CP link-local
 #       pings both ways in each tunnel, and in (a) pppd's kernel takes our
 #       server's Router Advertisement (SLAAC) and pings an IPv6 address
@@ -21,7 +24,8 @@
 # Namespaces: <P>-net (the "internet": bridge 198.51.100.1/24, our server at
 # 198.51.100.10 and 2001:db8:ffff::1 behind it, VMs s=.20 and a=.30,
 # 203.0.113.1/24 towards the router),
-# <P>-cli (our client, 198.51.100.40), <P>-rtr (203.0.113.2 public, LAN
+# <P>-cli (our client, 198.51.100.40), <P>-rad (our server with RADIUS,
+# 198.51.100.11, FreeRADIUS on its loopback; VM r=.31 dials it), <P>-rtr (203.0.113.2 public, LAN
 # bridge 192.168.1.1/24 with VMs c1=.10 and c2=.11). Tunnels: our server
 # 192.168.77.1 (pool .10-.20, and a /64 each of 2001:db8:77::/48),
 # pptpd 192.168.88.1 (pool .10-.30); IPv6 link-local in both.
@@ -57,7 +61,7 @@ esac
 need_root "$@"
 # Host side: qemu, busybox (also for the VMs), tcpdump for captures, and the
 # libraries pppd and pptpd link against (copied into the initramfs).
-install_packages qemu-system-x86 busybox-static tcpdump iputils-ping \
+install_packages qemu-system-x86 busybox-static tcpdump iputils-ping freeradius \
     libwrap0 libpcap0.8 libssl3 libpam0g libcrypt1 libsystemd0
 
 START=$SECONDS
@@ -75,7 +79,7 @@ BIN=$PWD/target/release/pptp-passthrough
 
 CACHE=$PWD/target/interop-cache
 P="ppi$$"
-NET="$P-net" CLI="$P-cli" RTR="$P-rtr"
+NET="$P-net" CLI="$P-cli" RTR="$P-rtr" RAD="$P-rad"
 W=$(mktemp -d "/tmp/$P.XXXXXX")
 SOCK="/run/$P.sock"
 PIDS=()
@@ -102,7 +106,7 @@ cleanup() {
     for pid in "${QEMU_PIDS[@]}" "${PIDS[@]}" $CLIENT_PID; do
         kill -9 "$pid" 2>/dev/null || true
     done
-    for ns in "$NET" "$CLI" "$RTR"; do ip netns del "$ns" 2>/dev/null || true; done
+    for ns in "$NET" "$CLI" "$RTR" "$RAD"; do ip netns del "$ns" 2>/dev/null || true; done
     rm -f "$SOCK"
     if [ "${INTEROP_KEEP:-0}" = 1 ]; then
         echo "(work directory kept: $W)"
@@ -213,6 +217,7 @@ alice     *       "alice pass 1"    *
 c1        *       "c1-secret"       *
 c2        *       "c2-secret"       *
 ours      *       "ours secret 3"   *
+rad       *       "rad secret 4"    *
 EOF
 chmod 600 "$R/etc/ppp/chap-secrets"
 printf '%s\n' 'ours secret 3' >"$W/ours.pass"
@@ -289,14 +294,17 @@ echo "INTEROP-IPUP $VM $1 peer=${PEERNAME:-?} local=$4 remote=$5" >/dev/console
 exit 0
 EOF
 # pppd runs this when IPV6CP is up (iface tty speed local-LL remote-LL
-# ipparam). pptpd's side pings the client's link-local address.
+# ipparam). pptpd's side pings the link-local address of the clients named
+# in PING6 (the others may hang up at any time).
 cat >"$R/etc/ppp/ipv6-up" <<'EOF'
 #!/bin/sh
 . /etc/interop.env
 . /etc/interop-lib.sh
 echo "$4 $5" >"/tmp/ipv6up.$1"
 echo "INTEROP-IPV6UP $VM $1 peer=${PEERNAME:-?} local=$4 remote=$5" >/dev/console
-[ "$ROLE" = pptpd ] && (sleep 2; check_ping6 "s:$PEERNAME ping6-to-client" "$5" "$1") </dev/null >/dev/console 2>&1 &
+case ",$PING6," in *",${PEERNAME:-?},"*)
+    (sleep 2; check_ping6 "s:$PEERNAME ping6-to-client" "$5" "$1") </dev/null >/dev/console 2>&1 &
+esac
 exit 0
 EOF
 cat >"$R/etc/ppp/ip-down" <<'EOF'
@@ -428,7 +436,7 @@ mkdir -p /www/up /www/done /www/down
 exec </dev/null >/dev/console 2>&1
 . /etc/interop-lib.sh
 {
-    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE BENCHBYTES PPPD_EXTRA BEHIND6; do
+    for v in VM ROLE ADDR GW SERVER PPPUSER BARRIER EXPECT WAITFOR AFTER FLOOD HANGUP BLOBKB DEADLINE BENCHBYTES PPPD_EXTRA BEHIND6 PING6; do
         eval "echo $v=\\\"\${$v:-}\\\""
     done
 } >/etc/interop.env
@@ -723,6 +731,87 @@ if [ "$MODE" = bench ]; then
     exit 0
 fi
 
+# (f): our server with RADIUS in a namespace of its own on the internet
+# bridge, FreeRADIUS on its loopback.
+ip netns add "$RAD"
+ip -n "$RAD" link set lo up
+ip link add eth0 netns "$RAD" type veth peer name rad0 netns "$NET"
+ip -n "$NET" link set rad0 master br0 up
+ip -n "$RAD" addr add 198.51.100.11/24 dev eth0
+ip -n "$RAD" link set eth0 up
+ip -n "$RAD" route add default via 198.51.100.1
+FR="$W/freeradius"
+cp -a /etc/freeradius/3.0 "$FR"
+# Runs as root here: no switch to the freerad user.
+sed -i -e "s|^logdir = .*|logdir = $FR/log|" -e "s|^run_dir = .*|run_dir = $FR/run|" \
+    -e "s|^raddbdir = .*|raddbdir = $FR|" -e 's/^\(\s*\)user = freerad/\1#user = freerad/' \
+    -e 's/^\(\s*\)group = freerad/\1#group = freerad/' "$FR/radiusd.conf"
+mkdir -p "$FR/log" "$FR/run"
+rm -f "$FR/mods-enabled/eap" "$FR"/sites-enabled/*
+# A site that signs every answer (Message-Authenticator; FreeRADIUS 3.2.1
+# does so only when told).
+cat >"$FR/sites-enabled/interop" <<'EOF'
+server default {
+listen {
+	type = auth
+	ipaddr = 127.0.0.1
+	port = 0
+}
+listen {
+	type = acct
+	ipaddr = 127.0.0.1
+	port = 0
+}
+authorize {
+	preprocess
+	mschap
+	files
+}
+authenticate {
+	Auth-Type MS-CHAP {
+		mschap
+	}
+}
+preacct {
+	preprocess
+	acct_unique
+}
+accounting {
+	detail
+	update reply {
+		Message-Authenticator := 0x00
+	}
+}
+post-auth {
+	update reply {
+		Message-Authenticator := 0x00
+	}
+	Post-Auth-Type REJECT {
+		update reply {
+			Message-Authenticator := 0x00
+		}
+	}
+}
+}
+EOF
+printf 'client local {\n\tipaddr = 127.0.0.1\n\tsecret = "interop radius"\n}\n' >"$FR/clients.conf"
+printf 'rad\tCleartext-Password := "rad secret 4"\n\tFramed-IP-Address = 192.168.79.15\n' \
+    >"$FR/mods-config/files/authorize"
+cat >"$W/radius-server.conf" <<EOF
+config server 'server'
+	option enabled '1'
+	list listen '198.51.100.11'
+	option chap_secrets '$W/no-local-users'
+	option local_ip '192.168.79.1'
+	option pool_start '192.168.79.10'
+	option pool_end '192.168.79.20'
+	list radius_server '127.0.0.1'
+	option radius_secret 'interop radius'
+	list auth 'mschapv2'
+	option mppe 'require-128'
+EOF
+: >"$W/no-local-users"
+
 ip link add wan0 netns "$RTR" type veth peer name rtr0 netns "$NET"
 ip -n "$NET" addr add 203.0.113.1/24 dev rtr0
 ip -n "$NET" link set rtr0 up
@@ -742,7 +831,7 @@ table ip interop_masq {
 }
 NFT
 # One tap per VM: s and a on the internet bridge, c1 and c2 on the LAN.
-for t in "$NET tap-s br0" "$NET tap-a br0" "$RTR tap-c1 brl" "$RTR tap-c2 brl"; do
+for t in "$NET tap-s br0" "$NET tap-a br0" "$NET tap-r br0" "$RTR tap-c1 brl" "$RTR tap-c2 brl"; do
     read -r ns tap br <<<"$t"
     ip -n "$ns" tuntap add dev "$tap" mode tap
     ip -n "$ns" link set "$tap" master "$br" up
@@ -758,7 +847,19 @@ ip netns exec "$NET" "$BIN" server --listen 198.51.100.10 --secrets "$W/server-s
 PIDS+=($!)
 ip netns exec "$RTR" "$BIN" helper --wan wan0 --lan brl --socket "$SOCK" >"$W/helper.log" 2>&1 &
 PIDS+=($!)
-for ns in "$NET" "$CLI"; do
+ip netns exec "$RAD" freeradius -f -X -d "$FR" >"$W/freeradius.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q 'Ready to process requests' "$W/freeradius.log" && break; sleep 0.1; done
+if ! grep -q 'Ready to process requests' "$W/freeradius.log"; then
+    echo "FreeRADIUS did not start:" >&2
+    tail -n 20 "$W/freeradius.log" >&2
+    exit 1
+fi
+ip netns exec "$RAD" "$BIN" server --config "$W/radius-server.conf" --socket "$W/rad.sock" \
+    >"$W/radius-server.log" 2>&1 &
+RADSRV=$!
+PIDS+=($!)
+for ns in "$NET" "$CLI" "$RAD"; do
     mkdir -p "$W/www-$ns/done"
     head -c $((BLOB_KB * 1024)) /dev/urandom >"$W/www-$ns/blob"
     sha256sum "$W/www-$ns/blob" | cut -d' ' -f1 >"$W/www-$ns/blob.sha256"
@@ -783,11 +884,13 @@ PIDS+=($!)
 PIDS+=($!)
 
 BOOTED=$SECONDS
-say "booting 4 VMs (qemu TCG): s = pptpd, a = pptp client, c1 + c2 = pptp clients on the LAN"
+say "booting 5 VMs (qemu TCG): s = pptpd, a and r = pptp clients, c1 + c2 = pptp clients on the LAN"
 boot_vm s "$NET" tap-s 52:54:00:00:00:20 ROLE=pptpd ADDR=198.51.100.20/24 GW=198.51.100.1 \
-    BARRIER=c1,c2 EXPECT=c1,c2,ours FLOOD=c1
+    BARRIER=c1,c2 EXPECT=c1,c2,ours FLOOD=c1 PING6=ours
 boot_vm a "$NET" tap-a 52:54:00:00:00:30 ROLE=client ADDR=198.51.100.30/24 GW=198.51.100.1 \
     SERVER=198.51.100.10 PPPUSER=alice PPPD_EXTRA=+ipv6 BEHIND6=2001:db8:ffff::1
+boot_vm r "$NET" tap-r 52:54:00:00:00:31 ROLE=client ADDR=198.51.100.31/24 GW=198.51.100.1 \
+    SERVER=198.51.100.11 PPPUSER=rad
 boot_vm c1 "$RTR" tap-c1 52:54:00:00:01:10 ROLE=client ADDR=192.168.1.10/24 GW=192.168.1.1 \
     SERVER=198.51.100.20 PPPUSER=c1 WAITFOR=c1,c2 HANGUP=crash
 boot_vm c2 "$RTR" tap-c2 52:54:00:00:01:11 ROLE=client ADDR=192.168.1.11/24 GW=192.168.1.1 \
@@ -872,6 +975,20 @@ else
     res "ours-server sees-a" FAIL "VM a never reported its tunnel"
 fi
 
+# (f) VM r -> our server with RADIUS: our side of the checks.
+say "(f) waiting for VM r (pptp + pppd) to connect to our server with RADIUS"
+if wait_for "$W/console-r.log" '^INTEROP-UP r ' 300; then
+    read -r _ _ r_ip _ < <(grep -a '^INTEROP-UP r ' "$W/console-r.log" | tr -d '\r' | head -n 1)
+    echo "    VM r up as $r_ip after $((SECONDS - BOOTED))s"
+    if [ "$r_ip" = 192.168.79.15 ]; then res "ours-radius framed-ip" PASS "the address RADIUS gave ($r_ip)"
+    else res "ours-radius framed-ip" FAIL "got $r_ip, RADIUS gave 192.168.79.15"; fi
+    host_ping "ours-radius ping-to-r" "$RAD" "$r_ip"
+    host_download "ours-radius download-from-r" "$RAD" "$r_ip"
+    touch "$W/www-$RAD/done/rad"
+else
+    res "ours-radius sees-r" FAIL "VM r never reported its tunnel"
+fi
+
 # (b) continued: our client's side of the checks.
 if [ -n "$CLIENT_PID" ]; then
     say "(b) our client -> pptpd in VM s"
@@ -913,7 +1030,7 @@ if [ -n "$CLIENT_PID" ]; then
 fi
 
 say "waiting for the VMs to finish"
-for vm in s a c1 c2; do
+for vm in s a r c1 c2; do
     pid_var="QEMU_$vm"
     pid=${!pid_var}
     for ((i = 0; i < (VM_DEADLINE + 60) * 2; i++)); do
@@ -926,7 +1043,20 @@ for vm in s a c1 c2; do
     echo "    VM $vm done after $((SECONDS - BOOTED))s"
 done
 
-# (d): most calls the helper had established at one time.
+# (f): FreeRADIUS's accounting of VM r's session: Start and Stop, octets.
+# VM r hung up at its end; our server stops too (its own Stop records and
+# Accounting-Off go out as it does).
+kill -TERM "$RADSRV" 2>/dev/null || true
+for _ in $(seq 50); do kill -0 "$RADSRV" 2>/dev/null || break; sleep 0.1; done
+detail=$(cat "$FR"/log/radacct/*/detail-* 2>/dev/null || true)
+starts=$(echo "$detail" | grep -c 'Acct-Status-Type = Start' || true)
+stop=$(echo "$detail" | awk -v RS= '/Acct-Status-Type = Stop/ && /User-Name = "rad"/' | head -n 40)
+in_octets=$(echo "$stop" | sed -n 's/.*Acct-Input-Octets = \([0-9]*\).*/\1/p' | head -n 1)
+if [ "$starts" -ge 1 ] && [ "${in_octets:-0}" -gt 0 ]; then
+    res "ours-radius accounting" PASS "FreeRADIUS recorded Start and Stop ($in_octets octets from the client)"
+else
+    res "ours-radius accounting" FAIL "Starts: $starts; Stop: ${stop:-none}"
+fi
 max_calls=$(awk '/^---/ { n = 0; next } / established / { n++; if (n > m) m = n } END { print m + 0 }' "$W/status.log")
 best=$(awk -v want="$max_calls" '
     /^---/ { if (n == want && !shown) { printf "%s", buf; shown = 1 } buf = ""; n = 0; next }
@@ -963,7 +1093,7 @@ else
 fi
 
 # ---------------------------------------------------------------- summary
-for vm in s a c1 c2; do tr -d '\r' <"$W/console-$vm.log" >"$W/console-$vm.txt" 2>/dev/null || true; done
+for vm in s a r c1 c2; do tr -d '\r' <"$W/console-$vm.log" >"$W/console-$vm.txt" 2>/dev/null || true; done
 grep -ahE '^INTEROP-RESULT ' "$W"/console-*.txt "$HOSTRES" | sort -u >"$W/all-results"
 scenario() { # title regex
     local line status
@@ -992,6 +1122,9 @@ scenario "(b) pptp-passthrough client -> pptpd + pppd (VM s)" 'ours |s:ours '
 expect "ours connect" "ours ping-to-server" "ours download-from-server" "ours server-side-done" \
     "ours hangup" "s:ours ping-to-client" "s:ours download-from-client" "s:ours one-call" \
     "ours ping6-to-server" "s:ours ping6-to-client"
+scenario "(f) pptp-linux + pppd (VM r) -> pptp-passthrough server with FreeRADIUS" 'r |ours-radius '
+expect "r connect" "r ping-to-server" "r download-from-server" "r server-side-done" "r hangup" \
+    "ours-radius framed-ip" "ours-radius ping-to-r" "ours-radius download-from-r" "ours-radius accounting"
 scenario "(d) two pptp-linux + pppd (VMs c1, c2) behind pptp-passthrough helper -> pptpd (VM s)" \
     'c1 |c2 |s:c1 |s:c2 |helper |router '
 expect "c1 connect" "c2 connect" "c1 barrier" "c2 barrier" "s:c1 barrier" "s:c2 barrier" \
@@ -999,7 +1132,7 @@ expect "c1 connect" "c2 connect" "c1 barrier" "c2 barrier" "s:c1 barrier" "s:c2 
     "s:c1 ping-to-client" "s:c2 ping-to-client" "s:c1 download-from-client" "s:c2 download-from-client" \
     "c1 server-side-done" "c2 server-side-done" "c2 ping-after-c1-hangup" "c1 hangup" "c2 hangup" "s:c1 one-call" "s:c2 one-call" \
     "helper calls-at-once" "helper call-id-0" "router no-gre-unreachable"
-others=$(grep -vE '^INTEROP-RESULT (a |ours-server |ours |s:ours |c1 |c2 |s:c1 |s:c2 |helper |router )' "$W/all-results" || true)
+others=$(grep -vE '^INTEROP-RESULT (a |ours-server |ours |s:ours |r |ours-radius |c1 |c2 |s:c1 |s:c2 |helper |router )' "$W/all-results" || true)
 if [ -n "$others" ]; then
     echo "  other"
     echo "${others//INTEROP-RESULT /    }"
@@ -1023,13 +1156,13 @@ fi
 if [ "$FAILED" != 0 ]; then
     echo
     echo "==================== FAILED: logs follow ===================="
-    for vm in s a c1 c2; do
+    for vm in s a r c1 c2; do
         echo "---------------- console of VM $vm ----------------"
         cat "$W/console-$vm.txt" 2>/dev/null
         echo "---------------- qemu $vm ----------------"
         cat "$W/qemu-$vm.log" 2>/dev/null
     done
-    for f in server.log helper.log client.out client.err; do
+    for f in server.log helper.log client.out client.err radius-server.log freeradius.log; do
         echo "---------------- $f ----------------"
         cat "$W/$f" 2>/dev/null
     done

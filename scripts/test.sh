@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Every test: unit and property tests (no root needed), a short run of every
-# fuzz target, the end-to-end tests in network namespaces (root), the router
-# targets (five musl builds; the unit and property tests on 32-bit
-# big-endian PowerPC and on AArch64 under qemu-user), the lab on real
+# fuzz target, the end-to-end tests in network namespaces (root; Debian's
+# FreeRADIUS for the RADIUS ones), the router targets (five musl builds; the
+# unit and property tests on 32-bit big-endian PowerPC and on AArch64 under
+# qemu-user), the lab on real
 # kernels in qemu (nft queue on x86-64, big-endian s390x), shellcheck, the
 # OpenWrt/LuCI checks, interop with real pppd/pptpd in qemu, and the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 need_root "$@"
-install_packages shellcheck iputils-ping netcat-openbsd tcpdump
+install_packages shellcheck iputils-ping netcat-openbsd tcpdump freeradius freeradius-utils
 
 echo "==> unit tests (the crate and crates/mppe-cipher)"
 cargo test --locked --lib --bins

@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::value::{EXPECT_NAS_ID, EXPECT_RADIUS_SERVER, EXPECT_SECRET};
 use super::*;
 
 pub(super) const F: &str = "/etc/config/pptp-passthrough";
@@ -318,6 +319,15 @@ fn default_config_text_parses_to_defaults() {
         "ipv6",
         "ipv6_prefix",
         "ipv6_dns",
+        "radius_server",
+        "radius_secret",
+        "radius_accounting",
+        "radius_interim",
+        "radius_nas_identifier",
+        "radius_fallback",
+        "radius_require_message_authenticator",
+        "radius_dae_port",
+        "radius_dae_client",
         "max_sessions",
         "max_pending_auth",
         "auth_fail_limit",
@@ -402,4 +412,67 @@ fn user_sections_are_checked() {
     );
     let e = err("config user\n\toption name 'a'\n\toption password 'x'\n\toption address 'z'\n");
     assert!(e.contains("an IPv4 address"), "{e}");
+}
+
+#[test]
+fn radius_options() {
+    let c = ok(&server(
+        "list radius_server '192.0.2.5'\n\tlist radius_server '192.0.2.6:11812:11813'\n\
+         \toption radius_secret 'a b c'\n\toption radius_accounting '0'\n\
+         \toption radius_interim '300'\n\toption radius_nas_identifier 'office gw'\n\
+         \toption radius_fallback '1'\n\toption radius_require_message_authenticator '0'\n\
+         \toption radius_dae_port '3799'\n\tlist radius_dae_client '192.0.2.5'",
+    ));
+    let r = c.server.as_ref().unwrap().radius.clone();
+    assert_eq!(
+        r.servers,
+        vec![
+            RadiusServer {
+                addr: ip("192.0.2.5"),
+                auth_port: 1812,
+                acct_port: 1813
+            },
+            RadiusServer {
+                addr: ip("192.0.2.6"),
+                auth_port: 11812,
+                acct_port: 11813
+            },
+        ]
+    );
+    assert_eq!(r.secret, "a b c");
+    assert!(!r.accounting && r.fallback && !r.require_message_authenticator);
+    assert_eq!(r.interim, Some(secs(300)));
+    assert_eq!(r.nas_identifier, "office gw");
+    assert_eq!(
+        (r.dae_port, r.dae_clients.clone()),
+        (3799, vec![ip("192.0.2.5")])
+    );
+    // The secret never reaches Debug output; both risks are warned about.
+    assert!(!format!("{r:?}").contains("a b c"));
+    let w = c.warnings();
+    assert!(w.iter().any(|x| x.contains("BlastRADIUS")), "{w:?}");
+    assert!(w.iter().any(|x| x.contains("radius_fallback")), "{w:?}");
+    // Defaults: off, accounting and Message-Authenticator on.
+    let d = RadiusCfg::default();
+    assert!(d.servers.is_empty() && d.accounting && d.require_message_authenticator);
+    assert_eq!(
+        (d.dae_port, d.interim, d.nas_identifier.as_str()),
+        (0, None, "pptp-passthrough")
+    );
+    // Servers need the secret; a DAE port needs its clients.
+    assert!(err(&server("list radius_server '192.0.2.5'")).contains("radius_secret"));
+    assert!(err(&server("option radius_dae_port '3799'")).contains("radius_dae_client"));
+    for bad in [
+        "192.0.2.5:0",
+        "192.0.2.5:1:2:3",
+        "vpn.example.com",
+        "192.0.2.5:x",
+    ] {
+        assert!(
+            err(&server(&format!("list radius_server '{bad}'"))).contains(EXPECT_RADIUS_SERVER),
+            "{bad}"
+        );
+    }
+    assert!(err(&server("option radius_secret ''")).contains(EXPECT_SECRET));
+    assert!(err(&server("option radius_nas_identifier ''")).contains(EXPECT_NAS_ID));
 }

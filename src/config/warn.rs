@@ -15,6 +15,21 @@ fn warnings(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(s) = &cfg.server {
         security("server", &s.security, &mut out);
+        let r = &s.radius;
+        if !r.servers.is_empty() && !r.require_message_authenticator {
+            out.push(
+                "server: radius_require_message_authenticator is off: a forged Access-Accept \
+                 (BlastRADIUS) can log anyone in; sign answers on the RADIUS server instead"
+                    .into(),
+            );
+        }
+        if !r.servers.is_empty() && r.fallback {
+            out.push(
+                "server: radius_fallback is on: while no RADIUS server answers, the local \
+                 users log in (and RADIUS's lockouts and disabled accounts do not apply)"
+                    .into(),
+            );
+        }
     }
     for c in &cfg.clients {
         security(&format!("client '{}'", c.name), &c.security, &mut out);

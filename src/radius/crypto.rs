@@ -165,7 +165,15 @@ pub fn verify_response_with(
     if !ct_eq(&md5(&[&copy, secret]), &p.authenticator) {
         return Err(RadiusError::BadAuthenticator);
     }
-    match message_authenticator_ok(b, request_auth, secret) {
+    // No RFC says how an Accounting-Response's Message-Authenticator is
+    // computed: with the request's authenticator like Access-* answers
+    // (RFC 3579 §3.2), or with zeros like the requests, as FreeRADIUS
+    // does. Either is taken.
+    let ok = message_authenticator_ok(b, request_auth, secret).map(|ok| {
+        ok || (p.code == Code::AccountingResponse
+            && message_authenticator_ok(b, &[0; 16], secret) == Some(true))
+    });
+    match ok {
         Some(true) => Ok(p),
         Some(false) => Err(RadiusError::BadAuthenticator),
         None if require_ma => Err(RadiusError::NoMessageAuthenticator),

@@ -334,6 +334,12 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     assert!(unknown.contains("Received Disconnect-NAK"), "{unknown}");
     assert!(unknown.contains("Session-Context-Not-Found"), "{unknown}");
     let _ = lab.wait_child(alice, Duration::from_secs(10));
+    // Every answer so far was taken: signed as required, none resent.
+    let rad = status(&net, &srv_sock)["server"]["radius"].clone();
+    for part in ["auth", "accounting"] {
+        assert_eq!(rad[part]["bad_answers"], 0, "{rad}");
+        assert_eq!(rad[part]["resends"], 0, "{rad}");
+    }
 
     // A rejected login: the client sees RADIUS's reason (MS-CHAP E=691).
     let m_sock = format!("/run/{}-m.sock", lab.prefix);
@@ -479,6 +485,8 @@ fn freeradius_other_methods_and_the_local_fallback() {
     let text = std::fs::read_to_string(&out).unwrap_or_default() + &lab.log();
     assert!(st.is_some_and(|s| !s.success()), "{text}");
     assert!(text.contains("no RADIUS server answered"), "{text}");
+    // A RADIUS server that does not answer is no failed guess: no lockout.
+    assert_eq!(status(&net, &srv_sock)["server"]["lockout"]["entries"], 0);
     // ...unless the fallback is on (a reload applies it).
     server_conf(
         &lab,

@@ -96,6 +96,30 @@ fn responses_with_a_message_authenticator_are_accepted_and_checked() {
     assert_eq!(b[n - 16..], hmac_md5(SECRET, &zeroed));
 }
 
+/// FreeRADIUS signs an Accounting-Response's Message-Authenticator over a
+/// zero authenticator (as for requests); that is taken, for it only.
+#[test]
+fn an_accounting_response_signed_over_zeros_is_taken() {
+    let req_auth = [5u8; 16];
+    let sign = |code: Code| {
+        let mut p = Packet::new(code, 4);
+        p.add(attr::MESSAGE_AUTHENTICATOR, &[0; 16]);
+        let mut b = p.to_vec().unwrap();
+        let n = b.len();
+        let mac = hmac_md5(SECRET, &b); // authenticator field all zero
+        b[n - 16..].copy_from_slice(&mac);
+        b[4..20].copy_from_slice(&req_auth);
+        let sum = md5(&[&b, SECRET]);
+        b[4..20].copy_from_slice(&sum);
+        b
+    };
+    assert!(verify_response(&sign(Code::AccountingResponse), &req_auth, SECRET).is_ok());
+    assert_eq!(
+        verify_response(&sign(Code::AccessAccept), &req_auth, SECRET),
+        Err(RadiusError::BadAuthenticator)
+    );
+}
+
 #[test]
 fn access_request_ends_with_its_message_authenticator() {
     let mut p = Packet::new(Code::AccessRequest, 7);

@@ -29,6 +29,12 @@ const ACCOUNTING_ON: u32 = 7;
 const ACCOUNTING_OFF: u32 = 8;
 /// NAS-Port-Type Virtual (RFC 2865 §5.41).
 const VIRTUAL: u32 = 5;
+/// Refusals that say nothing about the password, so no lockout follows.
+pub const NOT_A_GUESS: [&str; 3] = [NO_ANSWER, REQUIRES_MPPE, NO_COMMON_KEY];
+const NO_ANSWER: &str = "no RADIUS server answered";
+const REQUIRES_MPPE: &str = "RADIUS requires encryption and MPPE is off";
+const NO_COMMON_KEY: &str = "no MPPE key length both RADIUS and the server allow";
+
 /// Framed-Routes taken from one Access-Accept.
 pub const MAX_FRAMED_ROUTES: usize = 8;
 /// Interim-Updates no more often than this (RFC 2869 §5.16: 60 s).
@@ -450,7 +456,7 @@ fn verdict(
         Outcome::TimedOut => (
             Verdict::Reject {
                 message: None,
-                why: "no RADIUS server answered",
+                why: NO_ANSWER,
             },
             None,
         ),
@@ -506,14 +512,14 @@ fn mppe_allowed(p: &Packet, mppe: Option<crate::ppp::ccp::MppePolicy>) -> Result
         .get_ms(ms::MPPE_ENCRYPTION_TYPES)
         .and_then(|v| <[u8; 4]>::try_from(v).ok());
     if let (Some(2), None) = (policy.map(u32::from_be_bytes), mppe) {
-        return Err("RADIUS requires encryption and MPPE is off");
+        return Err(REQUIRES_MPPE);
     }
     if let (Some(t), Some(m)) = (types.map(u32::from_be_bytes), mppe) {
         let ours = (if m.allow_40 { 2 } else { 0 })
             | (if m.allow_128 { 4 } else { 0 })
             | (if m.allow_56 { 8 } else { 0 });
         if t != 0 && t & ours == 0 {
-            return Err("no MPPE key length both RADIUS and the server allow");
+            return Err(NO_COMMON_KEY);
         }
     }
     Ok(())

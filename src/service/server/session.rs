@@ -257,7 +257,15 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                 if st.log_allowed(now) {
                     tracing::warn!(%peer, %reason, "authentication failed");
                 }
-                if let (AuthError::Denied { user, .. }, Ok(mut l)) = (&reason, st.lock.lock()) {
+                // Only refused credentials count towards a lockout: not a
+                // RADIUS server that did not answer, nor a policy mismatch.
+                let guess = match &reason {
+                    AuthError::Denied { why, .. } => !super::aaa::NOT_A_GUESS.contains(why),
+                    _ => false,
+                };
+                if let (AuthError::Denied { user, .. }, true, Ok(mut l)) =
+                    (&reason, guess, st.lock.lock())
+                {
                     for key in [Key::User(user.clone()), Key::Addr(peer)] {
                         if let Some(d) = l.failure(key.clone(), now) {
                             tracing::warn!(

@@ -118,6 +118,7 @@ return view.extend({
 		s.tab('general', _('General'));
 		s.tab('security', _('Security'));
 		s.tab('limits', _('Limits'));
+		s.tab('radius', _('RADIUS'));
 
 		o = s.taboption('general', form.Flag, 'enabled', _('Enable server'),
 			_('Also opens TCP port 1723 and GRE on the wan zone of the firewall.'));
@@ -191,6 +192,35 @@ return view.extend({
 		o = s.taboption('limits', form.Value, 'idle_timeout', _('Idle session timeout (s)'), _('0: never.'));
 		o.datatype = 'uinteger';
 		o.placeholder = '0';
+
+		o = s.taboption('radius', form.DynamicList, 'radius_server', _('RADIUS servers'),
+			_('ADDRESS[:AUTHPORT[:ACCTPORT]], first preferred; with any, logins, accounting and disconnects go through RADIUS.'));
+		o.placeholder = '192.168.1.5:1812:1813';
+		o.validate = function(section_id, value) {
+			return (value == null || value === '' || /^\d{1,3}(\.\d{1,3}){3}(:\d{1,5}){0,2}$/.test(value)) ? true
+				: _('Expected ADDRESS[:AUTHPORT[:ACCTPORT]]');
+		};
+		o = s.taboption('radius', form.Value, 'radius_secret', _('Shared secret'));
+		o.password = true;
+		o = s.taboption('radius', form.Flag, 'radius_accounting', _('Accounting'));
+		o.default = '1';
+		o = s.taboption('radius', form.Value, 'radius_interim', _('Interim updates (s)'),
+			_('0: only when the RADIUS server sends Acct-Interim-Interval; at least 60.'));
+		o.datatype = 'uinteger';
+		o.placeholder = '0';
+		o = s.taboption('radius', form.Value, 'radius_nas_identifier', _('NAS-Identifier'));
+		o.placeholder = 'pptp-passthrough';
+		o = s.taboption('radius', form.Flag, 'radius_fallback', _('Local users when RADIUS is down'));
+		o.default = '0';
+		o = s.taboption('radius', form.Flag, 'radius_require_message_authenticator', _('Require Message-Authenticator'),
+			_('The BlastRADIUS protection: keep it on and have the RADIUS server sign its answers.'));
+		o.default = '1';
+		o = s.taboption('radius', form.Value, 'radius_dae_port', _('Disconnect/CoA port'),
+			_('UDP port for RFC 5176 Disconnect and CoA requests (usually 3799); 0: off.'));
+		o.datatype = 'port';
+		o.placeholder = '0';
+		o = s.taboption('radius', form.DynamicList, 'radius_dae_client', _('Disconnect/CoA clients'));
+		o.datatype = 'ip4addr("nomask")';
 
 		// Client profiles.
 		s = m.section(form.GridSection, 'client', _('PPTP client profiles'),
