@@ -80,7 +80,9 @@ fn freeradius_config(dir: &Path) {
          mallory\tCleartext-Password := \"mallory pass\"\n\
          carol\tCleartext-Password := \"carol pass\"\n\
          \tFramed-Route = \"192.168.55.0/24 0.0.0.0 1\"\n\
-         dave\tCleartext-Password := \"dave pass\"\n",
+         dave\tCleartext-Password := \"dave pass\"\n\
+         erin\tCleartext-Password := \"erin pass\"\n\
+         \tIdle-Timeout = 3\n",
     )
     .unwrap();
 }
@@ -365,6 +367,17 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
         },
     );
     let _ = lab.wait_child(bob, Duration::from_secs(10));
+
+    // Idle-Timeout: erin's silent session ends after 3 s.
+    let erin_sock = format!("/run/{}-erin.sock", lab.prefix);
+    let (erin, erin_out) = connect(&mut lab, "erin", "erin pass", &erin_sock, &[]);
+    wait_until("erin connected", Duration::from_secs(30), || connected(&erin_out));
+    wait_until("erin's Stop by Idle-Timeout", Duration::from_secs(20), || {
+        r1.records("Stop", "erin")
+            .iter()
+            .any(|r| value(r, "Acct-Terminate-Cause").as_deref() == Some("Idle-Timeout"))
+    });
+    let _ = lab.wait_child(erin, Duration::from_secs(10));
 
     // Framed-Route: carol's prefix is routed to her session.
     let carol_sock = format!("/run/{}-carol.sock", lab.prefix);
