@@ -25,6 +25,12 @@ fn quoted(names: &[String]) -> String {
     format!("{{ {} }}", v.join(", "))
 }
 
+/// `gre_forward` runs after the firewall's forward filter (fw4's and the
+/// like, at priority filter): what it counts per call passed the firewall,
+/// so `status` never shows traffic a firewall dropped. Its Call ID
+/// rewrite is invisible to that filter, which matches addresses and
+/// connection state, not GRE keys.
+///
 /// The whole table. With `replace`, an existing table of the same name is
 /// deleted in the same transaction (stale rules from an older version);
 /// otherwise existing maps and their elements are kept (restart recovery)
@@ -72,7 +78,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         ip protocol gre iifname "{wan}" dnat to ip saddr . @th,48,16 map @{MAP_DNAT}
     }}
     chain gre_forward {{
-        type filter hook forward priority filter - 5; policy accept;
+        type filter hook forward priority filter + 10; policy accept;
         ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
         ip protocol gre oifname "{wan}" ip daddr . @th,48,16 @{SET_OUT} return
         {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
@@ -148,6 +154,8 @@ mod tests {
         assert!(output.split('}').next().unwrap().contains(icmp));
         let forward = t.split("chain gre_forward {").last().unwrap();
         assert!(forward.split('}').next().unwrap().contains(icmp));
+        // After the firewall's forward filter, so its counters are true.
+        assert!(forward.contains("type filter hook forward priority filter + 10;"));
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
         // Every forwarded packet meets these rules: each tests a protocol
         // first, and names an interface (a string copy in the kernel) only

@@ -191,3 +191,58 @@ fn icmp_from_a_reject_about_gre_never_reaches_the_server() {
         "no ICMP was dropped, so none was tested:\n{text}"
     );
 }
+
+/// The per-call GRE counters in `status` count what the firewall let
+/// through: with inbound GRE to the LAN dropped by a forward filter (as
+/// fw4's policy does without the package's rule), the call shows its
+/// packets out and none in. The helper's forward chain runs after the
+/// filter (priority filter + 10).
+#[test]
+fn per_call_counters_count_only_what_the_firewall_let_through() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    lab.nft_load(
+        "rtr",
+        "table ip fwlike {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  ip protocol gre oifname \"lan0\" counter drop\n }\n}\n",
+    );
+    let mut call = super::streaming_call(&lab, 10, 300);
+    let t = std::time::Instant::now();
+    let mut calls = serde_json::Value::Null;
+    while t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(300));
+        calls = lab.status()["calls"].clone();
+        if calls[0]["out_packets"].as_u64().unwrap_or(0) >= 50 {
+            break;
+        }
+    }
+    let _ = call.kill();
+    let _ = call.wait();
+    assert!(
+        calls[0]["out_packets"].as_u64().unwrap_or(0) >= 50,
+        "{calls:#}"
+    );
+    assert_eq!(
+        calls[0]["in_packets"], 0,
+        "GRE the firewall dropped was counted: {calls:#}"
+    );
+    // The server did answer: the firewall dropped its GRE.
+    let fw = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.ns("rtr"),
+        "nft",
+        "list",
+        "table",
+        "ip",
+        "fwlike",
+    ]);
+    let text = String::from_utf8_lossy(&fw.stdout);
+    let dropped: u64 = text
+        .split("packets ")
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(dropped >= 50, "{text}");
+}

@@ -371,12 +371,18 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     // Idle-Timeout: erin's silent session ends after 3 s.
     let erin_sock = format!("/run/{}-erin.sock", lab.prefix);
     let (erin, erin_out) = connect(&mut lab, "erin", "erin pass", &erin_sock, &[]);
-    wait_until("erin connected", Duration::from_secs(30), || connected(&erin_out));
-    wait_until("erin's Stop by Idle-Timeout", Duration::from_secs(20), || {
-        r1.records("Stop", "erin")
-            .iter()
-            .any(|r| value(r, "Acct-Terminate-Cause").as_deref() == Some("Idle-Timeout"))
+    wait_until("erin connected", Duration::from_secs(30), || {
+        connected(&erin_out)
     });
+    wait_until(
+        "erin's Stop by Idle-Timeout",
+        Duration::from_secs(20),
+        || {
+            r1.records("Stop", "erin")
+                .iter()
+                .any(|r| value(r, "Acct-Terminate-Cause").as_deref() == Some("Idle-Timeout"))
+        },
+    );
     let _ = lab.wait_child(erin, Duration::from_secs(10));
 
     // Framed-Route: carol's prefix is routed to her session.
