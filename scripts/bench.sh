@@ -3,7 +3,7 @@
 # one run, reports medians of the rounds and ratios, and writes
 # docs/BENCHMARKS.md. Timing lives here, never in the tests.
 #
-#   scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm|cross]
+#   scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm|cross|scale]
 #
 # --quick: one round, shorter runs (a few minutes in all); the numbers are
 # only a smoke test. --only SECTION: run one section and print its rows,
@@ -18,7 +18,10 @@
 # 128-bit stateful); 5. the same client against pptpd + pppd and against
 # this server in the interop VM (scripts/interop.sh --bench; qemu TCG);
 # 6. the binary size; 7. the router targets (scripts/cross.sh --bench):
-# size and xz size per target, the data path under qemu-user as ratios.
+# size and xz size per target, the data path under qemu-user as ratios;
+# 8. the server at scale: 1 000 sessions from one load generator
+# (examples/loadgen.rs), set-ups per second, memory per session, CPU per
+# Gbit/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -34,20 +37,21 @@ while [ $# -gt 0 ]; do
         --only)
             ONLY=${2:-}
             case "$ONLY" in
-                gre | control | memory | tunnel | vm | cross) ;;
-                *) echo "--only needs one of: gre, control, memory, tunnel, vm, cross" >&2; exit 2 ;;
+                gre | control | memory | tunnel | vm | cross | scale) ;;
+                *) echo "--only needs one of: gre, control, memory, tunnel, vm, cross, scale" >&2; exit 2 ;;
             esac
             shift
             ;;
-        *) echo "usage: scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm|cross]" >&2; exit 2 ;;
+        *) echo "usage: scripts/bench.sh [--quick] [--only gre|control|memory|tunnel|vm|cross|scale]" >&2; exit 2 ;;
     esac
     shift
 done
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
 ROUNDS=5 BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500 VM_ROUNDS=5 VM_MB=16
+SCALE_SESSIONS=${SCALE_SESSIONS:-1000} SCALE_MB=${SCALE_MB:-200}
 GRE_CALLS="1 100 1000" GRE_SIZES="64 1400" GRE_DIRS="in out"
-if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4; fi
+if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4 SCALE_SESSIONS=200 SCALE_MB=20; fi
 # gregen opens one control connection per call.
 ulimit -n 8192 2>/dev/null || true
 
@@ -56,7 +60,7 @@ echo "==> building the release binary and the traffic generator (load average: $
 cargo build --release --locked -q
 cargo build --release --locked -q --example hostile --example lab-peer
 cargo build --release --locked -q --example gregen
-cargo build --release --locked -q --example datapath
+cargo build --release --locked -q --example datapath --example loadgen
 if want tunnel; then
     echo "==> building the speed-optimised profile (cargo build --profile fast) for the tunnel rows"
     cargo build --profile fast --locked -q --bin pptp-passthrough --example datapath
@@ -66,6 +70,7 @@ GEN=$PWD/target/release/examples/hostile
 PEER=$PWD/target/release/examples/lab-peer
 GREGEN=$PWD/target/release/examples/gregen
 DATAPATH=$PWD/target/release/examples/datapath
+LOADGEN=$PWD/target/release/examples/loadgen
 FAST_BIN=$PWD/target/fast/pptp-passthrough
 FAST_DATAPATH=$PWD/target/fast/examples/datapath
 
@@ -456,6 +461,57 @@ PY
 )
 fi
 
+# --- 8. the server at scale ------------------------------------------------
+if want scale; then
+    echo "==> server at scale: $SCALE_SESSIONS sessions from one load generator, then $SCALE_MB MiB through them"
+    # The generator on the router's own address, straight to the server (no
+    # NAT on the way); the server's UDP sink drops what arrives.
+    masq_off
+    printf 'load * "load pass" *\n' >"$WORK/load-secrets"
+    ip netns exec "$NET" nft -f - <<'NFT'
+table ip bench_sink {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        udp dport 9 drop
+    }
+}
+NFT
+    ip netns exec "$NET" "$BIN" server --listen 198.51.100.11 --secrets "$WORK/load-secrets" \
+        --local-ip 10.96.0.1 --pool-start 10.96.0.10 --pool-end 10.96.15.250 \
+        --max-sessions 5000 --max-pending-auth 256 --no-ipv6 --tun pptpsc0 \
+        --socket "$WORK/scale.sock" 2>"$WORK/scale-server.log" &
+    SRV=$!
+    PIDS+=("$SRV")
+    for _ in $(seq 50); do [ -S "$WORK/scale.sock" ] && break; sleep 0.1; done
+    sleep 0.5
+    RSS_IDLE=$(rss_kib "$SRV")
+    ip netns exec "$RTR" "$LOADGEN" --server 198.51.100.11 --sessions "$SCALE_SESSIONS" --rate 5000 \
+        --mbytes "$SCALE_MB" --size 1400 --sink 10.96.0.1 --hold 2 >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" &
+    LG=$!
+    PIDS+=("$LG")
+    for _ in $(seq 1200); do grep -q '"phase":"up"' "$WORK/loadgen.out" 2>/dev/null && break; sleep 0.1; done
+    RSS_UP=$(rss_kib "$SRV")
+    read -r U0 S0 < <(cpu_us "$SRV")
+    for _ in $(seq 3000); do grep -q '"phase":"sent"' "$WORK/loadgen.out" 2>/dev/null && break; sleep 0.1; done
+    read -r U1 S1 < <(cpu_us "$SRV")
+    wait "$LG" || true
+    kill "$SRV" 2>/dev/null || true
+    wait "$SRV" 2>/dev/null || true
+    ip netns exec "$NET" nft delete table ip bench_sink 2>/dev/null || true
+    masq_on
+    R=$(tail -n 1 "$WORK/loadgen.out")
+    j() { echo "$R" | sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
+    UP=$(j sessions_up) SETUP=$(j setup_secs) RATE=$(j setups_per_sec) BYTES=$(j traffic_bytes) TSECS=$(j traffic_secs)
+    PER=$(awk -v a="$RSS_UP" -v b="$RSS_IDLE" -v n="${UP:-0}" 'BEGIN {print (n > 0) ? sprintf("%.1f", (a - b) / n) : "-"}')
+    CPU_GB=$(awk -v u0="$U0" -v s0="$S0" -v u1="$U1" -v s1="$S1" -v b="${BYTES:-0}" \
+        'BEGIN {bits = b * 8; print (bits > 0) ? sprintf("%.2f", (u1 - u0 + s1 - s0) / (bits / 1e9)) : "-"}')
+    echo "    $UP of $SCALE_SESSIONS sessions up in ${SETUP}s ($RATE/s); RSS ${RSS_IDLE} KiB idle, ${RSS_UP} KiB with them up ($PER KiB each); server CPU ${CPU_GB} s per Gbit carried (${BYTES} bytes in ${TSECS}s)"
+    grep -v '^loadgen: [0-9]* sessions up' "$WORK/loadgen.err" | head -n 5 | sed 's/^/    /'
+    ROWS+=("| server at scale: sessions up of $SCALE_SESSIONS from one load generator (MS-CHAPv2, MPPE-128 stateless), set-up span, set-ups/s | - | $UP in ${SETUP} s, ${RATE}/s | |")
+    ROWS+=("| server RSS idle / with $UP sessions up; per session | - | $RSS_IDLE / $RSS_UP KiB; $PER KiB | |")
+    ROWS+=("| server CPU (user + system) per Gbit carried, 1 400-byte packets over $UP sessions, MPPE-128 | - | ${CPU_GB} s | |")
+fi
+
 # --- 6. binary size ---------------------------------------------------------
 SIZE=$(stat -c %s "$BIN")
 # What a router's flash holds (squashfs, xz) and what opkg downloads (gzip).
@@ -557,6 +613,17 @@ medians.
   busy time (`/proc/stat`) per MiB moved. Emulation makes the VM's CPU
   slow: the absolute numbers are small, and the ratio (this server over
   pptpd + pppd) is the result.
+- Server at scale (`examples/loadgen.rs`): one process on the router's
+  own address dials the server (this project's, at 198.51.100.11) with this
+  project's client stack: a control connection per call, MS-CHAPv2 and
+  MPPE-128 stateless, one raw GRE socket for every call, no TUN, as fast as
+  the server takes them (at most 128 calls setting up at a time: the
+  server's pending-login limit is set to 256). The set-up span runs from
+  the first connect to the last link up. Once every link is up it sends UDP (1 400-byte IP
+  packets) round-robin over the sessions to a port the server's namespace
+  drops. Memory is the server's VmRSS before and with the sessions up; CPU
+  is the server's user + system time (its own `/proc` counters) over the
+  traffic phase per Gbit of IP carried.
 EOF
     if [ -n "$NOTES" ]; then
         echo
