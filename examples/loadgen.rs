@@ -45,10 +45,18 @@ struct Args {
 
 fn args() -> Args {
     let v: Vec<String> = std::env::args().skip(1).collect();
-    let get = |k: &str| v.iter().position(|a| a == k).and_then(|i| v.get(i + 1)).cloned();
+    let get = |k: &str| {
+        v.iter()
+            .position(|a| a == k)
+            .and_then(|i| v.get(i + 1))
+            .cloned()
+    };
     let num = |k: &str, d: f64| get(k).map_or(d, |s| s.parse().expect(k));
     Args {
-        server: get("--server").expect("--server").parse().expect("--server"),
+        server: get("--server")
+            .expect("--server")
+            .parse()
+            .expect("--server"),
         user: get("--user").unwrap_or_else(|| "load".into()),
         password: get("--password").unwrap_or_else(|| "load pass".into()),
         sessions: num("--sessions", 100.0) as usize,
@@ -183,7 +191,10 @@ fn flush(s: &mut Sess, gre: &GreSocket, server: Ipv4Addr, now: Instant) -> Vec<S
 }
 
 async fn run(a: Args) -> serde_json::Value {
-    let local = match TcpStream::connect((a.server, 1723)).await.and_then(|t| t.local_addr()) {
+    let local = match TcpStream::connect((a.server, 1723))
+        .await
+        .and_then(|t| t.local_addr())
+    {
         Ok(SocketAddr::V4(v)) => *v.ip(),
         other => panic!("cannot reach the server: {other:?}"),
     };
@@ -276,7 +287,11 @@ async fn run(a: Args) -> serde_json::Value {
     println!("{}", serde_json::json!({"phase": "up", "sessions_up": up}));
     // Traffic: M MiB round-robin over the sessions that are up.
     let total = (a.mbytes * 1_048_576.0) as u64;
-    let ids: Vec<u16> = sessions.iter().filter(|(_, s)| s.ip.is_some()).map(|(c, _)| *c).collect();
+    let ids: Vec<u16> = sessions
+        .iter()
+        .filter(|(_, s)| s.ip.is_some())
+        .map(|(c, _)| *c)
+        .collect();
     let t1 = Instant::now();
     let mut sent = 0u64;
     let mut i = 0usize;

@@ -1,8 +1,8 @@
 //! RADIUS for the server's sessions: logins (RFC 2865; MS-CHAP per RFC
-//! 2548), the authorization an Access-Accept carries, accounting (RFC 2866,
-//! RFC 2869) and dynamic authorization (RFC 5176). The protocol is in
-//! [`crate::radius`]; here are the sockets, the sessions' side, and the
-//! loop that moves datagrams.
+//! 2548), the authorization an Access-Accept carries and accounting (RFC
+//! 2866, RFC 2869). The protocol is in [`crate::radius`]; here are its two
+//! clients with their socket, the requests a session makes and the
+//! verdicts it gets. What answers do to the sessions is in `radius_io`.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::UdpSocket;
 
-use super::session::{Shared, State};
 use crate::config::RadiusCfg;
 use crate::ppp::auth::{AuthMethod, Rng, Verdict, VerifyRequest};
 use crate::ppp::crypto::mppe_keys::{StartKeys, mschapv1_start_keys};
@@ -22,9 +21,9 @@ use crate::ratelimit::Untrusted;
 use crate::service::endpoint::OsRng;
 
 /// Acct-Status-Type (RFC 2866 §5.1, RFC 2866 §5.1 Accounting-On/Off).
-const START: u32 = 1;
-const STOP: u32 = 2;
-const INTERIM: u32 = 3;
+pub const START: u32 = 1;
+pub const STOP: u32 = 2;
+pub const INTERIM: u32 = 3;
 const ACCOUNTING_ON: u32 = 7;
 const ACCOUNTING_OFF: u32 = 8;
 /// NAS-Port-Type Virtual (RFC 2865 §5.41).
@@ -76,6 +75,26 @@ pub struct Counters {
     pub in_packets: u64,
     pub out_octets: u64,
     pub out_packets: u64,
+}
+
+/// What one session's accounting record says.
+pub struct Record<'a> {
+    pub cid: u16,
+    pub user: &'a str,
+    pub peer: Ipv4Addr,
+    pub ip: Ipv4Addr,
+    /// Seconds since the call came.
+    pub secs: u64,
+    pub aaa: &'a SessionAaa,
+    pub counters: Counters,
+}
+
+/// A login's verdict, for its session.
+pub struct Settled {
+    pub cid: u16,
+    pub verdict: Verdict,
+    /// The Access-Accept, for its authorization.
+    pub accept: Option<Packet>,
 }
 
 enum Waiting {
@@ -143,7 +162,7 @@ impl Aaa {
         Ok(a)
     }
 
-    fn refill(&mut self) {
+    pub fn refill(&mut self) {
         for c in [&mut self.auth, &mut self.acct] {
             for _ in 0..c.wants_randomness() {
                 let mut r = [0u8; 16];
@@ -253,24 +272,20 @@ impl Aaa {
     }
 
     /// An accounting record for a session.
-    pub fn account(&mut self, now: Instant, status: u32, cid: u16, s: &super::session::Session_) {
+    pub fn account(&mut self, now: Instant, status: u32, r: &Record<'_>) {
         if !self.cfg.accounting {
             return;
         }
-        let (a, c) = (&s.aaa, s.counters);
-        let secs = now.saturating_duration_since(s.started).as_secs();
+        let (a, c, cid, secs) = (r.aaa, r.counters, r.cid, r.secs);
         let mut p = self.nas_packet(Code::AccountingRequest, status);
-        p.add(
-            attr::USER_NAME,
-            s.user.as_deref().unwrap_or_default().as_bytes(),
-        );
+        p.add(attr::USER_NAME, r.user.as_bytes());
         p.add(attr::ACCT_SESSION_ID, a.acct_session_id.as_bytes());
         p.add_u32(attr::NAS_PORT, u32::from(cid));
         p.add_u32(attr::NAS_PORT_TYPE, VIRTUAL);
         p.add_u32(attr::SERVICE_TYPE, 2);
         p.add_u32(attr::FRAMED_PROTOCOL, 1);
-        p.add(attr::FRAMED_IP_ADDRESS, &s.tunnel_ip.octets());
-        p.add(attr::CALLING_STATION_ID, s.link.peer.to_string().as_bytes());
+        p.add(attr::FRAMED_IP_ADDRESS, &r.ip.octets());
+        p.add(attr::CALLING_STATION_ID, r.peer.to_string().as_bytes());
         for class in &a.class {
             p.add(attr::CLASS, class);
         }
@@ -326,6 +341,51 @@ impl Aaa {
                 }
             }
         }
+    }
+
+    /// A datagram on the socket: an answer for one of the two clients.
+    pub fn handle_answer(&mut self, from: SocketAddr, bytes: &[u8]) {
+        let mine = |c: &Client| c.servers().iter().any(|x| x.addr == from);
+        if mine(&self.auth) {
+            self.auth.handle_datagram(from, bytes);
+        } else if mine(&self.acct) {
+            self.acct.handle_datagram(from, bytes);
+        }
+    }
+
+    /// Resends and failover that are due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|t| t <= now) {
+            self.auth.handle_timeout(now);
+            self.acct.handle_timeout(now);
+        }
+    }
+
+    /// The verdicts of finished logins (`mppe`: the server's MPPE policy,
+    /// against RADIUS's encryption policy).
+    pub fn take_verdicts(&mut self, mppe: Option<crate::ppp::ccp::MppePolicy>) -> Vec<Settled> {
+        let mut done = Vec::new();
+        for c in [&mut self.auth, &mut self.acct] {
+            done.extend(std::iter::from_fn(|| c.poll_done()));
+        }
+        let mut out = Vec::new();
+        for (token, outcome) in done {
+            let Some(Waiting::Auth { cid, req }) = self.waiting.remove(&token) else {
+                continue;
+            };
+            let (verdict, accept) = verdict(self, outcome, &req, mppe);
+            out.push(Settled {
+                cid,
+                verdict,
+                accept,
+            });
+        }
+        out
+    }
+
+    /// The socket answers come on.
+    pub fn socket(&self) -> Rc<UdpSocket> {
+        self.sock.clone()
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -464,7 +524,7 @@ fn verdict(
 }
 
 /// Take the authorization of an Access-Accept into the session.
-fn authorize(a: &mut SessionAaa, p: &Packet, cfg: &RadiusCfg) {
+pub fn authorize(a: &mut SessionAaa, p: &Packet, cfg: &RadiusCfg) {
     a.class = p.all(attr::CLASS).map(<[u8]>::to_vec).collect();
     let secs = |k| {
         p.get_u32(k)
@@ -525,34 +585,6 @@ fn mppe_allowed(p: &Packet, mppe: Option<crate::ppp::ccp::MppePolicy>) -> Result
     Ok(())
 }
 
-/// Deliver finished requests to their sessions.
-pub fn settle(st: &mut State, now: Instant) {
-    let mut done = Vec::new();
-    if let Some(aaa) = &mut st.aaa {
-        for c in [&mut aaa.auth, &mut aaa.acct] {
-            done.extend(std::iter::from_fn(|| c.poll_done()));
-        }
-    }
-    for (token, outcome) in done {
-        let Some(aaa) = &mut st.aaa else { return };
-        let Some(w) = aaa.waiting.remove(&token) else {
-            continue;
-        };
-        let Waiting::Auth { cid, req } = w else {
-            continue;
-        };
-        let (v, accept) = verdict(aaa, outcome, &req, st.cfg.mppe);
-        let cfg = aaa.cfg.clone();
-        if let Some(s) = st.sessions.get_mut(&cid) {
-            if let Some(p) = &accept {
-                authorize(&mut s.aaa, p, &cfg);
-            }
-            s.link.ppp.complete_auth(now, v);
-            super::session::pump(st, cid, now);
-        }
-    }
-}
-
 /// A new session's Acct-Session-Id: unique across restarts (time and
 /// Call ID).
 pub fn session_id(cid: u16) -> String {
@@ -561,132 +593,6 @@ pub fn session_id(cid: u16) -> String {
         .map_or(0, |d| d.as_secs());
     format!("{t:08X}{cid:04X}")
 }
-
-/// Answers from RADIUS servers.
-pub async fn answers_loop(st: Shared) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let sock = match &st.borrow().aaa {
-            Some(a) => a.sock.clone(),
-            None => return,
-        };
-        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
-            continue;
-        };
-        let now = Instant::now();
-        let mut s = st.borrow_mut();
-        if let Some(a) = &mut s.aaa {
-            let mine = |c: &Client| c.servers().iter().any(|x| x.addr == from);
-            let bytes = buf.get(..n).unwrap_or_default();
-            if mine(&a.auth) {
-                a.auth.handle_datagram(from, bytes);
-            } else if mine(&a.acct) {
-                a.acct.handle_datagram(from, bytes);
-            }
-        }
-        settle(&mut s, now);
-        if let Some(a) = &mut s.aaa {
-            a.transmit();
-        }
-    }
-}
-
-/// Timers: resends and failover, Interim-Updates, Session-Timeout and the
-/// RADIUS Idle-Timeout. Called from the server's tick.
-pub fn tick(st: &mut State, now: Instant) {
-    let Some(a) = &mut st.aaa else { return };
-    if a.poll_timeout().is_some_and(|t| t <= now) {
-        a.auth.handle_timeout(now);
-        a.acct.handle_timeout(now);
-    }
-    settle(st, now);
-    let ids: Vec<u16> = st.sessions.keys().copied().collect();
-    for cid in ids {
-        let Some(s) = st.sessions.get_mut(&cid) else {
-            continue;
-        };
-        if s.up.is_none() || !s.aaa.started {
-            continue;
-        }
-        let age = now.saturating_duration_since(s.started);
-        if s.aaa.session_timeout.is_some_and(|t| age >= t) {
-            tracing::info!(
-                user = s.user.as_deref().unwrap_or("?"),
-                "RADIUS Session-Timeout reached"
-            );
-            s.aaa.cause = Some(Cause::SessionTimeout);
-            s.aaa.session_timeout = None;
-            s.link.ppp.close(now);
-            continue;
-        }
-        if s.aaa
-            .idle_timeout
-            .is_some_and(|t| now.saturating_duration_since(s.last_ip) >= t)
-        {
-            tracing::info!(
-                user = s.user.as_deref().unwrap_or("?"),
-                "RADIUS Idle-Timeout reached"
-            );
-            s.aaa.cause = Some(Cause::IdleTimeout);
-            s.aaa.idle_timeout = None;
-            s.link.ppp.close(now);
-            continue;
-        }
-        if s.aaa.next_interim.is_some_and(|t| t <= now) {
-            s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
-            interim(st, cid, now);
-        }
-    }
-    if let Some(a) = &mut st.aaa {
-        a.refill();
-        a.transmit();
-    }
-}
-
-/// Accounting for one session.
-fn record(st: &mut State, cid: u16, now: Instant, status: u32) {
-    let Some(s) = st.sessions.get(&cid) else {
-        return;
-    };
-    let Some(a) = &mut st.aaa else { return };
-    a.account(now, status, cid, s);
-    a.transmit();
-}
-
-/// Accounting Start once a RADIUS session is up.
-pub fn session_up(st: &mut State, cid: u16, now: Instant) {
-    let Some(s) = st.sessions.get_mut(&cid) else {
-        return;
-    };
-    if s.aaa.started || st.aaa.is_none() {
-        return;
-    }
-    s.aaa.started = true;
-    s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
-    record(st, cid, now, START);
-}
-
-fn interim(st: &mut State, cid: u16, now: Instant) {
-    record(st, cid, now, INTERIM);
-}
-
-/// Accounting Stop as a session ends (before it is removed).
-pub fn session_end(st: &mut State, cid: u16, now: Instant, default: Cause) {
-    if let Some(a) = &mut st.aaa {
-        a.forget(cid);
-    }
-    let Some(s) = st.sessions.get_mut(&cid) else {
-        return;
-    };
-    if !s.aaa.started {
-        return;
-    }
-    s.aaa.cause.get_or_insert(default);
-    record(st, cid, now, STOP);
-}
-
-mod dae;
-pub use dae::dae_loop;
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 mod aaa;
 mod control;
+mod radius_io;
 mod session;
 
 use std::cell::RefCell;
@@ -182,7 +183,7 @@ impl Handle {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
             let mut st = self.st.borrow_mut();
-            aaa::tick(&mut st, Instant::now());
+            radius_io::tick(&mut st, Instant::now());
         }
         let mut st = self.st.borrow_mut();
         for t in st.tasks.drain(..) {
@@ -303,8 +304,9 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         tokio::task::spawn_local(session::gre_loop(st.clone())),
         tokio::task::spawn_local(session::tun_loop(st.clone())),
         tokio::task::spawn_local(session::tick_loop(st.clone())),
-        tokio::task::spawn_local(aaa::answers_loop(st.clone())),
-        tokio::task::spawn_local(aaa::dae_loop(st.clone())),
+        tokio::task::spawn_local(radius_io::answers_loop(st.clone())),
+        tokio::task::spawn_local(radius_io::dae_loop(st.clone())),
+        tokio::task::spawn_local(radius_io::timer_loop(st.clone())),
     ];
     let (stop_tx, mut stop_rx) = watch::channel(false);
     for l in listeners {

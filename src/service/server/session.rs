@@ -310,7 +310,7 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                 if first {
                     install(st, ip);
                     framed_routes(st, cid);
-                    super::aaa::session_up(st, cid, now);
+                    session_up(st, cid, now);
                 }
             }
             SessionEvent::Verify(req) => {
@@ -473,7 +473,7 @@ pub fn end_session(st: &mut State, cid: u16, why: &str) {
 
 /// End a session; `cause` is its Acct-Terminate-Cause unless one was set.
 pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: super::aaa::Cause) {
-    super::aaa::session_end(st, cid, now, cause);
+    session_end(st, cid, now, cause);
     let Some(s) = st.sessions.remove(&cid) else {
         return;
     };
@@ -611,7 +611,6 @@ pub async fn tick_loop(st: Shared) {
         if let Ok(mut l) = s.lock.lock() {
             l.prune(now);
         }
-        super::aaa::tick(&mut s, now);
         let idle = s.opts.idle_timeout;
         let ids: Vec<u16> = s.sessions.keys().copied().collect();
         for cid in ids {
@@ -627,4 +626,51 @@ pub async fn tick_loop(st: Shared) {
             pump(&mut s, cid, now);
         }
     }
+}
+
+/// An accounting record of `status` for a session, to RADIUS.
+pub fn account(st: &mut State, cid: u16, now: Instant, status: u32) {
+    let (Some(s), Some(a)) = (st.sessions.get(&cid), &mut st.aaa) else {
+        return;
+    };
+    let r = super::aaa::Record {
+        cid,
+        user: s.user.as_deref().unwrap_or_default(),
+        peer: s.link.peer,
+        ip: s.tunnel_ip,
+        secs: now.saturating_duration_since(s.started).as_secs(),
+        aaa: &s.aaa,
+        counters: s.counters,
+    };
+    a.account(now, status, &r);
+    a.transmit();
+}
+
+/// Accounting Start once a session is up (with RADIUS).
+fn session_up(st: &mut State, cid: u16, now: Instant) {
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return;
+    };
+    if s.aaa.started || st.aaa.is_none() {
+        return;
+    }
+    s.aaa.started = true;
+    s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
+    account(st, cid, now, super::aaa::START);
+}
+
+/// Accounting Stop as a session ends (before it is removed); a login still
+/// waiting for RADIUS is forgotten.
+fn session_end(st: &mut State, cid: u16, now: Instant, default: super::aaa::Cause) {
+    if let Some(a) = &mut st.aaa {
+        a.forget(cid);
+    }
+    let Some(s) = st.sessions.get_mut(&cid) else {
+        return;
+    };
+    if !s.aaa.started {
+        return;
+    }
+    s.aaa.cause.get_or_insert(default);
+    account(st, cid, now, super::aaa::STOP);
 }

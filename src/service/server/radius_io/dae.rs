@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::super::session::{Shared, State};
-use super::Cause;
+use super::super::aaa::Cause;
+use super::super::session::{self, Shared, State};
 use crate::radius::crypto;
 use crate::radius::packet::{Code, Packet, attr};
 
@@ -79,7 +79,7 @@ fn dae_request(st: &mut State, now: Instant, from: SocketAddr, bytes: &[u8]) -> 
                     "session disconnected by a RADIUS Disconnect-Request");
                 s.aaa.cause = Some(Cause::AdminReset);
             }
-            super::super::session::hang_up_as(st, cid, now, "RADIUS Disconnect-Request");
+            session::hang_up_as(st, cid, now, "RADIUS Disconnect-Request");
         }
         return reply(ack, None);
     }
