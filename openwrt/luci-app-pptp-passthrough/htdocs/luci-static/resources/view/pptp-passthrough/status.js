@@ -139,7 +139,8 @@ return view.extend({
 		}), E('em', _('No PPTP calls through the router.')));
 
 		cbi_update_table(this.sessions, ((st.server && st.server.sessions) || []).map(L.bind(function(s) {
-			return [ dash(s.user), dash(s.peer), dash(s.tunnel_ip), dash(s.state), age(s.age_secs),
+			var addr = dash(s.tunnel_ip) + (s.ipv6_prefix ? ', ' + s.ipv6_prefix : '');
+			return [ dash(s.user), dash(s.peer), addr, dash(s.state), age(s.age_secs),
 				'%1024mB'.format(s.bytes_in || 0), '%1024mB'.format(s.bytes_out || 0),
 				E('button', {
 					'class': 'cbi-button cbi-button-reset',
