@@ -2,6 +2,7 @@
 //! Each scenario asserts exact delivery: every GRE packet comes back to the
 //! host that sent it, with its original Call ID, none misdelivered.
 
+mod capture;
 mod check;
 mod client;
 mod firewall;
