@@ -63,35 +63,47 @@ fn message_authenticator_at(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// `p`'s bytes with `vector` in the authenticator field and a
+/// Message-Authenticator last, set (RFC 3579 §3.2); with `md5`, the
+/// authenticator then becomes MD5(packet | secret) (RFC 2865 §3, RFC 2866
+/// §3) and is returned.
+fn sign(
+    p: &mut Packet,
+    secret: &[u8],
+    vector: [u8; 16],
+    md5_auth: bool,
+) -> Result<(Vec<u8>, [u8; 16]), RadiusError> {
+    p.authenticator = vector;
+    p.attrs.retain(|a| a.kind != attr::MESSAGE_AUTHENTICATOR);
+    p.add(attr::MESSAGE_AUTHENTICATOR, &[0; 16]);
+    let mut b = p.to_vec()?;
+    set_message_authenticator(&mut b, secret);
+    if !md5_auth {
+        return Ok((b, vector));
+    }
+    let auth = md5(&[&b, secret]);
+    if let Some(d) = b.get_mut(AUTH) {
+        d.copy_from_slice(&auth);
+    }
+    Ok((b, auth))
+}
+
 /// An Access-Request ready to send: its random Request Authenticator, and
-/// a Message-Authenticator last (RFC 3579 §3.2; the BlastRADIUS advice).
+/// a Message-Authenticator last (the BlastRADIUS advice).
 pub fn finish_access_request(
     p: &mut Packet,
     secret: &[u8],
     random: [u8; 16],
 ) -> Result<Vec<u8>, RadiusError> {
-    p.authenticator = random;
-    p.attrs.retain(|a| a.kind != attr::MESSAGE_AUTHENTICATOR);
-    p.add(attr::MESSAGE_AUTHENTICATOR, &[0; 16]);
-    let mut b = p.to_vec()?;
-    set_message_authenticator(&mut b, secret);
-    Ok(b)
+    Ok(sign(p, secret, random, false)?.0)
 }
 
 /// An Accounting, Disconnect or CoA Request ready to send: a
 /// Message-Authenticator over the packet with a zero authenticator, then
 /// the Request Authenticator MD5(packet | secret) (RFC 2866 §3, RFC 5176
-/// §2.3).
+/// §2.3), also left in `p`.
 pub fn finish_md5_request(p: &mut Packet, secret: &[u8]) -> Result<Vec<u8>, RadiusError> {
-    p.authenticator = [0; 16];
-    p.attrs.retain(|a| a.kind != attr::MESSAGE_AUTHENTICATOR);
-    p.add(attr::MESSAGE_AUTHENTICATOR, &[0; 16]);
-    let mut b = p.to_vec()?;
-    set_message_authenticator(&mut b, secret);
-    let auth = md5(&[&b, secret]);
-    if let Some(d) = b.get_mut(AUTH) {
-        d.copy_from_slice(&auth);
-    }
+    let (b, auth) = sign(p, secret, [0; 16], true)?;
     p.authenticator = auth;
     Ok(b)
 }
@@ -103,16 +115,7 @@ pub fn finish_response(
     secret: &[u8],
     request_auth: [u8; 16],
 ) -> Result<Vec<u8>, RadiusError> {
-    p.authenticator = request_auth;
-    p.attrs.retain(|a| a.kind != attr::MESSAGE_AUTHENTICATOR);
-    p.add(attr::MESSAGE_AUTHENTICATOR, &[0; 16]);
-    let mut b = p.to_vec()?;
-    set_message_authenticator(&mut b, secret);
-    let auth = md5(&[&b, secret]);
-    if let Some(d) = b.get_mut(AUTH) {
-        d.copy_from_slice(&auth);
-    }
-    Ok(b)
+    Ok(sign(p, secret, request_auth, true)?.0)
 }
 
 /// Check a Message-Authenticator: `bytes` with the authenticator field set

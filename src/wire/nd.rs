@@ -223,4 +223,4 @@ pub fn parse_router_advertisement(pkt: &[u8]) -> Option<(Ipv6Addr, RouterAdvert)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

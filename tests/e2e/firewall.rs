@@ -161,31 +161,7 @@ fn icmp_from_a_reject_about_gre_never_reaches_the_server() {
     let seen = cap.finish();
     assert!(seen.trim().is_empty(), "ICMP reached the server:\n{seen}");
     // The helper's rule is what stopped them (they were sent).
-    let rules = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &lab.ns("rtr"),
-        "nft",
-        "list",
-        "chain",
-        "ip",
-        "pptp_passthrough",
-        "gre_icmp",
-    ]);
-    let text = String::from_utf8_lossy(&rules.stdout);
-    let dropped: u64 = text
-        .lines()
-        .filter(|l| l.contains("frag-needed"))
-        .filter_map(|l| {
-            l.split("packets ")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .sum();
+    let (dropped, text) = counted(&lab, "chain ip pptp_passthrough gre_icmp", "frag-needed");
     assert!(
         dropped > 0,
         "no ICMP was dropped, so none was tested:\n{text}"
@@ -227,22 +203,31 @@ fn per_call_counters_count_only_what_the_firewall_let_through() {
         "GRE the firewall dropped was counted: {calls:#}"
     );
     // The server did answer: the firewall dropped its GRE.
-    let fw = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &lab.ns("rtr"),
-        "nft",
-        "list",
-        "table",
-        "ip",
-        "fwlike",
-    ]);
-    let text = String::from_utf8_lossy(&fw.stdout);
-    let dropped: u64 = text
-        .split("packets ")
-        .nth(1)
-        .and_then(|x| x.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
+    let (dropped, text) = counted(&lab, "table ip fwlike", "drop");
     assert!(dropped >= 50, "{text}");
+}
+
+/// The packets counted by the rules of `what` (an nft object, "chain ip t
+/// c" or "table ip t") in the router whose text holds `rule`, and the
+/// listing.
+fn counted(lab: &Lab, what: &str, rule: &str) -> (u64, String) {
+    let mut args = vec!["ip", "netns", "exec"];
+    let rtr = lab.ns("rtr");
+    args.push(&rtr);
+    args.extend(["nft", "list"]);
+    args.extend(what.split_whitespace());
+    let text = String::from_utf8_lossy(&sh(&args).stdout).into_owned();
+    let n = text
+        .lines()
+        .filter(|l| l.contains(rule))
+        .filter_map(|l| {
+            l.split("packets ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    (n, text)
 }

@@ -351,39 +351,27 @@ fn freeradius_logins_accounting_disconnect_and_failover() {
     assert!(st.is_some_and(|s| !s.success()), "{text}");
     assert!(text.contains("E=691"), "{text}");
 
-    // Session-Timeout: bob's session ends by itself.
-    let bob_sock = format!("/run/{}-bob.sock", lab.prefix);
-    let (bob, bob_out) = connect(&mut lab, "bob", "bob pass", &bob_sock, &[]);
-    wait_until("bob connected", Duration::from_secs(30), || {
-        connected(&bob_out)
-    });
-    wait_until(
-        "bob's Stop by Session-Timeout",
-        Duration::from_secs(20),
-        || {
-            r1.records("Stop", "bob")
-                .iter()
-                .any(|r| value(r, "Acct-Terminate-Cause").as_deref() == Some("Session-Timeout"))
-        },
-    );
-    let _ = lab.wait_child(bob, Duration::from_secs(10));
-
-    // Idle-Timeout: erin's silent session ends after 3 s.
-    let erin_sock = format!("/run/{}-erin.sock", lab.prefix);
-    let (erin, erin_out) = connect(&mut lab, "erin", "erin pass", &erin_sock, &[]);
-    wait_until("erin connected", Duration::from_secs(30), || {
-        connected(&erin_out)
-    });
-    wait_until(
-        "erin's Stop by Idle-Timeout",
-        Duration::from_secs(20),
-        || {
-            r1.records("Stop", "erin")
-                .iter()
-                .any(|r| value(r, "Acct-Terminate-Cause").as_deref() == Some("Idle-Timeout"))
-        },
-    );
-    let _ = lab.wait_child(erin, Duration::from_secs(10));
+    // Session-Timeout (bob, 6 s) and Idle-Timeout (erin, silent for 3 s)
+    // end sessions by themselves, with their cause in the Stop record.
+    for (user, cause) in [("bob", "Session-Timeout"), ("erin", "Idle-Timeout")] {
+        let sock = format!("/run/{}-{user}.sock", lab.prefix);
+        let (pid, out) = connect(&mut lab, user, &format!("{user} pass"), &sock, &[]);
+        wait_until(
+            &format!("{user} connected"),
+            Duration::from_secs(30),
+            || connected(&out),
+        );
+        wait_until(
+            &format!("{user}'s Stop by {cause}"),
+            Duration::from_secs(20),
+            || {
+                r1.records("Stop", user)
+                    .iter()
+                    .any(|r| value(r, "Acct-Terminate-Cause").as_deref() == Some(cause))
+            },
+        );
+        let _ = lab.wait_child(pid, Duration::from_secs(10));
+    }
 
     // Framed-Route: carol's prefix is routed to her session.
     let carol_sock = format!("/run/{}-carol.sock", lab.prefix);

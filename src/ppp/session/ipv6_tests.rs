@@ -9,7 +9,7 @@ use crate::ppp::auth::AuthMethod;
 use crate::ppp::ccp::KeyLength;
 use crate::ppp::frame::Protocol;
 use crate::ppp::ipv6cp::Ipv6cpConfig;
-use crate::wire::nd::{PrefixInfo, RouterAdvert};
+use crate::wire::nd::RouterAdvert;
 
 const SERVER_ID: u64 = 0x0000_0000_0000_0001;
 
@@ -153,19 +153,12 @@ fn ipv6_from_a_peer_that_never_negotiated_it_is_rejected_not_delivered() {
     );
 }
 
+/// The server's advertisement, its MTU option left to the session.
 fn advert() -> RouterAdvert {
     RouterAdvert {
-        router_lifetime: 1800,
-        prefixes: vec![PrefixInfo {
-            prefix: "2001:db8:0:7::".parse().unwrap(),
-            len: 64,
-            valid: 86400,
-            preferred: 14400,
-            autonomous: true,
-        }],
         mtu: None,
-        dns: vec!["2001:db8::53".parse().unwrap()],
         dns_lifetime: 1800,
+        ..crate::wire::nd::tests::sample()
     }
 }
 

@@ -77,26 +77,22 @@ pub fn tick(st: &mut State, now: Instant) {
             continue;
         }
         let age = now.saturating_duration_since(s.started);
-        if s.aaa.session_timeout.is_some_and(|t| age >= t) {
+        let idle = now.saturating_duration_since(s.last_ip);
+        let expired = if s.aaa.session_timeout.is_some_and(|t| age >= t) {
+            Some(Cause::SessionTimeout)
+        } else if s.aaa.idle_timeout.is_some_and(|t| idle >= t) {
+            Some(Cause::IdleTimeout)
+        } else {
+            None
+        };
+        if let Some(cause) = expired {
             tracing::info!(
                 user = s.user.as_deref().unwrap_or("?"),
-                "RADIUS Session-Timeout reached"
+                ?cause,
+                "RADIUS time limit reached: hanging up"
             );
-            s.aaa.cause = Some(Cause::SessionTimeout);
-            s.aaa.session_timeout = None;
-            s.link.ppp.close(now);
-            continue;
-        }
-        if s.aaa
-            .idle_timeout
-            .is_some_and(|t| now.saturating_duration_since(s.last_ip) >= t)
-        {
-            tracing::info!(
-                user = s.user.as_deref().unwrap_or("?"),
-                "RADIUS Idle-Timeout reached"
-            );
-            s.aaa.cause = Some(Cause::IdleTimeout);
-            s.aaa.idle_timeout = None;
+            s.aaa.cause = Some(cause);
+            (s.aaa.session_timeout, s.aaa.idle_timeout) = (None, None);
             s.link.ppp.close(now);
             continue;
         }

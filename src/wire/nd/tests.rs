@@ -9,7 +9,8 @@ fn ll(id: u16) -> Ipv6Addr {
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, id)
 }
 
-fn sample() -> RouterAdvert {
+/// An advertisement with every option this project sends.
+pub(crate) fn sample() -> RouterAdvert {
     RouterAdvert {
         router_lifetime: 1800,
         prefixes: vec![PrefixInfo {
