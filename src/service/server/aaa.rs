@@ -110,7 +110,7 @@ pub struct Aaa {
     pub dae: Option<Rc<UdpSocket>>,
     waiting: HashMap<Token, Waiting>,
     nas_ip: Option<Ipv4Addr>,
-    /// Accounting-On/Off sent: `status` shows it.
+    /// Disconnect and CoA Requests that named a session (`status`).
     pub dae_handled: u64,
 }
 
