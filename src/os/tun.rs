@@ -11,7 +11,9 @@ use tokio::io::unix::AsyncFd;
 
 use super::OsError;
 
-const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+/// `_IOW('T', 202, int)`: its number depends on the architecture (MIPS
+/// and PowerPC encode the direction differently), so it comes from libc.
+const TUNSETIFF: libc::Ioctl = libc::TUNSETIFF;
 const IFF_TUN: libc::c_short = 0x0001;
 const IFF_NO_PI: libc::c_short = 0x1000;
 
@@ -48,7 +50,7 @@ impl Tun {
         ifr[16..18].copy_from_slice(&(IFF_TUN | IFF_NO_PI).to_ne_bytes());
         // SAFETY: TUNSETIFF reads and writes a struct ifreq (40 bytes on
         // Linux), which `ifr` is, and `file` is an open /dev/net/tun.
-        let rc = unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF as _, ifr.as_mut_ptr()) };
+        let rc = unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, ifr.as_mut_ptr()) };
         if rc < 0 {
             return Err(OsError::Io(std::io::Error::last_os_error()));
         }
@@ -80,5 +82,26 @@ impl Tun {
     /// full interface queue would).
     pub fn try_send(&self, pkt: &[u8]) -> bool {
         self.fd.get_ref().write(pkt).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// TUNSETIFF as `<linux/if_tun.h>` defines it on this architecture: a
+    /// fixed x86 number would be an unknown request on MIPS routers.
+    #[test]
+    fn tunsetiff_is_the_kernels_number_on_this_architecture() {
+        let mips_or_ppc = cfg!(any(
+            target_arch = "mips",
+            target_arch = "mips64",
+            target_arch = "powerpc",
+            target_arch = "powerpc64"
+        ));
+        let want: u32 = if mips_or_ppc {
+            0x8004_54ca
+        } else {
+            0x4004_54ca
+        };
+        assert_eq!(super::TUNSETIFF as u32, want);
     }
 }
