@@ -433,6 +433,8 @@ if want vm; then
             ROWS+=(
                 "| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client (MPPE-128 stateless): download, the server encrypts ($VM_MB MiB, median of $(vmb rounds)) | $(vmb pptpd_down) Mbit/s, $(vmb pptpd_down_cpu) VM CPU ms/MiB | $(vmb ours_down) Mbit/s, $(vmb ours_down_cpu) VM CPU ms/MiB | $(vmb ratio_down) |"
                 "| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client (MPPE-128 stateless): upload, the server decrypts | $(vmb pptpd_up) Mbit/s, $(vmb pptpd_up_cpu) VM CPU ms/MiB | $(vmb ours_up) Mbit/s, $(vmb ours_up_cpu) VM CPU ms/MiB | $(vmb ratio_up) |"
+                "| the same, this server on the kernel's data path (\`--data-path kernel\`): download | $(vmb pptpd_down) Mbit/s, $(vmb pptpd_down_cpu) VM CPU ms/MiB | $(vmb kernel_down) Mbit/s, $(vmb kernel_down_cpu) VM CPU ms/MiB | $(vmb kernel_ratio_down); $(vmb kernel_vs_tun_down) x the TUN path; target 2.5 and 2 |"
+                "| the same, this server on the kernel's data path: upload | $(vmb pptpd_up) Mbit/s, $(vmb pptpd_up_cpu) VM CPU ms/MiB | $(vmb kernel_up) Mbit/s, $(vmb kernel_up_cpu) VM CPU ms/MiB | $(vmb kernel_ratio_up); $(vmb kernel_vs_tun_up) x the TUN path; target 2.5 and 2 |"
             )
         else
             ROWS+=("| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client | - | - | failed: see scripts/interop.sh --bench |")

@@ -17,6 +17,13 @@
 #       pings both ways in each tunnel, and in (a) pppd's kernel takes our
 #       server's Router Advertisement (SLAAC) and pings an IPv6 address
 #       behind it
+#   (g) the kernel's data path (pptp, ppp_generic, ppp_mppe) in VM "k":
+#       our server there (--data-path kernel, --mppe-stateful) is dialed by
+#       our client (namespace) offering stateful MPPE: stateless is agreed
+#       (Linux's ppp_mppe resynchronises stateful mode differently from RFC
+#       3078 §8.2), pings, and downloads (SHA-256) clean and with 3 % of
+#       the server's GRE lost on the way; and our client there
+#       (--data-path kernel) dials our server of (a): a ping and a download
 #   (d) two pptp-linux + pppd clients (VMs "c1", "c2") on a LAN behind a
 #       router namespace running `pptp-passthrough helper` reach pptpd (VM
 #       "s") at the same time
@@ -36,15 +43,17 @@
 # INTEROP_CARGO_LOCK (see the build step).
 #
 # scripts/interop.sh --bench: none of the above, but a benchmark in the same
-# set-up. One VM ("s", 198.51.100.20) runs pptpd + pppd or this project's
-# server (the release binary, copied into the initramfs), one at a time, and
-# this project's client in <P>-cli dials it (MS-CHAPv2, MPPE-128 stateless
-# with both). Per round and server: a download (the VM sends, the server
-# encrypts) and an upload (the VM receives, the server decrypts) of a fixed
-# size through the tunnel, timed on the host, and the VM's busy CPU time
-# (/proc/stat in the VM). The servers alternate (ABBA); medians of the
-# rounds and the ratio ours / pptpd end in one line
-#   INTEROP-BENCH rounds=N bytes=B pptpd_down=Mbit/s ours_down=... ratio_down=...
+# set-up. One VM ("s", 198.51.100.20) runs pptpd + pppd, this project's
+# server on the TUN path ("ours") or on the kernel's ("kernel"; the release
+# binary, copied into the initramfs), one at a time, and this project's
+# client in <P>-cli dials it (MS-CHAPv2, MPPE-128 stateless with all).
+# Per round and server: a download (the VM sends, the server encrypts) and
+# an upload (the VM receives, the server decrypts) of a fixed size through
+# the tunnel, timed on the host, and the VM's busy CPU time (/proc/stat in
+# the VM). The order of the servers rotates; medians of the rounds and the
+# ratios end in one line
+#   INTEROP-BENCH rounds=N bytes=B pptpd_down=Mbit/s ours_down=... kernel_down=...
+#   ratio_down=... kernel_ratio_down=... kernel_vs_tun_down=...
 # (also _up, and _down_cpu / _up_cpu in VM CPU ms per MB) that
 # scripts/bench.sh reads. qemu TCG is slow: the ratio is what counts.
 # Environment: INTEROP_BENCH_ROUNDS (default 5), INTEROP_BENCH_MB (size of
@@ -61,7 +70,7 @@ esac
 need_root "$@"
 # Host side: qemu, busybox (also for the VMs), tcpdump for captures, and the
 # libraries pppd and pptpd link against (copied into the initramfs).
-install_packages qemu-system-x86 busybox-static tcpdump iputils-ping freeradius \
+install_packages qemu-system-x86 busybox-static tcpdump iputils-ping freeradius nftables \
     libwrap0 libpcap0.8 libssl3 libpam0g libcrypt1 libsystemd0
 
 START=$SECONDS
@@ -93,7 +102,7 @@ if [ "$MODE" = bench ]; then
     XFER_SECS=120 # at most, per transfer
     # The VM's own deadline, a safety net: boot, then per round and server
     # a call set-up, two transfers and a stop.
-    VM_DEADLINE=$((300 + BENCH_ROUNDS * 2 * (150 + 2 * XFER_SECS)))
+    VM_DEADLINE=$((300 + BENCH_ROUNDS * 3 * (150 + 2 * XFER_SECS)))
 fi
 
 # shellcheck disable=SC2317  # called through the trap
@@ -137,22 +146,24 @@ KDEB=$(fetch_deb "$KPKG")
 DEBS=()
 for p in ppp pptp-linux pptpd; do DEBS+=("$(fetch_deb "$p")"); done
 
-# Kernel image and the few modules the VMs need (extracted once).
+# Kernel image and the few modules the VMs need (extracted once). VM k and
+# the benchmark's VM also load KMODS: TUN for our userspace data path, and
+# pppox, gre and pptp for the kernel's.
 MODS="e1000 slhc ppp_generic ppp_async libarc4 ppp_mppe sch_netem"
-# The benchmark runs our server in the VM: it needs TUN.
-if [ "$MODE" = bench ]; then MODS="$MODS tun"; fi
+KMODS="tun pppox gre pptp"
+ALLMODS="$MODS $KMODS"
 KDIR="$CACHE/kernel-$KPKG"
 have_mods=1
-for m in $MODS; do [ -f "$KDIR/$m.ko" ] || have_mods=0; done
+for m in $ALLMODS; do [ -f "$KDIR/$m.ko" ] || have_mods=0; done
 if [ ! -f "$KDIR/done" ] || [ "$have_mods" = 0 ]; then
     say "extracting the kernel and modules from $(basename "$KDEB")"
     rm -rf "$KDIR" "$KDIR.tmp"
     mkdir -p "$KDIR.tmp/x"
     pats=("./boot/vmlinuz-*")
-    for m in $MODS; do pats+=("*/$m.ko*"); done
+    for m in $ALLMODS; do pats+=("*/$m.ko*"); done
     dpkg-deb --fsys-tarfile "$KDEB" | tar -x -C "$KDIR.tmp/x" --wildcards "${pats[@]}"
     cp "$KDIR.tmp"/x/boot/vmlinuz-* "$KDIR.tmp/vmlinuz"
-    for m in $MODS; do
+    for m in $ALLMODS; do
         f=$(find "$KDIR.tmp/x" -name "$m.ko*" | head -n 1)
         [ -n "$f" ] || { echo "module $m not found in $KDEB" >&2; exit 1; }
         case $f in
@@ -190,9 +201,10 @@ for b in pppd pptp pptpd pptpctrl tc; do
         cp -L "$lib" "$R$lib"
     done
 done
-if [ "$MODE" = bench ]; then
-    # Our server, with the libraries it links against (libnftables is
-    # dlopened by the helper only).
+if true; then
+    # Our binary (the benchmark's server, VM k's server and client), with
+    # the libraries it links against (libnftables is dlopened by the helper
+    # only).
     cp "$BIN" "$R/usr/sbin/pptp-passthrough"
     if ldd "$BIN" | grep -q 'not found'; then
         echo "missing libraries for $BIN:" >&2
@@ -204,8 +216,9 @@ if [ "$MODE" = bench ]; then
         cp -L "$lib" "$R$lib"
     done
 fi
-for m in $MODS; do cp "$KDIR/$m.ko" "$R/lib/modules/"; done
+for m in $ALLMODS; do cp "$KDIR/$m.ko" "$R/lib/modules/"; done
 echo "$MODS" >"$R/lib/modules/order"
+echo "$KMODS" >"$R/lib/modules/order.kernel"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
 printf 'root:x:0:\n' >"$R/etc/group"
 printf '127.0.0.1 localhost\n' >"$R/etc/hosts"
@@ -218,11 +231,13 @@ c1        *       "c1-secret"       *
 c2        *       "c2-secret"       *
 ours      *       "ours secret 3"   *
 rad       *       "rad secret 4"    *
+kc        *       "kc secret 5"     *
 EOF
 chmod 600 "$R/etc/ppp/chap-secrets"
 printf '%s\n' 'ours secret 3' >"$W/ours.pass"
 # The same table for our server (only alice dials it).
-grep -E '^alice ' "$R/etc/ppp/chap-secrets" >"$W/server-secrets"
+grep -E '^(alice|kc) ' "$R/etc/ppp/chap-secrets" >"$W/server-secrets"
+printf '%s\n' 'kc secret 5' >"$R/etc/kc.pass"
 
 cat >"$R/etc/pptpd.conf" <<'EOF'
 option /etc/ppp/pptpd-options
@@ -365,12 +380,20 @@ start-pptpd)
     echo "INTEROP-INFO $VM starting pptpd" >/dev/console
     pptpd -c /etc/pptpd.conf </dev/null >/dev/null 2>&1
     ;;
-start-ours)
-    echo "INTEROP-INFO $VM starting pptp-passthrough server" >/dev/console
+start-ours | start-kernel)
+    path=tun
+    [ "$QUERY_STRING" = start-kernel ] && path=kernel
+    echo "INTEROP-INFO $VM starting pptp-passthrough server, data path $path" >/dev/console
     setsid pptp-passthrough server --listen "${ADDR%/*}" --secrets /etc/ppp/chap-secrets \
         --local-ip 192.168.77.1 --pool-start 192.168.77.10 --pool-end 192.168.77.20 \
         --auth mschapv2 --mppe require-128 --tun pptps0 --socket /run/ours.sock \
-        </dev/null >/dev/console 2>&1 &
+        --data-path "$path" </dev/null >/dev/console 2>&1 &
+    ;;
+path)
+    # The data path the running server's session uses, from its status.
+    pptp-passthrough status --socket /run/ours.sock --json 2>/dev/null \
+        | grep -o '"data_path": *"[a-z]*"' | tail -n 1 | sed 's/.*"\([a-z]*\)"$/\1/'
+    exit 0
     ;;
 stop)
     pids=$(servers)
@@ -444,7 +467,9 @@ exec </dev/null >/dev/console 2>&1
 finish() { echo "INTEROP-END $VM"; sync; poweroff -f; sleep 10; }
 (sleep "$DEADLINE"; res "$VM deadline" FAIL "VM deadline of ${DEADLINE}s reached"; finish) &
 echo "INTEROP-BOOT $VM $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s"
-for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" || echo "insmod $m failed"; done
+mods=$(cat /lib/modules/order)
+case $ROLE in bench | kernel) mods="$mods $(cat /lib/modules/order.kernel)" ;; esac
+for m in $mods; do insmod "/lib/modules/$m.ko" || echo "insmod $m failed"; done
 [ -c /dev/ppp ] || mknod /dev/ppp c 108 0
 hostname "$VM"
 ip link set lo up
@@ -478,6 +503,66 @@ bench)
     nc -ll -p 5002 -e /etc/bench-sink &
     echo "INTEROP-READY $VM"
     while [ ! -e /tmp/bench-done ]; do sleep 1; done
+    ;;
+kernel)
+    # (g) our server on the kernel's data path for the host's client, and
+    # our client on it towards our server of (a) ($SERVER).
+    [ -c /dev/net/tun ] || { mkdir -p /dev/net; mknod /dev/net/tun c 10 200; }
+    pptp-passthrough server --listen "${ADDR%/*}" --secrets /etc/ppp/chap-secrets \
+        --local-ip 192.168.76.1 --pool-start 192.168.76.10 --pool-end 192.168.76.20 \
+        --auth mschapv2 --mppe require-128 --mppe-stateful --tun pptps0 \
+        --socket /run/ours.sock --data-path kernel </dev/null >/tmp/server.log 2>&1 &
+    n=0
+    while [ "$n" -lt 100 ] && ! netstat -ltn 2>/dev/null | grep -q ':1723 '; do sleep 0.2; n=$((n + 1)); done
+    echo "INTEROP-READY $VM"
+    # The host's client dials now: keep the server's status once its
+    # session is there (it may come and go while our client runs).
+    (
+        n=0
+        while [ "$n" -lt 300 ]; do
+            st=$(pptp-passthrough status --socket /run/ours.sock --json 2>/dev/null)
+            if echo "$st" | grep -q '"call_id"'; then echo "$st" >/tmp/srv-status; exit 0; fi
+            sleep 0.5; n=$((n + 1))
+        done
+    ) &
+    watcher=$!
+    pptp-passthrough client connect "$SERVER" --user kc --password-file /etc/kc.pass \
+        --tun pptpk0 --timeout 60 --data-path kernel --socket /run/kc.sock \
+        </dev/null >/tmp/kc.out 2>&1 &
+    kc=$!
+    n=0
+    while [ "$n" -lt 90 ] && ! grep -q '^connected: ' /tmp/kc.out; do sleep 1; n=$((n + 1)); done
+    if grep -q '^connected: ' /tmp/kc.out; then
+        line=$(grep '^connected: ' /tmp/kc.out | head -n 1)
+        res "k client-connect" PASS "${line#connected: }"
+        rip=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
+        # ARPHRD_PPP (512): a kernel PPP unit, not a TUN device (65534).
+        t=$(cat /sys/class/net/pptpk0/type 2>/dev/null)
+        if [ "$t" = 512 ]; then res "k client-kernel-path" PASS "pptpk0 is a kernel PPP unit"
+        else res "k client-kernel-path" FAIL "pptpk0 has type ${t:-none}, not PPP (512)"; fi
+        check_ping "k ping-to-server" "$rip"
+        check_download "k download-from-server" "$rip"
+    else
+        res "k client-connect" FAIL "no 'connected:' line: $(tail -n 3 /tmp/kc.out | tr '\n' ';')"
+    fi
+    kill "$kc"
+    n=0
+    while [ "$n" -lt 20 ] && kill -0 "$kc" 2>/dev/null; do sleep 0.5; n=$((n + 1)); done
+    if kill -0 "$kc" 2>/dev/null; then res "k client-hangup" FAIL "client still running"
+    elif [ -e /sys/class/net/pptpk0 ]; then res "k client-hangup" FAIL "pptpk0 still there"
+    else res "k client-hangup" PASS "client exited, pptpk0 gone"; fi
+    # The host's client: its session must have run on the kernel's path;
+    # wait until it has gone.
+    wait "$watcher"
+    st=$(cat /tmp/srv-status 2>/dev/null)
+    if echo "$st" | grep -q '"data_path": *"kernel"' && echo "$st" | grep -q '"interface": *"ppp'; then
+        res "k server-kernel-path" PASS "the host's session runs on $(echo "$st" | grep -o '"interface": *"ppp[0-9]*"' | head -n 1)"
+    else res "k server-kernel-path" FAIL "status: $(echo "$st" | head -c 300)"; fi
+    n=0
+    while [ "$n" -lt 90 ] && pptp-passthrough status --socket /run/ours.sock --json 2>/dev/null | grep -q '"call_id"'; do
+        sleep 1; n=$((n + 1))
+    done
+    grep -E 'WARN|ERROR' /tmp/server.log | head -n 5
     ;;
 client)
     pppd pty "pptp $SERVER --nolaunchpppd" name "$PPPUSER" ipparam "$VM" \
@@ -648,7 +733,7 @@ if [ "$MODE" = bench ]; then
     # upload; adds "down_mbit down_cpu up_mbit up_cpu" to $W/bench.pptpd or
     # $W/bench.ours, or fails.
     bench_round() {
-        local started line peer down='' up='' mtu dm dc db um uc ub
+        local started line peer down='' up='' mtu dm dc db um uc ub path want
         started=$(ctl "start-$1")
         if [ "$started" != ok ]; then
             echo "    $1 did not start in the VM: ${started:-no answer}" >&2
@@ -667,8 +752,19 @@ if [ "$MODE" = bench ]; then
             peer=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
             mtu=$(ip -n "$CLI" link show pptpi0 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
             echo "      $1: ${line#connected: }, tunnel MTU ${mtu:-?}"
-            down=$(xfer down "$peer")
-            up=$(xfer up "$peer")
+            if [ "$1" != pptpd ]; then
+                path=$(ctl path)
+                want=tun
+                [ "$1" = kernel ] && want=kernel
+                if [ "$path" != "$want" ]; then
+                    echo "    $1: the server's session runs on data path '${path:-?}', not '$want'" >&2
+                    line=""
+                fi
+            fi
+            if [ -n "$line" ]; then
+                down=$(xfer down "$peer")
+                up=$(xfer up "$peer")
+            fi
         else
             echo "    $1: no 'connected:' line from our client:" >&2
             tail -n 5 "$W/client.out" "$W/client.err" >&2
@@ -686,12 +782,16 @@ if [ "$MODE" = bench ]; then
         echo "      $1: down $dm Mbit/s ($dc VM CPU ms/MiB, VM busy $db %), up $um Mbit/s ($uc ms/MiB, busy $ub %)"
         echo "$dm $dc $um $uc" >>"$W/bench.$1"
     }
-    say "benchmark: $BENCH_ROUNDS round(s), $((BENCH_BYTES / 1048576)) MiB down and up per call, our client -> pptpd + pppd / our server (VM s)"
-    for who in pptpd ours; do : >"$W/bench.$who"; done
+    say "benchmark: $BENCH_ROUNDS round(s), $((BENCH_BYTES / 1048576)) MiB down and up per call, our client -> pptpd + pppd / our server on the TUN path / our server on the kernel's path (VM s)"
+    for who in pptpd ours kernel; do : >"$W/bench.$who"; done
     BENCH_FAILED=0
     for r in $(seq "$BENCH_ROUNDS"); do
-        # ABBA: neither server always goes first.
-        if [ $((r % 2)) = 1 ]; then order="pptpd ours"; else order="ours pptpd"; fi
+        # The order rotates: no server always goes first or last.
+        case $((r % 3)) in
+            1) order="pptpd ours kernel" ;;
+            2) order="ours kernel pptpd" ;;
+            *) order="kernel pptpd ours" ;;
+        esac
         for who in $order; do
             echo "    round $r, $who"
             bench_round "$who" || BENCH_FAILED=1
@@ -702,16 +802,19 @@ if [ "$MODE" = bench ]; then
     col() { cut -d' ' -f"$2" <"$W/bench.$1" | median; }
     echo
     echo "================ interop benchmark ($((SECONDS - START))s) ================"
-    if [ -s "$W/bench.pptpd" ] && [ -s "$W/bench.ours" ]; then
+    if [ -s "$W/bench.pptpd" ] && [ -s "$W/bench.ours" ] && [ -s "$W/bench.kernel" ]; then
         PD=$(col pptpd 1) PDC=$(col pptpd 2) PU=$(col pptpd 3) PUC=$(col pptpd 4)
         OD=$(col ours 1) ODC=$(col ours 2) OU=$(col ours 3) OUC=$(col ours 4)
-        printf '  %-34s %-24s %-24s %s\n' "medians of $(wc -l <"$W/bench.ours") / $(wc -l <"$W/bench.pptpd") round(s)" "pptpd + pppd" "our server" "ours / pptpd" \
-            "download (the server encrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$(ratio "$OD" "$PD")" \
-            "upload (the server decrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$(ratio "$OU" "$PU")"
+        KD=$(col kernel 1) KDC=$(col kernel 2) KU=$(col kernel 3) KUC=$(col kernel 4)
+        printf '  %-32s %-22s %-22s %-22s %-14s %s\n' "medians of $(wc -l <"$W/bench.pptpd")/$(wc -l <"$W/bench.ours")/$(wc -l <"$W/bench.kernel") round(s)" "pptpd + pppd" "ours, TUN path" "ours, kernel path" "TUN / pptpd" "kernel / pptpd, / TUN" \
+            "download (the server encrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$KD Mbit/s, $KDC ms/MiB" "$(ratio "$OD" "$PD")" "$(ratio "$KD" "$PD"), $(ratio "$KD" "$OD")" \
+            "upload (the server decrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$KU Mbit/s, $KUC ms/MiB" "$(ratio "$OU" "$PU")" "$(ratio "$KU" "$PU"), $(ratio "$KU" "$OU")"
         echo "  (ms/MiB: the VM's busy CPU time per MiB moved)"
-        echo "INTEROP-BENCH rounds=$BENCH_ROUNDS bytes=$BENCH_BYTES pptpd_down=$PD ours_down=$OD ratio_down=$(ratio "$OD" "$PD")" \
-            "pptpd_up=$PU ours_up=$OU ratio_up=$(ratio "$OU" "$PU")" \
-            "pptpd_down_cpu=$PDC ours_down_cpu=$ODC pptpd_up_cpu=$PUC ours_up_cpu=$OUC"
+        echo "INTEROP-BENCH rounds=$BENCH_ROUNDS bytes=$BENCH_BYTES pptpd_down=$PD ours_down=$OD kernel_down=$KD ratio_down=$(ratio "$OD" "$PD")" \
+            "kernel_ratio_down=$(ratio "$KD" "$PD") kernel_vs_tun_down=$(ratio "$KD" "$OD")" \
+            "pptpd_up=$PU ours_up=$OU kernel_up=$KU ratio_up=$(ratio "$OU" "$PU")" \
+            "kernel_ratio_up=$(ratio "$KU" "$PU") kernel_vs_tun_up=$(ratio "$KU" "$OU")" \
+            "pptpd_down_cpu=$PDC ours_down_cpu=$ODC kernel_down_cpu=$KDC pptpd_up_cpu=$PUC ours_up_cpu=$OUC kernel_up_cpu=$KUC"
     else
         BENCH_FAILED=1
     fi
@@ -831,7 +934,7 @@ table ip interop_masq {
 }
 NFT
 # One tap per VM: s and a on the internet bridge, c1 and c2 on the LAN.
-for t in "$NET tap-s br0" "$NET tap-a br0" "$NET tap-r br0" "$RTR tap-c1 brl" "$RTR tap-c2 brl"; do
+for t in "$NET tap-s br0" "$NET tap-a br0" "$NET tap-r br0" "$NET tap-k br0" "$RTR tap-c1 brl" "$RTR tap-c2 brl"; do
     read -r ns tap br <<<"$t"
     ip -n "$ns" tuntap add dev "$tap" mode tap
     ip -n "$ns" link set "$tap" master "$br" up
@@ -1030,8 +1133,54 @@ if [ -n "$CLIENT_PID" ]; then
     CLIENT_PID=""
 fi
 
+# (g) the kernel's data path in VM k: booted now, when (a) and (b) are done.
+say "(g) booting VM k: our server and client on the kernel's data path"
+boot_vm k "$NET" tap-k 52:54:00:00:00:32 ROLE=kernel ADDR=198.51.100.32/24 GW=198.51.100.1 \
+    SERVER=198.51.100.10
+if wait_for "$W/console-k.log" '^INTEROP-READY k' 300; then
+    echo "    VM k up after $((SECONDS - BOOTED))s"
+    : >"$W/kclient.out"
+    ip netns exec "$CLI" "$BIN" client connect 198.51.100.32 --user ours \
+        --password-file "$W/ours.pass" --tun pptpg0 --timeout 60 --mppe-stateful \
+        --socket "$W/kclient.sock" >>"$W/kclient.out" 2>>"$W/kclient.err" &
+    CLIENT_PID=$!
+    if wait_for "$W/kclient.out" '^connected: ' 120; then
+        line=$(grep -a '^connected: ' "$W/kclient.out" | head -n 1)
+        if echo "$line" | grep -q 'stateless: true'; then res "kernel connect" PASS "${line#connected: }"
+        else res "kernel connect" FAIL "stateful MPPE on the kernel's path: ${line#connected: }"; fi
+        peer=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
+        host_ping "kernel ping-to-server" "$CLI" "$peer"
+        host_download "kernel download-from-server" "$CLI" "$peer"
+        # 3 % of the GRE the server sends is lost on the bridge on the way
+        # to our client: the kernel's encrypter goes on, our client's
+        # decrypter catches up on the coherency counts it missed.
+        ip netns exec "$NET" nft -f - <<'EOF'
+table bridge pptploss {
+    chain forward {
+        type filter hook forward priority 0;
+        oifname "cli0" ip protocol gre numgen random mod 100 < 3 counter drop
+    }
+}
+EOF
+        host_download "kernel download-with-loss" "$CLI" "$peer"
+        lost=$(ip netns exec "$NET" nft list table bridge pptploss | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+        ip netns exec "$NET" nft delete table bridge pptploss
+        if [ "${lost:-0}" -gt 0 ]; then res "kernel loss-injected" PASS "$lost GRE packets of the server dropped"
+        else res "kernel loss-injected" FAIL "no packet was dropped"; fi
+    else
+        res "kernel connect" FAIL "no 'connected:' line from our client: $(tail -n 3 "$W/kclient.err" | tr '\n' ';')"
+    fi
+    kill -TERM "$CLIENT_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$CLIENT_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$CLIENT_PID" 2>/dev/null || true
+    wait "$CLIENT_PID" 2>/dev/null || true
+    CLIENT_PID=""
+else
+    res "kernel vm-k" FAIL "VM k did not come up"
+fi
+
 say "waiting for the VMs to finish"
-for vm in s a r c1 c2; do
+for vm in s a r k c1 c2; do
     pid_var="QEMU_$vm"
     pid=${!pid_var}
     for ((i = 0; i < (VM_DEADLINE + 60) * 2; i++)); do
@@ -1094,7 +1243,7 @@ else
 fi
 
 # ---------------------------------------------------------------- summary
-for vm in s a r c1 c2; do tr -d '\r' <"$W/console-$vm.log" >"$W/console-$vm.txt" 2>/dev/null || true; done
+for vm in s a r k c1 c2; do tr -d '\r' <"$W/console-$vm.log" >"$W/console-$vm.txt" 2>/dev/null || true; done
 grep -ahE '^INTEROP-RESULT ' "$W"/console-*.txt "$HOSTRES" | sort -u >"$W/all-results"
 scenario() { # title regex
     local line status
@@ -1126,6 +1275,11 @@ expect "ours connect" "ours ping-to-server" "ours download-from-server" "ours se
 scenario "(f) pptp-linux + pppd (VM r) -> pptp-passthrough server with FreeRADIUS" 'r |ours-radius '
 expect "r connect" "r ping-to-server" "r download-from-server" "r server-side-done" "r hangup" \
     "ours-radius framed-ip" "ours-radius ping-to-r" "ours-radius download-from-r" "ours-radius accounting"
+scenario "(g) the kernel's data path (VM k): our client -> our server there, with loss; our client there -> our server" 'kernel |k '
+expect "kernel connect" "kernel ping-to-server" "kernel download-from-server" "kernel download-with-loss" \
+    "kernel loss-injected" \
+    "k server-kernel-path" "k client-connect" "k client-kernel-path" "k ping-to-server" \
+    "k download-from-server" "k client-hangup"
 scenario "(d) two pptp-linux + pppd (VMs c1, c2) behind pptp-passthrough helper -> pptpd (VM s)" \
     'c1 |c2 |s:c1 |s:c2 |helper |router '
 expect "c1 connect" "c2 connect" "c1 barrier" "c2 barrier" "s:c1 barrier" "s:c2 barrier" \
@@ -1133,7 +1287,7 @@ expect "c1 connect" "c2 connect" "c1 barrier" "c2 barrier" "s:c1 barrier" "s:c2 
     "s:c1 ping-to-client" "s:c2 ping-to-client" "s:c1 download-from-client" "s:c2 download-from-client" \
     "c1 server-side-done" "c2 server-side-done" "c2 ping-after-c1-hangup" "c1 hangup" "c2 hangup" "s:c1 one-call" "s:c2 one-call" \
     "helper calls-at-once" "helper call-id-0" "router no-gre-unreachable"
-others=$(grep -vE '^INTEROP-RESULT (a |ours-server |ours |s:ours |r |ours-radius |c1 |c2 |s:c1 |s:c2 |helper |router )' "$W/all-results" || true)
+others=$(grep -vE '^INTEROP-RESULT (a |ours-server |ours |s:ours |r |ours-radius |kernel |k |c1 |c2 |s:c1 |s:c2 |helper |router )' "$W/all-results" || true)
 if [ -n "$others" ]; then
     echo "  other"
     echo "${others//INTEROP-RESULT /    }"

@@ -66,6 +66,11 @@ struct ConnectArgs {
     /// `ipv6` option).
     #[arg(long)]
     no_ipv6: bool,
+    /// Where the tunnel's data runs: tun (userspace), kernel (the kernel's
+    /// pptp, ppp_generic and ppp_mppe modules) or auto (kernel if there;
+    /// profiles: their `data_path` option).
+    #[arg(long, value_parser = parse_data_path)]
+    data_path: Option<config::DataPath>,
     /// Run this with `up` once the tunnel is up and `down` once it is gone,
     /// the tunnel in its environment (IFNAME, IPLOCAL, IPREMOTE, DNS1,
     /// DNS2, MTU, SERVER), as pppd runs ip-up.
@@ -191,6 +196,9 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
         if a.no_ipv6 {
             p.cfg.ipv6 = false;
         }
+        if let Some(d) = a.data_path {
+            p.cfg.data_path = d;
+        }
         return Ok(p);
     }
     let Some(user) = a.user.clone() else {
@@ -243,6 +251,7 @@ fn profile(a: &ConnectArgs) -> Result<Profile, OsError> {
         reconnect: a.reconnect,
         mtu: a.mtu.unwrap_or(ClientCfg::default().mtu),
         ipv6: !a.no_ipv6,
+        data_path: a.data_path.unwrap_or_default(),
         ..ClientCfg::default()
     };
     let warn = config::Config {
@@ -283,4 +292,9 @@ async fn connect(a: ConnectArgs) -> Result<(), OsError> {
     d.clients
         .insert(p.cfg.name.clone(), Handle::start(p, CallIds::Random));
     d.serve(socket).await
+}
+
+fn parse_data_path(s: &str) -> Result<config::DataPath, String> {
+    config::value::data_path(s)
+        .ok_or_else(|| format!("{s:?}: expected {}", config::value::EXPECT_DATA_PATH))
 }

@@ -62,6 +62,10 @@ pub struct Args {
     /// Do not clamp the TCP MSS of packets through the tunnels.
     #[arg(long)]
     no_mss_clamp: bool,
+    /// Where the sessions' data runs: tun (userspace), kernel (the kernel's
+    /// pptp, ppp_generic and ppp_mppe modules) or auto (kernel if there).
+    #[arg(long, default_value = "tun", value_parser = parse_data_path)]
+    data_path: crate::config::DataPath,
     /// No IPv6 in the tunnels (IPV6CP is Protocol-Rejected).
     #[arg(long)]
     no_ipv6: bool,
@@ -75,6 +79,11 @@ pub struct Args {
     /// Control socket for `status` (skipped if another process has it).
     #[arg(long, default_value = ctl::DEFAULT_SOCKET)]
     socket: PathBuf,
+}
+
+fn parse_data_path(s: &str) -> Result<crate::config::DataPath, String> {
+    crate::config::value::data_path(s)
+        .ok_or_else(|| format!("{s:?}: expected {}", crate::config::value::EXPECT_DATA_PATH))
 }
 
 fn parse_prefix6(s: &str) -> Result<crate::config::Ipv6Prefix, String> {
@@ -118,6 +127,7 @@ fn options(a: &Args) -> Result<Options, String> {
         idle_timeout: (a.idle_timeout > 0).then(|| Duration::from_secs(a.idle_timeout)),
         proxy_arp: a.proxy_arp,
         mss_clamp: !a.no_mss_clamp,
+        data_path: a.data_path,
         ipv6: !a.no_ipv6,
         ipv6_prefix: a.ipv6_prefix,
         ipv6_dns: a

@@ -13,13 +13,14 @@ use super::value::{self as val, *};
 
 const HELPER_OPTIONS: &str = "enabled, wan, lan, queue_num, backend, idle_timeout, element_timeout";
 const SERVER_OPTIONS: &str = "enabled, listen, chap_secrets, local_ip, pool_start, pool_end, \
-     dns, wins, proxy_arp, mss_clamp, max_sessions, max_pending_auth, auth_fail_limit, lockout, \
+     dns, wins, proxy_arp, mss_clamp, data_path, max_sessions, max_pending_auth, auth_fail_limit, lockout, \
      idle_timeout, ipv6, ipv6_prefix, ipv6_dns, radius_server, radius_secret, radius_accounting, \
      radius_interim, radius_nas_identifier, radius_fallback, radius_require_message_authenticator, \
      radius_dae_port, radius_dae_client, auth, mppe, mppe_bits, mppe_stateful";
 const USER_OPTIONS: &str = "enabled, name, password, address";
 const CLIENT_OPTIONS: &str = "server, username, password, auth, mppe, mppe_bits, mppe_stateful, \
-     routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu, ipv6";
+     routes, route, dns_file, autoconnect, reconnect, reconnect_min, reconnect_max, mtu, ipv6, \
+     data_path";
 
 /// Parses the text of the config file; `file_name` only names it in errors.
 pub fn parse(file_name: &str, text: &str) -> Result<Config, ConfigError> {
@@ -251,6 +252,7 @@ fn server(ctx: &Ctx) -> R<ServerCfg> {
             }
             "proxy_arp" => s.proxy_arp = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
             "mss_clamp" => s.mss_clamp = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
+            "data_path" => s.data_path = ctx.get(n, v, l, data_path, EXPECT_DATA_PATH)?,
             "max_sessions" => s.max_sessions = ctx.get(n, v, l, val::u32, EXPECT_U32)?,
             "max_pending_auth" => s.max_pending_auth = ctx.get(n, v, l, val::u32, EXPECT_U32)?,
             "auth_fail_limit" => s.auth_fail_limit = ctx.get(n, v, l, val::u32, EXPECT_U32)?,
@@ -396,6 +398,7 @@ fn client(ctx: &Ctx, name: &str) -> R<ClientCfg> {
             "reconnect_max" => c.reconnect_max = ctx.get(n, v, l, secs_pos, EXPECT_SECS_POS)?,
             "mtu" => c.mtu = ctx.get(n, v, l, mtu, EXPECT_MTU)?,
             "ipv6" => c.ipv6 = ctx.get(n, v, l, val::bool, EXPECT_BOOL)?,
+            "data_path" => c.data_path = ctx.get(n, v, l, data_path, EXPECT_DATA_PATH)?,
             _ if security(ctx, &mut c.security, n, v, l)? => {}
             _ => return Err(ctx.unknown(l, n, CLIENT_OPTIONS)),
         }

@@ -100,6 +100,19 @@ pub enum Backend {
     Xtables,
 }
 
+/// Where an embedded endpoint's data (GRE, PPP framing, MPPE) runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataPath {
+    /// Userspace: a raw GRE socket and a TUN device; works everywhere.
+    #[default]
+    Tun,
+    /// The kernel's `pptp`, `ppp_generic` and `ppp_mppe` modules; the
+    /// endpoint refuses to start without them.
+    Kernel,
+    /// The kernel's path when the modules are there, else TUN.
+    Auto,
+}
+
 /// `config server 'server'`: the embedded PPTP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerCfg {
@@ -122,6 +135,8 @@ pub struct ServerCfg {
     /// `mss_clamp`, default on: tunnels have a smaller MTU and ICMP is
     /// often filtered, so TCP must be told.
     pub mss_clamp: bool,
+    /// `data_path`: `tun` (default), `kernel` or `auto`.
+    pub data_path: DataPath,
     /// `max_sessions`, default 100.
     pub max_sessions: u32,
     /// `max_pending_auth`, default 16: bounds work done for strangers.
@@ -245,6 +260,7 @@ impl Default for ServerCfg {
             wins: Vec::new(),
             proxy_arp: false,
             mss_clamp: true,
+            data_path: DataPath::Tun,
             max_sessions: 100,
             max_pending_auth: 16,
             auth_fail_limit: 5,
@@ -387,6 +403,8 @@ pub struct ClientCfg {
     /// `ipv6`, default on: IPV6CP, then SLAAC from the server's Router
     /// Advertisements.
     pub ipv6: bool,
+    /// `data_path`: `tun` (default), `kernel` or `auto`.
+    pub data_path: DataPath,
 }
 
 /// Placeholders for the required options, documented defaults for the rest.
@@ -406,6 +424,7 @@ impl Default for ClientCfg {
             reconnect_max: Duration::from_secs(300),
             mtu: 1400,
             ipv6: true,
+            data_path: DataPath::Tun,
         }
     }
 }

@@ -86,7 +86,7 @@ fn server_every_option() {
          \tlist listen '192.0.2.2'\n\toption chap_secrets '/etc/pptp/secrets'\n\
          \toption local_ip '10.9.0.1'\n\toption pool_start '10.9.0.200'\n\
          \toption pool_end '10.9.1.20'\n\tlist dns '1.1.1.1'\n\tlist dns '8.8.8.8'\n\
-         \tlist wins '10.0.0.3'\n\toption proxy_arp '1'\n\toption mss_clamp 'off'\n\
+         \tlist wins '10.0.0.3'\n\toption proxy_arp '1'\n\toption mss_clamp 'off'\n\toption data_path 'kernel'\n\
          \toption max_sessions '7'\n\toption max_pending_auth '3'\n\toption auth_fail_limit '2'\n\
          \toption lockout '30'\n\toption idle_timeout '900'\n\tlist auth 'mschapv2'\n\
          \tlist auth 'mschapv1'\n\tlist auth 'chap'\n\tlist auth 'pap'\n\toption mppe 'require'\n\
@@ -110,6 +110,7 @@ fn server_every_option() {
             wins: vec![ip("10.0.0.3")],
             proxy_arp: true,
             mss_clamp: false,
+            data_path: DataPath::Kernel,
             max_sessions: 7,
             max_pending_auth: 3,
             auth_fail_limit: 2,
@@ -139,6 +140,9 @@ fn server_every_option() {
     assert_eq!(o.security.mppe, Mppe::Optional);
     let n = ok(&server("option mppe none")).server.unwrap();
     assert_eq!(n.security.mppe, Mppe::None);
+    let t = ok(&server("option data_path tun")).server.unwrap();
+    assert_eq!(t.data_path, DataPath::Tun);
+    assert!(err(&server("option data_path fast")).contains("'tun', 'kernel' or 'auto'"));
     let i = ok(&server("option idle_timeout 0")).server.unwrap();
     assert_eq!(i.idle_timeout, None);
 }
@@ -151,7 +155,7 @@ fn client_every_option() {
          \tlist route '192.168.5.0/24'\n\toption dns_file '/tmp/resolv.conf.d/office'\n\
          \toption autoconnect '1'\n\toption reconnect 'no'\n\toption reconnect_min '2'\n\
          \toption reconnect_max '60'\n\toption mtu '1300'\n\tlist route '2001:db8:5::/48'\n\
-         \toption ipv6 'off'\n"
+         \toption ipv6 'off'\n\toption data_path 'auto'\n"
     ));
     let p = |s: &str| {
         let (a, l) = s.split_once('/').unwrap();
@@ -182,6 +186,7 @@ fn client_every_option() {
             reconnect_max: secs(60),
             mtu: 1300,
             ipv6: false,
+            data_path: DataPath::Auto,
         }]
     );
     assert_eq!(c.client("office").unwrap().username, "alice");
@@ -316,6 +321,7 @@ fn default_config_text_parses_to_defaults() {
         "wins",
         "proxy_arp",
         "mss_clamp",
+        "data_path",
         "ipv6",
         "ipv6_prefix",
         "ipv6_dns",

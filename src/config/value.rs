@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::model::{
-    AuthMethod, Backend, Host, Ipv4Prefix, Ipv6Prefix, KeyBits, Mppe, RoutePrefix, Routes,
+    AuthMethod, Backend, DataPath, Host, Ipv4Prefix, Ipv6Prefix, KeyBits, Mppe, RoutePrefix, Routes,
 };
 
 pub const EXPECT_BOOL: &str = "a boolean ('1', '0', 'true', 'false', 'yes', 'no', 'on' or 'off')";
@@ -28,6 +28,7 @@ pub const EXPECT_HOST: &str = "a DNS name or an IPv4 address";
 pub const EXPECT_IFNAME: &str = "an interface name (1-15 characters, no '/', ':' or whitespace)";
 pub const EXPECT_PATH: &str = "an absolute path";
 pub const EXPECT_BACKEND: &str = "'auto', 'nft' or 'xtables'";
+pub const EXPECT_DATA_PATH: &str = "'tun', 'kernel' or 'auto'";
 pub const EXPECT_AUTH: &str = "'mschapv2', 'mschapv1', 'chap' or 'pap'";
 pub const EXPECT_MPPE: &str = "'require-128', 'require', 'optional' or 'none'";
 pub const EXPECT_BITS: &str = "'40', '56' or '128'";
@@ -182,6 +183,15 @@ pub fn username(s: &str) -> Option<String> {
 /// leaves room for the outer IP, GRE and PPP headers.
 pub fn mtu(s: &str) -> Option<u16> {
     u16(s).filter(|m| (576..=1500).contains(m))
+}
+
+pub fn data_path(s: &str) -> Option<DataPath> {
+    Some(match s {
+        "tun" => DataPath::Tun,
+        "kernel" => DataPath::Kernel,
+        "auto" => DataPath::Auto,
+        _ => return None,
+    })
 }
 
 pub fn backend(s: &str) -> Option<Backend> {

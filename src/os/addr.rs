@@ -106,6 +106,21 @@ pub fn handle() -> Result<rtnetlink::Handle, OsError> {
     Ok(handle)
 }
 
+/// Let the kernel autoconfigure IPv6 from Router Advertisements on
+/// `ifname` even when the host forwards (`accept_ra` 2).
+pub fn accept_ra(ifname: &str) -> Result<(), OsError> {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return Err(OsError::NoInterface(ifname.into()));
+    }
+    std::fs::write(format!("/proc/sys/net/ipv6/conf/{ifname}/accept_ra"), "2")?;
+    Ok(())
+}
+
+/// Rename interface `index` (it must be down).
+pub async fn rename(h: &rtnetlink::Handle, index: u32, name: &str) -> Result<(), OsError> {
+    change(h, rtmsg::link_rename(index, name)).await
+}
+
 /// Bring a point-to-point link up: MTU, local address (/32), link up, and a
 /// host route to the peer through it.
 pub async fn configure_p2p(

@@ -53,6 +53,38 @@ impl GreSocket {
         }
     }
 
+    /// Receive nothing more: the kernel's PPTP module carries every call,
+    /// and a raw socket would still get a copy of each packet (a classic
+    /// BPF filter that accepts 0 bytes of everything).
+    pub fn mute(&self) -> Result<(), OsError> {
+        use std::os::fd::AsRawFd;
+        let mut drop_all = [libc::sock_filter {
+            code: 0x06, // BPF_RET | BPF_K
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        let prog = libc::sock_fprog {
+            len: 1,
+            filter: drop_all.as_mut_ptr(),
+        };
+        // SAFETY: SO_ATTACH_FILTER reads a sock_fprog and the one filter
+        // instruction it points to, both alive for the call.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.get_ref().as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&prog as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(OsError::Io(std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
     /// Send now, or drop when the socket buffer is full.
     pub fn try_send(&self, dst: Ipv4Addr, pkt: &[u8]) -> bool {
         let to = SockAddr::from(SocketAddrV4::new(dst, 0));

@@ -9,6 +9,7 @@ pub mod netifd;
 pub mod nfqueue;
 pub mod nft;
 pub mod nftnl;
+pub mod pppk;
 pub mod probe;
 pub mod rtmsg;
 pub mod syslog;

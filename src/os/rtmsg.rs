@@ -53,6 +53,12 @@ pub fn link_up(index: u32, mtu: u32) -> Request {
     request(CHANGE, RouteNetlinkMessage::SetLink(m))
 }
 
+/// RTM_NEWLINK on an existing (down) link: a new name.
+pub fn link_rename(index: u32, name: &str) -> Request {
+    let m = LinkUnspec::new_with_index(index).name(name).build();
+    request(CHANGE, RouteNetlinkMessage::SetLink(m))
+}
+
 /// RTM_NEWADDR: `ip/len` on interface `index`.
 pub fn address_add(index: u32, ip: Ipv4Addr, len: u8) -> Request {
     let m = AddressMessageBuilder::<Ipv4Addr>::new()

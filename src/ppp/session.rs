@@ -91,6 +91,13 @@ pub struct SessionConfig {
     pub solicit: bool,
     /// Bound on MPPE key changes one received packet may cost.
     pub mppe_max_rekeys: u16,
+    /// MPPE runs in the kernel (`ppp_mppe` on the unit the frames pass):
+    /// CCP is negotiated here but no cipher is built. The kernel hands up
+    /// a compressed frame only when it could not decrypt it, which asks
+    /// for a reset (stateful, RFC 3078 §8.2); a peer's Reset-Request is
+    /// answered with a Reset-Ack, which the kernel watches for to flush
+    /// its encrypter.
+    pub kernel_mppe: bool,
 }
 
 impl Default for SessionConfig {
@@ -105,6 +112,7 @@ impl Default for SessionConfig {
             advertise: None,
             solicit: false,
             mppe_max_rekeys: DEFAULT_MAX_REKEYS,
+            kernel_mppe: false,
         }
     }
 }
@@ -208,8 +216,8 @@ pub enum SessionError {
 #[derive(Debug)]
 struct Mppe {
     mode: MppeMode,
-    enc: Encrypter,
-    dec: Decrypter,
+    /// The ciphers; `None` when the kernel runs them.
+    engines: Option<(Encrypter, Decrypter)>,
     /// When the last CCP Reset-Request went out.
     last_reset: Option<Instant>,
 }
@@ -325,6 +333,12 @@ impl Session {
         s
     }
 
+    /// The MPPE start keys of both directions, once authentication gave
+    /// them: what the kernel needs when it runs MPPE.
+    pub fn start_keys(&self) -> Option<StartKeys> {
+        self.keys
+    }
+
     /// Our role.
     pub fn role(&self) -> Role {
         self.role
@@ -434,6 +448,8 @@ impl Session {
 mod external_tests;
 #[cfg(test)]
 mod ipv6_tests;
+#[cfg(test)]
+mod kernel_tests;
 #[cfg(test)]
 mod testnet;
 #[cfg(test)]

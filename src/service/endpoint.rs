@@ -5,12 +5,14 @@
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use crate::config::DataPath;
 use crate::os::gre::GreSocket;
+use crate::os::pppk::KernelCall;
 use crate::os::tun::Tun;
 use crate::ppp::auth::Rng;
 use crate::ppp::ccp::MppePolicy;
 use crate::ppp::lcp::AuthMethod;
-use crate::ppp::session::SessionEvent;
+use crate::ppp::session::{Session, SessionEvent};
 use crate::pptp::link::Link;
 
 /// Randomness from the OS (challenges, magic numbers, Call IDs).
@@ -123,6 +125,99 @@ pub fn flush(
     (ev, n, octets)
 }
 
+/// A call on the kernel's data path and what the session has handed it.
+pub struct KernelLink {
+    pub call: std::rc::Rc<KernelCall>,
+    pub ifindex: u32,
+    /// The MPPE start keys are in the kernel.
+    pub keys_set: bool,
+    /// Reads the unit's and channel's frames into the session.
+    pub reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for KernelLink {
+    fn drop(&mut self) {
+        if let Some(r) = &self.reader {
+            r.abort();
+        }
+    }
+}
+
+/// [`flush`] for a call on the kernel's path: the start keys go to the
+/// kernel before any frame the session made with them (its CCP
+/// Configure-Request follows authentication in the same batch), then the
+/// frames to the channel or the unit. Returns the session's events.
+pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> {
+    if !k.keys_set {
+        if let Some(keys) = ppp.start_keys() {
+            k.keys_set = true;
+            if let Err(e) = k.call.set_mppe(&keys.send, &keys.receive) {
+                tracing::warn!(error = %e, "MPPE keys not accepted by the kernel");
+            }
+        }
+    }
+    while let Some(f) = ppp.poll_transmit() {
+        k.call.send(&f);
+    }
+    while ppp.poll_ip().is_some() {}
+    std::iter::from_fn(|| ppp.poll_event()).collect()
+}
+
+/// Whether the endpoint runs its data on the kernel's path, from the
+/// configured choice: an error when `kernel` is asked for and missing.
+/// The kernel's `ppp_mppe` only does 128-bit keys in recent kernels, and
+/// only stateless mode interoperates (see [`kernel_policy`]), so `auto`
+/// keeps the TUN path for a policy that allows 40 or 56 bits or stateful
+/// mode.
+pub fn use_kernel(choice: DataPath, mppe: Option<MppePolicy>) -> Result<bool, String> {
+    choose_kernel(choice, mppe, crate::os::pppk::available())
+}
+
+/// The MPPE policy on the kernel's path: stateless only. Linux's
+/// `ppp_mppe` changes the key when it flushes after a CCP Reset-Request,
+/// where RFC 3078 §8.2 re-initialises RC4 with the current key, so
+/// stateful mode could not resynchronise with a peer that follows the RFC.
+pub fn kernel_policy(mppe: Option<MppePolicy>) -> Option<MppePolicy> {
+    mppe.map(|p| {
+        if !p.stateless {
+            tracing::warn!("stateful MPPE is not offered on the kernel's data path (Linux's ppp_mppe resynchronises differently from RFC 3078 §8.2): stateless only");
+        }
+        MppePolicy {
+            stateless: true,
+            ..p
+        }
+    })
+}
+
+/// [`use_kernel`] with what the kernel has given.
+pub fn choose_kernel(
+    choice: DataPath,
+    mppe: Option<MppePolicy>,
+    modules: bool,
+) -> Result<bool, String> {
+    let short_keys = mppe.is_some_and(|p| p.allow_40 || p.allow_56);
+    let stateful = mppe.is_some_and(|p| !p.stateless);
+    match choice {
+        DataPath::Tun => Ok(false),
+        DataPath::Kernel if !modules => Err(
+            "data path 'kernel': this kernel has no PPTP PPPoX sockets or /dev/ppp (modules pptp, ppp_generic, ppp_mppe; OpenWrt: kmod-pptp, kmod-mppe)".into(),
+        ),
+        DataPath::Kernel => {
+            if short_keys {
+                tracing::warn!("data path 'kernel' with 40/56-bit MPPE allowed: recent kernels only do 128-bit");
+            }
+            Ok(true)
+        }
+        DataPath::Auto => {
+            let ok = modules;
+            if !ok {
+                tracing::info!("kernel PPTP modules missing: data on the TUN path");
+            }
+            Ok(ok && !short_keys && !stateful)
+        }
+    }
+}
+
 /// Destination address of an IPv4 packet.
 pub fn ipv4_dst(pkt: &[u8]) -> Option<Ipv4Addr> {
     (pkt.len() >= 20 && pkt[0] >> 4 == 4).then(|| Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]))
@@ -161,4 +256,56 @@ pub fn security_policy(s: &crate::config::Security) -> (Vec<AuthMethod>, Option<
         }),
     };
     (methods, mppe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(allow_40: bool) -> Option<MppePolicy> {
+        Some(MppePolicy {
+            allow_128: true,
+            allow_56: false,
+            allow_40,
+            stateless: true,
+            required: true,
+        })
+    }
+
+    fn stateful() -> Option<MppePolicy> {
+        policy(false).map(|p| MppePolicy {
+            stateless: false,
+            ..p
+        })
+    }
+
+    #[test]
+    fn the_kernels_path_offers_stateless_mppe_only() {
+        let p = kernel_policy(stateful()).expect("policy");
+        assert!(p.stateless);
+        assert_eq!(kernel_policy(None), None);
+        assert_eq!(kernel_policy(policy(false)), policy(false));
+    }
+
+    #[test]
+    fn the_data_path_follows_the_choice_and_what_the_kernel_has() {
+        let p128 = policy(false);
+        for modules in [false, true] {
+            assert_eq!(choose_kernel(DataPath::Tun, p128, modules), Ok(false));
+            assert_eq!(choose_kernel(DataPath::Auto, p128, modules), Ok(modules));
+            assert_eq!(choose_kernel(DataPath::Auto, None, modules), Ok(modules));
+            // Recent kernels' ppp_mppe has no 40/56-bit keys: auto stays on TUN.
+            assert_eq!(
+                choose_kernel(DataPath::Auto, policy(true), modules),
+                Ok(false)
+            );
+            assert_eq!(
+                choose_kernel(DataPath::Auto, stateful(), modules),
+                Ok(false)
+            );
+        }
+        assert_eq!(choose_kernel(DataPath::Kernel, p128, true), Ok(true));
+        let e = choose_kernel(DataPath::Kernel, p128, false).unwrap_err();
+        assert!(e.contains("kmod-pptp") && e.contains("ppp_mppe"), "{e}");
+    }
 }

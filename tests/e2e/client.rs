@@ -92,6 +92,19 @@ pub(super) fn connect_alice(lab: &mut Lab, ns: &str, sock: &str, extra: &[&str])
     lab.spawn_in(ns, &args, Stdio::null())
 }
 
+/// The helper on the router and alice's client on the LAN, connected; the
+/// LAN namespace and the client's socket.
+pub(super) fn alice_connected(lab: &mut Lab) -> (String, String) {
+    lab.start_helper(&[]);
+    let lan = lab.ns("lan");
+    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
+    connect_alice(lab, &lan, &cli_sock, &[]);
+    wait_until("connected", Duration::from_secs(20), || {
+        client_state(&lan, &cli_sock, SERVER_A)["state"] == "connected"
+    });
+    (lan, cli_sock)
+}
+
 pub(super) fn server_config(lab: &Lab, extra: &str) -> String {
     let sec = secrets(lab);
     write(
@@ -352,13 +365,7 @@ fn proxy_arp_makes_clients_reachable_from_the_servers_lan() {
     let scfg = server_config(&lab, "\toption proxy_arp '1'\n");
     let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
     lab.spawn_bin("net", &["server", "--config", &scfg, "--socket", &srv_sock]);
-    lab.start_helper(&[]);
-    let lan = lab.ns("lan");
-    let cli_sock = format!("/run/{}-cli.sock", lab.prefix);
-    connect_alice(&mut lab, &lan, &cli_sock, &[]);
-    wait_until("connected", Duration::from_secs(20), || {
-        client_state(&lan, &cli_sock, SERVER_A)["state"] == "connected"
-    });
+    let (lan, cli_sock) = alice_connected(&mut lab);
     let ip = client_state(&lan, &cli_sock, SERVER_A)["local_ip"]
         .as_str()
         .unwrap()
@@ -589,4 +596,49 @@ fn routes_default_keeps_the_server_outside_the_tunnel() {
     stop_cleanly(&mut lab, pid);
     let after = String::from_utf8(in_ns(&lan, &["ip", "route"]).stdout).unwrap();
     assert_eq!(before, after, "routes not restored");
+}
+
+/// `data_path`: `kernel` needs the kernel's PPTP modules and says which
+/// are missing; `auto` falls back to TUN without them; `status` shows the
+/// path of the server, of each session and of the client. (The kernel's
+/// path itself runs in the interop VM, whose kernel has the modules.)
+#[test]
+fn data_path_kernel_needs_the_modules_and_auto_falls_back_as_status_says() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let modules = pptp_passthrough::os::pppk::available();
+    let want = if modules { "kernel" } else { "tun" };
+    let net = lab.ns("net");
+    let srv_sock = format!("/run/{}-srv.sock", lab.prefix);
+    let kcfg = server_config(&lab, "\toption data_path 'kernel'\n");
+    let log = tmp(&lab, "kernel-server.log");
+    let pid = lab.spawn_program(
+        &net,
+        BIN,
+        &["server", "--config", &kcfg, "--socket", &srv_sock],
+        &log,
+    );
+    let exit = lab.wait_child(pid, Duration::from_secs(3));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if modules {
+        assert!(exit.is_none(), "the kernel path did not start: {text}");
+        lab.kill_child(pid);
+    } else {
+        assert!(
+            exit.is_some_and(|s| !s.success()),
+            "started without the modules: {exit:?}"
+        );
+        assert!(
+            text.contains("no PPTP PPPoX sockets") && text.contains("kmod-pptp"),
+            "{text}"
+        );
+    }
+    let acfg = server_config(&lab, "\toption data_path 'auto'\n");
+    lab.spawn_bin(&net, &["server", "--config", &acfg, "--socket", &srv_sock]);
+    let (lan, cli_sock) = alice_connected(&mut lab);
+    assert!(ping(&lan, TUNNEL_SERVER));
+    let s = status(&net, &srv_sock);
+    assert_eq!(s["server"]["data_path"], want, "{s}");
+    assert_eq!(s["server"]["sessions"][0]["data_path"], want, "{s}");
+    let c = client_state(&lan, &cli_sock, SERVER_A);
+    assert_eq!(c["data_path"], "tun", "{c}");
 }

@@ -46,6 +46,7 @@ proto_pptpclient_init_config() {
 	proto_config_add_string mppe
 	proto_config_add_boolean mppe_stateful
 	proto_config_add_boolean ipv6
+	proto_config_add_string data_path
 	available=1
 	no_device=1
 	lasterror=1
@@ -74,8 +75,8 @@ pptpclient_gre() {
 proto_pptpclient_setup() {
 	local config="$1"
 	local server username password defaultroute peerdns metric mtu mppe mppe_stateful auth ipv6
-	local ip secret
-	json_get_vars server username password defaultroute peerdns metric mtu mppe mppe_stateful ipv6
+	local data_path ip secret
+	json_get_vars server username password defaultroute peerdns metric mtu mppe mppe_stateful ipv6 data_path
 	json_get_values auth auth
 	if [ -z "$server" ] || [ -z "$username" ] || [ -z "$password" ]; then
 		proto_notify_error "$config" MISSING_SERVER_USERNAME_OR_PASSWORD
@@ -109,6 +110,7 @@ proto_pptpclient_setup() {
 	[ -n "$mppe" ] && set -- "$@" --mppe "$mppe"
 	[ "$mppe_stateful" = 1 ] && set -- "$@" --mppe-stateful
 	[ "$ipv6" = 0 ] && set -- "$@" --no-ipv6
+	[ -n "$data_path" ] && set -- "$@" --data-path "$data_path"
 	proto_run_command "$config" "$PPTPCLIENT_PROG" "$@"
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Phase, Session, SessionError};
+use super::{Mppe, Phase, Session, SessionError};
 use crate::ppp::crypto::CryptoError;
 use crate::ppp::frame::{Compression, Frame, Protocol};
 use crate::ppp::fsm::State;
@@ -178,7 +178,14 @@ impl Session {
             tracing::debug!("MPPE packet while CCP is not open dropped");
             return;
         };
-        match m.dec.decrypt(payload) {
+        let Some((_, dec)) = &mut m.engines else {
+            // The kernel could not decrypt it: stateful MPPE needs a reset.
+            if !m.mode.stateless {
+                self.reset_request(now, true);
+            }
+            return;
+        };
+        match dec.decrypt(payload) {
             Ok(plain) => match inner_protocol(&plain) {
                 Some((p @ (Protocol::IPV4 | Protocol::IPV6), ip)) => self.deliver(now, p, ip),
                 Some((p, _)) => tracing::debug!(protocol = p.0, "MPPE payload dropped"),
@@ -244,15 +251,19 @@ impl Session {
             });
         }
         match &mut self.mppe {
-            Some(m) => {
+            Some(Mppe {
+                engines: Some((enc, _)),
+                ..
+            }) => {
                 // `packet` is at most the MTU long (checked above).
                 let mut plain = Vec::with_capacity(inner.len().saturating_add(packet.len()));
                 plain.extend_from_slice(&inner);
                 plain.extend_from_slice(packet);
-                let datagram = m.enc.encrypt(&plain);
+                let datagram = enc.encrypt(&plain);
                 self.emit(Protocol::COMPRESSED, &datagram);
             }
-            None => self.emit(protocol, packet),
+            // The kernel encrypts what passes its unit.
+            _ => self.emit(protocol, packet),
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use crate::ppp::ipcp::Ipcp;
 use crate::ppp::ipv6cp::Ipv6cp;
 
 /// The crypto layer's name for a negotiated mode.
-fn crypto_mode(m: MppeMode) -> mppe::MppeMode {
+pub(super) fn crypto_mode(m: MppeMode) -> mppe::MppeMode {
     mppe::MppeMode {
         bits: match m.key {
             KeyLength::Bits40 => KeyBits::Bits40,
@@ -319,12 +319,21 @@ impl Session {
                 Event::Down => self.mppe = None,
                 Event::Failed(err) => self.ccp_gone(now, SessionError::Mppe(err)),
                 Event::Finished => self.ccp_gone(now, SessionError::NcpDown("CCP")),
-                // RFC 3078 §8.2: flush before the next packet; no Reset-Ack.
-                Event::ResetRequest { .. } => {
-                    if let Some(m) = &mut self.mppe {
-                        m.enc.reset();
+                // RFC 3078 §8.2: flush before the next packet; no Reset-Ack,
+                // but for a kernel encrypter, which flushes on seeing one.
+                Event::ResetRequest { identifier, .. } => match &mut self.mppe {
+                    Some(Mppe {
+                        engines: Some((enc, _)),
+                        ..
+                    }) => enc.reset(),
+                    Some(Mppe { engines: None, .. }) => {
+                        // Sent by the next round of `pump`.
+                        if let Some(c) = &mut self.ccp {
+                            c.send_reset_ack(identifier, &[]);
+                        }
                     }
-                }
+                    None => {}
+                },
                 Event::ResetAck { .. } => tracing::debug!("CCP Reset-Ack (not needed by MPPE)"),
                 _ => {}
             }
@@ -353,18 +362,26 @@ impl Session {
             }
             return;
         };
+        if self.cfg.kernel_mppe {
+            tracing::info!(?mode, "MPPE enabled (in the kernel)");
+            self.mppe = Some(Mppe {
+                mode,
+                engines: None,
+                last_reset: None,
+            });
+            return;
+        }
         let m = crypto_mode(mode);
         let engines = Encrypter::new(&keys.send, m).and_then(|enc| {
             let dec = Decrypter::new(&keys.receive, m)?;
             Ok((enc, dec.with_max_rekeys(self.cfg.mppe_max_rekeys)))
         });
         match engines {
-            Ok((enc, dec)) => {
+            Ok(engines) => {
                 tracing::info!(?mode, "MPPE enabled");
                 self.mppe = Some(Mppe {
                     mode,
-                    enc,
-                    dec,
+                    engines: Some(engines),
                     last_reset: None,
                 });
             }

@@ -14,6 +14,7 @@ use super::status::{State, Status};
 use crate::config::{ClientCfg, Host, RoutePrefix, Routes};
 use crate::nat::alloc::{Owner, SharedAllocator};
 use crate::os::gre::GreSocket;
+use crate::os::pppk::KernelCall;
 use crate::os::tun::Tun;
 use crate::os::{OsError, addr};
 use crate::ppp::auth::AuthConfig;
@@ -23,7 +24,10 @@ use crate::ppp::session::{Session, SessionConfig, SessionError, SessionEvent};
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
 use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
-use crate::service::endpoint::{OsRng, flush, random_call_id, security_policy};
+use crate::service::endpoint::{
+    KernelLink, OsRng, flush, flush_kernel, kernel_policy, random_call_id, security_policy,
+    use_kernel,
+};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
 
 /// Most SLAAC addresses one tunnel takes from the server's advertisements.
@@ -205,9 +209,20 @@ async fn run(
         return Err(fail("not IPv4"));
     };
     let local = *local.ip();
+    let (methods, mppe) = security_policy(&p.cfg.security);
+    let kernel = use_kernel(p.cfg.data_path, mppe).map_err(|e| Fail {
+        msg: e,
+        fatal: true,
+    })?;
+    let mppe = if kernel { kernel_policy(mppe) } else { mppe };
     // Open GRE before the call: the server's first LCP packet may come
-    // right behind its Outgoing-Call-Reply.
-    let gre = GreSocket::bind(local)?;
+    // right behind its Outgoing-Call-Reply. (On the kernel's path the
+    // packets wait in the PPPoX socket's queue until it is connected.)
+    let gre = if kernel {
+        None
+    } else {
+        Some(GreSocket::bind(local)?)
+    };
     let mut ctl = Control::client(ControlConfig::default(), now());
     let mut next_id = || match ids {
         CallIds::Random => random_call_id(),
@@ -270,11 +285,35 @@ async fn run(
         return Err(fail("no call"));
     };
     tracing::info!(profile = %p.cfg.name, %server, call_id, peer_call_id, "call up, starting PPP");
-    let tun = Tun::open(&p.tun)?;
     let h = addr::handle()?;
     up.h = Some(h.clone());
-    let tun_index = addr::ifindex(&h, tun.name()).await?;
-    let (methods, mppe) = security_policy(&p.cfg.security);
+    let (tun, mut klink, tun_index, ifname) = if kernel {
+        let mut call = KernelCall::open(local, call_id, server, peer_call_id)?;
+        let index = call.ifindex()?;
+        // The profile's interface name, as on the TUN path (firewall zones
+        // and the netifd handler know it).
+        match addr::rename(&h, index, &p.tun).await {
+            Ok(()) => call.set_ifname(p.tun.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, name = %p.tun, "keeping the kernel's interface name")
+            }
+        }
+        let name = call.ifname();
+        tracing::info!(interface = %name, "data on the kernel's path");
+        let k = KernelLink {
+            call: std::rc::Rc::new(call),
+            ifindex: index,
+            keys_set: false,
+            reader: None,
+        };
+        (None, Some(k), index, name)
+    } else {
+        let tun = Tun::open(&p.tun)?;
+        let index = addr::ifindex(&h, tun.name()).await?;
+        let name = tun.name().to_string();
+        (Some(tun), None, index, name)
+    };
+    status.borrow_mut().data_path = Some(if kernel { "kernel" } else { "tun" });
     let cfg = SessionConfig {
         auth: AuthConfig {
             methods,
@@ -293,6 +332,7 @@ async fn run(
         },
         ipv6: p.cfg.ipv6.then(Ipv6cpConfig::default),
         solicit: p.cfg.ipv6,
+        kernel_mppe: kernel,
         ..SessionConfig::default()
     };
     let ppp = Session::client(cfg, now(), OsRng);
@@ -303,6 +343,15 @@ async fn run(
     );
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let (mut gbuf, mut tbuf) = (vec![0u8; 65536], vec![0u8; 65536]);
+    let mut kbuf = vec![
+        0u8;
+        if klink.is_some() {
+            crate::os::pppk::FRAME_BUF
+        } else {
+            0
+        }
+    ];
+    let link_mppe_required = mppe.is_some_and(|m| m.required);
     let mut stopping: Option<Instant> = None;
     let mut mss: Option<u16> = None;
     let mut dns4: Vec<Ipv4Addr> = Vec::new();
@@ -312,7 +361,11 @@ async fn run(
     let mut v6_addrs: Vec<Ipv6Addr> = Vec::new();
     let result = 'run: loop {
         let t = now();
-        let (events, _, _) = flush(&mut link, t, &gre, &tun, mss);
+        let events = match (&mut klink, &gre, &tun) {
+            (Some(k), _, _) => flush_kernel(&mut link.ppp, k),
+            (None, Some(g), Some(tn)) => flush(&mut link, t, g, tn, mss).0,
+            _ => Vec::new(),
+        };
         for ev in events {
             match ev {
                 SessionEvent::Up {
@@ -325,6 +378,11 @@ async fn run(
                     let peer = remote_ip.unwrap_or(local_ip);
                     let mtu = mtu.min(p.cfg.mtu);
                     mss = Some(mss_for_mtu(mtu));
+                    if let Some(k) = &klink {
+                        let required = mppe.is_some() && link_mppe_required;
+                        k.call.ccp_up(required)?;
+                        k.call.network_up()?;
+                    }
                     addr::configure_p2p(&h, tun_index, local_ip, peer, u32::from(mtu)).await?;
                     let dns: Vec<Ipv4Addr> = dns.iter().flatten().copied().collect();
                     install_routes(p, &h, tun_index, server, up).await?;
@@ -332,7 +390,7 @@ async fn run(
                     write_dns(p, &dns, &status.borrow().dns6, up);
                     if up.hooked.is_none() {
                         let mut env = vec![
-                            ("IFNAME", tun.name().to_string()),
+                            ("IFNAME", ifname.clone()),
                             ("IPLOCAL", local_ip.to_string()),
                             ("IPREMOTE", peer.to_string()),
                             ("MTU", mtu.to_string()),
@@ -343,7 +401,7 @@ async fn run(
                         }
                         run_hook(p, "up", &env);
                         hook_env = env;
-                        up.hooked = Some((tun.name().to_string(), server));
+                        up.hooked = Some((ifname.clone(), server));
                     }
                     up.since.get_or_insert_with(now);
                     let mut s = status.borrow_mut();
@@ -355,8 +413,7 @@ async fn run(
                     s.since = up.since;
                     s.last_error = None;
                     println!(
-                        "connected: tunnel {local_ip} <-> {peer} on {}, MTU {mtu}, MPPE {mppe:?}, DNS {dns:?}",
-                        tun.name(),
+                        "connected: tunnel {local_ip} <-> {peer} on {ifname}, MTU {mtu}, MPPE {mppe:?}, DNS {dns:?}",
                     );
                 }
                 SessionEvent::AuthFailed { reason } => {
@@ -370,6 +427,14 @@ async fn run(
                     local_id = Some(id);
                     let ll = link_local(id);
                     addr::add_address6(&h, tun_index, ll, 64).await?;
+                    if klink.is_some() {
+                        // The server's advertisements reach the kernel, not
+                        // the session: the kernel forms the address (from
+                        // the link-local identifier) and the routes.
+                        if let Err(e) = addr::accept_ra(&ifname) {
+                            tracing::warn!(error = %e, "IPv6 autoconfiguration on {ifname}");
+                        }
+                    }
                     if let Routes::Prefixes(list) = &p.cfg.routes {
                         for r in list {
                             if let RoutePrefix::V6(r) = r {
@@ -382,7 +447,7 @@ async fn run(
                     s.ipv6_link_local = Some(ll);
                     s.ipv6_peer = remote_id.map(link_local);
                     let peer = s.ipv6_peer.map_or("?".to_string(), |a| a.to_string());
-                    println!("IPv6 up: {ll} <-> {peer} on {}", tun.name());
+                    println!("IPv6 up: {ll} <-> {peer} on {ifname}");
                 }
                 SessionEvent::RouterAdvert { router, ra } => {
                     let Some(id) = local_id else { continue };
@@ -446,10 +511,19 @@ async fn run(
             }
         }
         {
-            let g = link.gre.stats();
+            let (bytes_in, bytes_out) = match &klink {
+                Some(k) => {
+                    let (i, _, o, _) = k.call.counters();
+                    (i, o)
+                }
+                None => {
+                    let g = link.gre.stats();
+                    (g.bytes_in, g.bytes_out)
+                }
+            };
             let mut s = status.borrow_mut();
-            s.bytes_in = g.bytes_in;
-            s.bytes_out = g.bytes_out;
+            s.bytes_in = bytes_in;
+            s.bytes_out = bytes_out;
         }
         while let Some(b) = ctl.poll_transmit() {
             let _ = tcp.write_all(&b).await;
@@ -462,12 +536,16 @@ async fn run(
             };
         }
         tokio::select! {
-            r = gre.recv(&mut gbuf) => if let Ok((src, range)) = r {
+            r = recv_gre(gre.as_ref(), &mut gbuf) => if let Ok((src, range)) = r {
                 if src == server {
                     link.on_gre(now(), &gbuf[range]);
                 }
             },
-            r = tun.recv(&mut tbuf) => if let Ok(n) = r {
+            r = recv_kernel(klink.as_ref(), &mut kbuf) => match r {
+                Ok(n) => link.ppp.handle_frame(now(), &kbuf[..n]),
+                Err(e) => break Err(fail(format!("the kernel's PPP unit: {e}"))),
+            },
+            r = recv_tun(tun.as_ref(), &mut tbuf) => if let Ok(n) = r {
                 if let Some(m) = mss {
                     clamp_mss(&mut tbuf[..n], m);
                 }
@@ -501,6 +579,32 @@ async fn run(
 /// The profile's routes through the tunnel. For `default`, a host route
 /// to the server through its current gateway keeps GRE out of the tunnel,
 /// and two /1 routes override the default route without removing it.
+/// The next packet of whichever data path the attempt uses; the others
+/// never complete.
+async fn recv_gre(
+    g: Option<&GreSocket>,
+    buf: &mut [u8],
+) -> Result<(Ipv4Addr, std::ops::Range<usize>), OsError> {
+    match g {
+        Some(g) => g.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_tun(t: Option<&Tun>, buf: &mut [u8]) -> Result<usize, OsError> {
+    match t {
+        Some(t) => t.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_kernel(k: Option<&KernelLink>, buf: &mut [u8]) -> Result<usize, OsError> {
+    match k {
+        Some(k) => k.call.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn install_routes(
     p: &Profile,
     h: &rtnetlink::Handle,

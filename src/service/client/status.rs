@@ -36,6 +36,8 @@ pub struct Status {
     /// IPv6 DNS servers the server advertised (RFC 8106).
     pub dns6: Vec<Ipv6Addr>,
     pub mppe: Option<String>,
+    /// `tun` or `kernel`, once the call is up.
+    pub data_path: Option<&'static str>,
     /// Seconds the tunnel has been up.
     pub age_secs: Option<u64>,
     pub bytes_in: u64,

@@ -69,7 +69,7 @@ pub struct SessionAaa {
 }
 
 /// Octets and packets a session carried (for accounting and `status`).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counters {
     pub in_octets: u64,
     pub in_packets: u64,

@@ -13,12 +13,56 @@ use std::rc::Rc;
 use tokio::net::TcpListener;
 
 use super::session::{Conn, Session_, Shared, end_session, pump};
+use crate::os::pppk::KernelCall;
 use crate::ppp::session::Session;
 use crate::pptp::control::{Control, ControlConfig, ControlEvent};
 use crate::pptp::gre::{GreChannel, GreConfig};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::Key;
-use crate::service::endpoint::{OsRng, random_call_id};
+use crate::service::endpoint::{KernelLink, OsRng, random_call_id};
+
+/// The call on the kernel's data path, with a task that feeds the
+/// session the frames userspace must see.
+fn kernel_link(
+    st: &Shared,
+    local: std::net::Ipv4Addr,
+    cid: u16,
+    peer: std::net::Ipv4Addr,
+    peer_cid: u16,
+) -> Result<KernelLink, crate::os::OsError> {
+    let call = Rc::new(KernelCall::open(local, cid, peer, peer_cid)?);
+    let ifindex = call.ifindex()?;
+    tracing::info!(call_id = cid, %peer, interface = %call.ifname(), "call on the kernel's data path");
+    let reader = tokio::task::spawn_local(kernel_reader(st.clone(), cid, call.clone()));
+    Ok(KernelLink {
+        call,
+        ifindex,
+        keys_set: false,
+        reader: Some(reader),
+    })
+}
+
+/// Frames the kernel hands up (LCP, CCP, the NCPs, undecryptable MPPE)
+/// into the session, until the session or the call is gone.
+async fn kernel_reader(st: Shared, cid: u16, call: Rc<KernelCall>) {
+    let mut buf = vec![0u8; crate::os::pppk::FRAME_BUF];
+    loop {
+        let n = match call.recv(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(call_id = cid, error = %e, "reading the kernel's PPP unit");
+                return;
+            }
+        };
+        let now = Instant::now();
+        let mut g = st.borrow_mut();
+        let Some(s) = g.sessions.get_mut(&cid) else {
+            return;
+        };
+        s.link.ppp.handle_frame(now, &buf[..n]);
+        pump(&mut g, cid, now);
+    }
+}
 
 /// Accept control connections for ever. At most `max_sessions +
 /// max_pending_auth` at once: when full, the oldest connection that carries
@@ -72,6 +116,10 @@ pub async fn accept_loop(st: Shared, l: TcpListener) {
 
 async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<Cell<bool>>) {
     let SocketAddr::V4(peer) = peer else { return };
+    let local = match s.local_addr() {
+        Ok(SocketAddr::V4(a)) => *a.ip(),
+        _ => return,
+    };
     let _ = s.set_nodelay(true);
     let mut ctl = Control::server(ControlConfig::default(), Instant::now());
     let mut mine: Vec<u16> = Vec::new();
@@ -127,6 +175,19 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                         while g.sessions.contains_key(&cid) {
                             cid = random_call_id();
                         }
+                        let kernel = if g.kernel {
+                            match kernel_link(&st, local, cid, *peer.ip(), peer_call_id) {
+                                Ok(k) => Some(k),
+                                Err(e) => {
+                                    tracing::warn!(peer = %peer, error = %e, "call refused: the kernel's PPTP path failed");
+                                    g.free.push(ip);
+                                    let _ = ctl.reject_call(peer_call_id, 2);
+                                    continue;
+                                }
+                            }
+                        } else {
+                            None
+                        };
                         let mut cfg = g.cfg.clone();
                         cfg.ipcp.remote = Some(ip);
                         let prefix6 = super::session::ipv6_for_call(&mut g, &mut cfg);
@@ -153,6 +214,7 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                                     ..Default::default()
                                 },
                                 counters: Default::default(),
+                                kernel,
                             },
                         );
                         mine.push(cid);

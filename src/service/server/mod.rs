@@ -51,6 +51,8 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     pub proxy_arp: bool,
     pub mss_clamp: bool,
+    /// Userspace (TUN), the kernel's PPTP path, or the kernel's if it is there.
+    pub data_path: crate::config::DataPath,
     /// IPV6CP with link-local addresses.
     pub ipv6: bool,
     /// A /64 of it per session, advertised (needs `ipv6`).
@@ -89,6 +91,7 @@ impl Options {
             idle_timeout: c.idle_timeout,
             proxy_arp: c.proxy_arp,
             mss_clamp: c.mss_clamp,
+            data_path: c.data_path,
             ipv6: c.ipv6,
             ipv6_prefix: c.ipv6_prefix,
             ipv6_dns: c.ipv6_dns.clone(),
@@ -203,6 +206,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         detail: e,
     };
     let table = logins(&o.secrets, users).map_err(bad)?;
+    let kernel = super::endpoint::use_kernel(o.data_path, o.mppe).map_err(bad)?;
     let (s, e) = (u32::from(o.pool.0), u32::from(o.pool.1));
     if s > e || e - s > 65535 {
         return Err(bad(
@@ -221,7 +225,11 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
             external: o.radius.is_some(),
             ..AuthConfig::default()
         },
-        mppe: o.mppe,
+        mppe: if kernel {
+            super::endpoint::kernel_policy(o.mppe)
+        } else {
+            o.mppe
+        },
         ipcp: IpcpConfig {
             local: Some(o.local_ip),
             remote: None,
@@ -230,6 +238,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
             request_dns: false,
             request_nbns: false,
         },
+        kernel_mppe: kernel,
         ..SessionConfig::default()
     };
     let tun = Tun::open(&o.tun)?;
@@ -256,6 +265,9 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         _ => Ipv4Addr::UNSPECIFIED,
     };
     let gre = GreSocket::bind(gre_addr)?;
+    if kernel {
+        gre.mute()?;
+    }
     let mut listeners = Vec::new();
     for ip in &o.listen {
         listeners.push(TcpListener::bind((*ip, 1723)).await?);
@@ -267,7 +279,12 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         }
         None => None,
     };
-    tracing::info!(listen = ?o.listen, tun = tun.name(), "PPTP server running");
+    let path = if kernel {
+        "kernel (pptp, ppp_generic, ppp_mppe)"
+    } else {
+        "TUN"
+    };
+    tracing::info!(listen = ?o.listen, tun = tun.name(), data_path = path, "PPTP server running");
     let lock = Arc::new(Mutex::new(Lockout::new(
         o.auth_fail_limit,
         o.lockout,
@@ -282,6 +299,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         gre: Rc::new(gre),
         tun: Rc::new(tun),
         tun_index,
+        kernel,
         h,
         sessions: HashMap::new(),
         by_ip: HashMap::new(),

@@ -18,7 +18,7 @@ use crate::ppp::session::{SessionConfig, SessionEvent};
 use crate::pptp::link::Link;
 use crate::pptp::lockout::{Key, Lockout};
 use crate::ratelimit::Untrusted;
-use crate::service::endpoint::{flush, ipv4_dst};
+use crate::service::endpoint::{KernelLink, flush, flush_kernel, ipv4_dst};
 use crate::wire::mss::{clamp_mss, mss_for_mtu};
 use crate::wire::nd::{MAX_RTR_ADV_INTERVAL_SECS, PrefixInfo, RouterAdvert};
 
@@ -79,6 +79,26 @@ pub struct Session_ {
     pub aaa: super::aaa::SessionAaa,
     /// IP carried, for accounting and `status`.
     pub counters: super::aaa::Counters,
+    /// The call on the kernel's data path, if the server uses it.
+    pub kernel: Option<KernelLink>,
+}
+
+impl Session_ {
+    /// The interface the session's routes point at.
+    pub fn dev(&self, tun_index: u32) -> u32 {
+        self.kernel.as_ref().map_or(tun_index, |k| k.ifindex)
+    }
+
+    /// On the kernel's path, the IP counters are the unit's.
+    fn refresh_counters(&mut self) {
+        if let Some(k) = &self.kernel {
+            let (oi, pi, oo, po) = k.call.counters();
+            self.counters.in_octets = oi;
+            self.counters.in_packets = pi;
+            self.counters.out_octets = oo;
+            self.counters.out_packets = po;
+        }
+    }
 }
 
 /// IPv6 on the server's TUN device: its interface identifier, the peers'
@@ -140,6 +160,9 @@ pub struct State {
     pub gre: Rc<GreSocket>,
     pub tun: Rc<Tun>,
     pub tun_index: u32,
+    /// Calls run on the kernel's data path (the TUN device and the GRE
+    /// socket idle).
+    pub kernel: bool,
     pub h: rtnetlink::Handle,
     pub sessions: HashMap<u16, Session_>,
     pub by_ip: HashMap<Ipv4Addr, u16>,
@@ -189,6 +212,19 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
         .iter()
         .map(|(cid, s)| {
             let g = s.link.gre.stats();
+            let (counters, bytes) = match &s.kernel {
+                Some(k) => {
+                    let (oi, pi, oo, po) = k.call.counters();
+                    let c = super::aaa::Counters {
+                        in_octets: oi,
+                        in_packets: pi,
+                        out_octets: oo,
+                        out_packets: po,
+                    };
+                    (c, (oi, oo))
+                }
+                None => (s.counters, (g.bytes_in, g.bytes_out)),
+            };
             serde_json::json!({
                 "user": s.user,
                 "peer": s.link.peer,
@@ -196,12 +232,14 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
                 "call_id": cid,
                 "state": if s.up.is_some() { "up" } else if s.user.is_some() { "negotiating" } else { "authenticating" },
                 "age_secs": now.saturating_duration_since(s.started).as_secs(),
-                "bytes_in": g.bytes_in,
-                "bytes_out": g.bytes_out,
-                "ip_octets_in": s.counters.in_octets,
-                "ip_octets_out": s.counters.out_octets,
-                "ip_packets_in": s.counters.in_packets,
-                "ip_packets_out": s.counters.out_packets,
+                "bytes_in": bytes.0,
+                "bytes_out": bytes.1,
+                "ip_octets_in": counters.in_octets,
+                "ip_octets_out": counters.out_octets,
+                "ip_packets_in": counters.in_packets,
+                "ip_packets_out": counters.out_packets,
+                "data_path": if s.kernel.is_some() { "kernel" } else { "tun" },
+                "interface": s.kernel.as_ref().map(|k| k.call.ifname()),
                 "acct_session_id": (!s.aaa.acct_session_id.is_empty()).then_some(&s.aaa.acct_session_id),
                 "ipv6_link_local": s.peer_id.map(link_local),
                 "ipv6_prefix": s.prefix6.filter(|_| s.peer_id.is_some()).map(prefix_text),
@@ -219,6 +257,7 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
     serde_json::json!({
         "listen": st.opts.listen,
         "tun": st.tun.name(),
+        "data_path": if st.kernel { "kernel" } else { "tun" },
         "max_sessions": st.opts.max_sessions,
         "sessions": rows,
         "lockout": {"entries": entries, "evicted": evicted},
@@ -233,7 +272,10 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
         return;
     };
     let mss = s.up.filter(|_| st.opts.mss_clamp);
-    let (events, delivered, octets) = flush(&mut s.link, now, &gre, &tun, mss);
+    let (events, delivered, octets) = match &mut s.kernel {
+        Some(k) => (flush_kernel(&mut s.link.ppp, k), 0, 0),
+        None => flush(&mut s.link, now, &gre, &tun, mss),
+    };
     if delivered > 0 {
         s.last_ip = now;
         s.counters.in_packets = s.counters.in_packets.saturating_add(delivered as u64);
@@ -304,11 +346,17 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                     .map_or(mtu, |m| mtu.min(m));
                 s.up = Some(mss_for_mtu(mtu));
                 s.last_ip = now;
+                if let Some(k) = &s.kernel {
+                    let required = mppe.is_some() && st.cfg.mppe.is_some_and(|p| p.required);
+                    if let Err(e) = k.call.ccp_up(required).and_then(|()| k.call.network_up()) {
+                        tracing::warn!(error = %e, "kernel PPP unit");
+                    }
+                }
                 tracing::info!(user = s.user.as_deref().unwrap_or("?"), peer = %s.link.peer,
                     tunnel_ip = %ip, ?mppe, "session up");
                 st.by_ip.insert(ip, cid);
                 if first {
-                    install(st, ip);
+                    install(st, cid, ip, mtu);
                     framed_routes(st, cid);
                     session_up(st, cid, now);
                 }
@@ -362,11 +410,20 @@ fn ipv6_up(st: &mut State, cid: u16, remote_id: Option<u64>) {
     }
     tracing::info!(user = s.user.as_deref().unwrap_or("?"), link_local = ?s.peer_id.map(link_local),
         prefix = ?s.prefix6.map(prefix_text), "IPv6 up");
+    if let Some(k) = &s.kernel {
+        // The session's own interface needs the server's link-local address.
+        let (h, idx, ll) = (st.h.clone(), k.ifindex, link_local(st.v6.id));
+        tokio::task::spawn_local(async move {
+            if let Err(e) = addr::add_address6(&h, idx, ll, 64).await {
+                tracing::warn!(error = %e, "IPv6 link-local address on the session's interface");
+            }
+        });
+    }
     let Some(upper) = s.prefix6 else {
         return;
     };
     st.v6.by_prefix.insert(upper, cid);
-    let (h, idx) = (st.h.clone(), st.tun_index);
+    let (h, idx) = (st.h.clone(), s.dev(st.tun_index));
     tokio::task::spawn_local(async move {
         let dst = Ipv6Addr::from(u128::from(upper) << 64);
         if let Err(e) = addr::add_route6(&h, dst, 64, None, idx).await {
@@ -385,7 +442,7 @@ fn framed_routes(st: &mut State, cid: u16) {
     for (net, len) in &routes {
         st.framed.push((*net, *len, cid));
     }
-    let (h, idx) = (st.h.clone(), st.tun_index);
+    let (h, idx) = (st.h.clone(), s.dev(st.tun_index));
     tokio::task::spawn_local(async move {
         for (net, len) in routes {
             if let Err(e) = addr::add_route(&h, net, len, idx).await {
@@ -397,10 +454,21 @@ fn framed_routes(st: &mut State, cid: u16) {
 
 /// Host route to the client and, if asked, proxy ARP on the LAN whose
 /// subnet holds its address.
-fn install(st: &State, ip: Ipv4Addr) {
-    let (h, idx, proxy) = (st.h.clone(), st.tun_index, st.opts.proxy_arp);
+/// On the kernel's path the session's own interface gets the addresses
+/// (its peer address is the host route).
+fn install(st: &State, cid: u16, ip: Ipv4Addr, mtu: u16) {
+    let (h, proxy, local) = (st.h.clone(), st.opts.proxy_arp, st.opts.local_ip);
+    let Some(s) = st.sessions.get(&cid) else {
+        return;
+    };
+    let (idx, kernel) = (s.dev(st.tun_index), s.kernel.is_some());
     tokio::task::spawn_local(async move {
-        if let Err(e) = addr::add_route(&h, ip, 32, idx).await {
+        let r = if kernel {
+            addr::configure_p2p(&h, idx, local, ip, u32::from(mtu)).await
+        } else {
+            addr::add_route(&h, ip, 32, idx).await
+        };
+        if let Err(e) = r {
             tracing::warn!(error = %e, "host route to the client");
         }
         if !proxy {
@@ -474,13 +542,20 @@ pub fn end_session(st: &mut State, cid: u16, why: &str) {
 /// End a session; `cause` is its Acct-Terminate-Cause unless one was set.
 pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: super::aaa::Cause) {
     session_end(st, cid, now, cause);
-    let Some(s) = st.sessions.remove(&cid) else {
+    let Some(mut s) = st.sessions.remove(&cid) else {
         return;
     };
     let g = s.link.gre.stats();
+    let (bytes_in, bytes_out) = match &s.kernel {
+        Some(_) => {
+            s.refresh_counters();
+            (s.counters.in_octets, s.counters.out_octets)
+        }
+        None => (g.bytes_in, g.bytes_out),
+    };
     tracing::info!(
         user = s.user.as_deref().unwrap_or("?"), peer = %s.link.peer, tunnel_ip = %s.tunnel_ip,
-        duration_secs = s.started.elapsed().as_secs(), bytes_in = g.bytes_in, bytes_out = g.bytes_out,
+        duration_secs = s.started.elapsed().as_secs(), bytes_in, bytes_out,
         reason = why, "session end"
     );
     st.by_ip.retain(|_, c| *c != cid);
@@ -491,7 +566,8 @@ pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: 
         .map(|r| (r.0, r.1))
         .collect();
     st.framed.retain(|r| r.2 != cid);
-    if !gone.is_empty() {
+    // A kernel session's interface takes its routes along when it goes.
+    if !gone.is_empty() && s.kernel.is_none() {
         let (h, idx) = (st.h.clone(), st.tun_index);
         tokio::task::spawn_local(async move {
             for (net, len) in gone {
@@ -505,7 +581,7 @@ pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: 
     st.v6.by_id.retain(|_, c| *c != cid);
     if let Some(upper) = s.prefix6 {
         st.v6.free.push(upper);
-        if st.v6.by_prefix.remove(&upper).is_some() {
+        if st.v6.by_prefix.remove(&upper).is_some() && s.kernel.is_none() {
             let (h, idx) = (st.h.clone(), st.tun_index);
             tokio::task::spawn_local(async move {
                 let dst = Ipv6Addr::from(u128::from(upper) << 64);
@@ -515,9 +591,10 @@ pub fn end_session_as(st: &mut State, cid: u16, why: &str, now: Instant, cause: 
     }
     if st.opts.proxy_arp && s.up.is_some() {
         let (h, ip, idx) = (st.h.clone(), s.tunnel_ip, st.tun_index);
+        let kidx = s.kernel.as_ref().map(|k| k.ifindex);
         tokio::task::spawn_local(async move {
             if let Ok(ifs) = addr::interfaces_on_subnet(&h, ip).await {
-                for i in ifs.into_iter().filter(|i| *i != idx) {
+                for i in ifs.into_iter().filter(|i| *i != idx && Some(*i) != kidx) {
                     let _ = addr::proxy_arp(&h, i, ip, false).await;
                 }
             }
@@ -539,7 +616,8 @@ pub async fn gre_loop(st: Shared) {
         let cid = p.call_id();
         let now = Instant::now();
         let mut s = st.borrow_mut();
-        if let Some(sess) = s.sessions.get_mut(&cid).filter(|x| x.link.peer == src) {
+        let mine = |x: &&mut Session_| x.link.peer == src && x.kernel.is_none();
+        if let Some(sess) = s.sessions.get_mut(&cid).filter(mine) {
             sess.link.on_gre(now, pkt);
             pump(&mut s, cid, now);
         }
@@ -616,8 +694,18 @@ pub async fn tick_loop(st: Shared) {
         for cid in ids {
             if let Some(sess) = s.sessions.get_mut(&cid) {
                 sess.link.on_timeout(now);
-                if idle.is_some_and(|d| sess.up.is_some() && now.duration_since(sess.last_ip) >= d)
-                {
+                let quiet = |s: &Session_| {
+                    idle.is_some_and(|d| s.up.is_some() && now.duration_since(s.last_ip) >= d)
+                };
+                if quiet(sess) && sess.kernel.is_some() {
+                    // The kernel's counters tell whether IP moved since.
+                    let before = sess.counters;
+                    sess.refresh_counters();
+                    if sess.counters != before {
+                        sess.last_ip = now;
+                    }
+                }
+                if quiet(sess) {
                     tracing::info!(peer = %sess.link.peer, tunnel_ip = %sess.tunnel_ip,
                         "hanging up an idle session");
                     sess.link.ppp.close(now);
@@ -630,6 +718,9 @@ pub async fn tick_loop(st: Shared) {
 
 /// An accounting record of `status` for a session, to RADIUS.
 pub fn account(st: &mut State, cid: u16, now: Instant, status: u32) {
+    if let Some(s) = st.sessions.get_mut(&cid) {
+        s.refresh_counters();
+    }
     let (Some(s), Some(a)) = (st.sessions.get(&cid), &mut st.aaa) else {
         return;
     };

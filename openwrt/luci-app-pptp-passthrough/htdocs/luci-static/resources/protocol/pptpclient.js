@@ -88,5 +88,12 @@ return network.registerProtocol('pptpclient', {
 		o = s.taboption('advanced', form.Flag, 'ipv6', _('IPv6'),
 			_('IPv6 in the tunnel: link-local addresses, then an address from the server\'s Router Advertisement.'));
 		o.default = o.enabled;
+
+		o = s.taboption('advanced', form.ListValue, 'data_path', _('Data path'),
+			_('Kernel: GRE, PPP and MPPE in the kernel (kmod-pptp, kmod-mppe), several times faster. Auto: the kernel when those modules are loaded.'));
+		o.value('tun', _('Userspace (TUN)'));
+		o.value('kernel', _('Kernel'));
+		o.value('auto', _('Auto'));
+		o.default = 'tun';
 	}
 });

@@ -13,6 +13,18 @@ var KERNEL_HELPER_NOTE = '/var/run/pptp-passthrough/kernel-helper';
 
 // auth, mppe, mppe_bits, mppe_stateful: shared by the server and the client
 // profiles, on the given tab.
+/* Where the data runs: userspace (TUN) or the kernel's PPTP modules. */
+function dataPath(s, tab, modal) {
+	var o = s.taboption(tab, form.ListValue, 'data_path', _('Data path'),
+		_('Kernel: GRE, PPP and MPPE in the kernel (install kmod-pptp and kmod-mppe), several times faster; no MSS clamping by this service there. Auto: the kernel when those modules are loaded.'));
+	o.value('tun', _('Userspace (TUN)'));
+	o.value('kernel', _('Kernel'));
+	o.value('auto', _('Auto'));
+	o.default = 'tun';
+	o.modalonly = modal;
+	return o;
+}
+
 function securityOptions(s, tab, modalonly) {
 	var o = s.taboption(tab, form.MultiValue, 'auth', _('Logins'),
 		_('MS-CHAPv2 is the only one that gives MPPE keys without handing an eavesdropper something directly usable; the others log a warning.'));
@@ -159,6 +171,8 @@ return view.extend({
 			_('Needed when ICMP is filtered somewhere on the path.'));
 		o.default = '1';
 
+		dataPath(s, 'general', false);
+
 		o = s.taboption('general', form.Flag, 'ipv6', _('IPv6'),
 			_('IPv6 in the tunnels: link-local addresses, and a /64 per session from the prefix below.'));
 		o.default = '1';
@@ -254,6 +268,8 @@ return view.extend({
 			_('IPv6 in the tunnel: link-local addresses, then an address from the server\'s Router Advertisement.'));
 		o.default = '1';
 		o.modalonly = true;
+
+		dataPath(s, 'general', true);
 
 		securityOptions(s, 'security', true);
 
