@@ -633,7 +633,7 @@ fn data_path_kernel_needs_the_modules_and_auto_falls_back_as_status_says() {
         );
     }
     let acfg = server_config(&lab, "\toption data_path 'auto'\n");
-    lab.spawn_bin(&net, &["server", "--config", &acfg, "--socket", &srv_sock]);
+    lab.spawn_bin("net", &["server", "--config", &acfg, "--socket", &srv_sock]);
     let (lan, cli_sock) = alice_connected(&mut lab);
     assert!(ping(&lan, TUNNEL_SERVER));
     let s = status(&net, &srv_sock);

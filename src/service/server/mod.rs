@@ -5,6 +5,7 @@
 mod aaa;
 mod control;
 mod radius_io;
+mod report;
 mod session;
 
 use std::cell::RefCell;
@@ -163,7 +164,7 @@ impl Handle {
 
     /// Sessions for `status`.
     pub fn status(&self) -> serde_json::Value {
-        session::status(&self.st.borrow(), Instant::now())
+        report::status(&self.st.borrow(), Instant::now())
     }
 
     /// Hang up every session and close the listeners and the TUN device.

@@ -98,7 +98,7 @@ pub fn tick(st: &mut State, now: Instant) {
         }
         if s.aaa.next_interim.is_some_and(|t| t <= now) {
             s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
-            session::account(st, cid, now, INTERIM);
+            super::report::account(st, cid, now, INTERIM);
         }
     }
     if let Some(a) = &mut st.aaa {

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::Options;
+use super::report::{session_end, session_up};
 use crate::os::addr;
 use crate::os::gre::GreSocket;
 use crate::os::tun::Tun;
@@ -90,7 +91,7 @@ impl Session_ {
     }
 
     /// On the kernel's path, the IP counters are the unit's.
-    fn refresh_counters(&mut self) {
+    pub(super) fn refresh_counters(&mut self) {
         if let Some(k) = &self.kernel {
             let (oi, pi, oo, po) = k.call.counters();
             self.counters.in_octets = oi;
@@ -152,7 +153,7 @@ pub fn ipv6_for_call(st: &mut State, cfg: &mut SessionConfig) -> Option<u64> {
     Some(upper)
 }
 
-fn prefix_text(upper: u64) -> String {
+pub(super) fn prefix_text(upper: u64) -> String {
     format!("{}/64", Ipv6Addr::from(u128::from(upper) << 64))
 }
 
@@ -204,66 +205,6 @@ impl State {
 }
 
 pub type Shared = Rc<RefCell<State>>;
-
-/// The `server` part of the status document.
-pub fn status(st: &State, now: Instant) -> serde_json::Value {
-    let mut rows: Vec<serde_json::Value> = st
-        .sessions
-        .iter()
-        .map(|(cid, s)| {
-            let g = s.link.gre.stats();
-            let (counters, bytes) = match &s.kernel {
-                Some(k) => {
-                    let (oi, pi, oo, po) = k.call.counters();
-                    let c = super::aaa::Counters {
-                        in_octets: oi,
-                        in_packets: pi,
-                        out_octets: oo,
-                        out_packets: po,
-                    };
-                    (c, (oi, oo))
-                }
-                None => (s.counters, (g.bytes_in, g.bytes_out)),
-            };
-            serde_json::json!({
-                "user": s.user,
-                "peer": s.link.peer,
-                "tunnel_ip": s.tunnel_ip,
-                "call_id": cid,
-                "state": if s.up.is_some() { "up" } else if s.user.is_some() { "negotiating" } else { "authenticating" },
-                "age_secs": now.saturating_duration_since(s.started).as_secs(),
-                "bytes_in": bytes.0,
-                "bytes_out": bytes.1,
-                "ip_octets_in": counters.in_octets,
-                "ip_octets_out": counters.out_octets,
-                "ip_packets_in": counters.in_packets,
-                "ip_packets_out": counters.out_packets,
-                "data_path": if s.kernel.is_some() { "kernel" } else { "tun" },
-                "interface": s.kernel.as_ref().map(|k| k.call.ifname()),
-                "acct_session_id": (!s.aaa.acct_session_id.is_empty()).then_some(&s.aaa.acct_session_id),
-                "ipv6_link_local": s.peer_id.map(link_local),
-                "ipv6_prefix": s.prefix6.filter(|_| s.peer_id.is_some()).map(prefix_text),
-            })
-        })
-        .collect();
-    rows.sort_by_key(|r| r["tunnel_ip"].as_str().map(str::to_string));
-    // Keys remembered for lockouts, and those forgotten early because the
-    // table was full (a guesser cycling through user names).
-    let (entries, evicted) = st
-        .lock
-        .lock()
-        .map(|l| (l.len(), l.evicted))
-        .unwrap_or_default();
-    serde_json::json!({
-        "listen": st.opts.listen,
-        "tun": st.tun.name(),
-        "data_path": if st.kernel { "kernel" } else { "tun" },
-        "max_sessions": st.opts.max_sessions,
-        "sessions": rows,
-        "lockout": {"entries": entries, "evicted": evicted},
-        "radius": st.aaa.as_ref().map(super::aaa::Aaa::status),
-    })
-}
 
 /// Send a link's output and act on its events.
 pub fn pump(st: &mut State, cid: u16, now: Instant) {
@@ -714,54 +655,4 @@ pub async fn tick_loop(st: Shared) {
             pump(&mut s, cid, now);
         }
     }
-}
-
-/// An accounting record of `status` for a session, to RADIUS.
-pub fn account(st: &mut State, cid: u16, now: Instant, status: u32) {
-    if let Some(s) = st.sessions.get_mut(&cid) {
-        s.refresh_counters();
-    }
-    let (Some(s), Some(a)) = (st.sessions.get(&cid), &mut st.aaa) else {
-        return;
-    };
-    let r = super::aaa::Record {
-        cid,
-        user: s.user.as_deref().unwrap_or_default(),
-        peer: s.link.peer,
-        ip: s.tunnel_ip,
-        secs: now.saturating_duration_since(s.started).as_secs(),
-        aaa: &s.aaa,
-        counters: s.counters,
-    };
-    a.account(now, status, &r);
-    a.transmit();
-}
-
-/// Accounting Start once a session is up (with RADIUS).
-fn session_up(st: &mut State, cid: u16, now: Instant) {
-    let Some(s) = st.sessions.get_mut(&cid) else {
-        return;
-    };
-    if s.aaa.started || st.aaa.is_none() {
-        return;
-    }
-    s.aaa.started = true;
-    s.aaa.next_interim = s.aaa.interim.and_then(|i| now.checked_add(i));
-    account(st, cid, now, super::aaa::START);
-}
-
-/// Accounting Stop as a session ends (before it is removed); a login still
-/// waiting for RADIUS is forgotten.
-fn session_end(st: &mut State, cid: u16, now: Instant, default: super::aaa::Cause) {
-    if let Some(a) = &mut st.aaa {
-        a.forget(cid);
-    }
-    let Some(s) = st.sessions.get_mut(&cid) else {
-        return;
-    };
-    if !s.aaa.started {
-        return;
-    }
-    s.aaa.cause.get_or_insert(default);
-    account(st, cid, now, super::aaa::STOP);
 }
