@@ -175,22 +175,8 @@ impl KernelCall {
         peer: Ipv4Addr,
         peer_call: u16,
     ) -> Result<KernelCall, OsError> {
-        // SAFETY: socket() takes no pointers; the descriptor is owned next.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PPPOX,
-                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-                PX_PROTO_PPTP as libc::c_int,
-            )
-        };
-        if fd < 0 {
-            return Err(missing(
-                "PPPoX PPTP socket (kernel module pptp)",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        // SAFETY: `fd` was just returned by socket() and nothing else owns it.
-        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        let sock =
+            pptp_socket().map_err(|e| missing("PPPoX PPTP socket (kernel module pptp)", e))?;
         let me = sockaddr_pptp(local_call, local);
         let them = sockaddr_pptp(peer_call, peer);
         address(&sock, libc::bind, &me)
@@ -348,7 +334,12 @@ impl KernelCall {
 /// Whether this kernel can run the PPTP data path: a PPPoX PPTP socket
 /// opens and `/dev/ppp` exists.
 pub fn available() -> bool {
-    // SAFETY: socket() takes no pointers; the descriptor is closed at once.
+    pptp_socket().is_ok() && std::path::Path::new("/dev/ppp").exists()
+}
+
+/// A new PPPoX socket of protocol PX_PROTO_PPTP.
+fn pptp_socket() -> std::io::Result<OwnedFd> {
+    // SAFETY: socket() takes no pointers; the descriptor is owned next.
     let fd = unsafe {
         libc::socket(
             libc::AF_PPPOX,
@@ -357,11 +348,10 @@ pub fn available() -> bool {
         )
     };
     if fd < 0 {
-        return false;
+        return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: `fd` is ours and open.
-    drop(unsafe { OwnedFd::from_raw_fd(fd) });
-    std::path::Path::new("/dev/ppp").exists()
+    // SAFETY: `fd` was just returned by socket() and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 #[cfg(test)]
