@@ -13,18 +13,10 @@ pub fn status(st: &State, now: Instant) -> serde_json::Value {
         .iter()
         .map(|(cid, s)| {
             let g = s.link.gre.stats();
-            let (counters, bytes) = match &s.kernel {
-                Some(k) => {
-                    let (oi, pi, oo, po) = k.call.counters();
-                    let c = super::aaa::Counters {
-                        in_octets: oi,
-                        in_packets: pi,
-                        out_octets: oo,
-                        out_packets: po,
-                    };
-                    (c, (oi, oo))
-                }
-                None => (s.counters, (g.bytes_in, g.bytes_out)),
+            let counters = s.current_counters();
+            let bytes = match &s.kernel {
+                Some(_) => (counters.in_octets, counters.out_octets),
+                None => (g.bytes_in, g.bytes_out),
             };
             serde_json::json!({
                 "user": s.user,

@@ -90,15 +90,26 @@ impl Session_ {
         self.kernel.as_ref().map_or(tun_index, |k| k.ifindex)
     }
 
-    /// On the kernel's path, the IP counters are the unit's.
-    pub(super) fn refresh_counters(&mut self) {
-        if let Some(k) = &self.kernel {
-            let (oi, pi, oo, po) = k.call.counters();
-            self.counters.in_octets = oi;
-            self.counters.in_packets = pi;
-            self.counters.out_octets = oo;
-            self.counters.out_packets = po;
+    /// The IP carried so far: on the kernel's path the unit's counters,
+    /// else what the TUN loop counted.
+    pub(super) fn current_counters(&self) -> super::aaa::Counters {
+        match &self.kernel {
+            Some(k) => {
+                let (in_octets, in_packets, out_octets, out_packets) = k.call.counters();
+                super::aaa::Counters {
+                    in_octets,
+                    in_packets,
+                    out_octets,
+                    out_packets,
+                }
+            }
+            None => self.counters,
         }
+    }
+
+    /// Take the kernel's counters into `counters` (accounting, idle time).
+    pub(super) fn refresh_counters(&mut self) {
+        self.counters = self.current_counters();
     }
 }
 
