@@ -3,7 +3,7 @@
 //! connections, SCCRQ floods and GRE floods. Every mode is bounded in count
 //! and time. Prints one JSON line: what was sent and what came back.
 //!
-//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP] [--hold S]`
+//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP] [--hold S] [--key ID]`
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
@@ -20,6 +20,8 @@ struct Args {
     bind: Option<Ipv4Addr>,
     /// ocrq-burst: keep the connection (and its calls) this long.
     hold: u64,
+    /// gre-flood: this Call ID in every packet (random otherwise).
+    key: Option<u16>,
 }
 
 fn args() -> Args {
@@ -32,6 +34,7 @@ fn args() -> Args {
         secs: get("--secs").and_then(|s| s.parse().ok()).unwrap_or(10),
         bind: get("--bind").and_then(|s| s.parse().ok()),
         hold: get("--hold").and_then(|s| s.parse().ok()).unwrap_or(0),
+        key: get("--key").and_then(|s| s.parse().ok()),
     }
 }
 
@@ -242,7 +245,11 @@ fn main() {
                     break;
                 }
                 let mut p = vec![0x30, 0x81, 0x88, 0x0B, 0, 40];
-                p.extend(rng.bytes(6));
+                match a.key {
+                    Some(k) => p.extend(k.to_be_bytes()),
+                    None => p.extend(rng.bytes(2)),
+                }
+                p.extend(rng.bytes(4));
                 p.extend(rng.bytes(40));
                 if s.send_to(&p, &to).is_ok() {
                     sent += 1;

@@ -9,9 +9,12 @@
 # only a smoke test. --only SECTION: run one section and print its rows,
 # without writing docs/BENCHMARKS.md.
 #
-# Sections: 1. GRE forwarding through the router with 1 / 100 / 1 000 calls
+# Sections: 1. GRE forwarding through the router with 1 / 100 calls (one LAN
+# host holds at most 256 calls to a peer: more need calls spread over hosts)
 # (examples/gregen/: sendmmsg/recvmmsg on raw GRE sockets), plain routing
-# vs masquerade + the kernel's "pptp" helper vs masquerade + this helper;
+# vs masquerade + the kernel's "pptp" helper vs masquerade + this helper
+# (flow guard, raw guard) vs the conntrack floor (masquerade + one static
+# GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it;
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -48,9 +51,9 @@ while [ $# -gt 0 ]; do
 done
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
-ROUNDS=5 BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500 VM_ROUNDS=5 VM_MB=16
+ROUNDS=${BENCH_ROUNDS:-5} BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500 VM_ROUNDS=5 VM_MB=16
 SCALE_SESSIONS=${SCALE_SESSIONS:-1000} SCALE_MB=${SCALE_MB:-200}
-GRE_CALLS="1 100 1000" GRE_SIZES="64 1400" GRE_DIRS="in out"
+GRE_CALLS=${GRE_CALLS:-1 100} GRE_SIZES=${GRE_SIZES:-64 1400} GRE_DIRS=${GRE_DIRS:-in out}
 if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4 SCALE_SESSIONS=200 SCALE_MB=20; fi
 # gregen opens one control connection per call.
 ulimit -n 8192 2>/dev/null || true
@@ -141,8 +144,10 @@ table ip bench_kernel {
 NFT
 }
 kernel_off() { ip netns exec "$RTR" nft delete table ip bench_kernel 2>/dev/null || true; }
+# $GUARD: the helper's --gre-guard (its default, flow, when empty).
 ours_on() {
-    ip netns exec "$RTR" "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" 2>>"$WORK/helper.log" &
+    ip netns exec "$RTR" "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" ${GUARD:+--gre-guard "$GUARD"} \
+        2>>"$WORK/helper.log" &
     HELPER=$!
     PIDS+=("$HELPER")
     for _ in $(seq 100); do [ -S "$SOCK" ] && return 0; sleep 0.1; done
@@ -155,6 +160,20 @@ ours_off() {
     HELPER=
     rm -f "$SOCK"
 }
+# The conntrack floor: masquerade, and every inbound GRE packet DNATed to
+# the LAN host by one static rule (no helper, no Call ID rewritten: the
+# LAN host's own IDs go out, which works for one LAN host only).
+floor_on() {
+    ip netns exec "$RTR" nft -f - <<'NFT'
+table ip bench_floor {
+    chain pre {
+        type nat hook prerouting priority dstnat; policy accept;
+        ip protocol gre iifname "wan0" dnat to 192.168.1.10
+    }
+}
+NFT
+}
+floor_off() { ip netns exec "$RTR" nft delete table ip bench_floor 2>/dev/null || true; }
 flush_ct() {
     ip netns exec "$RTR" conntrack -F >/dev/null 2>&1 || true
     ip netns exec "$RTR" conntrack -F expect >/dev/null 2>&1 || true
@@ -200,25 +219,32 @@ gre_cell() { # $1 file of "pps gbps loss" lines: medians
 if want gre; then
     echo "==> GRE forwarding: calls $GRE_CALLS x payload $GRE_SIZES B x direction $GRE_DIRS, ${GRE_SECS} s each,"
     echo "    $ROUNDS round(s); contenders alternated: plain routing, masquerade + kernel helper, masquerade + this helper"
+    echo "    (flow guard, the default; and raw guard), the conntrack floor (masquerade + one static GRE DNAT)"
     for n in $GRE_CALLS; do
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor; do : >"$WORK/gre.$k.$who"; done
                 for r in $(seq "$ROUNDS"); do
-                    for who in plain kernel ours; do
+                    for who in plain kernel ours raw floor; do
                         flush_ct
-                        case $who in plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;; esac
+                        case $who in
+                            plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
+                            raw) GUARD=raw ours_on ;; floor) floor_on ;;
+                        esac
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir")
-                        case $who in plain) masq_on ;; kernel) kernel_off ;; ours) ours_off ;; esac
+                        case $who in
+                            plain) masq_on ;; kernel) kernel_off ;; ours | raw) ours_off ;; floor) floor_off ;;
+                        esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
                         echo "    round $r $dir $n call(s) ${size} B $who: $pps pkt/s, $gbps Gbit/s, $loss % loss, $keys/$n calls reached"
                     done
                 done
-                P_=$(cut -d' ' -f1 <"$WORK/gre.$k.plain" | median)
                 K_=$(cut -d' ' -f1 <"$WORK/gre.$k.kernel" | median)
                 O_=$(cut -d' ' -f1 <"$WORK/gre.$k.ours" | median)
-                ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain")) | $(gre_cell "$WORK/gre.$k.kernel") | $(gre_cell "$WORK/gre.$k.ours") | $(ratio "$O_" "$K_") (plain: $(ratio "$O_" "$P_")) |")
+                R_=$(cut -d' ' -f1 <"$WORK/gre.$k.raw" | median)
+                F_=$(cut -d' ' -f1 <"$WORK/gre.$k.floor" | median)
+                ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain"); conntrack floor: $(gre_cell "$WORK/gre.$k.floor")) | $(gre_cell "$WORK/gre.$k.kernel") | flow guard: $(gre_cell "$WORK/gre.$k.ours"); raw guard: $(gre_cell "$WORK/gre.$k.raw") | $(ratio "$O_" "$K_") (raw guard: $(ratio "$R_" "$K_")); of the floor: $(ratio "$O_" "$F_") (raw: $(ratio "$R_" "$F_")); target 1.0 and 0.95 |")
             done
         done
     done
@@ -438,6 +464,19 @@ if want vm; then
             )
         else
             ROWS+=("| tunnel in the interop VM (qemu TCG), pptpd + pppd vs this server, same client | - | - | failed: see scripts/interop.sh --bench |")
+        fi
+        # The client's turn: the VM's client dials this server on the host.
+        VMC=$(sed -n 's/^INTEROP-BENCH-CLIENT //p' "$WORK/vm.log" | tail -n 1)
+        if [ -n "$VMC" ]; then
+            VMB=$VMC
+            ROWS+=(
+                "| client in the interop VM (qemu TCG), pptp-linux + pppd vs this client on the TUN path, same server (this one, on the host): download, the client decrypts ($VM_MB MiB, median of $(vmb rounds)) | $(vmb pppd_down) Mbit/s, $(vmb pppd_down_cpu) VM CPU ms/MiB | $(vmb ours_down) Mbit/s, $(vmb ours_down_cpu) VM CPU ms/MiB | $(vmb ratio_down) |"
+                "| client in the interop VM: upload, the client encrypts | $(vmb pppd_up) Mbit/s, $(vmb pppd_up_cpu) VM CPU ms/MiB | $(vmb ours_up) Mbit/s, $(vmb ours_up_cpu) VM CPU ms/MiB | $(vmb ratio_up) |"
+                "| the same, this client on the kernel's data path (\`--data-path kernel\`): download | $(vmb pppd_down) Mbit/s, $(vmb pppd_down_cpu) VM CPU ms/MiB | $(vmb kernel_down) Mbit/s, $(vmb kernel_down_cpu) VM CPU ms/MiB | $(vmb kernel_ratio_down); $(vmb kernel_vs_tun_down) x the TUN path; target 2.5 and 2 |"
+                "| the same, this client on the kernel's data path: upload | $(vmb pppd_up) Mbit/s, $(vmb pppd_up_cpu) VM CPU ms/MiB | $(vmb kernel_up) Mbit/s, $(vmb kernel_up_cpu) VM CPU ms/MiB | $(vmb kernel_ratio_up); $(vmb kernel_vs_tun_up) x the TUN path; target 2.5 and 2 |"
+            )
+        else
+            ROWS+=("| client in the interop VM (qemu TCG), pptp-linux + pppd vs this client, same server | - | - | failed: see scripts/interop.sh --bench |")
         fi
     fi
 fi

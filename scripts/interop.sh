@@ -56,6 +56,15 @@
 #   ratio_down=... kernel_ratio_down=... kernel_vs_tun_down=...
 # (also _up, and _down_cpu / _up_cpu in VM CPU ms per MB) that
 # scripts/bench.sh reads. qemu TCG is slow: the ratio is what counts.
+# Then the client's turn, the roles swapped: this project's server runs on
+# the host in <P>-cli (198.51.100.40, TUN path, fast next to the VM), and
+# VM s dials it with pptp-linux + pppd ("pppd"), this project's client on
+# the TUN path ("ours") and on the kernel's ("kernel"), alternated the same
+# way. A download (the host sends to the VM's tunnel address: the VM's
+# client decrypts) and an upload (the VM sends: its client encrypts) per
+# round end in
+#   INTEROP-BENCH-CLIENT rounds=N bytes=B pppd_down=... ours_down=... kernel_down=...
+# with the same ratio and CPU fields (pppd_ for pptpd_).
 # Environment: INTEROP_BENCH_ROUNDS (default 5), INTEROP_BENCH_MB (size of
 # each transfer in MiB, default 16), INTEROP_KEEP, INTEROP_CARGO_LOCK.
 set -euo pipefail
@@ -102,7 +111,8 @@ if [ "$MODE" = bench ]; then
     XFER_SECS=120 # at most, per transfer
     # The VM's own deadline, a safety net: boot, then per round and server
     # a call set-up, two transfers and a stop.
-    VM_DEADLINE=$((300 + BENCH_ROUNDS * 3 * (150 + 2 * XFER_SECS)))
+    # (Three servers, then three clients.)
+    VM_DEADLINE=$((300 + BENCH_ROUNDS * 6 * (150 + 2 * XFER_SECS)))
 fi
 
 # shellcheck disable=SC2317  # called through the trap
@@ -238,6 +248,7 @@ printf '%s\n' 'ours secret 3' >"$W/ours.pass"
 # The same table for our server (only alice dials it).
 grep -E '^(alice|kc) ' "$R/etc/ppp/chap-secrets" >"$W/server-secrets"
 printf '%s\n' 'kc secret 5' >"$R/etc/kc.pass"
+printf '%s\n' 'ours secret 3' >"$R/etc/ours.pass"
 
 cat >"$R/etc/pptpd.conf" <<'EOF'
 option /etc/ppp/pptpd-options
@@ -373,7 +384,7 @@ if [ "$MODE" = bench ]; then
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 . /etc/interop.env
 printf 'Content-Type: text/plain\r\n\r\n'
-servers() { pidof pptpd pptpctrl pppd pptp-passthrough; }
+servers() { pidof pptpd pptpctrl pppd pptp pptp-passthrough; }
 listening() { netstat -ltn 2>/dev/null | grep -q ':1723 '; }
 case $QUERY_STRING in
 start-pptpd)
@@ -395,6 +406,40 @@ path)
         | grep -o '"data_path": *"[a-z]*"' | tail -n 1 | sed 's/.*"\([a-z]*\)"$/\1/'
     exit 0
     ;;
+dial-pppd)
+    # The client's turn: dial the host's server ($SERVER) and answer
+    # "ok LOCAL-ADDRESS" once the tunnel is up (50 s at most).
+    rm -f /tmp/ipup.*
+    echo "INTEROP-INFO $VM dialing $SERVER with pptp-linux + pppd" >/dev/console
+    setsid pppd pty "pptp $SERVER --nolaunchpppd" name ours noauth refuse-pap refuse-chap \
+        refuse-mschap refuse-eap require-mppe-128 nobsdcomp nodeflate nodetach \
+        </dev/null >/dev/null 2>&1 &
+    n=0
+    while [ "$n" -lt 250 ] && [ ! -s /tmp/ipup.ppp0 ]; do sleep 0.2; n=$((n + 1)); done
+    if read -r lip rip </tmp/ipup.ppp0 2>/dev/null; then echo "ok $lip"; else echo "no tunnel after 50 s"; fi
+    exit 0
+    ;;
+dial-ours | dial-kernel)
+    path=tun
+    [ "$QUERY_STRING" = dial-kernel ] && path=kernel
+    echo "INTEROP-INFO $VM dialing $SERVER with pptp-passthrough client, data path $path" >/dev/console
+    rm -f /tmp/bc.out
+    setsid pptp-passthrough client connect "$SERVER" --user ours --password-file /etc/ours.pass \
+        --tun pptpb0 --timeout 45 --data-path "$path" --socket /run/bc.sock \
+        </dev/null >/tmp/bc.out 2>&1 &
+    n=0
+    while [ "$n" -lt 250 ] && ! grep -q '^connected: ' /tmp/bc.out; do sleep 0.2; n=$((n + 1)); done
+    line=$(grep '^connected: ' /tmp/bc.out | head -n 1)
+    if [ -n "$line" ]; then echo "ok $(echo "$line" | sed -n 's/^connected: tunnel \([0-9.]*\) <-> .*/\1/p')"
+    else echo "not connected: $(tail -n 3 /tmp/bc.out | tr '\n' ';')"; fi
+    exit 0
+    ;;
+cpath)
+    # The data path the running client uses, from its status.
+    pptp-passthrough client status --socket /run/bc.sock --json 2>/dev/null \
+        | grep -o '"data_path": *"[a-z]*"' | tail -n 1 | sed 's/.*"\([a-z]*\)"$/\1/'
+    exit 0
+    ;;
 stop)
     pids=$(servers)
     [ -n "$pids" ] && kill $pids
@@ -402,7 +447,7 @@ stop)
     while [ "$n" -lt 50 ] && servers >/dev/null; do sleep 0.2; n=$((n + 1)); done
     pids=$(servers)
     if [ -n "$pids" ]; then kill -9 $pids; echo "killed $pids"; else echo ok; fi
-    rm -f /var/run/pptpd.pid
+    rm -f /var/run/pptpd.pid /tmp/ipup.*
     exit 0
     ;;
 stat) head -n 1 /proc/stat; exit 0 ;;
@@ -694,7 +739,7 @@ if [ "$MODE" = bench ]; then
     BOOTED=$SECONDS
     say "booting VM s (qemu TCG): pptpd + pppd and our server, one at a time"
     boot_vm s "$NET" tap-s 52:54:00:00:00:20 ROLE=bench ADDR=198.51.100.20/24 GW=198.51.100.1 \
-        BENCHBYTES="$BENCH_BYTES"
+        BENCHBYTES="$BENCH_BYTES" SERVER=198.51.100.40
     if ! wait_for "$W/console-s.log" '^INTEROP-READY s' 240; then
         echo "VM s did not come up:" >&2
         tr -d '\r' <"$W/console-s.log" >&2
@@ -797,15 +842,74 @@ if [ "$MODE" = bench ]; then
             bench_round "$who" || BENCH_FAILED=1
         done
     done
+
+    # The client's turn: this project's server on the host (TUN path), VM
+    # s dials it with each client in turn.
+    say "benchmark, the client's turn: $BENCH_ROUNDS round(s), pptp-linux + pppd / our client on the TUN path / on the kernel's path (VM s) -> our server ($CLI)"
+    grep -E '^ours ' "$R/etc/ppp/chap-secrets" >"$W/bench-secrets"
+    ip netns exec "$CLI" "$BIN" server --listen 198.51.100.40 --secrets "$W/bench-secrets" \
+        --local-ip 192.168.79.1 --pool-start 192.168.79.10 --pool-end 192.168.79.20 \
+        --auth mschapv2 --mppe require-128 --tun pptps9 --socket "$SOCK" \
+        >"$W/bench-server.log" 2>&1 &
+    PIDS+=($!)
+    # sessions: how many calls the host's server has.
+    sessions() { "$BIN" status --socket "$SOCK" --json 2>/dev/null | grep -c '"call_id"' || true; }
+    for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.2; done
+    # client_round pppd|ours|kernel: one call from the VM's client, a
+    # download (to the VM) and an upload; adds "down_mbit down_cpu up_mbit
+    # up_cpu" to $W/cbench.$1, or fails.
+    client_round() {
+        local dialed lip down='' up='' path want dm dc db um uc ub line
+        dialed=$(ctl "dial-$1")
+        lip=${dialed#ok }
+        if [ "${dialed%% *}" != ok ] || [ -z "$lip" ]; then
+            echo "    $1 did not connect in the VM: ${dialed:-no answer}" >&2
+        else
+            echo "      $1: the VM's tunnel address $lip"
+            path='' want=''
+            if [ "$1" != pppd ]; then
+                path=$(ctl cpath)
+                want=tun
+                [ "$1" = kernel ] && want=kernel
+                [ "$path" = "$want" ] || echo "    $1: the VM's client runs on data path '${path:-?}', not '$want'" >&2
+            fi
+            if [ "$1" = pppd ] || [ "$path" = "$want" ]; then
+                # The host sends (xfer up): the VM's client decrypts.
+                down=$(xfer up "$lip")
+                up=$(xfer down "$lip")
+            fi
+        fi
+        line=$(ctl stop)
+        [ "$line" = ok ] || echo "    $1 did not stop by itself: ${line:-no answer}" >&2
+        # The next call must find the host's server empty.
+        for _ in $(seq 100); do [ "$(sessions)" = 0 ] && break; sleep 0.2; done
+        [ -n "$down" ] && [ -n "$up" ] || return 1
+        read -r dm dc db <<<"$down"
+        read -r um uc ub <<<"$up"
+        echo "      $1: down $dm Mbit/s ($dc VM CPU ms/MiB, VM busy $db %), up $um Mbit/s ($uc ms/MiB, busy $ub %)"
+        echo "$dm $dc $um $uc" >>"$W/cbench.$1"
+    }
+    for who in pppd ours kernel; do : >"$W/cbench.$who"; done
+    for r in $(seq "$BENCH_ROUNDS"); do
+        case $((r % 3)) in
+            1) order="pppd ours kernel" ;;
+            2) order="ours kernel pppd" ;;
+            *) order="kernel pppd ours" ;;
+        esac
+        for who in $order; do
+            echo "    round $r, the VM's client: $who"
+            client_round "$who" || BENCH_FAILED=1
+        done
+    done
     ctl finish >/dev/null
     for ((i = 0; i < 60; i++)); do kill -0 "${QEMU_PIDS[0]}" 2>/dev/null || break; sleep 0.5; done
-    col() { cut -d' ' -f"$2" <"$W/bench.$1" | median; }
+    col() { cut -d' ' -f"$2" <"$W/$1" | median; }
     echo
     echo "================ interop benchmark ($((SECONDS - START))s) ================"
     if [ -s "$W/bench.pptpd" ] && [ -s "$W/bench.ours" ] && [ -s "$W/bench.kernel" ]; then
-        PD=$(col pptpd 1) PDC=$(col pptpd 2) PU=$(col pptpd 3) PUC=$(col pptpd 4)
-        OD=$(col ours 1) ODC=$(col ours 2) OU=$(col ours 3) OUC=$(col ours 4)
-        KD=$(col kernel 1) KDC=$(col kernel 2) KU=$(col kernel 3) KUC=$(col kernel 4)
+        PD=$(col bench.pptpd 1) PDC=$(col bench.pptpd 2) PU=$(col bench.pptpd 3) PUC=$(col bench.pptpd 4)
+        OD=$(col bench.ours 1) ODC=$(col bench.ours 2) OU=$(col bench.ours 3) OUC=$(col bench.ours 4)
+        KD=$(col bench.kernel 1) KDC=$(col bench.kernel 2) KU=$(col bench.kernel 3) KUC=$(col bench.kernel 4)
         printf '  %-32s %-22s %-22s %-22s %-14s %s\n' "medians of $(wc -l <"$W/bench.pptpd")/$(wc -l <"$W/bench.ours")/$(wc -l <"$W/bench.kernel") round(s)" "pptpd + pppd" "ours, TUN path" "ours, kernel path" "TUN / pptpd" "kernel / pptpd, / TUN" \
             "download (the server encrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$KD Mbit/s, $KDC ms/MiB" "$(ratio "$OD" "$PD")" "$(ratio "$KD" "$PD"), $(ratio "$KD" "$OD")" \
             "upload (the server decrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$KU Mbit/s, $KUC ms/MiB" "$(ratio "$OU" "$PU")" "$(ratio "$KU" "$PU"), $(ratio "$KU" "$OU")"
@@ -818,12 +922,28 @@ if [ "$MODE" = bench ]; then
     else
         BENCH_FAILED=1
     fi
+    echo
+    if [ -s "$W/cbench.pppd" ] && [ -s "$W/cbench.ours" ] && [ -s "$W/cbench.kernel" ]; then
+        PD=$(col cbench.pppd 1) PDC=$(col cbench.pppd 2) PU=$(col cbench.pppd 3) PUC=$(col cbench.pppd 4)
+        OD=$(col cbench.ours 1) ODC=$(col cbench.ours 2) OU=$(col cbench.ours 3) OUC=$(col cbench.ours 4)
+        KD=$(col cbench.kernel 1) KDC=$(col cbench.kernel 2) KU=$(col cbench.kernel 3) KUC=$(col cbench.kernel 4)
+        printf '  %-32s %-22s %-22s %-22s %-14s %s\n' "the VM's client: $(wc -l <"$W/cbench.pppd")/$(wc -l <"$W/cbench.ours")/$(wc -l <"$W/cbench.kernel") round(s)" "pptp-linux + pppd" "ours, TUN path" "ours, kernel path" "TUN / pppd" "kernel / pppd, / TUN" \
+            "download (the client decrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$KD Mbit/s, $KDC ms/MiB" "$(ratio "$OD" "$PD")" "$(ratio "$KD" "$PD"), $(ratio "$KD" "$OD")" \
+            "upload (the client encrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$KU Mbit/s, $KUC ms/MiB" "$(ratio "$OU" "$PU")" "$(ratio "$KU" "$PU"), $(ratio "$KU" "$OU")"
+        echo "INTEROP-BENCH-CLIENT rounds=$BENCH_ROUNDS bytes=$BENCH_BYTES pppd_down=$PD ours_down=$OD kernel_down=$KD ratio_down=$(ratio "$OD" "$PD")" \
+            "kernel_ratio_down=$(ratio "$KD" "$PD") kernel_vs_tun_down=$(ratio "$KD" "$OD")" \
+            "pppd_up=$PU ours_up=$OU kernel_up=$KU ratio_up=$(ratio "$OU" "$PU")" \
+            "kernel_ratio_up=$(ratio "$KU" "$PU") kernel_vs_tun_up=$(ratio "$KU" "$OU")" \
+            "pppd_down_cpu=$PDC ours_down_cpu=$ODC kernel_down_cpu=$KDC pppd_up_cpu=$PUC ours_up_cpu=$OUC kernel_up_cpu=$KUC"
+    else
+        BENCH_FAILED=1
+    fi
     if [ "$BENCH_FAILED" != 0 ]; then
         echo "---------------- console of VM s ----------------"
         tr -d '\r' <"$W/console-s.log"
         echo "---------------- qemu s ----------------"
         cat "$W/qemu-s.log"
-        for f in client.out client.err; do
+        for f in client.out client.err bench-server.log; do
             echo "---------------- $f ----------------"
             cat "$W/$f" 2>/dev/null
         done

@@ -17,6 +17,12 @@ pub enum BackendChoice {
     Xtables,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardChoice {
+    Flow,
+    Raw,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// WAN interface (the one masquerading to the public address): a
@@ -43,6 +49,12 @@ pub struct Args {
     /// the control connection is alive).
     #[arg(long, default_value_t = 18000)]
     element_timeout: u32,
+    /// Where GRE whose Call ID names no call is stopped: `flow` drops it at
+    /// a flow's first packet (nothing per packet); `raw` leaves it
+    /// untracked, looked up per packet, for PPTP tunnels that end on this
+    /// router itself (pptpd, this program's server or client).
+    #[arg(long, value_enum, default_value_t = GuardChoice::Flow)]
+    gre_guard: GuardChoice,
     /// Leave the table and the calls in place on exit (for upgrades).
     #[arg(long)]
     keep_on_exit: bool,
@@ -60,6 +72,10 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         },
         idle_timeout: Duration::from_secs(a.idle_timeout),
         element_timeout: a.element_timeout,
+        guard: match a.gre_guard {
+            GuardChoice::Flow => crate::netfilter::Guard::Flow,
+            GuardChoice::Raw => crate::netfilter::Guard::Raw,
+        },
     }
     .resolved()?;
     let ids = nat::alloc::Allocator::new(seed()?, nat::Config::default().quarantine).shared();

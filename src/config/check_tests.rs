@@ -42,6 +42,7 @@ fn value_type_errors() {
         (helper, "option queue_num 70000", EXPECT_U16),
         (helper, "option queue_num +5", EXPECT_U16),
         (helper, "option backend iptables", EXPECT_BACKEND),
+        (helper, "option gre_guard conntrack", EXPECT_GRE_GUARD),
         (helper, "option idle_timeout 0", EXPECT_SECS_POS),
         (helper, "option element_timeout 5m", EXPECT_SECS_POS),
         (helper, "option wan eth/1", EXPECT_IFNAME),
@@ -279,7 +280,7 @@ fn unknown_sections_and_options() {
         err(&helper("option wna eth1")),
         format!(
             "{F}:2: unknown option 'wna' in helper section, expected one of: enabled, wan, lan, \
-             queue_num, backend, idle_timeout, element_timeout"
+             queue_num, backend, idle_timeout, element_timeout, gre_guard"
         )
     );
     let e = err(&format!(

@@ -11,7 +11,8 @@ use super::model::{
 use super::uci::{Section, Value};
 use super::value::{self as val, *};
 
-const HELPER_OPTIONS: &str = "enabled, wan, lan, queue_num, backend, idle_timeout, element_timeout";
+const HELPER_OPTIONS: &str =
+    "enabled, wan, lan, queue_num, backend, idle_timeout, element_timeout, gre_guard";
 const SERVER_OPTIONS: &str = "enabled, listen, chap_secrets, local_ip, pool_start, pool_end, \
      dns, wins, proxy_arp, mss_clamp, data_path, max_sessions, max_pending_auth, auth_fail_limit, lockout, \
      idle_timeout, ipv6, ipv6_prefix, ipv6_dns, radius_server, radius_secret, radius_accounting, \
@@ -212,6 +213,7 @@ fn helper(ctx: &Ctx) -> R<HelperCfg> {
             "element_timeout" => {
                 h.element_timeout = ctx.get(n, v, l, secs_pos, EXPECT_SECS_POS)?;
             }
+            "gre_guard" => h.gre_guard = ctx.get(n, v, l, gre_guard, EXPECT_GRE_GUARD)?,
             _ => return Err(ctx.unknown(l, n, HELPER_OPTIONS)),
         }
     }

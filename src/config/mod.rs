@@ -31,9 +31,9 @@ mod uci_tests;
 pub use convert::{load, parse};
 pub use defaults::DEFAULT_CONFIG;
 pub use model::{
-    AuthMethod, Backend, ClientCfg, Config, DataPath, HelperCfg, Host, IpPool, Ipv4Prefix,
-    Ipv6Prefix, KeyBits, Mppe, RadiusCfg, RadiusServer, RoutePrefix, Routes, Security, ServerCfg,
-    UserCfg,
+    AuthMethod, Backend, ClientCfg, Config, DataPath, GreGuard, HelperCfg, Host, IpPool,
+    Ipv4Prefix, Ipv6Prefix, KeyBits, Mppe, RadiusCfg, RadiusServer, RoutePrefix, Routes, Security,
+    ServerCfg, UserCfg,
 };
 pub use secrets::{Secret, Secrets, load_secrets, parse_secrets};
 

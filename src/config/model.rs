@@ -74,6 +74,8 @@ pub struct HelperCfg {
     /// `element_timeout`, default 18000 s: lifetime of kernel map elements,
     /// a safety net refreshed while the call lives.
     pub element_timeout: Duration,
+    /// `gre_guard`, default auto.
+    pub gre_guard: GreGuard,
 }
 
 impl Default for HelperCfg {
@@ -86,6 +88,7 @@ impl Default for HelperCfg {
             backend: Backend::Auto,
             idle_timeout: Duration::from_secs(300),
             element_timeout: Duration::from_secs(18000),
+            gre_guard: GreGuard::Auto,
         }
     }
 }
@@ -98,6 +101,21 @@ pub enum Backend {
     Auto,
     Nft,
     Xtables,
+}
+
+/// Where the helper stops GRE whose Call ID names no call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GreGuard {
+    /// `raw` when this process also runs the server or a client profile
+    /// (tunnels that end on the router), `flow` otherwise.
+    #[default]
+    Auto,
+    /// Once per flow, in the NAT chain; drops it.
+    Flow,
+    /// Every packet, before conntrack; leaves it untracked, for tunnels
+    /// that end on the router (pptpd, this program's server in another
+    /// process).
+    Raw,
 }
 
 /// Where an embedded endpoint's data (GRE, PPP framing, MPPE) runs.

@@ -49,7 +49,8 @@ fn helper_every_option() {
     let c = ok(
         "config helper 'passthrough'\n\toption enabled 'yes'\n\toption wan 'eth1'\n\
          \tlist lan 'br-lan'\n\tlist lan 'wlan0'\n\toption queue_num '7'\n\
-         \toption backend 'xtables'\n\toption idle_timeout '60'\n\toption element_timeout '600'\n",
+         \toption backend 'xtables'\n\toption idle_timeout '60'\n\toption element_timeout '600'\n\
+         \toption gre_guard 'raw'\n",
     );
     let h = c.helper.unwrap();
     assert_eq!(
@@ -62,7 +63,22 @@ fn helper_every_option() {
             backend: Backend::Xtables,
             idle_timeout: secs(60),
             element_timeout: secs(600),
+            gre_guard: GreGuard::Raw,
         }
+    );
+    for (v, want) in [
+        ("auto", GreGuard::Auto),
+        ("flow", GreGuard::Flow),
+        ("raw", GreGuard::Raw),
+    ] {
+        let h = ok(&helper(&format!("option gre_guard {v}")))
+            .helper
+            .unwrap();
+        assert_eq!(h.gre_guard, want);
+    }
+    assert_eq!(
+        ok(&helper("option wan eth1")).helper.unwrap().gre_guard,
+        GreGuard::Auto
     );
     assert_eq!(
         ok(&helper("option backend nft")).helper.unwrap().backend,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::model::{
-    AuthMethod, Backend, DataPath, Host, Ipv4Prefix, Ipv6Prefix, KeyBits, Mppe, RoutePrefix, Routes,
+    AuthMethod, Backend, DataPath, GreGuard, Host, Ipv4Prefix, Ipv6Prefix, KeyBits, Mppe,
+    RoutePrefix, Routes,
 };
 
 pub const EXPECT_BOOL: &str = "a boolean ('1', '0', 'true', 'false', 'yes', 'no', 'on' or 'off')";
@@ -29,6 +30,7 @@ pub const EXPECT_IFNAME: &str = "an interface name (1-15 characters, no '/', ':'
 pub const EXPECT_PATH: &str = "an absolute path";
 pub const EXPECT_BACKEND: &str = "'auto', 'nft' or 'xtables'";
 pub const EXPECT_DATA_PATH: &str = "'tun', 'kernel' or 'auto'";
+pub const EXPECT_GRE_GUARD: &str = "'auto', 'flow' or 'raw'";
 pub const EXPECT_AUTH: &str = "'mschapv2', 'mschapv1', 'chap' or 'pap'";
 pub const EXPECT_MPPE: &str = "'require-128', 'require', 'optional' or 'none'";
 pub const EXPECT_BITS: &str = "'40', '56' or '128'";
@@ -190,6 +192,15 @@ pub fn data_path(s: &str) -> Option<DataPath> {
         "tun" => DataPath::Tun,
         "kernel" => DataPath::Kernel,
         "auto" => DataPath::Auto,
+        _ => return None,
+    })
+}
+
+pub fn gre_guard(s: &str) -> Option<GreGuard> {
+    Some(match s {
+        "auto" => GreGuard::Auto,
+        "flow" => GreGuard::Flow,
+        "raw" => GreGuard::Raw,
         _ => return None,
     })
 }

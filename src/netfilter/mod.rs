@@ -51,6 +51,29 @@ pub enum Backend {
     Xtables,
 }
 
+/// Where GRE whose key names no call is stopped, so that it never leaves a
+/// conntrack entry: a flood of made-up Call IDs cannot fill the table, and
+/// no entry without the call's DNAT is ever confirmed.
+///
+/// PPTP GRE flows stay "new" to conntrack for every packet: without the
+/// kernel helper's keymap the two directions of a call never pair up
+/// (RFC 2637 §4.1: each carries the receiver's Call ID). A NAT chain, which
+/// conntrack consults once per flow, is the one place that sees only a
+/// flow's first packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Guard {
+    /// Once per flow, in the NAT chain after the DNAT map: the first packet
+    /// of a flow whose key names no call is dropped before its entry is
+    /// confirmed. PPTP tunnels that end on the router itself would be
+    /// dropped too.
+    Flow,
+    /// Every packet, before conntrack (priority raw): GRE whose key names
+    /// no call is not tracked, and still reaches PPTP tunnels that end on
+    /// the router itself (their raw GRE sockets need no conntrack).
+    Raw,
+}
+
 /// What the ruleset is generated from.
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -61,6 +84,7 @@ pub struct Setup {
     pub backend: Backend,
     /// Element timeout in seconds (a safety net; teardown removes elements).
     pub element_timeout: u32,
+    pub guard: Guard,
 }
 
 fn owned(v: &[&str]) -> Vec<String> {
@@ -235,6 +259,7 @@ mod tests {
             queue_num: 7,
             backend: Backend::Xtables,
             element_timeout: 60,
+            guard: Guard::Raw,
         };
         let install = xtables_install(&s);
         let check = xtables_check(&s);
@@ -256,6 +281,7 @@ mod tests {
             queue_num: 7,
             backend: Backend::Xtables,
             element_timeout: 18000,
+            guard: Guard::Flow,
         }
     }
 

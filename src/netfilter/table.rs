@@ -3,7 +3,7 @@
 //! Call ID, RFC 2637 §4.1 bytes 6-7), so the table is loaded as text in one
 //! `nft -f` transaction; elements go through the nftables crate's JSON.
 
-use super::{Backend, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
+use super::{Backend, Guard, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
 
 /// ICMP "destination unreachable" of any code but "fragmentation needed"
 /// about a PPTP (version 1) GRE packet (the quoted IP header taken as 20
@@ -43,6 +43,27 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     if replace {
         t.push_str(&format!("delete table ip {TABLE}\n"));
     }
+    // The guard: per packet before conntrack, or once per flow after the
+    // DNAT map (a map lookup that fails ends the rule, so only GRE of no
+    // call reaches the drop).
+    // With `flow` there is no raw chain at all: even an empty base chain
+    // costs every packet through the router a call.
+    let (raw_guard, flow_guard) = match s.guard {
+        Guard::Raw => (
+            format!(
+                "    chain gre_raw {{
+        type filter hook prerouting priority raw; policy accept;
+        ip protocol gre iifname \"{wan}\" @th,13,3 1 ip saddr . @th,48,16 != @{SET_IN} counter notrack
+    }}
+"
+            ),
+            String::new(),
+        ),
+        Guard::Flow => (
+            String::new(),
+            format!("\n        ip protocol gre iifname \"{wan}\" @th,13,3 1 counter drop"),
+        ),
+    };
     for chain in ["gre_raw", "gre_nat", "gre_forward", "gre_icmp", "ctl_queue"] {
         t.push_str(&format!(
             "table ip {TABLE} {{\n    chain {chain} {{\n    }}\n}}\ndelete chain ip {TABLE} {chain}\n"
@@ -69,13 +90,9 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         typeof ip saddr . @th,48,16
         flags timeout
     }}
-    chain gre_raw {{
-        type filter hook prerouting priority raw; policy accept;
-        ip protocol gre iifname "{wan}" @th,13,3 1 ip saddr . @th,48,16 != @{SET_IN} counter notrack
-    }}
-    chain gre_nat {{
+{raw_guard}    chain gre_nat {{
         type nat hook prerouting priority dstnat - 5; policy accept;
-        ip protocol gre iifname "{wan}" dnat to ip saddr . @th,48,16 map @{MAP_DNAT}
+        ip protocol gre iifname "{wan}" dnat to ip saddr . @th,48,16 map @{MAP_DNAT}{flow_guard}
     }}
     chain gre_forward {{
         type filter hook forward priority filter + 10; policy accept;
@@ -136,6 +153,7 @@ mod tests {
             queue_num: 3,
             backend: Backend::Xtables,
             element_timeout: 100,
+            guard: Guard::Raw,
         };
         let t = table_text(&s, false);
         assert!(t.contains("dnat to ip saddr . @th,48,16 map @gre_dnat"));
@@ -183,6 +201,70 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    /// The chain's rules, from its last declaration (the first is the
+    /// empty one made to be deleted).
+    fn chain<'a>(t: &'a str, name: &str) -> Vec<&'a str> {
+        let body = t.split(&format!("chain {name} {{")).last().unwrap();
+        let body = body.split('}').next().unwrap();
+        body.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("type "))
+            .collect()
+    }
+
+    #[test]
+    fn the_guard_per_packet_or_per_flow() {
+        let mut s = Setup {
+            wan: "wan0".into(),
+            lans: vec![],
+            queue_num: 3,
+            backend: Backend::Nft,
+            element_timeout: 100,
+            guard: Guard::Raw,
+        };
+        let dnat = "ip protocol gre iifname \"wan0\" dnat to ip saddr . @th,48,16 map @gre_dnat";
+        // Raw: every inbound PPTP GRE packet is looked up before conntrack;
+        // no call's is left untracked (and still reaches the router).
+        let t = table_text(&s, false);
+        assert_eq!(
+            chain(&t, "gre_raw"),
+            [
+                "ip protocol gre iifname \"wan0\" @th,13,3 1 ip saddr . @th,48,16 != @gre_in counter notrack"
+            ]
+        );
+        assert_eq!(chain(&t, "gre_nat"), [dnat]);
+        assert!(t.contains("type filter hook prerouting priority raw;"));
+        // Flow: nothing per packet before conntrack; in the NAT chain (a
+        // flow's first packet only) PPTP GRE the map did not take is dropped.
+        s.guard = Guard::Flow;
+        let t = table_text(&s, false);
+        assert!(
+            !t.contains("priority raw"),
+            "a raw chain with the flow guard"
+        );
+        assert!(t.contains("delete chain ip pptp_passthrough gre_raw\n"));
+        assert_eq!(
+            t.matches("chain gre_raw {").count(),
+            1,
+            "only the one made to be deleted"
+        );
+        assert_eq!(
+            chain(&t, "gre_nat"),
+            [
+                dnat,
+                "ip protocol gre iifname \"wan0\" @th,13,3 1 counter drop"
+            ]
+        );
+        assert!(t.contains("type nat hook prerouting priority dstnat - 5;"));
+        // Switching rebuilds the chains (declared, deleted, declared again)
+        // and keeps the maps: a restart with the other guard loses no call.
+        for c in ["gre_raw", "gre_nat"] {
+            assert!(t.contains(&format!("delete chain ip pptp_passthrough {c}\n")));
+        }
+        assert!(!t.contains("delete table"));
+        assert_cheap_tests_first(&t);
     }
 
     fn assert_cheap_tests_first(t: &str) {

@@ -34,6 +34,9 @@ pub struct Daemon {
     /// The helper is enabled but its interface is down or missing: why.
     helper_waiting: Option<String>,
     server_cfg: Option<ServerCfg>,
+    /// The config runs the server or has client profiles: tunnels end on
+    /// the router, so the helper's `auto` guard leaves their GRE alone.
+    local_tunnels: bool,
     pub warnings: Vec<String>,
     /// Foreground `client connect`: exit when its profile gives up.
     pub exit_with_clients: bool,
@@ -73,6 +76,7 @@ impl Daemon {
             helper_opts: None,
             helper_waiting: None,
             server_cfg: None,
+            local_tunnels: false,
             warnings: Vec::new(),
             exit_with_clients: false,
             keep_on_exit: false,
@@ -91,6 +95,8 @@ impl Daemon {
             tracing::warn!("{w}");
         }
         self.helper_cfg = cfg.helper.clone().filter(|h| h.enabled);
+        self.local_tunnels =
+            cfg.server.as_ref().is_some_and(|s| s.enabled) || !cfg.clients.is_empty();
         self.apply_helper(true).await?;
         let want_server = cfg.server.clone().filter(|s| s.enabled);
         if want_server != self.server_cfg {
@@ -144,7 +150,7 @@ impl Daemon {
         let want = match &self.helper_cfg {
             None => None,
             Some(c) => {
-                let o = helper::Options::from_config(c).map_err(bad)?;
+                let o = helper::Options::from_config(c, self.local_tunnels).map_err(bad)?;
                 match o.resolved() {
                     Ok(o) => Some(o),
                     Err(e @ (OsError::InterfaceDown(_) | OsError::NoInterface(_))) => {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
+use crate::config::GreGuard;
 use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
 use crate::netfilter::nfqmsg::Decision;
 use crate::netfilter::{self, Backend, Setup};
@@ -38,6 +39,7 @@ pub struct Options {
     pub backend: crate::config::Backend,
     pub idle_timeout: Duration,
     pub element_timeout: u32,
+    pub guard: netfilter::Guard,
 }
 
 impl Options {
@@ -83,7 +85,12 @@ impl Options {
     }
 
     /// From the config file; `None` with a reason when it cannot run.
-    pub fn from_config(c: &crate::config::HelperCfg) -> Result<Options, String> {
+    /// `local_tunnels`: this process also runs the server or a client
+    /// profile, whose GRE the `auto` guard must let reach the router.
+    pub fn from_config(
+        c: &crate::config::HelperCfg,
+        local_tunnels: bool,
+    ) -> Result<Options, String> {
         let wan = c
             .wan
             .clone()
@@ -95,6 +102,12 @@ impl Options {
             backend: c.backend,
             idle_timeout: c.idle_timeout,
             element_timeout: u32::try_from(c.element_timeout.as_secs()).unwrap_or(u32::MAX),
+            guard: match c.gre_guard {
+                GreGuard::Flow => netfilter::Guard::Flow,
+                GreGuard::Raw => netfilter::Guard::Raw,
+                GreGuard::Auto if local_tunnels => netfilter::Guard::Raw,
+                GreGuard::Auto => netfilter::Guard::Flow,
+            },
         })
     }
 }
@@ -173,7 +186,17 @@ pub async fn start(
         queue_num: a.queue_num,
         backend,
         element_timeout: a.element_timeout,
+        guard: a.guard,
     };
+    match a.guard {
+        netfilter::Guard::Flow => tracing::info!(
+            "GRE of no call is dropped at a flow's first packet (gre_guard flow); \
+             PPTP tunnels that end on this router itself get no GRE"
+        ),
+        netfilter::Guard::Raw => {
+            tracing::info!("GRE of no call is left untracked, looked up per packet (gre_guard raw)")
+        }
+    }
     // Calls that survived a previous helper live in the maps.
     let listing = nft::list_table()?;
     let found = match &listing {
@@ -561,6 +584,7 @@ impl Daemon {
             "public_ip": self.tracker.public_ip(),
             "backend": backend,
             "queue_num": self.setup.queue_num,
+            "gre_guard": self.setup.guard,
             "connections": self.tracker.connections(),
             "stats": self.tracker.stats,
             "call_ids": self.tracker.allocator().borrow().stats,

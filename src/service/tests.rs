@@ -6,6 +6,7 @@ use super::client::Profile;
 use super::endpoint::security_policy;
 use super::{helper, server};
 use crate::config::{self, ClientCfg, KeyBits, Mppe, Security};
+use crate::netfilter::Guard;
 use crate::ppp::lcp::AuthMethod;
 
 #[test]
@@ -59,7 +60,7 @@ fn enabled_sections_without_required_options_are_refused_clearly() {
         wan: None,
         ..config::HelperCfg::default()
     };
-    let e = helper::Options::from_config(&h).unwrap_err();
+    let e = helper::Options::from_config(&h, false).unwrap_err();
     assert!(e.contains("wan"), "{e}");
     let s = config::ServerCfg {
         enabled: true,
@@ -73,10 +74,28 @@ fn enabled_sections_without_required_options_are_refused_clearly() {
         "config helper 'h'\n\toption enabled '1'\n\toption wan 'eth1'\n\toption idle_timeout '60'\n",
     )
     .unwrap();
-    let o = helper::Options::from_config(c.helper.as_ref().unwrap()).unwrap();
+    let h = c.helper.as_ref().unwrap();
+    let o = helper::Options::from_config(h, false).unwrap();
     assert_eq!(o.wan, "eth1");
     assert_eq!(o.idle_timeout, Duration::from_secs(60));
     assert_eq!(o.element_timeout, 18000);
+    // `auto`: per flow, unless tunnels end on the router; an explicit
+    // choice holds either way.
+    assert_eq!(o.guard, Guard::Flow);
+    let o = helper::Options::from_config(h, true).unwrap();
+    assert_eq!(o.guard, Guard::Raw);
+    for (g, want) in [
+        (config::GreGuard::Flow, Guard::Flow),
+        (config::GreGuard::Raw, Guard::Raw),
+    ] {
+        let h = config::HelperCfg {
+            gre_guard: g,
+            ..h.clone()
+        };
+        for local in [false, true] {
+            assert_eq!(helper::Options::from_config(&h, local).unwrap().guard, want);
+        }
+    }
 }
 
 /// The server's logins: the file's lines, then the config's users, which

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::lab::*;
 
-fn hostile(ns: &str, args: &[&str]) -> serde_json::Value {
+pub(super) fn hostile(ns: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new("ip")
         .args(["netns", "exec", ns])
         .arg(example("hostile"))

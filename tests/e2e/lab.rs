@@ -625,8 +625,9 @@ impl Lab {
         std::env::temp_dir().join(format!("{}-helper.log", self.prefix))
     }
 
-    /// Packets counted by the helper's rule for PPTP GRE that matched no
-    /// call (arrived before its mapping, or after it ended).
+    /// Packets counted by the helper's guard for PPTP GRE that matched no
+    /// call (arrived before its mapping, or after it ended): the `raw`
+    /// guard's rule, or the `flow` guard's drop in the NAT chain.
     pub fn unmatched_gre(&self) -> u64 {
         let out = sh(&[
             "ip",
@@ -636,10 +637,9 @@ impl Lab {
             "nft",
             "-j",
             "list",
-            "chain",
+            "table",
             "ip",
             "pptp_passthrough",
-            "gre_raw",
         ]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["nftables"]
@@ -647,6 +647,7 @@ impl Lab {
             .unwrap()
             .iter()
             .filter_map(|o| o.get("rule"))
+            .filter(|r| r["chain"] == "gre_raw" || r["chain"] == "gre_nat")
             .flat_map(|r| r["expr"].as_array().cloned().unwrap_or_default())
             .filter_map(|e| e.get("counter").and_then(|c| c["packets"].as_u64()))
             .sum()

@@ -121,6 +121,13 @@ return view.extend({
 		o = seconds(s, 'element_timeout', _('GRE mapping lifetime (s)'), '18000',
 			_('Safety net only: refreshed while a call lives.'));
 
+		o = s.option(form.ListValue, 'gre_guard', _('GRE of unknown calls'),
+			_('Per flow costs nothing per packet but drops GRE for PPTP tunnels that end on this router. Auto checks every packet when this router also runs the PPTP server or a client profile here; choose per packet when another PPTP server (pptpd) runs on it.'));
+		o.value('auto', _('Auto'));
+		o.value('flow', _('Dropped, decided per flow'));
+		o.value('raw', _('Left untracked, checked per packet'));
+		o.default = 'auto';
+
 		// The embedded server.
 		s = m.section(form.TypedSection, 'server', _('PPTP server'),
 			_('Users are managed on the Users page. A pppd-style secrets file (below; one line per user: <code>username * password *</code>, or a fixed address instead of the last <code>*</code>) works beside them; a user of the Users page replaces its line. Both are re-read on Save & Apply without dropping sessions.'));
