@@ -161,9 +161,12 @@ impl Session {
     }
 
     /// A received packet of an open protocol: Neighbor Discovery for the
-    /// session itself, the rest for [`Session::poll_ip`].
+    /// session itself, the rest for [`Session::poll_ip`]. IPv6 only once
+    /// `Ipv6Up` is out, as on the way out: IPV6CP can be open while the
+    /// link is not (IPCP renegotiating, RFC 1661 §4.3), and a consumer
+    /// without the event has no interface for the packet.
     fn deliver(&mut self, now: Instant, protocol: Protocol, ip: &[u8]) {
-        if !self.ncp_open(protocol) {
+        if !self.ncp_open(protocol) || (protocol == Protocol::IPV6 && !self.ipv6_up) {
             return;
         }
         if protocol == Protocol::IPV6 && self.nd_input(now, ip) {

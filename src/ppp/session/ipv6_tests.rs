@@ -224,3 +224,34 @@ fn a_client_without_an_answer_solicits_three_times_four_seconds_apart() {
     assert_eq!(rs.len(), 3);
     assert!(adverts(&n.client_events).is_empty());
 }
+
+/// IPCP renegotiating (the peer sends a Configure-Request on an open link)
+/// takes the link down while IPV6CP stays open: IPv6 that arrives then is
+/// not delivered, as none may be sent (found by the `ppp_session` fuzzer).
+#[test]
+fn no_ipv6_delivered_while_the_link_is_down() {
+    let mut n = net(false, true, true, CLEAN);
+    assert!(n.run_until(Duration::from_secs(60), |n| {
+        n.client.is_ipv6_up() && n.server.is_ipv6_up()
+    }));
+    let now = n.now;
+    let v6_frame = |tag| {
+        let mut f = vec![0xff, 0x03, 0x00, 0x57];
+        f.extend(packet6(tag, 1));
+        f
+    };
+    n.server.handle_frame(now, &v6_frame(7));
+    assert_eq!(
+        n.server.poll_ip(),
+        Some(packet6(7, 1)),
+        "delivered while up"
+    );
+    // An IPCP Configure-Request without options: IPCP leaves Opened.
+    n.server
+        .handle_frame(now, &[0xff, 0x03, 0x80, 0x21, 1, 0x42, 0, 4]);
+    assert!(!n.server.is_ipv6_up());
+    n.server.handle_frame(now, &v6_frame(8));
+    while let Some(p) = n.server.poll_ip() {
+        assert_ne!(p[0] >> 4, 6, "IPv6 delivered while the link is down");
+    }
+}
