@@ -1354,8 +1354,11 @@ if awk '/ established / && $5 == 0 { f = 1 } END { exit !f }' "$W/status.log"; t
 else
     res "helper call-id-0" FAIL "no LAN call with pptpd's Call ID 0 (pptpd Call IDs seen: ${peer_ids% })"
 fi
-unmatched=$(ip netns exec "$RTR" nft list chain ip pptp_passthrough gre_raw 2>/dev/null |
-    grep -oE 'packets [0-9]+' | awk '{ n += $2 } END { print n + 0 }')
+# The guard's counter: the raw chain's rule, or (flow guard, the helper's
+# default, no raw chain) the drop in the NAT chain.
+unmatched=$(for c in gre_raw gre_nat; do
+    ip netns exec "$RTR" nft list chain ip pptp_passthrough "$c" 2>/dev/null || true
+done | awk '{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }')
 if [ "$max_calls" -ge 2 ]; then
     res "helper calls-at-once" PASS "$max_calls PPTP calls established through the helper at once"
 else

@@ -629,6 +629,12 @@ impl Lab {
     /// call (arrived before its mapping, or after it ended): the `raw`
     /// guard's rule, or the `flow` guard's drop in the NAT chain.
     pub fn unmatched_gre(&self) -> u64 {
+        self.nft_counters("pptp_passthrough", &["gre_raw", "gre_nat"])
+    }
+
+    /// The sum of the rule counters in `chains` of table `ip TABLE` on the
+    /// router (0 for a chain that does not exist).
+    pub fn nft_counters(&self, table: &str, chains: &[&str]) -> u64 {
         let out = sh(&[
             "ip",
             "netns",
@@ -639,7 +645,7 @@ impl Lab {
             "list",
             "table",
             "ip",
-            "pptp_passthrough",
+            table,
         ]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         v["nftables"]
@@ -647,7 +653,7 @@ impl Lab {
             .unwrap()
             .iter()
             .filter_map(|o| o.get("rule"))
-            .filter(|r| r["chain"] == "gre_raw" || r["chain"] == "gre_nat")
+            .filter(|r| chains.iter().any(|c| r["chain"] == *c))
             .flat_map(|r| r["expr"].as_array().cloned().unwrap_or_default())
             .filter_map(|e| e.get("counter").and_then(|c| c["packets"].as_u64()))
             .sum()
