@@ -1269,6 +1269,11 @@ if wait_for "$W/console-k.log" '^INTEROP-READY k' 300; then
         if echo "$line" | grep -q 'stateless: true'; then res "kernel connect" PASS "${line#connected: }"
         else res "kernel connect" FAIL "stateful MPPE on the kernel's path: ${line#connected: }"; fi
         peer=$(echo "$line" | sed -n 's/.* <-> \([0-9.]*\) on .*/\1/p')
+        # Known race, not yet fixed: the VM server's kernel unit may pass
+        # IP only a moment after our client is up, so the very first
+        # packet can be lost; one uncounted ping first (each check after
+        # it must still be exact).
+        ip netns exec "$CLI" busybox ping -c 1 -W 5 "$peer" >/dev/null 2>&1 || true
         host_ping "kernel ping-to-server" "$CLI" "$peer"
         host_download "kernel download-from-server" "$CLI" "$peer"
         # 3 % of the GRE the server sends is lost on the bridge on the way
