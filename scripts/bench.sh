@@ -9,12 +9,13 @@
 # only a smoke test. --only SECTION: run one section and print its rows,
 # without writing docs/BENCHMARKS.md.
 #
-# Sections: 1. GRE forwarding through the router with 1 / 100 calls (one LAN
-# host holds at most 256 calls to a peer: more need calls spread over hosts)
+# Sections: 1. GRE forwarding through the router with 1 / 100 / 1 000 /
+# 10 000 calls spread over LAN addresses, 200 calls each
 # (examples/gregen/: sendmmsg/recvmmsg on raw GRE sockets), plain routing
 # vs masquerade + the kernel's "pptp" helper vs masquerade + this helper
 # (flow guard, raw guard) vs the conntrack floor (masquerade + one static
-# GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it;
+# GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it,
+# GRE_PERF=DIR records each of its runs with `perf record -a -g` there;
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -53,10 +54,16 @@ want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 
 ROUNDS=${BENCH_ROUNDS:-5} BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500 VM_ROUNDS=5 VM_MB=16
 SCALE_SESSIONS=${SCALE_SESSIONS:-1000} SCALE_MB=${SCALE_MB:-200}
-GRE_CALLS=${GRE_CALLS:-1 100} GRE_SIZES=${GRE_SIZES:-64 1400} GRE_DIRS=${GRE_DIRS:-in out}
+GRE_CALLS=${GRE_CALLS:-1 100 1000 10000} GRE_SIZES=${GRE_SIZES:-64 1400} GRE_DIRS=${GRE_DIRS:-in out}
 if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4 SCALE_SESSIONS=200 SCALE_MB=20; fi
 # gregen opens one control connection per call.
-ulimit -n 8192 2>/dev/null || true
+ulimit -n 65536 2>/dev/null || true
+# One LAN host holds at most 256 calls to one server through the helper,
+# so gregen spreads the calls over LAN addresses, 200 calls each.
+gre_hosts() { echo $((($1 + 199) / 200)); }
+MAX_HOSTS=1
+for n in $GRE_CALLS; do [ "$(gre_hosts "$n")" -gt "$MAX_HOSTS" ] && MAX_HOSTS=$(gre_hosts "$n"); done
+if [ "$MAX_HOSTS" -gt 200 ]; then echo "GRE_CALLS: at most 40000 calls (200 per LAN address)" >&2; exit 2; fi
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "==> building the release binary and the traffic generator (load average: $LOAD_START)"
@@ -97,6 +104,7 @@ ip -n "$LAN" link set "${P}a" name eth0
 ip -n "$RTR" link set "${P}b" name wan0
 ip -n "$NET" link set wan0 name eth0
 ip -n "$LAN" addr add 192.168.1.10/24 dev eth0
+for i in $(seq 11 $((9 + MAX_HOSTS))); do ip -n "$LAN" addr add "192.168.1.$i/24" dev eth0; done
 ip -n "$LAN" link set eth0 up
 ip -n "$LAN" route add default via 192.168.1.1
 ip -n "$RTR" addr add 192.168.1.1/24 dev lan0
@@ -190,13 +198,14 @@ ROWS=()
 # Prints "packets/s Gbit/s loss% keys": delivered rate, loss against what
 # was sent, and how many calls' Call IDs the receiver saw.
 gre_run() { # $1 calls, $2 payload bytes, $3 in|out
-    local o=(--calls "$1" --size "$2" --dir "$3" --secs "$GRE_SECS" --quiet-ms 500 --wait 30)
-    local lim=$((GRE_SECS + 60)) pp tx rx
+    local o=(--calls "$1" --size "$2" --dir "$3" --secs "$GRE_SECS" --quiet-ms 500 --wait $((30 + $1 / 100)))
+    local lim=$((GRE_SECS + 60 + $1 / 100)) pp tx rx
     ip netns exec "$NET" timeout "$lim" "$GREGEN" peer --listen 198.51.100.12 "${o[@]}" \
         >"$WORK/gre.peer" 2>"$WORK/gre.peer.err" &
     pp=$!
     PIDS+=("$pp")
     ip netns exec "$LAN" timeout "$lim" "$GREGEN" pns --server 198.51.100.12 "${o[@]}" \
+        --from 192.168.1.10 --hosts "$(gre_hosts "$1")" \
         >"$WORK/gre.pns" 2>"$WORK/gre.pns.err" || true
     wait "$pp" || true
     if [ "$3" = out ]; then tx=$WORK/gre.pns rx=$WORK/gre.peer; else tx=$WORK/gre.peer rx=$WORK/gre.pns; fi
@@ -232,7 +241,12 @@ if want gre; then
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
                             raw) GUARD=raw ours_on ;; floor) floor_on ;;
                         esac
+                        if [ -n "${GRE_PERF:-}" ]; then
+                            perf record -q -a -g -o "$GRE_PERF/$k.$who.r$r.data" >/dev/null 2>&1 &
+                            PERF=$!
+                        fi
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir")
+                        if [ -n "${GRE_PERF:-}" ]; then kill -INT "$PERF"; wait "$PERF" || true; fi
                         case $who in
                             plain) masq_on ;; kernel) kernel_off ;; ours | raw) ours_off ;; floor) floor_off ;;
                         esac

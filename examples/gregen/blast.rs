@@ -50,7 +50,6 @@ pub(crate) fn empty_msg() -> libc::mmsghdr {
     }
 }
 
-/// Send GRE to `to`, round-robin over `keys`, until --secs or --max-packets.
 /// The iovecs and message headers of one sendmmsg/recvmmsg batch, to be
 /// pointed at the packets before each call.
 fn batch_slots() -> (Vec<libc::iovec>, Vec<libc::mmsghdr>) {
@@ -64,8 +63,18 @@ fn batch_slots() -> (Vec<libc::iovec>, Vec<libc::mmsghdr>) {
     (iov, (0..BATCH).map(|_| empty_msg()).collect())
 }
 
-pub(crate) fn blast(s: &Socket, to: Ipv4Addr, keys: &[u16], o: Opts) -> Res<String> {
-    if keys.is_empty() {
+/// The calls one raw socket sends on towards one address.
+pub(crate) struct Flows<'a> {
+    pub(crate) from: &'a Socket,
+    pub(crate) to: Ipv4Addr,
+    pub(crate) keys: Vec<u16>,
+}
+
+/// Send GRE until --secs or --max-packets: each batch from the next group
+/// of `groups` in turn, round-robin over that group's Call IDs.
+pub(crate) fn blast(groups: &[Flows], o: Opts) -> Res<String> {
+    let groups: Vec<&Flows> = groups.iter().filter(|g| !g.keys.is_empty()).collect();
+    if groups.is_empty() {
         return Err("no calls to send on".into());
     }
     let size = usize::from(o.size);
@@ -77,17 +86,21 @@ pub(crate) fn blast(s: &Socket, to: Ipv4Addr, keys: &[u16], o: Opts) -> Res<Stri
         p.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
         p[..size.min(4)].copy_from_slice(&[0xff, 0x03, 0x00, 0x21][..size.min(4)]);
     }
-    let mut addr = sockaddr(to);
     let (mut iov, mut msgs) = batch_slots();
-    let mut seq = vec![0u32; keys.len()];
-    let (mut next, mut sent, mut errors) = (0usize, 0u64, 0u64);
+    // Per group: the next call and each call's sequence number.
+    let mut next = vec![0usize; groups.len()];
+    let mut seq: Vec<Vec<u32>> = groups.iter().map(|g| vec![0u32; g.keys.len()]).collect();
+    let (mut turn, mut sent, mut errors) = (0usize, 0u64, 0u64);
     let secs = Duration::from_secs_f64(o.secs.clamp(0.0, 3600.0));
     let t0 = Instant::now();
     while sent < o.max_packets && t0.elapsed() < secs {
+        let g = turn % groups.len();
+        turn = turn.wrapping_add(1);
+        let (keys, seq) = (&groups[g].keys, &mut seq[g]);
         let n = BATCH.min((o.max_packets - sent) as usize);
         for chunk in buf.chunks_mut(stride).take(n) {
-            let k = next % keys.len();
-            next = next.wrapping_add(1);
+            let k = next[g] % keys.len();
+            next[g] = next[g].wrapping_add(1);
             seq[k] = seq[k].wrapping_add(1);
             let h = gre::Repr {
                 call_id: keys[k],
@@ -97,6 +110,7 @@ pub(crate) fn blast(s: &Socket, to: Ipv4Addr, keys: &[u16], o: Opts) -> Res<Stri
             };
             h.emit(chunk).map_err(|e| e.to_string())?;
         }
+        let mut addr = sockaddr(groups[g].to);
         // Pointers are taken afresh after the writes above.
         let base = buf.as_mut_ptr();
         let name: *mut libc::sockaddr_in = &mut addr;
@@ -112,7 +126,14 @@ pub(crate) fn blast(s: &Socket, to: Ipv4Addr, keys: &[u16], o: Opts) -> Res<Stri
         // iovec in `iov` covering `stride` bytes inside `buf` and to `addr`,
         // all alive and not otherwise borrowed until the call returns; the
         // kernel only reads them (and writes msg_len inside `msgs`).
-        let r = unsafe { libc::sendmmsg(s.as_raw_fd(), msgs.as_mut_ptr(), n as libc::c_uint, 0) };
+        let r = unsafe {
+            libc::sendmmsg(
+                groups[g].from.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                n as libc::c_uint,
+                0,
+            )
+        };
         if r < 0 {
             let e = std::io::Error::last_os_error();
             match e.raw_os_error() {
@@ -120,7 +141,7 @@ pub(crate) fn blast(s: &Socket, to: Ipv4Addr, keys: &[u16], o: Opts) -> Res<Stri
                     errors += 1;
                     std::thread::yield_now();
                 }
-                _ => return Err(format!("sendmmsg to {to}: {e}")),
+                _ => return Err(format!("sendmmsg to {}: {e}", groups[g].to)),
             }
         } else {
             sent += r as u64;
@@ -128,6 +149,7 @@ pub(crate) fn blast(s: &Socket, to: Ipv4Addr, keys: &[u16], o: Opts) -> Res<Stri
     }
     let secs = t0.elapsed().as_secs_f64();
     let bytes = sent * (IP_HEADER + stride) as u64;
+    let keys: Vec<u16> = groups.iter().flat_map(|g| g.keys.iter().copied()).collect();
     Ok(format!(
         "sent={sent} bytes={bytes} secs={secs:.3} errors={errors} calls={} keys={}",
         keys.len(),

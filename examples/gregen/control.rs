@@ -95,10 +95,11 @@ pub(crate) fn peer(listen: Ipv4Addr, o: Opts) -> Res<String> {
     let raw = gre_socket(listen)?;
     let l = listener(listen)?;
     let n = usize::from(o.calls);
-    let mut conns: Vec<Conn> = Vec::new();
-    let mut caller: Option<Ipv4Addr> = None;
-    // The caller's Call ID of our call k + 1.
-    let mut theirs: Vec<u16> = Vec::with_capacity(n);
+    // Each connection and the address it came from (after NAT, the
+    // router's public address; routed, the LAN host's).
+    let mut conns: Vec<(Conn, Ipv4Addr)> = Vec::new();
+    // The caller's address and Call ID of our call k + 1.
+    let mut theirs: Vec<(Ipv4Addr, u16)> = Vec::with_capacity(n);
     let mut go = false;
     // dir out: count as soon as every call is answered; dir in: send on the go.
     while !(theirs.len() == n && (go || o.dir == Dir::Out)) {
@@ -114,19 +115,18 @@ pub(crate) fn peer(listen: Ipv4Addr, o: Opts) -> Res<String> {
         loop {
             match l.accept() {
                 Ok((s, a)) => {
-                    let ip = a.as_socket_ipv4().map(|a| *a.ip());
-                    if caller.is_some() && ip != caller {
-                        return Err(format!("a second caller address {ip:?}"));
-                    }
-                    caller = ip;
-                    conns.push(Conn::new(s.into())?);
+                    let ip = a
+                        .as_socket_ipv4()
+                        .map(|a| *a.ip())
+                        .ok_or("a caller that is not IPv4")?;
+                    conns.push((Conn::new(s.into())?, ip));
                     busy = true;
                 }
                 Err(e) if would_block(&e) => break,
                 Err(e) => return Err(format!("accept: {e}")),
             }
         }
-        for c in &mut conns {
+        for (c, from) in &mut conns {
             busy |= c.pull()?;
             while let Some(m) = c.next()? {
                 let reply = match m {
@@ -134,7 +134,7 @@ pub(crate) fn peer(listen: Ipv4Addr, o: Opts) -> Res<String> {
                         Message::StartControlConnectionReply(start_control(true))
                     }
                     Message::OutgoingCallRequest(q) if theirs.len() < n => {
-                        theirs.push(q.call_id);
+                        theirs.push((*from, q.call_id));
                         Message::OutgoingCallReply(OutgoingCallReply {
                             call_id: theirs.len() as u16,
                             peer_call_id: q.call_id,
@@ -162,21 +162,39 @@ pub(crate) fn peer(listen: Ipv4Addr, o: Opts) -> Res<String> {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    let caller = caller.ok_or("no caller")?;
     let ours: Vec<u16> = (1..=o.calls).collect();
     let line = match o.dir {
-        Dir::In => blast(&raw, caller, &theirs, o)?,
+        Dir::In => {
+            // One group per caller address, in the order they came.
+            let mut groups: Vec<Flows> = Vec::new();
+            for &(to, key) in &theirs {
+                match groups.iter_mut().find(|g| g.to == to) {
+                    Some(g) => g.keys.push(key),
+                    None => groups.push(Flows {
+                        from: &raw,
+                        to,
+                        keys: vec![key],
+                    }),
+                }
+            }
+            blast(&groups, o)?
+        }
         Dir::Out => count(&raw, &ours, o)?,
     };
     drop(conns);
     Ok(line)
 }
 
-/// Connect to `server`:1723, retrying while nobody listens yet.
-pub(crate) fn dial(server: Ipv4Addr, deadline: Instant) -> Res<TcpStream> {
+/// Connect to `server`:1723 from `from` (or the address the route picks),
+/// retrying while nobody listens yet.
+pub(crate) fn dial(server: Ipv4Addr, from: Option<Ipv4Addr>, deadline: Instant) -> Res<TcpStream> {
     loop {
         let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
             .map_err(|e| format!("TCP socket (raise `ulimit -n` for many calls): {e}"))?;
+        if let Some(a) = from {
+            s.bind(&SockAddr::from(SocketAddrV4::new(a, 0)))
+                .map_err(|e| format!("binding a control connection to {a}: {e}"))?;
+        }
         match s.connect_timeout(
             &SockAddr::from(SocketAddrV4::new(server, 1723)),
             Duration::from_secs(2),
@@ -198,7 +216,10 @@ pub(crate) fn dial(server: Ipv4Addr, deadline: Instant) -> Res<TcpStream> {
     }
 }
 
-pub(crate) fn pns(server: Ipv4Addr, o: Opts) -> Res<String> {
+/// The LAN side. `sources` empty: every connection from the address the
+/// route picks; otherwise connection i comes from `sources[i % len]` (one
+/// LAN host holds only so many calls to one server through the helper).
+pub(crate) fn pns(server: Ipv4Addr, sources: &[Ipv4Addr], o: Opts) -> Res<String> {
     let deadline = Instant::now() + Duration::from_secs(o.wait);
     let n = usize::from(o.calls);
     let per = usize::from(o.per_conn);
@@ -208,21 +229,31 @@ pub(crate) fn pns(server: Ipv4Addr, o: Opts) -> Res<String> {
         .chunks(per)
         .map(<[u16]>::to_vec)
         .collect();
+    let from = |i: usize| (!sources.is_empty()).then(|| sources[i % sources.len()]);
+    // Raw sockets before the calls, so that nothing sent early is missed:
+    // one per source to send from; to count, one that sees them all.
+    let mut raws: Vec<(Ipv4Addr, Socket)> = Vec::new();
+    match (o.dir, sources.len()) {
+        (_, 0) => {}
+        (Dir::In, _) => raws.push((Ipv4Addr::UNSPECIFIED, gre_socket(Ipv4Addr::UNSPECIFIED)?)),
+        (Dir::Out, _) => {
+            for &a in sources.iter().take(ids.len()) {
+                raws.push((a, gre_socket(a)?));
+            }
+        }
+    }
     let mut conns = Vec::with_capacity(ids.len());
-    let mut raw = None;
-    for _ in &ids {
-        let s = dial(server, deadline)?;
-        if raw.is_none() {
+    for i in 0..ids.len() {
+        let s = dial(server, from(i), deadline)?;
+        if raws.is_empty() {
             let me = match s.local_addr().map_err(|e| e.to_string())?.ip() {
                 IpAddr::V4(a) => a,
                 IpAddr::V6(a) => return Err(format!("unexpected local address {a}")),
             };
-            // Before the calls, so that nothing sent early is missed.
-            raw = Some(gre_socket(me)?);
+            raws.push((me, gre_socket(me)?));
         }
         conns.push(Conn::new(s)?);
     }
-    let raw = raw.ok_or("no connection")?;
     // The peer's Call ID of our call k + 1.
     let mut theirs: Vec<Option<u16>> = vec![None; n];
     // Replies still to come per connection, and connections started.
@@ -306,11 +337,26 @@ pub(crate) fn pns(server: Ipv4Addr, o: Opts) -> Res<String> {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    let theirs: Vec<u16> = theirs.into_iter().flatten().collect();
     let ours: Vec<u16> = (1..=o.calls).collect();
     let line = match o.dir {
-        Dir::Out => blast(&raw, server, &theirs, o)?,
-        Dir::In => count(&raw, &ours, o)?,
+        Dir::Out => {
+            // Each call's packets from the address its connection came from.
+            let mut groups: Vec<Flows> = raws
+                .iter()
+                .map(|(_, s)| Flows {
+                    from: s,
+                    to: server,
+                    keys: Vec::new(),
+                })
+                .collect();
+            for (i, mine) in ids.iter().enumerate() {
+                let g = &mut groups[i % raws.len()];
+                g.keys
+                    .extend(mine.iter().filter_map(|&k| theirs[usize::from(k) - 1]));
+            }
+            blast(&groups, o)?
+        }
+        Dir::In => count(&raws[0].1, &ours, o)?,
     };
     drop(conns);
     Ok(line)

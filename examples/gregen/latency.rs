@@ -31,7 +31,7 @@ pub(crate) fn round_trip(
 
 /// Open a connection and start the control connection (SCCRQ/SCCRP).
 pub(crate) fn control(server: Ipv4Addr, deadline: Instant) -> Res<(TcpStream, Reassembler)> {
-    let mut s = dial(server, deadline)?;
+    let mut s = dial(server, None, deadline)?;
     s.set_nonblocking(false).map_err(|e| e.to_string())?;
     s.set_nodelay(true).map_err(|e| e.to_string())?;
     let mut r = Reassembler::new();

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! gregen peer --listen IP --calls N --dir in|out [--size B] [--secs S] ...
-//! gregen pns  --server IP --calls N --dir in|out [--per-conn K] ...
+//! gregen pns  --server IP --calls N --dir in|out [--per-conn K] [--from IP --hosts H] ...
 //! ```
 //!
 //! `peer` (internet side) is a minimal PAC on IP:1723: it answers every
@@ -17,12 +17,15 @@
 //! the connection's K requests (its Call IDs 1..N), on `--window`
 //! connections at a time, reading every connection while it writes the
 //! others; once every reply is back it sends an Echo-Request: the "go".
+//! With `--from IP --hosts H` the connections come round-robin from H
+//! consecutive LAN addresses (all on the `pns` host), each call's GRE from
+//! its connection's address.
 //!
 //! `--dir out`: `pns` sends to the peer with the peer's Call IDs, `peer`
 //! counts. `--dir in`: on the go, `peer` sends to the address the control
-//! connections came from (the router's public address behind NAT) with the
-//! recorded Call IDs, `pns` counts. Calls are used round-robin. The sender
-//! stops after `--secs` or `--max-packets`; the receiver counts packets
+//! connection of each call came from (the router's public address behind
+//! NAT) with the recorded Call IDs, `pns` counts. Calls are used
+//! round-robin. The sender stops after `--secs` or `--max-packets`; the receiver counts packets
 //! whose Call ID is one of its live calls and stops after `--quiet-ms`
 //! without packets (or a deadline). Each side prints one line (`keys`:
 //! distinct Call IDs sent on / received on):
@@ -61,7 +64,7 @@ mod blast;
 mod control;
 mod latency;
 
-use blast::{blast, count, gre_socket};
+use blast::{Flows, blast, count, gre_socket};
 use control::{dial, peer, pns, start_control};
 use latency::latency;
 
@@ -85,6 +88,15 @@ enum Role {
     Pns {
         #[arg(long)]
         server: Ipv4Addr,
+        /// The first LAN address to dial from (with --hosts, the first of
+        /// that many consecutive addresses, each on this host).
+        #[arg(long)]
+        from: Option<Ipv4Addr>,
+        /// Spread the control connections over this many LAN addresses,
+        /// round-robin (the helper lets one LAN host hold 256 calls to one
+        /// server).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024), requires = "from")]
+        hosts: u16,
         #[command(flatten)]
         o: Opts,
     },
@@ -145,11 +157,31 @@ struct Opts {
 
 type Res<T> = Result<T, String>;
 
+/// `hosts` consecutive addresses from `from` (none: the route picks one).
+fn sources(from: Option<Ipv4Addr>, hosts: u16) -> Res<Vec<Ipv4Addr>> {
+    let Some(first) = from else {
+        return Ok(Vec::new());
+    };
+    (0..u32::from(hosts))
+        .map(|i| {
+            u32::from(first)
+                .checked_add(i)
+                .map(Ipv4Addr::from)
+                .ok_or_else(|| format!("{hosts} addresses from {first} run past 255.255.255.255"))
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (name, r) = match cli.role {
         Role::Peer { listen, o } => ("peer", peer(listen, o)),
-        Role::Pns { server, o } => ("pns", pns(server, o)),
+        Role::Pns {
+            server,
+            from,
+            hosts,
+            o,
+        } => ("pns", sources(from, hosts).and_then(|s| pns(server, &s, o))),
         Role::Latency {
             server,
             count,
