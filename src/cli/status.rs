@@ -106,12 +106,14 @@ pub fn render_server(v: &serde_json::Value) -> String {
 /// The status document as a table a router owner can read.
 pub fn render(v: &serde_json::Value) -> String {
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("-").to_string();
+    let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
     let mut out = format!(
-        "PPTP passthrough: WAN {} ({}), control path via {} NFQUEUE {}\n",
+        "PPTP passthrough: WAN {} ({}), control path via {} NFQUEUE {} (established: {})\n",
         s("wan"),
         s("public_ip"),
         s("backend"),
-        v.get("queue_num").and_then(|x| x.as_u64()).unwrap_or(0)
+        n("queue_num"),
+        n("established_queue_num")
     );
     if let Some(h) = v.get("kernel_helper").and_then(|x| x.as_str()) {
         out += &format!(

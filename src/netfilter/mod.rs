@@ -87,6 +87,19 @@ pub struct Setup {
     pub guard: Guard,
 }
 
+impl Setup {
+    /// The second queue: control segments of connections conntrack calls
+    /// established come here, and their verdict (`NF_STOP`) skips the rest
+    /// of the forward hook. A firewall accepts them there anyway (fw4:
+    /// `ct state established accept`), but first its `flow offload` rule
+    /// would move the connection into a flowtable, whose packets bypass
+    /// the forward hook and so the queue: the helper would never see the
+    /// connection's calls. `queue_num + 1` (65534 for 65535).
+    pub fn established_queue(&self) -> u16 {
+        self.queue_num.checked_add(1).unwrap_or(self.queue_num - 1)
+    }
+}
+
 fn owned(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
@@ -105,7 +118,7 @@ fn xtables_jumps(op: &str) -> [Vec<String>; 2] {
 
 /// Arguments of the iptables commands that install the xtables back-end.
 pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
-    let q = s.queue_num.to_string();
+    let (q, qe) = (s.queue_num.to_string(), s.established_queue().to_string());
     let lans: Vec<Option<&str>> = if s.lans.is_empty() {
         vec![None]
     } else {
@@ -113,21 +126,24 @@ pub fn xtables_install(s: &Setup) -> Vec<Vec<String>> {
     };
     let mut out = vec![owned(&["-t", "mangle", "-N", XT_CHAIN])];
     for lan in &lans {
-        // LAN client → server, server → LAN client, and the same for a LAN
-        // server reached through a port forward.
-        for (lan_flag, wan_flag, port_flag) in [
-            ("-i", "-o", "--dport"),
-            ("-o", "-i", "--sport"),
-            ("-o", "-i", "--dport"),
-            ("-i", "-o", "--sport"),
-        ] {
-            let mut r = vec!["-t", "mangle", "-A", XT_CHAIN, wan_flag, s.wan.as_str()];
-            if let Some(l) = lan {
-                r.extend([lan_flag, l]);
+        // Only TCP port 1723 jumps here (either end: LAN clients and LAN
+        // servers behind a port forward), from the LAN out and back in;
+        // established connections to their own queue.
+        for (lan_flag, wan_flag) in [("-i", "-o"), ("-o", "-i")] {
+            for established in [true, false] {
+                let mut r = vec!["-t", "mangle", "-A", XT_CHAIN, wan_flag, s.wan.as_str()];
+                if let Some(l) = lan {
+                    r.extend([lan_flag, l]);
+                }
+                let num = if established {
+                    r.extend(["-m", "conntrack", "--ctstate", "ESTABLISHED"]);
+                    qe.as_str()
+                } else {
+                    q.as_str()
+                };
+                r.extend(["-j", "NFQUEUE", "--queue-num", num, "--queue-bypass"]);
+                out.push(owned(&r));
             }
-            r.extend(["-p", "tcp", port_flag, "1723", "-j", "NFQUEUE"]);
-            r.extend(["--queue-num", q.as_str(), "--queue-bypass"]);
-            out.push(owned(&r));
         }
     }
     out.extend(xtables_jumps("-I"));
@@ -274,6 +290,14 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_established_queue_is_the_next_one() {
+        let mut s = setup(&[]);
+        assert_eq!(s.established_queue(), 8);
+        s.queue_num = u16::MAX;
+        assert_eq!(s.established_queue(), u16::MAX - 1);
+    }
+
     fn setup(lans: &[&str]) -> Setup {
         Setup {
             wan: "wan0".into(),
@@ -290,17 +314,19 @@ mod tests {
         let cmds = xtables_install(&setup(&["br-lan"]));
         let lines: Vec<String> = cmds.iter().map(|c| c.join(" ")).collect();
         assert_eq!(lines[0], "-t mangle -N PPTP_PASSTHROUGH");
-        let q = "-j NFQUEUE --queue-num 7 --queue-bypass";
-        for (w, l, p) in [
-            ("-o", "-i", "--dport"),
-            ("-i", "-o", "--sport"),
-            ("-i", "-o", "--dport"),
-            ("-o", "-i", "--sport"),
-        ] {
-            let want =
-                format!("-t mangle -A PPTP_PASSTHROUGH {w} wan0 {l} br-lan -p tcp {p} 1723 {q}");
-            assert!(lines.contains(&want), "missing {want}\n{lines:#?}");
-        }
+        // Out and back in; an established connection's segments first, to
+        // the second queue (their verdict skips the rest of the hook).
+        let est = "-m conntrack --ctstate ESTABLISHED -j NFQUEUE --queue-num 8 --queue-bypass";
+        let any = "-j NFQUEUE --queue-num 7 --queue-bypass";
+        assert_eq!(
+            lines[1..5],
+            [
+                format!("-t mangle -A PPTP_PASSTHROUGH -o wan0 -i br-lan {est}"),
+                format!("-t mangle -A PPTP_PASSTHROUGH -o wan0 -i br-lan {any}"),
+                format!("-t mangle -A PPTP_PASSTHROUGH -i wan0 -o br-lan {est}"),
+                format!("-t mangle -A PPTP_PASSTHROUGH -i wan0 -o br-lan {any}"),
+            ]
+        );
         // Only TCP 1723 enters the chain: other traffic never compares
         // interface names.
         assert_eq!(

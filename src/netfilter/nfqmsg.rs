@@ -36,6 +36,9 @@ const F_FAIL_OPEN: u32 = 1;
 
 const NF_DROP: u32 = 0;
 const NF_ACCEPT: u32 = 1;
+/// Accept, and run none of the hook's later chains (the packet goes on to
+/// the next hook, as after the last chain's accept).
+const NF_STOP: u32 = 5;
 
 /// One configuration request for queue `queue`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,22 +95,28 @@ pub enum Decision<'a> {
     Accept,
     /// Accept with these bytes in place of the packet.
     AcceptAs(&'a [u8]),
+    /// Accept and skip the rest of the hook (`NF_STOP`).
+    Stop,
+    /// `Stop` with these bytes in place of the packet.
+    StopAs(&'a [u8]),
     Drop,
 }
 
 /// Append the verdict for packet `id` of queue `queue` to `out`; not
 /// acknowledged (errors still come back).
 pub fn verdict(out: &mut Vec<u8>, queue: u16, id: u32, d: Decision<'_>) {
-    let code = if d == Decision::Drop {
-        NF_DROP
-    } else {
-        NF_ACCEPT
+    let (code, bytes) = match d {
+        Decision::Accept => (NF_ACCEPT, None),
+        Decision::AcceptAs(b) => (NF_ACCEPT, Some(b)),
+        Decision::Stop => (NF_STOP, None),
+        Decision::StopAs(b) => (NF_STOP, Some(b)),
+        Decision::Drop => (NF_DROP, None),
     };
     // struct nfqnl_msg_verdict_hdr: verdict, id (both __be32).
     let mut hdr = code.to_be_bytes().to_vec();
     hdr.extend(id.to_be_bytes());
     let mut attrs = vec![Attr::Bytes(NFQA_VERDICT_HDR, hdr)];
-    if let Decision::AcceptAs(bytes) = d {
+    if let Some(bytes) = bytes {
         attrs.push(Attr::Bytes(NFQA_PAYLOAD, bytes.to_vec()));
     }
     let ty = (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT;
@@ -235,15 +244,23 @@ mod tests {
         verdict(&mut out, 1723, 0x0102_0304, Decision::Accept);
         verdict(&mut out, 1723, 7, Decision::Drop);
         verdict(&mut out, 1723, 8, Decision::AcceptAs(&[0x45, 0, 0, 20, 9]));
+        verdict(&mut out, 1724, 9, Decision::Stop);
+        verdict(&mut out, 1724, 10, Decision::StopAs(&[0x45, 0, 0, 20, 9]));
         #[cfg(target_endian = "little")]
         let want = hex("20000000 0103 0100 00000000 00000000  00 00 06bb  0c00 0200 00000001 01020304
                         20000000 0103 0100 00000000 00000000  00 00 06bb  0c00 0200 00000000 00000007
                         2c000000 0103 0100 00000000 00000000  00 00 06bb  0c00 0200 00000001 00000008
+                        0900 0a00 45000014 09 000000
+                        20000000 0103 0100 00000000 00000000  00 00 06bc  0c00 0200 00000005 00000009
+                        2c000000 0103 0100 00000000 00000000  00 00 06bc  0c00 0200 00000005 0000000a
                         0900 0a00 45000014 09 000000");
         #[cfg(target_endian = "big")]
         let want = hex("00000020 0301 0001 00000000 00000000  00 00 06bb  000c 0002 00000001 01020304
                         00000020 0301 0001 00000000 00000000  00 00 06bb  000c 0002 00000000 00000007
                         0000002c 0301 0001 00000000 00000000  00 00 06bb  000c 0002 00000001 00000008
+                        0009 000a 45000014 09 000000
+                        00000020 0301 0001 00000000 00000000  00 00 06bc  000c 0002 00000005 00000009
+                        0000002c 0301 0001 00000000 00000000  00 00 06bc  000c 0002 00000005 0000000a
                         0009 000a 45000014 09 000000");
         assert_eq!(out, want);
     }

@@ -64,7 +64,15 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
             format!("\n        ip protocol gre iifname \"{wan}\" @th,13,3 1 counter drop"),
         ),
     };
-    for chain in ["gre_raw", "gre_nat", "gre_forward", "gre_icmp", "ctl_queue"] {
+    // (ctl_queue before ctl_pptp: it jumps there.)
+    for chain in [
+        "gre_raw",
+        "gre_nat",
+        "gre_forward",
+        "gre_icmp",
+        "ctl_queue",
+        "ctl_pptp",
+    ] {
         t.push_str(&format!(
             "table ip {TABLE} {{\n    chain {chain} {{\n    }}\n}}\ndelete chain ip {TABLE} {chain}\n"
         ));
@@ -107,7 +115,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
 "#
     ));
     if s.backend == Backend::Nft {
-        let q = s.queue_num;
+        let (q, qe) = (s.queue_num, s.established_queue());
         let lan_in = if s.lans.is_empty() {
             String::new()
         } else {
@@ -118,13 +126,22 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         } else {
             format!("oifname {} ", quoted(&s.lans))
         };
+        // Before the firewall's forward chain (priority mangle): its `flow
+        // offload` rule must never see an established control connection
+        // (see `Setup::established_queue`). Only TCP port 1723 (either
+        // end: LAN clients, LAN servers behind a port forward) jumps to
+        // `ctl_pptp`, so other traffic meets two rules here.
         t.push_str(&format!(
-            r#"    chain ctl_queue {{
+            r#"    chain ctl_pptp {{
+        {lan_in}oifname "{wan}" ct state established queue num {qe} bypass
+        {lan_in}oifname "{wan}" queue num {q} bypass
+        iifname "{wan}" {lan_out}ct state established queue num {qe} bypass
+        iifname "{wan}" {lan_out}queue num {q} bypass
+    }}
+    chain ctl_queue {{
         type filter hook forward priority mangle; policy accept;
-        tcp dport 1723 {lan_in}oifname "{wan}" queue num {q} bypass
-        tcp sport 1723 iifname "{wan}" {lan_out}queue num {q} bypass
-        tcp dport 1723 iifname "{wan}" {lan_out}queue num {q} bypass
-        tcp sport 1723 {lan_in}oifname "{wan}" queue num {q} bypass
+        tcp dport 1723 jump ctl_pptp
+        tcp sport 1723 jump ctl_pptp
     }}
 "#
         ));
@@ -182,13 +199,30 @@ mod tests {
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
-        assert!(
-            t.contains("tcp dport 1723 iifname { \"br-lan\" } oifname \"wan0\" queue num 3 bypass")
+        assert_eq!(
+            chain(&t, "ctl_queue"),
+            [
+                "tcp dport 1723 jump ctl_pptp",
+                "tcp sport 1723 jump ctl_pptp"
+            ]
         );
-        assert!(
-            t.contains("tcp sport 1723 iifname \"wan0\" oifname { \"br-lan\" } queue num 3 bypass")
+        assert!(t.contains("type filter hook forward priority mangle;"));
+        // Established connections first, to the second queue.
+        assert_eq!(
+            chain(&t, "ctl_pptp"),
+            [
+                "iifname { \"br-lan\" } oifname \"wan0\" ct state established queue num 4 bypass",
+                "iifname { \"br-lan\" } oifname \"wan0\" queue num 3 bypass",
+                "iifname \"wan0\" oifname { \"br-lan\" } ct state established queue num 4 bypass",
+                "iifname \"wan0\" oifname { \"br-lan\" } queue num 3 bypass",
+            ]
         );
-        assert_eq!(t.matches("queue num 3 bypass").count(), 4);
+        // Declared before the chain that jumps to it; deleted after it.
+        assert!(t.rfind("chain ctl_pptp {") < t.rfind("chain ctl_queue {"));
+        assert!(
+            t.find("delete chain ip pptp_passthrough ctl_queue")
+                < t.find("delete chain ip pptp_passthrough ctl_pptp")
+        );
         assert_cheap_tests_first(&t);
         // A mapped GRE packet leaves the forward chain once counted.
         let forward = t.split("chain gre_forward {").last().unwrap();
@@ -207,9 +241,9 @@ mod tests {
     /// empty one made to be deleted).
     fn chain<'a>(t: &'a str, name: &str) -> Vec<&'a str> {
         let body = t.split(&format!("chain {name} {{")).last().unwrap();
-        let body = body.split('}').next().unwrap();
         body.lines()
             .map(str::trim)
+            .take_while(|l| *l != "}")
             .filter(|l| !l.is_empty() && !l.starts_with("type "))
             .collect()
     }
@@ -267,7 +301,14 @@ mod tests {
         assert_cheap_tests_first(&t);
     }
 
+    /// Rules every forwarded packet meets. (Only TCP port 1723 enters
+    /// `ctl_pptp`.)
     fn assert_cheap_tests_first(t: &str) {
+        let t: String = t
+            .split("chain ")
+            .filter(|c| !c.starts_with("ctl_pptp {"))
+            .collect::<Vec<_>>()
+            .join("chain ");
         let rules = t.lines().map(str::trim).filter(|l| {
             ["ip protocol", "tcp ", "icmp ", "iifname", "oifname"]
                 .iter()

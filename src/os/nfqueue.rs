@@ -23,10 +23,9 @@ pub const QUEUE_MAXLEN: u32 = 4096;
 const COPY_RANGE: u32 = 0xffff;
 const RECV_BUF: usize = COPY_RANGE as usize + 8192;
 
-/// A bound queue whose readiness tokio can wait for.
+/// Bound queues whose readiness tokio can wait for.
 pub struct Nfq {
     pub fd: AsyncFd<Socket>,
-    queue: u16,
     /// Packets read but not yet handed out (one datagram can hold several,
     /// and packets can arrive while the queue is being configured).
     backlog: VecDeque<Packet>,
@@ -38,8 +37,9 @@ fn queue_err(e: io::Error) -> OsError {
     OsError::Queue(e)
 }
 
-/// Open and bind queue `num` with fail-open, registered with tokio.
-pub fn open_async(num: u16) -> Result<Nfq, OsError> {
+/// Open one socket bound to each of `queues` with fail-open, registered
+/// with tokio.
+pub fn open_async(queues: &[u16]) -> Result<Nfq, OsError> {
     let mut s = Socket::new(NETLINK_NETFILTER).map_err(queue_err)?;
     s.bind_auto().map_err(queue_err)?;
     // A full socket buffer must not end the helper: the kernel fails open.
@@ -57,8 +57,12 @@ pub fn open_async(num: u16) -> Result<Nfq, OsError> {
         Config::FailOpen,
         Config::MaxLen(QUEUE_MAXLEN),
     ];
-    for (seq, c) in (1..).zip(steps) {
-        configure(&s, num, c, seq, &mut buf, &mut backlog)?;
+    let mut seq = 0;
+    for &num in queues {
+        for c in steps {
+            seq += 1;
+            configure(&s, num, c, seq, &mut buf, &mut backlog)?;
+        }
     }
     s.set_non_blocking(true).map_err(queue_err)?;
     // SAFETY: the AsyncFd owns the socket, so its descriptor stays open for
@@ -66,7 +70,6 @@ pub fn open_async(num: u16) -> Result<Nfq, OsError> {
     let fd = unsafe { AsyncFd::register(s) }.map_err(|e| queue_err(e.into_parts().1))?;
     Ok(Nfq {
         fd,
-        queue: num,
         backlog,
         buf,
         out: Vec::with_capacity(RECV_BUF),
@@ -128,10 +131,10 @@ impl Nfq {
         }
     }
 
-    /// Give packet `id` its verdict.
-    pub fn verdict(&mut self, id: u32, d: Decision<'_>) -> io::Result<()> {
+    /// Give packet `id` of queue `queue` its verdict.
+    pub fn verdict(&mut self, queue: u16, id: u32, d: Decision<'_>) -> io::Result<()> {
         self.out.clear();
-        nfqmsg::verdict(&mut self.out, self.queue, id, d);
+        nfqmsg::verdict(&mut self.out, queue, id, d);
         let kernel = netlink_sys::SocketAddr::new(0, 0);
         self.fd.get_ref().send_to(&self.out, &kernel, 0).map(|_| ())
     }

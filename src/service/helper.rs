@@ -249,7 +249,7 @@ pub async fn start(
     if n > 0 {
         tracing::info!(calls = n, "recovered calls from the kernel maps");
     }
-    let nfq = nfqueue::open_async(a.queue_num)?;
+    let nfq = nfqueue::open_async(&[setup.queue_num, setup.established_queue()])?;
     if backend == Backend::Xtables {
         nft::xtables_install(&setup)?;
     }
@@ -268,7 +268,13 @@ pub async fn start(
          checked again every {} s)",
         KERNEL_HELPER_CHECK.as_secs()
     );
-    tracing::info!(wan = %a.wan, public = ?public, queue = a.queue_num, "helper running");
+    tracing::info!(
+        wan = %a.wan,
+        public = ?public,
+        queue = a.queue_num,
+        established_queue = setup.established_queue(),
+        "helper running"
+    );
     let d = Daemon {
         setup,
         tracker,
@@ -478,7 +484,8 @@ impl Daemon {
                     break;
                 }
             };
-            let id = u64::from(pkt.id);
+            // Packet ids count per queue: the queue goes in the high bits.
+            let id = (u64::from(pkt.queue) << 32) | u64::from(pkt.id);
             let dir = if pkt.outdev == self.wan_index {
                 Some(Dir::Outbound)
             } else if pkt.indev == self.wan_index {
@@ -492,7 +499,7 @@ impl Daemon {
                     self.tracker.handle(now, id, dir, pkt.payload, &mut out);
                 }
                 None => {
-                    let _ = self.nfq.verdict(pkt.id, Decision::Accept);
+                    let _ = self.nfq.verdict(pkt.queue, pkt.id, Decision::Accept);
                 }
             }
         }
@@ -538,16 +545,22 @@ impl Daemon {
                 Err(e) => tracing::error!(error = %e, "programming the GRE maps failed"),
             }
         }
+        let established = self.setup.established_queue();
         for (id, v) in out.verdicts {
-            let (true, Ok(id)) = (self.pending.remove(&id), u32::try_from(id)) else {
+            if !self.pending.remove(&id) {
                 continue;
+            }
+            let (queue, id) = ((id >> 32) as u16, id as u32);
+            // An established connection's segment skips the rest of the
+            // forward hook: the firewall's flowtable never takes it.
+            let d = match (&v, queue == established) {
+                (Verdict::Accept(None), false) => Decision::Accept,
+                (Verdict::Accept(Some(bytes)), false) => Decision::AcceptAs(bytes),
+                (Verdict::Accept(None), true) => Decision::Stop,
+                (Verdict::Accept(Some(bytes)), true) => Decision::StopAs(bytes),
+                (Verdict::Drop, _) => Decision::Drop,
             };
-            let d = match &v {
-                Verdict::Accept(None) => Decision::Accept,
-                Verdict::Accept(Some(bytes)) => Decision::AcceptAs(bytes),
-                Verdict::Drop => Decision::Drop,
-            };
-            if let Err(e) = self.nfq.verdict(id, d) {
+            if let Err(e) = self.nfq.verdict(queue, id, d) {
                 tracing::warn!(error = %e, "NFQUEUE verdict failed");
             }
         }
@@ -584,6 +597,7 @@ impl Daemon {
             "public_ip": self.tracker.public_ip(),
             "backend": backend,
             "queue_num": self.setup.queue_num,
+            "established_queue_num": self.setup.established_queue(),
             "gre_guard": self.setup.guard,
             "connections": self.tracker.connections(),
             "stats": self.tracker.stats,

@@ -231,3 +231,52 @@ fn counted(lab: &Lab, what: &str, rule: &str) -> (u64, String) {
         .sum();
     (n, text)
 }
+
+/// A firewall's `flow offload` rule (fw4's software and hardware flow
+/// offloading) moves every established TCP connection into a flowtable,
+/// whose packets never reach the forward hook again, the helper's queue
+/// included. So the helper's verdict for a segment of an established
+/// connection skips the rest of the hook (`NF_STOP`), and only each
+/// connection's SYN (conntrack: new) reaches a chain after the queue's,
+/// while the helper sees and rewrites every segment and the calls work.
+/// (A real flowtable is tested in the VM lab: this kernel has none.)
+#[test]
+fn established_control_segments_skip_the_rest_of_the_forward_hook() {
+    let mut lab = Lab::new(Nat::Ours, &[10, 11]);
+    lab.server("net", SERVER_A);
+    lab.nft_load(
+        "rtr",
+        "table ip offloadlike {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  \
+         tcp dport 1723 counter\n  tcp sport 1723 counter\n }\n}\n",
+    );
+    lab.start_helper(&[]);
+    let st = lab.status();
+    assert_eq!(
+        st["established_queue_num"].as_u64(),
+        st["queue_num"].as_u64().map(|q| q + 1),
+        "{st}"
+    );
+    let r = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 2),
+            "--packets",
+            "50",
+        ],
+    );
+    assert_exact(&r);
+    let segments = lab.status()["stats"]["segments"].as_u64().unwrap_or(0);
+    let (after, text) = counted(&lab, "table ip offloadlike", "counter");
+    // Two connections: their SYNs (a lost SYN sent again may add one).
+    assert!(
+        (2..=4).contains(&after),
+        "{after} control segments reached the chain after the queue's; the helper saw {segments}\n{text}"
+    );
+    assert!(
+        segments >= 12,
+        "the helper saw only {segments} control segments"
+    );
+}

@@ -439,10 +439,8 @@ fn install(st: &State, cid: u16, ip: Ipv4Addr, mtu: u16) {
     });
 }
 
-/// Hang up every session (LCP Terminate-Request out first).
-/// Close one session's link (LCP Terminate-Request to the peer) and end
-/// it; false if there is none with this call ID.
-/// Close one session's link for `why` and end it.
+/// Close one session's link (LCP Terminate-Request to the peer) for `why`
+/// and end it.
 pub fn hang_up_as(st: &mut State, cid: u16, now: Instant, why: &str) {
     if let Some(s) = st.sessions.get_mut(&cid) {
         s.link.ppp.close(now);
@@ -451,6 +449,8 @@ pub fn hang_up_as(st: &mut State, cid: u16, now: Instant, why: &str) {
     end_session_as(st, cid, why, now, super::aaa::Cause::AdminReset);
 }
 
+/// Close one session's link and end it; false if there is none with this
+/// call ID.
 pub fn hang_up(st: &mut State, cid: u16, now: Instant) -> bool {
     let Some(s) = st.sessions.get_mut(&cid) else {
         return false;
@@ -465,6 +465,7 @@ pub fn hang_up(st: &mut State, cid: u16, now: Instant) -> bool {
     true
 }
 
+/// Hang up every session (LCP Terminate-Request out first).
 pub fn hang_up_all(st: &mut State, now: Instant) {
     let ids: Vec<u16> = st.sessions.keys().copied().collect();
     for cid in ids {

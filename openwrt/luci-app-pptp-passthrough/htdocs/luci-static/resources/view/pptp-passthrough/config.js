@@ -106,7 +106,8 @@ return view.extend({
 		o.multiple = true;
 		o.nocreate = true;
 
-		o = s.option(form.Value, 'queue_num', _('NFQUEUE number'));
+		o = s.option(form.Value, 'queue_num', _('NFQUEUE number'),
+			_('The next number is used too, for established connections (kept out of flow offloading).'));
 		o.datatype = 'range(0,65535)';
 		o.placeholder = '1723';
 
