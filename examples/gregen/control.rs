@@ -232,16 +232,15 @@ pub(crate) fn pns(server: Ipv4Addr, sources: &[Ipv4Addr], o: Opts) -> Res<String
     let from = |i: usize| (!sources.is_empty()).then(|| sources[i % sources.len()]);
     // Raw sockets before the calls, so that nothing sent early is missed:
     // one per source to send from; to count, one that sees them all.
-    let mut raws: Vec<(Ipv4Addr, Socket)> = Vec::new();
-    match (o.dir, sources.len()) {
-        (_, 0) => {}
-        (Dir::In, _) => raws.push((Ipv4Addr::UNSPECIFIED, gre_socket(Ipv4Addr::UNSPECIFIED)?)),
-        (Dir::Out, _) => {
-            for &a in sources.iter().take(ids.len()) {
-                raws.push((a, gre_socket(a)?));
-            }
-        }
-    }
+    let mut raws: Vec<Socket> = match (o.dir, sources.len()) {
+        (_, 0) => Vec::new(),
+        (Dir::In, _) => vec![gre_socket(Ipv4Addr::UNSPECIFIED)?],
+        (Dir::Out, _) => sources
+            .iter()
+            .take(ids.len())
+            .map(|&a| gre_socket(a))
+            .collect::<Res<_>>()?,
+    };
     let mut conns = Vec::with_capacity(ids.len());
     for i in 0..ids.len() {
         let s = dial(server, from(i), deadline)?;
@@ -250,7 +249,7 @@ pub(crate) fn pns(server: Ipv4Addr, sources: &[Ipv4Addr], o: Opts) -> Res<String
                 IpAddr::V4(a) => a,
                 IpAddr::V6(a) => return Err(format!("unexpected local address {a}")),
             };
-            raws.push((me, gre_socket(me)?));
+            raws.push(gre_socket(me)?);
         }
         conns.push(Conn::new(s)?);
     }
@@ -343,7 +342,7 @@ pub(crate) fn pns(server: Ipv4Addr, sources: &[Ipv4Addr], o: Opts) -> Res<String
             // Each call's packets from the address its connection came from.
             let mut groups: Vec<Flows> = raws
                 .iter()
-                .map(|(_, s)| Flows {
+                .map(|s| Flows {
                     from: s,
                     to: server,
                     keys: Vec::new(),
@@ -356,7 +355,7 @@ pub(crate) fn pns(server: Ipv4Addr, sources: &[Ipv4Addr], o: Opts) -> Res<String
             }
             blast(&groups, o)?
         }
-        Dir::In => count(&raws[0].1, &ours, o)?,
+        Dir::In => count(&raws[0], &ours, o)?,
     };
     drop(conns);
     Ok(line)

@@ -25,9 +25,10 @@
 //! counts. `--dir in`: on the go, `peer` sends to the address the control
 //! connection of each call came from (the router's public address behind
 //! NAT) with the recorded Call IDs, `pns` counts. Calls are used
-//! round-robin. The sender stops after `--secs` or `--max-packets`; the receiver counts packets
-//! whose Call ID is one of its live calls and stops after `--quiet-ms`
-//! without packets (or a deadline). Each side prints one line (`keys`:
+//! round-robin. The sender stops after `--secs` or `--max-packets`; the
+//! receiver counts packets whose Call ID is one of its live calls and stops
+//! after `--quiet-ms` without packets (or a deadline). Each side prints one
+//! line (`keys`:
 //! distinct Call IDs sent on / received on):
 //!
 //! ```text

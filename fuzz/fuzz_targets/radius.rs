@@ -54,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
         c.handle_datagram(server.addr, &d);
     }
     while let Some((_, o)) = c.poll_done() {
-        assert!(!matches!(o, Outcome::Answer { .. }), "an unsigned answer was taken");
+        assert!(
+            !matches!(o, Outcome::Answer { .. }),
+            "an unsigned answer was taken"
+        );
     }
     c.handle_timeout(t0 + Duration::from_secs(4));
     while c.poll_transmit().is_some() {}

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::hosts;
 use super::lab::*;
+use super::{hosts, lan_clients};
 
 #[test]
 fn refuses_to_run_beside_the_kernel_helper() {
@@ -256,18 +256,7 @@ fn established_control_segments_skip_the_rest_of_the_forward_hook() {
         st["queue_num"].as_u64().map(|q| q + 1),
         "{st}"
     );
-    let r = lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 2),
-            "--packets",
-            "50",
-        ],
-    );
-    assert_exact(&r);
+    assert_exact(&lan_clients(&lab, 10, 2, 50, &[]));
     let segments = lab.status()["stats"]["segments"].as_u64().unwrap_or(0);
     let (after, text) = counted(&lab, "table ip offloadlike", "counter");
     // Two connections: their SYNs (a lost SYN sent again may add one).

@@ -25,22 +25,21 @@ fn hosts(from: u8, n: u8) -> String {
         .join(",")
 }
 
+/// `n` LAN hosts from 192.168.1.`first` call server A and send `packets`
+/// GRE packets each (client options `extra` added); the client's report.
+fn lan_clients(lab: &Lab, first: u8, n: u8, packets: u32, extra: &[&str]) -> serde_json::Value {
+    let (from, packets) = (hosts(first, n), packets.to_string());
+    let mut args = vec!["--server", SERVER_A, "--from", &from, "--packets", &packets];
+    args.extend_from_slice(extra);
+    lab.client("lan", &args)
+}
+
 /// Scenario 1: two LAN clients with the same Call ID to the same server.
 fn same_call_id(nat: Nat) -> serde_json::Value {
     let mut lab = Lab::new(nat, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 2),
-            "--packets",
-            "100",
-        ],
-    )
+    lan_clients(&lab, 10, 2, 100, &[])
 }
 
 /// Scenario 2: clients to two different servers, all with one Call ID.
@@ -82,19 +81,7 @@ fn two_calls_per_connection(nat: Nat) -> serde_json::Value {
     let mut lab = Lab::new(nat, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 2),
-            "--calls",
-            "2",
-            "--packets",
-            "50",
-        ],
-    )
+    lan_clients(&lab, 10, 2, 50, &["--calls", "2"])
 }
 
 /// Scenario 4: control messages split across segments / coalesced.
@@ -102,21 +89,7 @@ fn split(nat: Nat, how: &str) -> serde_json::Value {
     let mut lab = Lab::new(nat, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 2),
-            "--calls",
-            "2",
-            "--split",
-            how,
-            "--packets",
-            "30",
-        ],
-    )
+    lan_clients(&lab, 10, 2, 30, &["--calls", "2", "--split", how])
 }
 
 /// Scenario 5: a PPTP server on the LAN behind a port forward, two outside
