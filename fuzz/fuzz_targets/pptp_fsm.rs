@@ -183,10 +183,10 @@ fn command(
             assert_eq!(client.c.close_call(id, now), want, "close_call");
             if want.is_ok() {
                 let sends = info.is_some_and(|i| i.state != CallState::WaitDisconnect);
-                if let Some(entry) = client.calls.get_mut(&id) {
-                    if entry.0 != ClientCall::WaitDisconnect {
-                        *entry = (ClientCall::WaitDisconnect, now);
-                    }
+                if let Some(entry) = client.calls.get_mut(&id)
+                    && entry.0 != ClientCall::WaitDisconnect
+                {
+                    *entry = (ClientCall::WaitDisconnect, now);
                 }
                 done[0] = Some(Done::Close { id, sends });
             }

@@ -175,10 +175,9 @@ impl End {
                     self.last_rx = now;
                     if let Message::StartControlConnectionRequest(s)
                     | Message::StartControlConnectionReply(s) = m
+                        && s.protocol_version < VERSION_1_0
                     {
-                        if s.protocol_version < VERSION_1_0 {
-                            self.bad_versions.push(s.protocol_version);
-                        }
+                        self.bad_versions.push(s.protocol_version);
                     }
                     step.received.push(m);
                 }
