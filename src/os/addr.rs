@@ -122,7 +122,8 @@ pub async fn rename(h: &rtnetlink::Handle, index: u32, name: &str) -> Result<(),
 }
 
 /// Bring a point-to-point link up: MTU, local address (/32), link up, and a
-/// host route to the peer through it.
+/// host route to the peer through it. Each request replaces what is there,
+/// so doing it again (a new MTU, a new peer) is harmless.
 pub async fn configure_p2p(
     h: &rtnetlink::Handle,
     index: u32,

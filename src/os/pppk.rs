@@ -46,6 +46,8 @@ const SC_CCP_UP: libc::c_int = 0x80;
 const SC_MUST_COMP: libc::c_int = 0x0040_0000;
 /// `NPMODE_PASS`.
 const NPMODE_PASS: libc::c_int = 0;
+/// `NPMODE_DROP`.
+const NPMODE_DROP: libc::c_int = 1;
 
 /// MPPE's CCP option type and length (RFC 3078 §2).
 const CI_MPPE: u8 = 18;
@@ -190,12 +192,17 @@ impl KernelCall {
         let unit_no =
             ioctl_int(&unit, PPPIOCNEWUNIT, -1).map_err(|e| missing("PPPIOCNEWUNIT", e))?;
         ioctl_int(&chan, PPPIOCCONNECT, unit_no).map_err(|e| missing("PPPIOCCONNECT", e))?;
-        Ok(KernelCall {
+        let call = KernelCall {
             _sock: sock,
             chan: owned_async_fd(chan)?,
             unit: owned_async_fd(unit)?,
             name: format!("ppp{unit_no}"),
-        })
+        };
+        // A new unit passes IP; until the session is Up none may (RFC 1661
+        // §3.6: network-layer packets only once their NCP is Opened), even
+        // with the interface up before then.
+        call.set_npmode(NPMODE_DROP)?;
+        Ok(call)
     }
 
     /// The unit's interface name.
@@ -319,11 +326,13 @@ impl KernelCall {
     /// The network layer is up: IPv4 and IPv6 let through. (The unit's
     /// MRU stays the kernel's 1500, which is also its decryption buffer.)
     pub fn network_up(&self) -> Result<(), OsError> {
+        self.set_npmode(NPMODE_PASS)
+    }
+
+    /// What the unit does with IPv4 and IPv6, both ways.
+    fn set_npmode(&self, mode: libc::c_int) -> Result<(), OsError> {
         for protocol in [0x0021, 0x0057] {
-            let mut np = NpIoctl {
-                protocol,
-                mode: NPMODE_PASS,
-            };
+            let mut np = NpIoctl { protocol, mode };
             ioctl_ptr(&self.unit, PPPIOCSNPMODE, &mut np)
                 .map_err(|e| missing("PPPIOCSNPMODE", e))?;
         }

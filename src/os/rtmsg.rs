@@ -7,7 +7,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkMessage,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkMessage,
 };
 use rtnetlink::packet_route::address::{AddressHeaderFlags, AddressMessage};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkMessage};
@@ -59,14 +59,15 @@ pub fn link_rename(index: u32, name: &str) -> Request {
     request(CHANGE, RouteNetlinkMessage::SetLink(m))
 }
 
-/// RTM_NEWADDR: `ip/len` on interface `index`.
+/// RTM_NEWADDR: `ip/len` on interface `index` (replacing the same
+/// address).
 pub fn address_add(index: u32, ip: Ipv4Addr, len: u8) -> Request {
     let m = AddressMessageBuilder::<Ipv4Addr>::new()
         .index(index)
         .address(ip, len)
         .build();
     request(
-        CHANGE | NLM_F_EXCL | NLM_F_CREATE,
+        CHANGE | NLM_F_REPLACE | NLM_F_CREATE,
         RouteNetlinkMessage::NewAddress(m),
     )
 }

@@ -147,6 +147,14 @@ impl Drop for KernelLink {
 /// kernel before any frame the session made with them (its CCP
 /// Configure-Request follows authentication in the same batch), then the
 /// frames to the channel or the unit. Returns the session's events.
+///
+/// When the session is Up, the unit lets IP through before this batch's
+/// frames leave: one of them may be the Configure-Ack that opens the
+/// peer's side, and the peer may send at once (a side opens once it has
+/// sent and received a Configure-Ack, RFC 1661 §4.1). CCP is Opened by
+/// then: the unit saw the peer's Configure-Ack, so what it sends is
+/// encrypted; it decrypts once this side's Configure-Ack goes by, which is
+/// before the peer can encrypt anything.
 pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> {
     if !k.keys_set {
         if let Some(keys) = ppp.start_keys() {
@@ -156,11 +164,18 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
             }
         }
     }
-    while let Some(f) = ppp.poll_transmit() {
-        k.call.send(&f);
-    }
+    let frames: Vec<Vec<u8>> = std::iter::from_fn(|| ppp.poll_transmit()).collect();
     while ppp.poll_ip().is_some() {}
-    std::iter::from_fn(|| ppp.poll_event()).collect()
+    let events: Vec<SessionEvent> = std::iter::from_fn(|| ppp.poll_event()).collect();
+    if events.iter().any(|e| matches!(e, SessionEvent::Up { .. })) {
+        if let Err(e) = k.call.network_up() {
+            tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
+        }
+    }
+    for f in &frames {
+        k.call.send(f);
+    }
+    events
 }
 
 /// Whether the endpoint runs its data on the kernel's path, from the

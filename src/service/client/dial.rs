@@ -381,7 +381,6 @@ async fn run(
                     if let Some(k) = &klink {
                         let required = mppe.is_some() && link_mppe_required;
                         k.call.ccp_up(required)?;
-                        k.call.network_up()?;
                     }
                     addr::configure_p2p(&h, tun_index, local_ip, peer, u32::from(mtu)).await?;
                     let dns: Vec<Ipv4Addr> = dns.iter().flatten().copied().collect();

@@ -64,6 +64,86 @@ async fn kernel_reader(st: Shared, cid: u16, call: Rc<KernelCall>) {
     }
 }
 
+/// A session for the call a client asks for (its Outgoing-Call-Request,
+/// RFC 2637 §2.7) within the session, pending-login and lockout limits, or
+/// the call rejected. Returns its Call ID and the future that
+/// routes its address ([`super::session::prepare`]).
+fn new_session(
+    st: &Shared,
+    ctl: &mut Control,
+    local: std::net::Ipv4Addr,
+    peer: std::net::SocketAddrV4,
+    peer_call_id: u16,
+    now: Instant,
+) -> Option<(u16, impl std::future::Future<Output = ()> + 'static)> {
+    let mut g = st.borrow_mut();
+    let pending = g.sessions.values().filter(|x| x.user.is_none()).count();
+    let locked = g
+        .lock
+        .lock()
+        .map(|l| l.locked(&Key::Addr(*peer.ip()), now))
+        .unwrap_or(false);
+    if locked || pending >= g.opts.max_pending_auth {
+        tracing::warn!(peer = %peer, locked, pending,
+            "call refused: address locked out, or too many logins in progress");
+        let _ = ctl.reject_call(peer_call_id, 7);
+        return None;
+    }
+    let full = g.sessions.len() >= g.opts.max_sessions;
+    let (Some(ip), false) = (g.free.pop(), full) else {
+        tracing::warn!(peer = %peer, "call refused: no free address or session limit");
+        let _ = ctl.reject_call(peer_call_id, 4);
+        return None;
+    };
+    let mut cid = random_call_id();
+    while g.sessions.contains_key(&cid) {
+        cid = random_call_id();
+    }
+    let kernel = if g.kernel {
+        match kernel_link(st, local, cid, *peer.ip(), peer_call_id) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                tracing::warn!(peer = %peer, error = %e, "call refused: the kernel's PPTP path failed");
+                g.free.push(ip);
+                let _ = ctl.reject_call(peer_call_id, 2);
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+    let mut cfg = g.cfg.clone();
+    cfg.ipcp.remote = Some(ip);
+    let prefix6 = super::session::ipv6_for_call(&mut g, &mut cfg);
+    let ppp = Session::server(cfg, now, OsRng, g.secrets.clone());
+    let link = Link::new(
+        GreChannel::new(cid, peer_call_id, GreConfig::default()),
+        ppp,
+        *peer.ip(),
+    );
+    g.sessions.insert(
+        cid,
+        Session_ {
+            link,
+            user: None,
+            tunnel_ip: ip,
+            static_ip: false,
+            started: now,
+            last_ip: now,
+            up: None,
+            prefix6,
+            peer_id: None,
+            aaa: super::aaa::SessionAaa {
+                acct_session_id: super::aaa::session_id(cid),
+                ..Default::default()
+            },
+            counters: Default::default(),
+            kernel,
+        },
+    );
+    Some((cid, super::session::prepare(&g, cid)))
+}
+
 /// Accept control connections for ever. At most `max_sessions +
 /// max_pending_auth` at once: when full, the oldest connection that carries
 /// no call (a slow or silent client) makes room; if every one carries a
@@ -152,71 +232,18 @@ async fn control_task(st: Shared, mut s: TcpStream, peer: SocketAddr, busy: Rc<C
                 let now = Instant::now();
                 match ev {
                     ControlEvent::IncomingCall { peer_call_id, .. } => {
-                        let mut g = st.borrow_mut();
-                        let pending = g.sessions.values().filter(|x| x.user.is_none()).count();
-                        let locked = g
-                            .lock
-                            .lock()
-                            .map(|l| l.locked(&Key::Addr(*peer.ip()), now))
-                            .unwrap_or(false);
-                        if locked || pending >= g.opts.max_pending_auth {
-                            tracing::warn!(peer = %peer, locked, pending,
-                                "call refused: address locked out, or too many logins in progress");
-                            let _ = ctl.reject_call(peer_call_id, 7);
-                            continue;
-                        }
-                        let full = g.sessions.len() >= g.opts.max_sessions;
-                        let (Some(ip), false) = (g.free.pop(), full) else {
-                            tracing::warn!(peer = %peer, "call refused: no free address or session limit");
-                            let _ = ctl.reject_call(peer_call_id, 4);
+                        let Some((cid, ready)) =
+                            new_session(&st, &mut ctl, local, peer, peer_call_id, now)
+                        else {
                             continue;
                         };
-                        let mut cid = random_call_id();
-                        while g.sessions.contains_key(&cid) {
-                            cid = random_call_id();
+                        // Answered once the call's address is routed: the
+                        // client starts PPP when the reply reaches it.
+                        ready.await;
+                        if !st.borrow().sessions.contains_key(&cid) {
+                            let _ = ctl.reject_call(peer_call_id, 2);
+                            continue;
                         }
-                        let kernel = if g.kernel {
-                            match kernel_link(&st, local, cid, *peer.ip(), peer_call_id) {
-                                Ok(k) => Some(k),
-                                Err(e) => {
-                                    tracing::warn!(peer = %peer, error = %e, "call refused: the kernel's PPTP path failed");
-                                    g.free.push(ip);
-                                    let _ = ctl.reject_call(peer_call_id, 2);
-                                    continue;
-                                }
-                            }
-                        } else {
-                            None
-                        };
-                        let mut cfg = g.cfg.clone();
-                        cfg.ipcp.remote = Some(ip);
-                        let prefix6 = super::session::ipv6_for_call(&mut g, &mut cfg);
-                        let ppp = Session::server(cfg, now, OsRng, g.secrets.clone());
-                        let link = Link::new(
-                            GreChannel::new(cid, peer_call_id, GreConfig::default()),
-                            ppp,
-                            *peer.ip(),
-                        );
-                        g.sessions.insert(
-                            cid,
-                            Session_ {
-                                link,
-                                user: None,
-                                tunnel_ip: ip,
-                                static_ip: false,
-                                started: now,
-                                last_ip: now,
-                                up: None,
-                                prefix6,
-                                peer_id: None,
-                                aaa: super::aaa::SessionAaa {
-                                    acct_session_id: super::aaa::session_id(cid),
-                                    ..Default::default()
-                                },
-                                counters: Default::default(),
-                                kernel,
-                            },
-                        );
                         mine.push(cid);
                         busy.set(true);
                         let _ = ctl.accept_call(peer_call_id, cid);

@@ -283,12 +283,14 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                     s.link.ppp.close(now);
                     continue;
                 }
+                let mut moved = None;
                 if ip != s.tunnel_ip && !s.static_ip {
                     // The user's static address replaced the pool's.
                     let pool_ip = std::mem::replace(&mut s.tunnel_ip, ip);
                     s.static_ip = true;
                     st.free.push(pool_ip);
                     st.free.retain(|a| *a != ip);
+                    moved = Some(pool_ip);
                 }
                 let first = s.up.is_none();
                 let mtu = s
@@ -300,7 +302,7 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                 s.last_ip = now;
                 if let Some(k) = &s.kernel {
                     let required = mppe.is_some() && st.cfg.mppe.is_some_and(|p| p.required);
-                    if let Err(e) = k.call.ccp_up(required).and_then(|()| k.call.network_up()) {
+                    if let Err(e) = k.call.ccp_up(required) {
                         tracing::warn!(error = %e, "kernel PPP unit");
                     }
                 }
@@ -308,7 +310,7 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                     tunnel_ip = %ip, ?mppe, "session up");
                 st.by_ip.insert(ip, cid);
                 if first {
-                    install(st, cid, ip, mtu);
+                    install(st, cid, ip, mtu, moved);
                     framed_routes(st, cid);
                     session_up(st, cid, now);
                 }
@@ -404,17 +406,67 @@ fn framed_routes(st: &mut State, cid: u16) {
     });
 }
 
+/// The MTU a kernel session's interface has until the session is Up and
+/// the peer's MRU known; no IP passes the unit before then.
+const PRE_UP_MTU: u32 = 1400;
+
+/// A new call's route to its pool address, set before the call is
+/// answered: a side opens once it has sent and received a Configure-Ack
+/// (RFC 1661 §4.1), so the client may open, and send, the moment this
+/// server's last Configure-Ack reaches it, which is too soon for a route
+/// set only when this server opened. On the kernel's path the session's
+/// interface comes up with its addresses (its unit drops IP until the
+/// session is Up); on the TUN path the host route is set (the TUN loop
+/// drops what belongs to no session that is Up). At most
+/// [`PREPARE_TIMEOUT`]: the call is answered anyway, and the session's Up
+/// sets the route again.
+pub fn prepare(st: &State, cid: u16) -> impl std::future::Future<Output = ()> + use<> {
+    let s = st.sessions.get(&cid);
+    let (h, local) = (st.h.clone(), st.opts.local_ip);
+    let target = s.map(|s| (s.dev(st.tun_index), s.kernel.is_some(), s.tunnel_ip));
+    async move {
+        let Some((idx, kernel, ip)) = target else {
+            return;
+        };
+        let set = async {
+            if kernel {
+                addr::configure_p2p(&h, idx, local, ip, PRE_UP_MTU).await
+            } else {
+                addr::add_route(&h, ip, 32, idx).await
+            }
+        };
+        match tokio::time::timeout(PREPARE_TIMEOUT, set).await {
+            Ok(Ok(())) => tracing::debug!(call_id = cid, %ip, "new call's address routed"),
+            Ok(Err(e)) => {
+                tracing::warn!(call_id = cid, error = %e, %ip, "route to a new call's address")
+            }
+            Err(_) => {
+                tracing::warn!(call_id = cid, %ip, "route to a new call's address: no answer from the kernel")
+            }
+        }
+    }
+}
+
+/// How long a new call waits for its route before it is answered.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Host route to the client and, if asked, proxy ARP on the LAN whose
 /// subnet holds its address.
 /// On the kernel's path the session's own interface gets the addresses
-/// (its peer address is the host route).
-fn install(st: &State, cid: u16, ip: Ipv4Addr, mtu: u16) {
+/// (its peer address is the host route) and the negotiated MTU; `moved`
+/// is the pool address [`prepare`] routed there, when the user's own
+/// address replaced it.
+fn install(st: &State, cid: u16, ip: Ipv4Addr, mtu: u16, moved: Option<Ipv4Addr>) {
     let (h, proxy, local) = (st.h.clone(), st.opts.proxy_arp, st.opts.local_ip);
     let Some(s) = st.sessions.get(&cid) else {
         return;
     };
     let (idx, kernel) = (s.dev(st.tun_index), s.kernel.is_some());
     tokio::task::spawn_local(async move {
+        if let (Some(old), true) = (moved, kernel) {
+            // Another session may get that address now.
+            let _ = addr::del_route(&h, old, 32, idx).await;
+        }
         let r = if kernel {
             addr::configure_p2p(&h, idx, local, ip, u32::from(mtu)).await
         } else {
