@@ -23,7 +23,9 @@
 #       (Linux's ppp_mppe resynchronises stateful mode differently from RFC
 #       3078 §8.2), the first packet sent the moment the client is up
 #       (from its up hook), pings, and downloads (SHA-256) clean and with
-#       every 33rd GRE packet of the server lost on the way; and our client there
+#       every 33rd GRE packet of the server lost on the way, and echo
+#       requests in clear on the call's GRE (unanswered: the server's
+#       filter drops them); and our client there
 #       (--data-path kernel) dials our server of (a): a ping and a download
 #   (d) two pptp-linux + pppd clients (VMs "c1", "c2") on a LAN behind a
 #       router namespace running `pptp-passthrough helper` reach pptpd (VM
@@ -80,7 +82,7 @@ esac
 need_root "$@"
 # Host side: qemu, busybox (also for the VMs), tcpdump for captures, and the
 # libraries pppd and pptpd link against (copied into the initramfs).
-install_packages qemu-system-x86 busybox-static tcpdump iputils-ping freeradius nftables \
+install_packages qemu-system-x86 busybox-static tcpdump iputils-ping freeradius nftables python3 \
     libwrap0 libpcap0.8 libssl3 libpam0g libcrypt1 libsystemd0
 
 START=$SECONDS
@@ -1306,6 +1308,39 @@ EOF
         ip netns exec "$NET" nft delete table bridge pptploss
         if [ "${lost:-0}" -gt 0 ]; then res "kernel loss-injected" PASS "$lost GRE packets of the server dropped"
         else res "kernel loss-injected" FAIL "no packet was dropped"; fi
+        # Last, as it ends the call's GRE sequence: an echo request in
+        # clear (PPP protocol 0x0021, no MPPE) on the call's GRE, as anyone
+        # who spoofs our client and guesses the Call ID can send. Linux's
+        # unit would take it; the server's socket filter must drop it, so
+        # no echo reply comes back through the tunnel.
+        scid=$(sed -n 's/.*call up, starting PPP.* peer_call_id=\([0-9]*\).*/\1/p' "$W/kclient.err" | tail -n 1)
+        ip netns exec "$CLI" timeout 8 tcpdump -l -n -i pptpg0 -c 1 'icmp[icmptype] == 0 and icmp[4:2] == 0x4242' \
+            >"$W/kclear.out" 2>/dev/null &
+        td=$!
+        sleep 1
+        mine=$(echo "$line" | sed -n 's/^connected: tunnel \([0-9.]*\) <-> .*/\1/p')
+        ip netns exec "$CLI" python3 - "${scid:-0}" "$mine" "$peer" <<'PY'
+import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    return ~(s + (s >> 16)) & 0xFFFF
+cid, src, dst = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+icmp = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"in clear" * 4
+icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+ppp = b"\xff\x03\x00\x21" + ip + icmp
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_GRE)
+for seq in range(1 << 28, (1 << 28) + 3):
+    s.sendto(struct.pack("!BBHHHI", 0x30, 0x01, 0x880B, len(ppp), cid, seq) + ppp, ("198.51.100.32", 0))
+PY
+        wait "$td" 2>/dev/null || true
+        if [ -z "$scid" ]; then res "kernel clear-ip-dropped" FAIL "no Call ID of the server in the client's log"
+        elif grep -q 'ICMP echo reply' "$W/kclear.out"; then
+            res "kernel clear-ip-dropped" FAIL "the server answered an echo request sent in clear: $(head -c 200 "$W/kclear.out")"
+        else res "kernel clear-ip-dropped" PASS "no answer to 3 echo requests in clear on call $scid"; fi
     else
         res "kernel connect" FAIL "no 'connected:' line from our client: $(tail -n 3 "$W/kclient.err" | tr '\n' ';')"
     fi
@@ -1419,7 +1454,7 @@ expect "r connect" "r ping-to-server" "r download-from-server" "r server-side-do
     "ours-radius framed-ip" "ours-radius ping-to-r" "ours-radius download-from-r" "ours-radius accounting"
 scenario "(g) the kernel's data path (VM k): our client -> our server there, with loss; our client there -> our server" 'kernel |k '
 expect "kernel connect" "kernel first-ping" "kernel ping-to-server" "kernel download-from-server" \
-    "kernel download-with-loss" "kernel loss-injected" \
+    "kernel download-with-loss" "kernel loss-injected" "kernel clear-ip-dropped" \
     "k server-kernel-path" "k client-connect" "k client-kernel-path" "k ping-to-server" \
     "k download-from-server" "k client-hangup"
 scenario "(d) two pptp-linux + pppd (VMs c1, c2) behind pptp-passthrough helper -> pptpd (VM s)" \

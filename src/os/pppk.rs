@@ -21,6 +21,8 @@ use tokio::io::unix::AsyncFd;
 use super::OsError;
 use super::tun::owned_async_fd;
 
+mod filter;
+
 /// `PX_PROTO_PPTP` of `<linux/if_pppox.h>`.
 const PX_PROTO_PPTP: u32 = 2;
 /// `struct sockaddr_pppox` is packed: family (2), protocol (4), then a
@@ -106,7 +108,7 @@ pub const FRAME_BUF: usize = 4096;
 /// One call on the kernel's data path.
 pub struct KernelCall {
     /// The PPPoX socket: the call (GRE) itself; closing it ends the call.
-    _sock: OwnedFd,
+    sock: OwnedFd,
     chan: AsyncFd<File>,
     unit: AsyncFd<File>,
     /// The unit's interface name (`ppp<N>` unless renamed).
@@ -193,7 +195,7 @@ impl KernelCall {
             ioctl_int(&unit, PPPIOCNEWUNIT, -1).map_err(|e| missing("PPPIOCNEWUNIT", e))?;
         ioctl_int(&chan, PPPIOCCONNECT, unit_no).map_err(|e| missing("PPPIOCCONNECT", e))?;
         let call = KernelCall {
-            _sock: sock,
+            sock,
             chan: owned_async_fd(chan)?,
             unit: owned_async_fd(unit)?,
             name: format!("ppp{unit_no}"),
@@ -321,6 +323,36 @@ impl KernelCall {
             read("tx_bytes"),
             read("tx_packets"),
         )
+    }
+
+    /// From now on the call's GRE may carry network-layer PPP frames only
+    /// compressed (encrypted): the kernel's unit would take IP in clear
+    /// even with MPPE required (see [`filter`]). For as long as the call
+    /// lives.
+    pub fn require_encrypted(&self) -> Result<(), OsError> {
+        let prog = libc::sock_fprog {
+            len: filter::MPPE_ONLY.len() as u16,
+            filter: filter::MPPE_ONLY.as_ptr().cast_mut(),
+        };
+        // SAFETY: SO_ATTACH_FILTER reads a sock_fprog and the instructions
+        // it points to (the kernel copies them; it never writes through the
+        // pointer), all alive for the call; `sock` is open.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&prog as *const libc::sock_fprog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(missing(
+                "a socket filter on the PPTP call",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(())
     }
 
     /// The network layer is up: IPv4 and IPv6 let through. (The unit's

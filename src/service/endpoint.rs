@@ -167,8 +167,15 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
     let frames: Vec<Vec<u8>> = std::iter::from_fn(|| ppp.poll_transmit()).collect();
     while ppp.poll_ip().is_some() {}
     let events: Vec<SessionEvent> = std::iter::from_fn(|| ppp.poll_event()).collect();
-    if events.iter().any(|e| matches!(e, SessionEvent::Up { .. })) {
-        if let Err(e) = k.call.network_up() {
+    if let Some(mppe) = events.iter().find_map(|e| match e {
+        SessionEvent::Up { mppe, .. } => Some(mppe.is_some()),
+        _ => None,
+    }) {
+        // With MPPE in use the unit would still take IP in clear: a session
+        // whose filter cannot be set passes no IP at all.
+        if mppe && let Err(e) = k.call.require_encrypted() {
+            tracing::error!(error = %e, "the session passes no IP");
+        } else if let Err(e) = k.call.network_up() {
             tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
         }
     }
