@@ -755,11 +755,19 @@ if [ "$MODE" = bench ]; then
     vm_cpu() { ctl stat | awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }'; }
     median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > 0) ? sprintf("%.2f", a / b) : "-" }'; }
+    # tap_stats: packets and bytes the host sent to VM s and got from it.
+    tap_stats() {
+        ip netns exec "$NET" cat /sys/class/net/tap-s/statistics/{tx_packets,tx_bytes,rx_packets,rx_bytes} | tr '\n' ' '
+    }
     # xfer down|up PEER: BENCH_BYTES through the tunnel; prints
-    # "Mbit/s VM-CPU-ms-per-MB VM-busy-%", or nothing when it failed.
+    # "Mbit/s VM-CPU-ms-per-MB VM-busy-%", or nothing when it failed; on
+    # stderr the packets per MiB each way (data one way, TCP's
+    # acknowledgements the other: each costs the VM a stateless MPPE key
+    # change, RFC 3078 §8.1).
     xfer() {
-        local c0 c1 t0 t1 got
+        local c0 c1 t0 t1 got s0 s1
         read -r -a c0 < <(vm_cpu) || true
+        s0=$(tap_stats)
         t0=$(date +%s%N)
         if [ "$1" = down ]; then
             got=$(ip netns exec "$CLI" timeout "$XFER_SECS" busybox nc "$2" 5001 </dev/null | wc -c)
@@ -767,6 +775,10 @@ if [ "$MODE" = bench ]; then
             head -c "$BENCH_BYTES" /dev/zero | ip netns exec "$CLI" timeout "$XFER_SECS" busybox nc "$2" 5002 || true
         fi
         t1=$(date +%s%N)
+        s1=$(tap_stats)
+        echo "$s0 $s1" | awk -v d="$1" -v mib=$((BENCH_BYTES / 1048576)) '{
+            printf "        %s: per MiB %d packets to the VM (%.0f B each), %d from it (%.0f B each)\n", d,
+                ($5 - $1) / mib, ($6 - $2) / ($5 - $1 + 0.001), ($7 - $3) / mib, ($8 - $4) / ($7 - $3 + 0.001) }' >&2
         read -r -a c1 < <(vm_cpu) || true
         [ "$1" = up ] && got=$(ctl up-bytes)
         if [ "${got:-0}" != "$BENCH_BYTES" ]; then
