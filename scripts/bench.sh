@@ -665,7 +665,9 @@ medians.
   stateless on both. Per call a download (the VM sends, the server
   encrypts) and an upload (the VM receives, the server decrypts) of a fixed
   size with busybox `nc` and `dd`, timed on the host; VM CPU is the VM's
-  busy time (`/proc/stat`) per MiB moved. Emulation makes the VM's CPU
+  busy time (`/proc/stat`) per MiB moved; the log also shows, per
+  transfer, the packets per MiB each way on the VM's tap device (data one
+  way, TCP's acknowledgements the other). Emulation makes the VM's CPU
   slow: the absolute numbers are small, and the ratio (this server over
   pptpd + pppd) is the result.
 - Server at scale (`examples/loadgen.rs`): one process on the router's
