@@ -15,7 +15,8 @@
 # vs masquerade + the kernel's "pptp" helper vs masquerade + this helper
 # (flow guard, raw guard) vs the conntrack floor (masquerade + one static
 # GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it,
-# GRE_PERF=DIR records each of its runs with `perf record -a -g` there;
+# GRE_PERF=DIR records each of its runs with `perf record -a -g` there
+# while the packets flow;
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -204,10 +205,25 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out
         >"$WORK/gre.peer" 2>"$WORK/gre.peer.err" &
     pp=$!
     PIDS+=("$pp")
+    if [ -n "${4:-}" ]; then
+        # GRE_PERF: the whole machine while the sender blasts (it says so
+        # on stderr), not while the calls are set up.
+        local err=$WORK/gre.peer.err
+        [ "$3" = out ] && err=$WORK/gre.pns.err
+        (
+            for ((i = 0; i < lim * 20; i++)); do
+                grep -q '^blasting' "$err" 2>/dev/null && break
+                sleep 0.05
+            done
+            perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1
+        ) &
+        PIDS+=("$!")
+    fi
     ip netns exec "$LAN" timeout "$lim" "$GREGEN" pns --server 198.51.100.12 "${o[@]}" \
         --from 192.168.1.10 --hosts "$(gre_hosts "$1")" \
         >"$WORK/gre.pns" 2>"$WORK/gre.pns.err" || true
     wait "$pp" || true
+    if [ -n "${4:-}" ]; then wait "${PIDS[-1]}" || true; fi
     if [ "$3" = out ]; then tx=$WORK/gre.pns rx=$WORK/gre.peer; else tx=$WORK/gre.peer rx=$WORK/gre.pns; fi
     if ! grep -q '^sent=' "$tx" || ! grep -q '^received=' "$rx"; then
         echo "    gregen failed; it said:" >&2
@@ -241,12 +257,8 @@ if want gre; then
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
                             raw) GUARD=raw ours_on ;; floor) floor_on ;;
                         esac
-                        if [ -n "${GRE_PERF:-}" ]; then
-                            perf record -q -a -g -o "$GRE_PERF/$k.$who.r$r.data" >/dev/null 2>&1 &
-                            PERF=$!
-                        fi
-                        read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir")
-                        if [ -n "${GRE_PERF:-}" ]; then kill -INT "$PERF"; wait "$PERF" || true; fi
+                        read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir" \
+                            "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}")
                         case $who in
                             plain) masq_on ;; kernel) kernel_off ;; ours | raw) ours_off ;; floor) floor_off ;;
                         esac

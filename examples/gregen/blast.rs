@@ -92,6 +92,8 @@ pub(crate) fn blast(groups: &[Flows], o: Opts) -> Res<String> {
     let mut seq: Vec<Vec<u32>> = groups.iter().map(|g| vec![0u32; g.keys.len()]).collect();
     let (mut turn, mut sent, mut errors) = (0usize, 0u64, 0u64);
     let secs = Duration::from_secs_f64(o.secs.clamp(0.0, 3600.0));
+    // A profiler started on this line sees the packets, not the set-up.
+    eprintln!("blasting for {:.1} s", secs.as_secs_f64());
     let t0 = Instant::now();
     while sent < o.max_packets && t0.elapsed() < secs {
         let g = turn % groups.len();
