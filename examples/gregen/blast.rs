@@ -201,6 +201,12 @@ pub(crate) fn count(s: &Socket, live: &[u16], o: Opts) -> Res<String> {
             m.msg_hdr.msg_flags = 0;
             m.msg_len = 0;
         }
+        // Spinning starts with the first packet: not during the set-up.
+        let flags = if o.spin && first.is_some() {
+            libc::MSG_DONTWAIT
+        } else {
+            libc::MSG_WAITFORONE
+        };
         // SAFETY: `msgs` holds BATCH initialised mmsghdrs without names or
         // control data, each pointing to one iovec in `iov` that covers its
         // own SLOT bytes of `buf`; all stay alive and unborrowed until the
@@ -210,7 +216,7 @@ pub(crate) fn count(s: &Socket, live: &[u16], o: Opts) -> Res<String> {
                 s.as_raw_fd(),
                 msgs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE as _, // c_int in glibc, c_uint in musl
+                flags as _, // c_int in glibc, c_uint in musl
                 std::ptr::null_mut(),
             )
         };

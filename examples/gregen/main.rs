@@ -142,6 +142,11 @@ struct Opts {
     /// GRE payload bytes per packet.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1460))]
     size: u16,
+    /// The receiver never sleeps once packets come (non-blocking reads in
+    /// a loop): on a machine that also routes, waking it would be charged
+    /// to the sender's softirq, the path being measured.
+    #[arg(long)]
+    spin: bool,
     /// Seconds the sender sends.
     #[arg(long, default_value_t = 3.0)]
     secs: f64,
