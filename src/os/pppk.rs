@@ -327,7 +327,7 @@ impl KernelCall {
 
     /// From now on the call's GRE may carry network-layer PPP frames only
     /// compressed (encrypted): the kernel's unit would take IP in clear
-    /// even with MPPE required (see [`filter`]). For as long as the call
+    /// even with MPPE required (see the `filter` module). For as long as the call
     /// lives.
     pub fn require_encrypted(&self) -> Result<(), OsError> {
         let prog = libc::sock_fprog {

@@ -67,7 +67,7 @@ async fn kernel_reader(st: Shared, cid: u16, call: Rc<KernelCall>) {
 /// A session for the call a client asks for (its Outgoing-Call-Request,
 /// RFC 2637 §2.7) within the session, pending-login and lockout limits, or
 /// the call rejected. Returns its Call ID and the future that
-/// routes its address ([`super::session::prepare`]).
+/// routes its address ([`super::routes::prepare`]).
 fn new_session(
     st: &Shared,
     ctl: &mut Control,
@@ -141,7 +141,7 @@ fn new_session(
             kernel,
         },
     );
-    Some((cid, super::session::prepare(&g, cid)))
+    Some((cid, super::routes::prepare(&g, cid)))
 }
 
 /// Accept control connections for ever. At most `max_sessions +

@@ -6,6 +6,7 @@ mod aaa;
 mod control;
 mod radius_io;
 mod report;
+mod routes;
 mod session;
 
 use std::cell::RefCell;
