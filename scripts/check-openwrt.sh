@@ -410,7 +410,7 @@ expect "RustBinPackage" "$mk" '^\$\(eval \$\(call RustBinPackage,pptp-passthroug
 expect "BuildPackage" "$mk" '^\$\(eval \$\(call BuildPackage,pptp-passthrough\)\)$'
 deps=$(sed -n '/^  DEPENDS:=/,/^[^\t ]/p' "$PKG/Makefile" | tr -d '\\\n\t')
 # shellcheck disable=SC2016 # make variables, not shell ones
-for d in '$(RUST_ARCH_DEPENDS)' +kmod-nfnetlink-queue +kmod-nft-queue +kmod-nft-nat +nftables-json +kmod-tun; do
+for d in '$(RUST_ARCH_DEPENDS)' +kmod-nfnetlink-queue +kmod-nft-queue +kmod-nft-nat +nftables-json +kmod-tun +kmod-nf-conntrack-netlink; do
     if grep -qF -- "$d" <<<"$deps"; then pass "DEPENDS has $d"; else fail "DEPENDS lacks $d"; fi
 done
 expect "conffiles lists the config" "$(sed -n '/conffiles/,/endef/p' "$PKG/Makefile")" '^/etc/config/pptp-passthrough$'

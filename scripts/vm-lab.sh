@@ -198,8 +198,8 @@ kernel_pkg() {
 # What the lab needs from the kernel. Their dependencies are added from the
 # modules' own .modinfo; modules built into the kernel are skipped.
 MODS="veth crc32c_generic libcrc32c nfnetlink nf_tables nft_queue nfnetlink_queue
-    nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat nft_nat nft_chain_nat nft_masq nft_ct
-    nf_flow_table nf_flow_table_inet nft_flow_offload"
+    nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_conntrack_netlink nf_nat nft_nat nft_chain_nat
+    nft_masq nft_ct nf_flow_table nf_flow_table_inet nft_flow_offload"
 
 # modinfo_field FILE FIELD: a field of a module's .modinfo (NUL-separated
 # "key=value" strings; the same on every byte order).
@@ -480,7 +480,7 @@ sleep 3
 st3=$(status)
 in2=$(field "$st3" in_packets | sum)
 if kill -0 "$C1" 2>/dev/null && [ "$in2" -gt "$in1" ]; then
-    res gre-after-restart PASS "GRE to the LAN hosts counted in the maps: $in1 -> $in2 packets in 3 s after the restart"
+    res gre-after-restart PASS "GRE to the LAN hosts counted by conntrack: $in1 -> $in2 packets in 3 s after the restart"
 else
     res gre-after-restart FAIL "inbound GRE packets $in1 -> $in2 (clients running: $(kill -0 "$C1" 2>/dev/null && echo yes || echo no))"
 fi

@@ -4,9 +4,16 @@
 //! peer's GRE to the public address carries the ID, and that pair is all the
 //! kernel sees. IDs are never 0 (without the kernel helper an inbound GRE
 //! packet with key 0 can match the reply side of an outbound GRE conntrack
-//! entry), start at a random point, and a released ID rests in quarantine
-//! while a conntrack entry of its GRE could still be alive, so a later call
-//! never inherits an earlier call's NAT binding.
+//! entry), and a released ID rests in quarantine while a conntrack entry of
+//! its GRE could still be alive, so a later call never inherits an earlier
+//! call's NAT binding.
+//!
+//! A LAN host's call keeps its own Call ID as the public one when that is
+//! free towards the peer: its inbound GRE then needs no per-packet rewrite
+//! (RFC 2637 §4.1: the key is the receiver's Call ID). Any other call gets
+//! an ID from [`REWRITTEN_FROM`] up, starting at a random point; inbound
+//! GRE is looked up and rewritten only in that range, which a single bit
+//! test picks out per packet.
 //!
 //! A LAN host can end calls as fast as it can send requests, so what one
 //! host may hold towards one outside peer is bounded: [`MAX_LIVE_PER_HOST`]
@@ -31,6 +38,21 @@ pub const MAX_LIVE_PER_HOST: usize = 256;
 /// peer before the host's calls start taking back their own.
 pub const MAX_RESTING_PER_HOST: usize = 256;
 
+/// Public Call IDs from here up are looked up and rewritten per inbound
+/// GRE packet; below it a public ID is the LAN host's own. The top two bits
+/// set: what the forward rule tests.
+pub const REWRITTEN_FROM: u16 = 0xC000;
+
+/// How many public IDs a pool has for calls that cannot keep their own.
+pub const REWRITTEN_IDS: u32 = 0x1_0000 - REWRITTEN_FROM as u32;
+
+/// The `n`-th ID of the rewritten range after `start` (wrapping inside it).
+fn rewritten(start: u16, n: u32) -> u16 {
+    let off = (u32::from(start.wrapping_sub(REWRITTEN_FROM)) + n) % REWRITTEN_IDS;
+    // Below 0x1_0000 by construction.
+    (u32::from(REWRITTEN_FROM) + off) as u16
+}
+
 /// Who an ID is for: the router's own client (trusted, not bounded) or a
 /// LAN host (bounded per outside peer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,7 +64,8 @@ pub enum Owner {
 /// Why no ID was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// Every ID towards the peer is taken or resting.
+    /// The call cannot keep its own ID, and every ID of the rewritten range
+    /// towards the peer is taken or resting.
     Exhausted,
     /// The LAN host already holds [`MAX_LIVE_PER_HOST`] calls to the peer.
     HostLimit,
@@ -58,6 +81,9 @@ pub struct AllocStats {
     /// Calls given their host's own oldest resting ID
     /// ([`MAX_RESTING_PER_HOST`]).
     pub reused_own_resting: u64,
+    /// Calls whose public Call ID is the LAN host's own (no per-packet
+    /// rewrite).
+    pub kept_own: u64,
 }
 
 /// What one owner holds in one pool. `resting` is in release order, and
@@ -81,7 +107,7 @@ struct Pool {
 impl Pool {
     fn with_start(next: u16) -> Pool {
         Pool {
-            next,
+            next: rewritten(next, 0),
             ..Pool::default()
         }
     }
@@ -139,6 +165,9 @@ pub struct Allocator {
     pools: HashMap<(Ipv4Addr, Ipv4Addr), Pool>,
     quarantine: Duration,
     rng: u64,
+    /// Whether a LAN call may keep its own ID (off only in tests of the
+    /// rewriting itself).
+    keep_own: bool,
     pub stats: AllocStats,
 }
 
@@ -150,8 +179,16 @@ impl Allocator {
             pools: HashMap::new(),
             quarantine,
             rng: seed | 1,
+            keep_own: true,
             stats: AllocStats::default(),
         }
+    }
+
+    /// Give every call an ID of the rewritten range (tests of the rewrite).
+    #[cfg(test)]
+    pub fn rewrite_every_call(mut self) -> Self {
+        self.keep_own = false;
+        self
     }
 
     /// Wrap for sharing.
@@ -174,7 +211,7 @@ impl Allocator {
             .or_insert_with(|| Pool::with_start(start))
     }
 
-    /// A fresh ID for `owner`'s call to `remote`.
+    /// A fresh ID for `owner`'s call to `remote`, from the rewritten range.
     pub fn alloc(
         &mut self,
         public: Ipv4Addr,
@@ -182,7 +219,22 @@ impl Allocator {
         owner: Owner,
         now: Instant,
     ) -> Result<u16, Refused> {
-        let quarantine = self.quarantine;
+        self.alloc_keeping(public, remote, owner, 0, now)
+    }
+
+    /// An ID for `owner`'s call to `remote`: `own` itself if it is not 0,
+    /// not taken, and not resting for another owner (a conntrack entry
+    /// still bound to an ID the same host rests points at that host with
+    /// that very Call ID); otherwise one from the rewritten range.
+    pub fn alloc_keeping(
+        &mut self,
+        public: Ipv4Addr,
+        remote: Ipv4Addr,
+        owner: Owner,
+        own: u16,
+        now: Instant,
+    ) -> Result<u16, Refused> {
+        let (quarantine, keep_own) = (self.quarantine, self.keep_own);
         let pool = self.pool(public, remote);
         if pool
             .swept
@@ -191,31 +243,45 @@ impl Allocator {
             pool.swept = Some(now);
             pool.sweep(now, quarantine);
         }
+        let rests = |since: &Instant| now.saturating_duration_since(*since) < quarantine;
         if let (Owner::Lan(_), Some(h)) = (owner, pool.owners.get(&owner)) {
             if h.live >= MAX_LIVE_PER_HOST {
                 self.stats.refused_host_limit += 1;
                 return Err(Refused::HostLimit);
             }
+        }
+        if own != 0
+            && keep_own
+            && !pool.used.contains_key(&own)
+            && pool
+                .resting
+                .get(&own)
+                .is_none_or(|(s, o)| *o == owner || !rests(s))
+        {
+            pool.take(own, owner);
+            self.stats.kept_own += 1;
+            return Ok(own);
+        }
+        if let (Owner::Lan(_), Some(h)) = (owner, pool.owners.get(&owner)) {
             if h.resting.len() >= MAX_RESTING_PER_HOST {
-                if let Some(&id) = h.resting.front() {
+                // Only an ID of the rewritten range: one below it is some
+                // other call's own.
+                if let Some(&id) = h.resting.iter().find(|&&id| id >= REWRITTEN_FROM) {
                     pool.take(id, owner);
                     self.stats.reused_own_resting += 1;
                     return Ok(id);
                 }
             }
         }
-        let rests = |since: &Instant| now.saturating_duration_since(*since) < quarantine;
-        let mut id = pool.next;
-        for _ in 0..=u16::MAX as u32 {
-            if id != 0
-                && !pool.used.contains_key(&id)
-                && !pool.resting.get(&id).is_some_and(|(s, _)| rests(s))
+        let start = pool.next;
+        for n in 0..REWRITTEN_IDS {
+            let id = rewritten(start, n);
+            if !pool.used.contains_key(&id) && !pool.resting.get(&id).is_some_and(|(s, _)| rests(s))
             {
                 pool.take(id, owner);
-                pool.next = id.wrapping_add(1);
+                pool.next = rewritten(id, 1);
                 return Ok(id);
             }
-            id = id.wrapping_add(1);
         }
         self.stats.refused_exhausted += 1;
         Err(Refused::Exhausted)
@@ -325,7 +391,7 @@ mod tests {
         let now = Instant::now();
         let mut a = Allocator::new(7, Duration::from_secs(300));
         let mut seen = HashSet::new();
-        for _ in 0..65535 {
+        for _ in 0..REWRITTEN_IDS {
             let id = a.alloc(P, S1, R, now).expect("free id");
             assert_ne!(id, 0);
             assert!(seen.insert(id), "duplicate {id}");
@@ -354,7 +420,9 @@ mod tests {
         let t0 = Instant::now();
         let q = Duration::from_secs(300);
         let mut a = Allocator::new(1, q);
-        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, R, t0).unwrap()).collect();
+        let ids: Vec<u16> = (0..REWRITTEN_IDS)
+            .map(|_| a.alloc(P, S1, R, t0).unwrap())
+            .collect();
         a.release(P, S1, ids[5], t0);
         assert_eq!(
             a.alloc(P, S1, R, t0 + q / 2).ok(),
@@ -370,7 +438,9 @@ mod tests {
         // Later than `now` by q, so that `t0 - q` cannot underflow.
         let t0 = Instant::now() + q;
         let mut a = Allocator::new(3, q);
-        let ids: Vec<u16> = (0..65535).map(|_| a.alloc(P, S1, R, t0).unwrap()).collect();
+        let ids: Vec<u16> = (0..REWRITTEN_IDS)
+            .map(|_| a.alloc(P, S1, R, t0).unwrap())
+            .collect();
         // A sweep just ran (at t0); the ID's rest ends 0.5 s later, before
         // the next sweep is due: it must be free all the same.
         a.release(P, S1, ids[9], t0 + SWEEP_EVERY / 2 - q);
@@ -396,7 +466,7 @@ mod tests {
         assert_eq!(a.in_use(P, S1), 1);
         assert_eq!(a.in_use(P, S2), 1);
         // Neither the live ID nor the resting one is handed out again.
-        for _ in 0..65533 {
+        for _ in 0..REWRITTEN_IDS - 2 {
             let id = a.alloc(P, S1, R, now).expect("free id");
             assert!(id != early && id != gone);
         }
@@ -482,11 +552,76 @@ mod tests {
     fn exhaustion_is_counted_apart_from_the_host_limit() {
         let now = Instant::now();
         let mut a = Allocator::new(17, Duration::from_secs(300));
-        for _ in 0..65535 {
+        for _ in 0..REWRITTEN_IDS {
             a.alloc(P, S1, R, now).unwrap();
         }
         assert_eq!(a.alloc(P, S1, H1, now), Err(Refused::Exhausted));
         assert_eq!(a.stats.refused_exhausted, 1);
+    }
+
+    /// A call keeps its own Call ID when it is free towards the peer;
+    /// otherwise it gets one from the rewritten range.
+    #[test]
+    fn a_call_keeps_its_own_id_when_free() {
+        let t0 = Instant::now();
+        let q = Duration::from_secs(300);
+        let mut a = Allocator::new(23, q);
+        assert_eq!(a.alloc_keeping(P, S1, H1, 4660, t0), Ok(4660));
+        // Another host with the same ID towards the same peer: rewritten.
+        let b = a.alloc_keeping(P, S1, H2, 4660, t0).unwrap();
+        assert!(b >= REWRITTEN_FROM, "{b}");
+        // Towards another peer the ID is free again.
+        assert_eq!(a.alloc_keeping(P, S2, H2, 4660, t0), Ok(4660));
+        // 0 is never public; an own ID in the rewritten range is kept too
+        // (the rule looks it up and writes the same value back).
+        assert!(a.alloc_keeping(P, S1, H1, 0, t0).unwrap() >= REWRITTEN_FROM);
+        assert_eq!(a.alloc_keeping(P, S1, H1, 0xFFF0, t0), Ok(0xFFF0));
+        assert_eq!(a.stats.kept_own, 3);
+        // Resting: for its own host the ID comes back at once (a conntrack
+        // entry still bound to it points at that host and that ID) ...
+        a.release(P, S1, 4660, t0);
+        assert_eq!(a.alloc_keeping(P, S1, H1, 4660, t0), Ok(4660));
+        // ... for another host only after the quarantine.
+        a.release(P, S1, 4660, t0);
+        assert!(a.alloc_keeping(P, S1, H2, 4660, t0 + q / 2).unwrap() >= REWRITTEN_FROM);
+        assert_eq!(a.alloc_keeping(P, S1, H2, 4660, t0 + q), Ok(4660));
+    }
+
+    /// Past its resting bound a host takes back its own oldest resting ID
+    /// of the rewritten range, never an ID below it (another call's own).
+    #[test]
+    fn reuse_past_the_resting_bound_stays_in_the_rewritten_range() {
+        let t0 = Instant::now();
+        let mut a = Allocator::new(29, Duration::from_secs(300));
+        // H1's calls keep IDs 1..=300, each ended.
+        for own in 1..=300u16 {
+            assert_eq!(a.alloc_keeping(P, S1, H1, own, t0), Ok(own));
+            a.release(P, S1, own, t0);
+        }
+        // H2 holds 7, so H1's next call with 7 cannot keep it.
+        a.release(P, S1, 7, t0);
+        let t1 = t0 + Duration::from_secs(400);
+        assert_eq!(a.alloc_keeping(P, S1, H2, 7, t1), Ok(7));
+        let r = a.alloc_keeping(P, S1, H1, 7, t1).unwrap();
+        assert!(r >= REWRITTEN_FROM, "{r}");
+        a.release(P, S1, r, t1);
+        // H1 now rests more than the bound (within the quarantine): its
+        // next such call gets its resting rewritten ID back.
+        for own in 1000..1300u16 {
+            assert_eq!(a.alloc_keeping(P, S1, H1, own, t1), Ok(own));
+            a.release(P, S1, own, t1);
+        }
+        assert_eq!(a.alloc_keeping(P, S1, H1, 7, t1), Ok(r));
+        assert_eq!(a.stats.reused_own_resting, 1);
+    }
+
+    #[test]
+    fn the_rewritten_range_wraps_inside_itself() {
+        assert_eq!(rewritten(0xFFFF, 1), REWRITTEN_FROM);
+        assert_eq!(rewritten(0x0005, 0), REWRITTEN_FROM + 5);
+        assert_eq!(rewritten(REWRITTEN_FROM, REWRITTEN_IDS), REWRITTEN_FROM);
+        // The forward rule's bit test (top two bits set) is this range.
+        assert_eq!(REWRITTEN_FROM, 0b11 << 14);
     }
 
     /// The owners' books match the pool after any mix of operations.
@@ -505,7 +640,12 @@ mod tests {
             let now = t0 + Duration::from_millis(u64::from(k));
             match x % 4 {
                 0 | 1 => {
-                    if let Ok(id) = a.alloc(P, S1, hosts[(x / 4 % 3) as usize], now) {
+                    // Own IDs from a small range, so that they collide.
+                    let own = (x >> 20) as u16 % 64;
+                    if let Ok(id) = a.alloc_keeping(P, S1, hosts[(x / 4 % 3) as usize], own, now) {
+                        // Kept, or in the range the forward rule rewrites.
+                        assert!(id == own || id >= REWRITTEN_FROM, "{id} for {own}");
+                        assert_ne!(id, 0);
                         live.push(id);
                     }
                 }

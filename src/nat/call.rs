@@ -168,9 +168,13 @@ impl Calls {
         })
     }
 
-    fn alloc(&self, cx: &mut Ctx) -> u16 {
+    /// A public ID for the LAN side's call `own` (its own when free).
+    fn alloc(&self, cx: &mut Ctx, own: u16) -> u16 {
         let owner = Owner::Lan(*self.lan.ip());
-        match cx.alloc.alloc(cx.public, *self.remote.ip(), owner, cx.now) {
+        match cx
+            .alloc
+            .alloc_keeping(cx.public, *self.remote.ip(), owner, own, cx.now)
+        {
             Ok(id) => id,
             Err(why) => {
                 if cx.log_allowed() {
@@ -296,7 +300,7 @@ impl Calls {
                     patches.push((off, [0, 0]));
                     return patches;
                 }
-                let public = self.alloc(cx);
+                let public = self.alloc(cx, own);
                 let call = Call {
                     lan_cid: own,
                     public_cid: public,
@@ -337,7 +341,11 @@ impl Calls {
                 if let Some((i, _)) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx);
                 }
-                let public = if self.full(cx) { 0 } else { self.alloc(cx) };
+                let public = if self.full(cx) {
+                    0
+                } else {
+                    self.alloc(cx, own)
+                };
                 patches.push((off, public.to_be_bytes()));
                 if public == 0 {
                     patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));

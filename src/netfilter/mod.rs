@@ -14,6 +14,8 @@
     )
 )]
 
+pub mod counts;
+pub mod ctmsg;
 mod elements;
 mod nfnl;
 pub mod nfqmsg;
@@ -85,6 +87,10 @@ pub struct Setup {
     /// Element timeout in seconds (a safety net; teardown removes elements).
     pub element_timeout: u32,
     pub guard: Guard,
+    /// Look up every inbound GRE packet's Call ID, not only those of the
+    /// rewritten range: calls recovered from a helper that gave public IDs
+    /// from the whole range are alive.
+    pub rewrite_all: bool,
 }
 
 impl Setup {
@@ -276,6 +282,7 @@ mod tests {
             backend: Backend::Xtables,
             element_timeout: 60,
             guard: Guard::Raw,
+            rewrite_all: false,
         };
         let install = xtables_install(&s);
         let check = xtables_check(&s);
@@ -306,6 +313,7 @@ mod tests {
             backend: Backend::Xtables,
             element_timeout: 18000,
             guard: Guard::Flow,
+            rewrite_all: false,
         }
     }
 

@@ -4,6 +4,8 @@
 //! `nft -f` transaction; elements go through the nftables crate's JSON.
 
 use super::{Backend, Guard, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
+#[cfg(doc)]
+use crate::nat::alloc::REWRITTEN_FROM;
 
 /// ICMP "destination unreachable" of any code but "fragmentation needed"
 /// about a PPTP (version 1) GRE packet (the quoted IP header taken as 20
@@ -19,6 +21,10 @@ use super::{Backend, Guard, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
 /// discovery needs it.
 const ICMP_GRE_UNREACH: &str = "icmp type destination-unreachable icmp code != frag-needed \
      @th,136,8 47 @th,237,3 1";
+
+/// Public Call IDs from [`REWRITTEN_FROM`] up (their top two bits set,
+/// the GRE key at bits 48-63 of the header, RFC 2637 §4.1).
+const REWRITTEN_RULE: &str = "@th,48,2 3";
 
 fn quoted(names: &[String]) -> String {
     let v: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -64,6 +70,13 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
             format!("\n        ip protocol gre iifname \"{wan}\" @th,13,3 1 counter drop"),
         ),
     };
+    // Only public Call IDs of the rewritten range differ from the LAN
+    // host's own; a GRE packet of any other call passes on one bit test.
+    let rewritten = if s.rewrite_all {
+        String::new()
+    } else {
+        format!("{REWRITTEN_RULE} ")
+    };
     // (ctl_queue before ctl_pptp: it jumps there.)
     for chain in [
         "gre_raw",
@@ -104,8 +117,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
     chain gre_forward {{
         type filter hook forward priority filter + 10; policy accept;
-        ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
-        ip protocol gre oifname "{wan}" ip daddr . @th,48,16 @{SET_OUT} return
+        ip protocol gre {rewritten}iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
         {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
     chain gre_icmp {{
@@ -171,6 +183,7 @@ mod tests {
             backend: Backend::Xtables,
             element_timeout: 100,
             guard: Guard::Raw,
+            rewrite_all: false,
         };
         let t = table_text(&s, false);
         assert!(t.contains("dnat to ip saddr . @th,48,16 map @gre_dnat"));
@@ -224,17 +237,38 @@ mod tests {
                 < t.find("delete chain ip pptp_passthrough ctl_pptp")
         );
         assert_cheap_tests_first(&t);
-        // A mapped GRE packet leaves the forward chain once counted.
-        let forward = t.split("chain gre_forward {").last().unwrap();
+        // Inbound GRE is looked up (and its Call ID rewritten) only in the
+        // rewritten range of public IDs; outbound GRE meets no lookup.
+        let icmp_rule = icmp.to_string();
+        let lookup = "@th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
         assert_eq!(
-            forward
-                .split('}')
-                .next()
-                .unwrap()
-                .matches(" return\n")
-                .count(),
-            2
+            chain(&t, "gre_forward"),
+            [
+                format!("ip protocol gre @th,48,2 3 iifname \"wan0\" {lookup}"),
+                icmp_rule.clone()
+            ]
         );
+        s.rewrite_all = true;
+        let t = table_text(&s, false);
+        assert_eq!(
+            chain(&t, "gre_forward"),
+            [
+                format!("ip protocol gre iifname \"wan0\" {lookup}"),
+                icmp_rule
+            ]
+        );
+    }
+
+    /// The bit test picks out exactly the allocator's rewritten range.
+    #[test]
+    fn the_bit_test_is_the_rewritten_range() {
+        let (bits, value) = REWRITTEN_RULE
+            .strip_prefix("@th,48,")
+            .and_then(|r| r.split_once(' '))
+            .unwrap();
+        let (bits, value): (u32, u16) = (bits.parse().unwrap(), value.parse().unwrap());
+        assert_eq!(value, (1 << bits) - 1, "all tested bits set");
+        assert_eq!(crate::nat::alloc::REWRITTEN_FROM, value << (16 - bits));
     }
 
     /// The chain's rules, from its last declaration (the first is the
@@ -257,6 +291,7 @@ mod tests {
             backend: Backend::Nft,
             element_timeout: 100,
             guard: Guard::Raw,
+            rewrite_all: false,
         };
         let dnat = "ip protocol gre iifname \"wan0\" dnat to ip saddr . @th,48,16 map @gre_dnat";
         // Raw: every inbound PPTP GRE packet is looked up before conntrack;

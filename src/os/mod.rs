@@ -2,6 +2,7 @@
 //! and the status socket. Everything that touches the system lives here.
 
 pub mod addr;
+pub mod conntrack;
 pub mod ctl;
 pub mod gre;
 pub mod libnft;

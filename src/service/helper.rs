@@ -28,6 +28,9 @@ struct Daemon {
     /// that was checked.
     kernel_helper: Option<String>,
     kernel_checked: Instant,
+    /// The calls' GRE counters come from conntrack (`None`: no ctnetlink).
+    conntrack: Option<crate::os::conntrack::Conntrack>,
+    counts: netfilter::counts::GreCounts,
 }
 
 /// What the helper needs from flags or from `config helper`.
@@ -180,13 +183,14 @@ pub async fn start(
              through xtables NFQUEUE --queue-bypass (iptables)"
         ),
     }
-    let setup = Setup {
+    let mut setup = Setup {
         wan: a.wan.clone(),
         lans: a.lan.clone(),
         queue_num: a.queue_num,
         backend,
         element_timeout: a.element_timeout,
         guard: a.guard,
+        rewrite_all: false,
     };
     match a.guard {
         netfilter::Guard::Flow => tracing::info!(
@@ -221,6 +225,18 @@ pub async fn start(
         .filter(|(_, s)| s.pending)
         .map(|(m, _)| Change::Unexpect(*m))
         .collect();
+    // A call of an older version whose public ID is neither its own nor in
+    // the rewritten range: every inbound GRE packet is looked up while the
+    // helper runs (the next start, without such calls, drops it).
+    setup.rewrite_all = recovered
+        .iter()
+        .any(|m| m.public_cid != m.lan_cid && m.public_cid < nat::alloc::REWRITTEN_FROM);
+    if setup.rewrite_all {
+        tracing::info!(
+            "calls recovered with public Call IDs from the whole range: every inbound GRE \
+             packet is looked up until the next start"
+        );
+    }
     let kept = if old_layout {
         tracing::info!("table of an older layout: rebuilding it with its calls");
         nft::replace_table(&setup)?;
@@ -275,7 +291,24 @@ pub async fn start(
         established_queue = setup.established_queue(),
         "helper running"
     );
+    // Each call's GRE is counted by conntrack, per entry, sampled here more
+    // often than an entry can expire after its last packet.
+    match crate::os::conntrack::accounting_on() {
+        Ok(true) => tracing::info!("conntrack accounting turned on (nf_conntrack_acct=1)"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e,
+            "cannot turn conntrack accounting on: calls' GRE counters stay 0"),
+    }
+    let conntrack = match crate::os::conntrack::Conntrack::open() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "no ctnetlink socket: calls' GRE is not counted");
+            None
+        }
+    };
     let d = Daemon {
+        conntrack,
+        counts: netfilter::counts::GreCounts::default(),
         setup,
         tracker,
         nfq,
@@ -308,6 +341,7 @@ async fn main_loop(
         tokio::time::Instant::now() + KERNEL_HELPER_CHECK,
         KERNEL_HELPER_CHECK,
     );
+    let mut sample = tokio::time::interval(count_every());
     // Heap returned to the kernel on the next tick after work (see trim_heap).
     let mut dirty = false;
     let keep = loop {
@@ -343,6 +377,7 @@ async fn main_loop(
                 }
             }
             _ = guard.tick() => d.ensure_rules(),
+            _ = sample.tick() => d.sample_counts(),
             _ = kernel.tick() => d.check_kernel_helper(),
             Some(reply) = status.recv() => {
                 if d.kernel_checked.elapsed() >= KERNEL_HELPER_FRESH {
@@ -386,6 +421,15 @@ fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
         .and_then(|t| netfilter::parse_elements(&t).ok())
         .map(|v| v.into_iter().collect())
         .unwrap_or_default()
+}
+
+/// How often every call's conntrack entries are read: half the GRE
+/// timeout, so that an entry is seen once more after its last packet, and
+/// at most 15 s.
+fn count_every() -> Duration {
+    crate::os::conntrack::gre_timeout()
+        .map_or(Duration::from_secs(15), |t| t / 2)
+        .clamp(Duration::from_secs(1), Duration::from_secs(15))
 }
 
 /// How often the helper checks that its table and rules are still there.
@@ -566,7 +610,24 @@ impl Daemon {
         }
     }
 
-    fn status_json(&self) -> serde_json::Value {
+    /// Read the conntrack entries of every call (the only source of their
+    /// counters).
+    fn sample_counts(&mut self) {
+        let Some(ct) = self.conntrack.as_mut() else {
+            return;
+        };
+        let calls: Vec<netfilter::counts::CallKey> = self
+            .tracker
+            .calls(Instant::now())
+            .iter()
+            .map(netfilter::counts::CallKey::of)
+            .collect();
+        let answers = ct.lookup(&netfilter::counts::GreCounts::requests(&calls));
+        self.counts.answer(&calls, &answers);
+    }
+
+    fn status_json(&mut self) -> serde_json::Value {
+        self.sample_counts();
         let backend = self.backend;
         let now = Instant::now();
         // Keyed like the inbound maps: (remote address, public Call ID).
@@ -584,10 +645,12 @@ impl Daemon {
                     .get(&(*c.remote.ip(), c.public_call_id))
                     .copied()
                     .unwrap_or_default();
-                if let (Some(o), Ok(serde_json::Value::Object(s))) =
-                    (v.as_object_mut(), serde_json::to_value(st))
-                {
-                    o.extend(s);
+                let totals = self.counts.totals(&netfilter::counts::CallKey::of(&c));
+                // The elements' expiry; the counters are conntrack's.
+                for x in [serde_json::to_value(st), serde_json::to_value(totals)] {
+                    if let (Some(o), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), x) {
+                        o.extend(s);
+                    }
                 }
                 v
             })
@@ -603,6 +666,7 @@ impl Daemon {
             "stats": self.tracker.stats,
             "call_ids": self.tracker.allocator().borrow().stats,
             "kernel_helper": self.kernel_helper,
+            "gre_counters": if self.conntrack.is_some() { "conntrack" } else { "unavailable" },
             "calls": calls,
         })
     }

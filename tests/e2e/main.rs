@@ -5,6 +5,7 @@
 mod capture;
 mod check;
 mod client;
+mod counters;
 mod firewall;
 mod guard;
 mod hostile;

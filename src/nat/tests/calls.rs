@@ -46,6 +46,32 @@ fn pns_outgoing_call_is_aliased_and_mapped_before_release() {
     assert!(t.calls(now).is_empty());
 }
 
+/// A call whose Call ID is free towards its server keeps it: the
+/// requests pass unchanged, and its inbound GRE needs no rewrite. A second
+/// host with the same ID towards the same server is given one of the
+/// rewritten range (the forward rule's bit test picks those out).
+#[test]
+fn a_call_keeps_its_own_call_id_when_free() {
+    let now = Instant::now();
+    let mut t = Tracker::new(Config::default(), 42);
+    t.set_public_ip(Some(PUB), now, &mut Output::default());
+    let mut a = Conn::new(lan(10, 40000), srv(1723));
+    let mut b = Conn::new(lan(11, 40000), srv(1723));
+    let (pa, out) = dial(&mut t, &mut a, now, 4660, 1);
+    assert_eq!(pa, 4660);
+    assert!(
+        matches!(out.changes[..], [Change::Promote(m)] if m.public_cid == 4660 && m.lan_cid == 4660)
+    );
+    let (pb, _) = dial(&mut t, &mut b, now, 4660, 2);
+    assert!(pb >= super::alloc::REWRITTEN_FROM, "{pb}");
+    // The server's messages naming the kept ID pass as they are.
+    let (_, got) = a.send(&mut t, now, Inbound, &msg(SetLinkInfo, &[(12, 4660)]));
+    assert_eq!(u16_at(&got, 12), 4660);
+    let (_, got) = b.send(&mut t, now, Inbound, &msg(SetLinkInfo, &[(12, pb)]));
+    assert_eq!(u16_at(&got, 12), 4660);
+    assert_eq!(t.allocator().borrow().stats.kept_own, 1);
+}
+
 #[test]
 fn identical_call_ids_from_two_hosts_get_distinct_aliases() {
     let now = Instant::now();
@@ -249,8 +275,10 @@ fn ocrq_burst(
 #[test]
 fn exhaustion_refuses_the_call_cleanly() {
     let now = Instant::now();
-    let shared = super::alloc::Allocator::new(7, Duration::from_secs(300)).shared();
-    for _ in 0..65535 {
+    let shared = super::alloc::Allocator::new(7, Duration::from_secs(300))
+        .rewrite_every_call()
+        .shared();
+    for _ in 0..super::alloc::REWRITTEN_IDS {
         shared
             .borrow_mut()
             .alloc(PUB, SRV, super::alloc::Owner::Router, now)
@@ -437,10 +465,12 @@ fn active_calls_get_their_elements_refreshed() {
 #[test]
 fn ids_held_by_the_routers_own_client_are_never_given_to_lan_calls() {
     let now = Instant::now();
-    let shared = super::alloc::Allocator::new(7, Duration::from_secs(300)).shared();
+    let shared = super::alloc::Allocator::new(7, Duration::from_secs(300))
+        .rewrite_every_call()
+        .shared();
     // The router's own client dials SRV first and keeps most IDs: only
     // one ID towards SRV is left for LAN calls.
-    let own: Vec<u16> = (0..65534)
+    let own: Vec<u16> = (0..super::alloc::REWRITTEN_IDS - 1)
         .map(|_| {
             shared
                 .borrow_mut()
@@ -458,7 +488,10 @@ fn ids_held_by_the_routers_own_client_are_never_given_to_lan_calls() {
     assert_eq!(u16_at(&b, 12), 0);
     // The client releases one ID: after the quarantine it can serve again.
     shared.borrow_mut().release(PUB, SRV, own[0], now);
-    assert_eq!(shared.borrow().in_use(PUB, SRV), 65534);
+    assert_eq!(
+        shared.borrow().in_use(PUB, SRV) as u32,
+        super::alloc::REWRITTEN_IDS - 1
+    );
 }
 
 /// Many requests per segment and many calls on one connection (the burst

@@ -123,8 +123,14 @@ fn released_payload(out: &Output, id: u64, orig: &[u8]) -> Vec<u8> {
     TcpPacket::parse(bytes).unwrap().payload().to_vec()
 }
 
+/// A tracker whose calls never keep their own Call ID: what these tests
+/// check is the rewriting (`calls::a_call_keeps_its_own_call_id_when_free`
+/// checks the other case).
 fn tracker() -> Tracker {
-    let mut t = Tracker::new(Config::default(), 42);
+    let ids = super::alloc::Allocator::new(42, Config::default().quarantine)
+        .rewrite_every_call()
+        .shared();
+    let mut t = Tracker::with_allocator(Config::default(), ids);
     let mut out = Output::default();
     t.set_public_ip(Some(PUB), Instant::now(), &mut out);
     t
