@@ -1324,11 +1324,17 @@ EOF
         # clear (PPP protocol 0x0021, no MPPE) on the call's GRE, as anyone
         # who spoofs our client and guesses the Call ID can send. Linux's
         # unit would take it; the server's socket filter must drop it, so
-        # no echo reply comes back through the tunnel.
+        # no echo reply comes back through the tunnel. Then, the same way,
+        # an LCP Echo-Request (identifier 0x42), which the filter passes
+        # and the server answers: it shows that what was injected reached
+        # the call, so the silence is the filter's.
         scid=$(sed -n 's/.*call up, starting PPP.* peer_call_id=\([0-9]*\).*/\1/p' "$W/kclient.err" | tail -n 1)
         ip netns exec "$CLI" timeout 8 tcpdump -l -n -i pptpg0 -c 1 'icmp[icmptype] == 0 and icmp[4:2] == 0x4242' \
             >"$W/kclear.out" 2>/dev/null &
         td=$!
+        ip netns exec "$CLI" timeout 8 tcpdump -n -i eth0 -U -w "$W/kclear-gre.pcap" 'proto gre and src host 198.51.100.32' \
+            2>/dev/null &
+        tg=$!
         sleep 1
         mine=$(echo "$line" | sed -n 's/^connected: tunnel \([0-9.]*\) <-> .*/\1/p')
         ip netns exec "$CLI" python3 - "${scid:-0}" "$mine" "$peer" <<'PY'
@@ -1345,14 +1351,23 @@ ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
 ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
 ppp = b"\xff\x03\x00\x21" + ip + icmp
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_GRE)
+gre = lambda seq, ppp: struct.pack("!BBHHHI", 0x30, 0x01, 0x880B, len(ppp), cid, seq) + ppp
 for seq in range(1 << 28, (1 << 28) + 3):
-    s.sendto(struct.pack("!BBHHHI", 0x30, 0x01, 0x880B, len(ppp), cid, seq) + ppp, ("198.51.100.32", 0))
+    s.sendto(gre(seq, ppp), ("198.51.100.32", 0))
+# LCP Echo-Request (RFC 1661 section 5.8): code 9, identifier 0x42, magic 0.
+s.sendto(gre((1 << 28) + 3, b"\xff\x03\xc0\x21\x09\x42\x00\x08\x00\x00\x00\x00"), ("198.51.100.32", 0))
 PY
         wait "$td" 2>/dev/null || true
+        wait "$tg" 2>/dev/null || true
+        # The server's Echo-Reply: code 10, identifier 0x42.
+        lcp_echoed=$(python3 -c 'import sys; print(int(b"\xff\x03\xc0\x21\x0a\x42" in open(sys.argv[1], "rb").read()))' \
+            "$W/kclear-gre.pcap" 2>/dev/null || echo 0)
         if [ -z "$scid" ]; then res "kernel clear-ip-dropped" FAIL "no Call ID of the server in the client's log"
         elif grep -q 'ICMP echo reply' "$W/kclear.out"; then
             res "kernel clear-ip-dropped" FAIL "the server answered an echo request sent in clear: $(head -c 200 "$W/kclear.out")"
-        else res "kernel clear-ip-dropped" PASS "no answer to 3 echo requests in clear on call $scid"; fi
+        elif [ "$lcp_echoed" != 1 ]; then
+            res "kernel clear-ip-dropped" FAIL "no Echo-Reply to the LCP Echo-Request injected the same way: the injection did not reach call $scid, so its silence proves nothing"
+        else res "kernel clear-ip-dropped" PASS "no answer to 3 echo requests in clear on call $scid; an LCP Echo-Request injected the same way was answered"; fi
     else
         res "kernel connect" FAIL "no 'connected:' line from our client: $(tail -n 3 "$W/kclient.err" | tr '\n' ';')"
     fi

@@ -449,10 +449,20 @@ if wait_until 90 calls_up 3; then
     res round1-calls-up PASS "3 calls established at $(el)s, public Call IDs $(field "$st" public_call_id | sort -n | tr '\n' ' ')"
     segs=$(field "$st" segments)
     rew=$(field "$st" rewritten)
-    if [ "${segs:-0}" -gt 0 ] && [ "${rew:-0}" -ge 6 ]; then
+    # One call keeps 4660 as its public Call ID; the two others need a new
+    # one each, so their OCRQ and OCRP are rewritten.
+    if [ "${segs:-0}" -gt 0 ] && [ "${rew:-0}" -ge 4 ]; then
         res queue-segments PASS "$segs control segments came through nft queue, $rew rewritten"
     else
         res queue-segments FAIL "segments=${segs:-?} rewritten=${rew:-?}"
+    fi
+    ids=$(field "$st" public_call_id | sort -n | tr '\n' ' ')
+    kept=$(field "$st" public_call_id | grep -cx 4660 || true)
+    high=$(field "$st" public_call_id | awk '$1 >= 49152' | wc -l)
+    if [ "$kept" = 1 ] && [ "$high" = 2 ]; then
+        res kept-call-id PASS "one call kept its Call ID 4660, the two others got IDs from 0xC000 up ($ids)"
+    else
+        res kept-call-id FAIL "public Call IDs $ids: want 4660 once and two from 49152 up"
     fi
 else
     res round1-calls-up FAIL "not 3 established calls: $(status | head -c 600)"
@@ -698,7 +708,7 @@ EOF
     tr -d '\r' <"$console" >"$W/$arch/console.txt" 2>/dev/null || : >"$W/$arch/console.txt"
 
     local expect=(modules netns helper1-start helper1-backend queue-rules round1-calls-up queue-segments
-        helper2-start helper2-backend recovered gre-after-restart round1-delivery round1-teardown round2-delivery
+        kept-call-id helper2-start helper2-backend recovered gre-after-restart round1-delivery round1-teardown round2-delivery
         round3-offload helper-logs)
     local failed=0 name
     for name in "${expect[@]}"; do
