@@ -7,7 +7,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use nftables::expr::{Elem, Expression, NamedExpression};
 use nftables::schema::{Element, NfCmd, NfListObject, NfObject, Nftables};
-use nftables::stmt::{AnonymousCounter, Counter};
 use nftables::types::NfFamily;
 
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
@@ -68,24 +67,13 @@ fn key<'a>(ip: Ipv4Addr, id: u16) -> Expression<'a> {
     ]))
 }
 
-fn elem<'a>(
-    ip: Ipv4Addr,
-    id: u16,
-    timeout: u32,
-    comment: Option<String>,
-    counter: Option<(u64, u64)>,
-) -> Expression<'a> {
+fn elem<'a>(ip: Ipv4Addr, id: u16, timeout: u32, comment: Option<String>) -> Expression<'a> {
     Expression::Named(NamedExpression::Elem(Elem {
         val: Box::new(key(ip, id)),
         timeout: Some(timeout),
         expires: None,
         comment: comment.map(Cow::Owned),
-        counter: counter.map(|(p, b)| {
-            Counter::Anonymous(Some(AnonymousCounter {
-                packets: Some(p as usize),
-                bytes: Some(b as usize),
-            }))
-        }),
+        counter: None,
     }))
 }
 
@@ -99,51 +87,41 @@ fn element<'a>(name: &'a str, elem: Vec<Expression<'a>>) -> NfListObject<'a> {
 }
 
 /// The inbound half: DNAT to the LAN host (its comment carries the call
-/// record) and the Call ID restore (with the inbound counter).
-fn inbound_adds<'a>(
-    m: &Mapping,
-    timeout: u32,
-    comment: String,
-    counter: Option<(u64, u64)>,
-) -> Vec<NfObject<'a>> {
+/// record) and the Call ID restore.
+fn inbound_adds<'a>(m: &Mapping, timeout: u32, comment: String) -> Vec<NfObject<'a>> {
     let (r, p) = (m.remote_ip(), m.public_cid);
     vec![
         NfObject::CmdObject(NfCmd::Add(element(
             MAP_DNAT,
             vec![Expression::List(vec![
-                elem(r, p, timeout, Some(comment), None),
+                elem(r, p, timeout, Some(comment)),
                 Expression::String(m.lan_ip().to_string().into()),
             ])],
         ))),
         NfObject::CmdObject(NfCmd::Add(element(
             MAP_CID,
             vec![Expression::List(vec![
-                elem(r, p, timeout, None, counter),
+                elem(r, p, timeout, None),
                 Expression::Number(m.lan_cid as u32),
             ])],
         ))),
-        NfObject::CmdObject(NfCmd::Add(element(
-            SET_IN,
-            vec![elem(r, p, timeout, None, None)],
-        ))),
+        NfObject::CmdObject(NfCmd::Add(element(SET_IN, vec![elem(r, p, timeout, None)]))),
     ]
 }
 
-/// Every element of an established call; `st` carries counters over.
-fn adds<'a>(m: &Mapping, timeout: u32, st: Option<ElementState>) -> Vec<NfObject<'a>> {
-    let cin = st.map(|s| (s.in_packets, s.in_bytes));
-    let cout = st.map(|s| (s.out_packets, s.out_bytes));
-    let mut v = inbound_adds(m, timeout, comment(m), cin);
+/// Every element of an established call.
+fn adds<'a>(m: &Mapping, timeout: u32) -> Vec<NfObject<'a>> {
+    let mut v = inbound_adds(m, timeout, comment(m));
     v.push(NfObject::CmdObject(NfCmd::Add(element(
         SET_OUT,
-        vec![elem(m.remote_ip(), m.peer_cid, timeout, None, cout)],
+        vec![elem(m.remote_ip(), m.peer_cid, timeout, None)],
     ))));
     v
 }
 
 /// Inbound elements of a call still waiting for its reply.
 fn expects<'a>(m: &Mapping, timeout: u32) -> Vec<NfObject<'a>> {
-    inbound_adds(m, timeout, format!("{PENDING} {}", comment(m)), None)
+    inbound_adds(m, timeout, format!("{PENDING} {}", comment(m)))
 }
 
 fn inbound_deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
@@ -165,26 +143,23 @@ fn deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
     ]
 }
 
-/// One transaction for a batch of changes. `state` supplies the counters a
-/// refreshed call carries over.
-pub fn batch(
-    changes: &[Change],
-    timeout: u32,
-    state: impl Fn(&Mapping) -> Option<ElementState>,
-) -> Nftables<'static> {
+/// One transaction for a batch of changes. A refresh deletes and adds the
+/// call's elements again; it carries no counters over (a call's GRE is
+/// counted by conntrack).
+pub fn batch(changes: &[Change], timeout: u32) -> Nftables<'static> {
     let mut objs = Vec::new();
     for c in changes {
         match c {
-            Change::Add(m) => objs.extend(adds(m, timeout, None)),
+            Change::Add(m) => objs.extend(adds(m, timeout)),
             Change::Remove(m) => objs.extend(deletes(m)),
             Change::Refresh(m) => {
                 objs.extend(deletes(m));
-                objs.extend(adds(m, timeout, state(m)));
+                objs.extend(adds(m, timeout));
             }
             Change::Expect(m) => objs.extend(expects(m, PENDING_TIMEOUT)),
             Change::Promote(m) => {
                 objs.extend(inbound_deletes(m));
-                objs.extend(adds(m, timeout, None));
+                objs.extend(adds(m, timeout));
             }
             Change::Unexpect(m) => objs.extend(inbound_deletes(m)),
         }
@@ -364,7 +339,7 @@ pub(super) mod tests {
 
     #[test]
     fn add_batch_is_the_json_nft_expects() {
-        let j = serde_json::to_value(batch(&[Change::Add(m())], 3600, |_| None)).unwrap();
+        let j = serde_json::to_value(batch(&[Change::Add(m())], 3600)).unwrap();
         let a = &j["nftables"][0]["add"]["element"];
         assert_eq!(a["table"], "pptp_passthrough");
         assert_eq!(a["name"], "gre_dnat");
@@ -392,7 +367,7 @@ pub(super) mod tests {
         );
         let mut pend = m();
         pend.peer_cid = 0;
-        let e = serde_json::to_value(batch(&[Change::Expect(pend)], 3600, |_| None)).unwrap();
+        let e = serde_json::to_value(batch(&[Change::Expect(pend)], 3600)).unwrap();
         let a = &e["nftables"][0]["add"]["element"];
         assert_eq!(a["elem"][0][0]["elem"]["timeout"], PENDING_TIMEOUT);
         assert_eq!(
@@ -410,7 +385,7 @@ pub(super) mod tests {
             [MAP_DNAT, MAP_CID, SET_IN],
             "no gre_out before the reply"
         );
-        let p = serde_json::to_value(batch(&[Change::Promote(m())], 3600, |_| None)).unwrap();
+        let p = serde_json::to_value(batch(&[Change::Promote(m())], 3600)).unwrap();
         let ops: Vec<String> = p["nftables"]
             .as_array()
             .unwrap()
@@ -432,7 +407,7 @@ pub(super) mod tests {
                 "add gre_out"
             ]
         );
-        let d = serde_json::to_value(batch(&[Change::Remove(m())], 3600, |_| None)).unwrap();
+        let d = serde_json::to_value(batch(&[Change::Remove(m())], 3600)).unwrap();
         assert_eq!(
             d["nftables"][0]["delete"]["element"]["elem"][0]["concat"],
             serde_json::json!(["198.51.100.10", 1001])

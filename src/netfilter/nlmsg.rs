@@ -4,7 +4,7 @@
 //! same elements as the JSON batch in `elements`, byte for byte what nft
 //! itself sends (linux/netfilter/nf_tables.h, libnftnl's udata comment).
 //!
-//! Refreshes carry counters over and stay on the JSON path (`encodable`).
+//! Refreshes (a delete and an add of each element) stay on the JSON path (`encodable`).
 //
 // Offsets and lengths here come from peer bytes: no silent wrap-around.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]

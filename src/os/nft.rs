@@ -128,16 +128,11 @@ pub fn kernel_pptp_helper() -> Result<Option<String>, OsError> {
 }
 
 /// Apply call map changes in one transaction: over the helper's own
-/// netlink socket when it can (see `nftnl`), else as a JSON batch; `state`
-/// supplies the counters a refreshed call carries over.
-pub fn apply_changes(
-    changes: &[crate::nat::Change],
-    element_timeout: u32,
-    state: impl Fn(&crate::nat::Mapping) -> Option<netfilter::ElementState>,
-) -> Result<(), OsError> {
+/// netlink socket when it can (see `nftnl`), else as a JSON batch.
+pub fn apply_changes(changes: &[crate::nat::Change], element_timeout: u32) -> Result<(), OsError> {
     match super::nftnl::apply(changes, element_timeout) {
         Some(r) => r.map_err(OsError::Nft),
-        None => apply(&netfilter::batch(changes, element_timeout, state)),
+        None => apply(&netfilter::batch(changes, element_timeout)),
     }
 }
 

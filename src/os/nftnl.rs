@@ -2,7 +2,7 @@
 //! kernel as one batch per drain (see `netfilter::nlmsg`) with no listing
 //! and no cache, about one system call each way. `PPTP_PASSTHROUGH_NFT`
 //! set to `libnftables` or `binary` turns it off (for comparison and
-//! tests); refreshes, which carry counters over, always take the JSON path.
+//! tests); refreshes always take the JSON path.
 
 use std::sync::Mutex;
 

@@ -245,11 +245,11 @@ pub async fn start(
         nft::install_table(&setup)?
     };
     if kept && !stale.is_empty() {
-        nft::apply_changes(&stale, setup.element_timeout, |_| None)?;
+        nft::apply_changes(&stale, setup.element_timeout)?;
     }
     if !kept && !recovered.is_empty() {
         let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
-        nft::apply_changes(&adds, setup.element_timeout, |_| None)?;
+        nft::apply_changes(&adds, setup.element_timeout)?;
     }
     let cfg = nat::Config {
         idle_timeout: a.idle_timeout,
@@ -494,7 +494,7 @@ impl Daemon {
                 .collect();
             if !adds.is_empty() {
                 let n = adds.len();
-                match nft::apply_changes(&adds, self.setup.element_timeout, |_| None) {
+                match nft::apply_changes(&adds, self.setup.element_timeout) {
                     Ok(()) => tracing::info!(calls = n, "calls restored to the kernel maps"),
                     Err(e) => tracing::error!(error = %e, "cannot restore the calls"),
                 }
@@ -554,15 +554,7 @@ impl Daemon {
     /// Program the kernel, then give the verdicts.
     fn finish(&mut self, out: Output) {
         if !out.changes.is_empty() {
-            let needs_state = out.changes.iter().any(|c| matches!(c, Change::Refresh(_)));
-            let state: HashMap<nat::Mapping, netfilter::ElementState> = if needs_state {
-                element_state()
-            } else {
-                HashMap::new()
-            };
-            match nft::apply_changes(&out.changes, self.setup.element_timeout, |m| {
-                state.get(m).copied()
-            }) {
+            match nft::apply_changes(&out.changes, self.setup.element_timeout) {
                 Ok(()) => {
                     let now = Instant::now();
                     for c in &out.changes {
