@@ -31,11 +31,16 @@ fn quoted(names: &[String]) -> String {
     format!("{{ {} }}", v.join(", "))
 }
 
-/// `gre_forward` runs after the firewall's forward filter (fw4's and the
-/// like, at priority filter): what it counts per call passed the firewall,
-/// so `status` never shows traffic a firewall dropped. Its Call ID
-/// rewrite is invisible to that filter, which matches addresses and
-/// connection state, not GRE keys.
+/// Everything the helper does in the forward hook is one base chain,
+/// `forward`, at priority mangle: every packet the router forwards, PPTP or
+/// not, pays one chain call for the helper instead of one per chain. It
+/// runs before the firewall's forward chain, which the control segments'
+/// queue must (its `flow offload` rule would take an established control
+/// connection away from the queue). The Call ID rewrite there is
+/// invisible to the firewall, which matches addresses and connection
+/// state, not GRE keys; and nothing counted per call is read from this
+/// chain (a call's GRE is counted by conntrack, whose entries a firewall's
+/// drop of a flow's first packet leaves unconfirmed).
 ///
 /// The whole table. With `replace`, an existing table of the same name is
 /// deleted in the same transaction (stale rules from an older version);
@@ -77,13 +82,15 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     } else {
         format!("{REWRITTEN_RULE} ")
     };
-    // (ctl_queue before ctl_pptp: it jumps there.)
+    // (`forward` before `ctl_pptp`: it jumps there. `gre_forward` and
+    // `ctl_queue` are the two forward chains of earlier versions.)
     for chain in [
         "gre_raw",
         "gre_nat",
         "gre_forward",
         "gre_icmp",
         "ctl_queue",
+        "forward",
         "ctl_pptp",
     ] {
         t.push_str(&format!(
@@ -115,17 +122,13 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         type nat hook prerouting priority dstnat - 5; policy accept;
         ip protocol gre iifname "{wan}" dnat to ip saddr . @th,48,16 map @{MAP_DNAT}{flow_guard}
     }}
-    chain gre_forward {{
-        type filter hook forward priority filter + 10; policy accept;
-        ip protocol gre {rewritten}iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
-        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
-    }}
     chain gre_icmp {{
         type filter hook output priority filter; policy accept;
         {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
 "#
     ));
+    let mut ctl_jumps = String::new();
     if s.backend == Backend::Nft {
         let (q, qe) = (s.queue_num, s.established_queue());
         let lan_in = if s.lans.is_empty() {
@@ -138,11 +141,10 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         } else {
             format!("oifname {} ", quoted(&s.lans))
         };
-        // Before the firewall's forward chain (priority mangle): its `flow
-        // offload` rule must never see an established control connection
-        // (see `Setup::established_queue`). Only TCP port 1723 (either
-        // end: LAN clients, LAN servers behind a port forward) jumps to
-        // `ctl_pptp`, so other traffic meets two rules here.
+        // The firewall's `flow offload` rule must never see an established
+        // control connection (see `Setup::established_queue`). Only TCP
+        // port 1723 (either end: LAN clients, LAN servers behind a port
+        // forward) jumps to `ctl_pptp`.
         t.push_str(&format!(
             r#"    chain ctl_pptp {{
         {lan_in}oifname "{wan}" ct state established queue num {qe} bypass
@@ -150,14 +152,21 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         iifname "{wan}" {lan_out}ct state established queue num {qe} bypass
         iifname "{wan}" {lan_out}queue num {q} bypass
     }}
-    chain ctl_queue {{
-        type filter hook forward priority mangle; policy accept;
-        tcp dport 1723 jump ctl_pptp
-        tcp sport 1723 jump ctl_pptp
-    }}
 "#
         ));
+        ctl_jumps =
+            "\n        tcp dport 1723 jump ctl_pptp\n        tcp sport 1723 jump ctl_pptp".into();
     }
+    // Inbound GRE of a rewritten call first; a GRE packet of any other
+    // call fails the bit test and then one protocol test per rule below.
+    t.push_str(&format!(
+        r#"    chain forward {{
+        type filter hook forward priority mangle; policy accept;
+        ip protocol gre {rewritten}iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return{ctl_jumps}
+        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
+    }}
+"#
+    ));
     t.push_str("}\n");
     t
 }
@@ -200,11 +209,11 @@ mod tests {
         let output = t.split("chain gre_icmp {").last().unwrap();
         assert!(output.contains("type filter hook output priority filter;"));
         assert!(output.split('}').next().unwrap().contains(icmp));
-        let forward = t.split("chain gre_forward {").last().unwrap();
-        assert!(forward.split('}').next().unwrap().contains(icmp));
-        // After the firewall's forward filter, so its counters are true.
-        assert!(forward.contains("type filter hook forward priority filter + 10;"));
+        let lookup = "@th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
+        let rewrite = format!("ip protocol gre @th,48,2 3 iifname \"wan0\" {lookup}");
+        assert_eq!(chain(&t, "forward"), [rewrite.as_str(), icmp]);
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
+        assert_one_forward_chain(&t);
         // Every forwarded packet meets these rules: each tests a protocol
         // first, and names an interface (a string copy in the kernel) only
         // after that.
@@ -212,14 +221,18 @@ mod tests {
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
+        // One chain in the forward hook: inbound GRE of a rewritten call,
+        // the jumps of TCP port 1723, the ICMP rule.
         assert_eq!(
-            chain(&t, "ctl_queue"),
+            chain(&t, "forward"),
             [
+                rewrite.as_str(),
                 "tcp dport 1723 jump ctl_pptp",
-                "tcp sport 1723 jump ctl_pptp"
+                "tcp sport 1723 jump ctl_pptp",
+                icmp
             ]
         );
-        assert!(t.contains("type filter hook forward priority mangle;"));
+        assert_one_forward_chain(&t);
         // Established connections first, to the second queue.
         assert_eq!(
             chain(&t, "ctl_pptp"),
@@ -231,32 +244,38 @@ mod tests {
             ]
         );
         // Declared before the chain that jumps to it; deleted after it.
-        assert!(t.rfind("chain ctl_pptp {") < t.rfind("chain ctl_queue {"));
+        assert!(t.rfind("chain ctl_pptp {") < t.rfind("chain forward {"));
         assert!(
-            t.find("delete chain ip pptp_passthrough ctl_queue")
+            t.find("delete chain ip pptp_passthrough forward")
                 < t.find("delete chain ip pptp_passthrough ctl_pptp")
         );
         assert_cheap_tests_first(&t);
         // Inbound GRE is looked up (and its Call ID rewritten) only in the
-        // rewritten range of public IDs; outbound GRE meets no lookup.
-        let icmp_rule = icmp.to_string();
-        let lookup = "@th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
-        assert_eq!(
-            chain(&t, "gre_forward"),
-            [
-                format!("ip protocol gre @th,48,2 3 iifname \"wan0\" {lookup}"),
-                icmp_rule.clone()
-            ]
-        );
+        // rewritten range of public IDs (above); outbound GRE meets no
+        // lookup. Calls recovered from a helper that gave public IDs
+        // anywhere are all looked up.
         s.rewrite_all = true;
+        s.backend = Backend::Xtables;
         let t = table_text(&s, false);
         assert_eq!(
-            chain(&t, "gre_forward"),
+            chain(&t, "forward"),
             [
-                format!("ip protocol gre iifname \"wan0\" {lookup}"),
-                icmp_rule
+                format!("ip protocol gre iifname \"wan0\" {lookup}").as_str(),
+                icmp
             ]
         );
+    }
+
+    /// One base chain in the forward hook, at priority mangle (before the
+    /// firewall's); the two forward chains of earlier versions are deleted
+    /// and not declared again.
+    fn assert_one_forward_chain(t: &str) {
+        assert_eq!(t.matches("hook forward").count(), 1, "{t}");
+        assert!(t.contains("type filter hook forward priority mangle;"));
+        for old in ["gre_forward", "ctl_queue"] {
+            assert!(t.contains(&format!("delete chain ip pptp_passthrough {old}\n")));
+            assert_eq!(t.matches(&format!("chain {old} {{")).count(), 1, "{old}");
+        }
     }
 
     /// The bit test picks out exactly the allocator's rewritten range.

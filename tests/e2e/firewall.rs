@@ -171,8 +171,8 @@ fn icmp_from_a_reject_about_gre_never_reaches_the_server() {
 /// The per-call GRE counters in `status` count what the firewall let
 /// through: with inbound GRE to the LAN dropped by a forward filter (as
 /// fw4's policy does without the package's rule), the call shows its
-/// packets out and none in. The helper's forward chain runs after the
-/// filter (priority filter + 10).
+/// packets out and none in. A call's GRE is counted by conntrack, and the
+/// filter's drop of a flow's first packet leaves its entry unconfirmed.
 #[test]
 fn per_call_counters_count_only_what_the_firewall_let_through() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
