@@ -269,9 +269,48 @@ pub fn iptables_pptp_helper(save: &str) -> Option<String> {
     })
 }
 
+/// Whether an `nft -j list ruleset` holds table `family name` (the raw
+/// table of iptables-nft is one).
+pub fn has_table(ruleset: &serde_json::Value, family: &str, name: &str) -> bool {
+    let Some(objs) = ruleset.get("nftables").and_then(|o| o.as_array()) else {
+        return false;
+    };
+    objs.iter().filter_map(|o| o.get("table")).any(|t| {
+        t.get("family").and_then(|f| f.as_str()) == Some(family)
+            && t.get("name").and_then(|n| n.as_str()) == Some(name)
+    })
+}
+
+/// Whether `/proc/net/ip_tables_names` (one legacy iptables table of the
+/// current network namespace per line) lists `table`. The kernel makes a
+/// legacy table in a namespace the first time anything reads it there, and
+/// from then on runs it for every packet on its hooks; a table not listed
+/// holds no rule.
+pub fn legacy_table_listed(names: &str, table: &str) -> bool {
+    names.lines().any(|l| l.trim() == table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_legacy_table_is_read_only_where_it_exists() {
+        assert!(legacy_table_listed("filter\nraw\n", "raw"));
+        assert!(legacy_table_listed("raw", "raw"));
+        assert!(!legacy_table_listed("filter\nmangle\n", "raw"));
+        assert!(!legacy_table_listed("", "raw"));
+        assert!(!legacy_table_listed("rawish\n", "raw"));
+        let r: serde_json::Value = serde_json::from_str(
+            r#"{"nftables": [{"metainfo": {}}, {"table": {"family": "ip", "name": "raw", "handle": 1}},
+                {"table": {"family": "inet", "name": "fw4", "handle": 2}}]}"#,
+        )
+        .unwrap();
+        assert!(has_table(&r, "ip", "raw"));
+        assert!(!has_table(&r, "ip6", "raw"));
+        assert!(!has_table(&r, "inet", "raw"));
+        assert!(!has_table(&serde_json::json!({}), "ip", "raw"));
+    }
 
     #[test]
     fn xtables_check_mirrors_every_installed_rule() {

@@ -112,16 +112,27 @@ pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
 /// (literal, map or named map assignments) and iptables `CT --helper pptp`
 /// in the raw table, through iptables-nft and iptables-legacy alike. A
 /// missing `iptables-save` is no finding; an unreadable ruleset is an error.
+/// A raw table is read only where it exists: reading the legacy one makes
+/// it, and every packet through the router would then pass it.
 pub fn kernel_pptp_helper() -> Result<Option<String>, OsError> {
-    if let Some(h) = netfilter::kernel_pptp_helper(&list_ruleset()?) {
+    let ruleset = list_ruleset()?;
+    if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
         return Ok(Some(h));
     }
+    let legacy_raw = std::fs::read_to_string("/proc/net/ip_tables_names")
+        .is_ok_and(|names| netfilter::legacy_table_listed(&names, "raw"));
+    let mut saves: Vec<[&str; 2]> = Vec::new();
+    if netfilter::has_table(&ruleset, "ip", "raw") {
+        saves.push(["iptables-nft-save", "iptables-save"]);
+    }
+    if legacy_raw {
+        saves.push(["iptables-legacy-save", "iptables-save"]);
+    }
     let args = vec!["-t".to_string(), "raw".to_string()];
-    for prog in ["iptables-save", "iptables-legacy-save"] {
-        if let Ok(save) = run(prog, &args, None) {
-            if let Some(h) = netfilter::iptables_pptp_helper(&save) {
-                return Ok(Some(h));
-            }
+    for [prog, fallback] in saves {
+        let save = run(prog, &args, None).or_else(|_| run(fallback, &args, None));
+        if let Some(h) = save.ok().and_then(|s| netfilter::iptables_pptp_helper(&s)) {
+            return Ok(Some(h));
         }
     }
     Ok(None)

@@ -207,6 +207,51 @@ fn per_call_counters_count_only_what_the_firewall_let_through() {
     assert!(dropped >= 50, "{text}");
 }
 
+/// The check for the kernel's helper reads iptables' legacy raw table only
+/// where it exists: reading it makes it in the namespace, and every packet
+/// through the router then passes it (an x_tables hook per packet).
+#[test]
+fn the_kernel_helper_check_makes_no_legacy_raw_table() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let names = |ns: &str| {
+        let out = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "cat",
+            "/proc/net/ip_tables_names",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The mechanism, in the LAN host's namespace: reading makes the table.
+    let lan = lab.ns("lan");
+    let save = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lan,
+        "iptables-legacy-save",
+        "-t",
+        "raw",
+    ]);
+    assert!(save.status.success(), "iptables-legacy-save: {save:?}");
+    assert!(
+        names(&lan).lines().any(|l| l == "raw"),
+        "reading did not make the legacy raw table: {:?}",
+        names(&lan)
+    );
+    lab.start_helper(&[]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        lab.status()["kernel_helper"].is_null(),
+        "{:#}",
+        lab.status()
+    );
+    let rtr = names(&lab.ns("rtr"));
+    assert!(!rtr.lines().any(|l| l == "raw"), "{rtr:?}");
+}
+
 /// The packets counted by the rules of `what` (an nft object, "chain ip t
 /// c" or "table ip t") in the router whose text holds `rule`, and the
 /// listing.
