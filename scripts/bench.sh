@@ -16,7 +16,9 @@
 # (flow guard, raw guard) vs the conntrack floor (masquerade + one static
 # GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it,
 # GRE_PERF=DIR records each of its runs with `perf record -a -g` there
-# while the packets flow;
+# while the packets flow; GRE_WHO picks contenders, among them `nftshape`
+# (this helper, and once the packets flow its table given the shape of
+# the nft back-end, which this host cannot load: see below);
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -56,6 +58,7 @@ want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 ROUNDS=${BENCH_ROUNDS:-5} BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUNT=500 VM_ROUNDS=5 VM_MB=16
 SCALE_SESSIONS=${SCALE_SESSIONS:-1000} SCALE_MB=${SCALE_MB:-200}
 GRE_CALLS=${GRE_CALLS:-1 100 1000 10000} GRE_SIZES=${GRE_SIZES:-64 1400} GRE_DIRS=${GRE_DIRS:-in out}
+GRE_WHO=${GRE_WHO:-plain kernel ours raw floor}
 if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4 SCALE_SESSIONS=200 SCALE_MB=20; fi
 # gregen opens one control connection per call.
 ulimit -n 65536 2>/dev/null || true
@@ -114,6 +117,10 @@ ip -n "$RTR" link set lan0 up
 ip -n "$RTR" link set wan0 up
 ip -n "$RTR" route add default via 203.0.113.1
 ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1
+# Conntrack accounting on for every contender, as OpenWrt sets it
+# (nf_conntrack_acct=1): the helper turns it on for its per-call counters,
+# and it must not stay on for only the contenders that run after it.
+ip netns exec "$RTR" sysctl -qw net.netfilter.nf_conntrack_acct=1
 ip -n "$NET" addr add 203.0.113.1/24 dev eth0
 ip -n "$NET" addr add 198.51.100.10/32 dev lo
 ip -n "$NET" addr add 198.51.100.11/32 dev lo
@@ -165,9 +172,13 @@ ours_on() {
     exit 1
 }
 ours_off() {
-    [ -n "$HELPER" ] && kill "$HELPER" 2>/dev/null && wait "$HELPER" 2>/dev/null
+    [ -n "$HELPER" ] && kill "$HELPER" 2>/dev/null && kill -CONT "$HELPER" && wait "$HELPER" 2>/dev/null
     HELPER=
     rm -f "$SOCK"
+    # The helper removed its xtables rules; iptables-nft leaves the empty
+    # base chain (mangle FORWARD) behind, which would cost every contender
+    # after it a chain call per packet.
+    ip netns exec "$RTR" nft delete table ip mangle 2>/dev/null || true
 }
 # The conntrack floor: masquerade, and every inbound GRE packet DNATed to
 # the LAN host by one static rule (no helper, no Call ID rewritten: the
@@ -198,16 +209,16 @@ ROWS=()
 # host and a PAC at 198.51.100.12, then GRE one way for GRE_SECS.
 # Prints "packets/s Gbit/s loss% keys": delivered rate, loss against what
 # was sent, and how many calls' Call IDs the receiver saw.
-gre_run() { # $1 calls, $2 payload bytes, $3 in|out
+gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command once the packets flow
     local o=(--calls "$1" --size "$2" --dir "$3" --secs "$GRE_SECS" --quiet-ms 500 --wait $((30 + $1 / 100)) --spin)
     local lim=$((GRE_SECS + 60 + $1 / 100)) pp tx rx
     ip netns exec "$NET" timeout "$lim" "$GREGEN" peer --listen 198.51.100.12 "${o[@]}" \
         >"$WORK/gre.peer" 2>"$WORK/gre.peer.err" &
     pp=$!
     PIDS+=("$pp")
-    if [ -n "${4:-}" ]; then
-        # GRE_PERF: the whole machine while the sender blasts (it says so
-        # on stderr), not while the calls are set up.
+    if [ -n "${4:-}${5:-}" ]; then
+        # Once the sender blasts (it says so on stderr), not while the
+        # calls are set up: $5, then GRE_PERF's record of the whole machine.
         local err=$WORK/gre.peer.err
         [ "$3" = out ] && err=$WORK/gre.pns.err
         (
@@ -215,7 +226,8 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out
                 grep -q '^blasting' "$err" 2>/dev/null && break
                 sleep 0.05
             done
-            perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1
+            if [ -n "${5:-}" ]; then "$5"; fi
+            if [ -n "${4:-}" ]; then perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1; fi
         ) &
         PIDS+=("$!")
     fi
@@ -223,7 +235,7 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out
         --from 192.168.1.10 --hosts "$(gre_hosts "$1")" \
         >"$WORK/gre.pns" 2>"$WORK/gre.pns.err" || true
     wait "$pp" || true
-    if [ -n "${4:-}" ]; then wait "${PIDS[-1]}" || true; fi
+    if [ -n "${4:-}${5:-}" ]; then wait "${PIDS[-1]}" || true; fi
     if [ "$3" = out ]; then tx=$WORK/gre.pns rx=$WORK/gre.peer; else tx=$WORK/gre.peer rx=$WORK/gre.pns; fi
     if ! grep -q '^sent=' "$tx" || ! grep -q '^received=' "$rx"; then
         echo "    gregen failed; it said:" >&2
@@ -237,6 +249,35 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out
                 (s > 0) ? (s - r) * 100 / s : 100, v["rx_keys"] + 0
         }'
 }
+# gre_paired A B: per round, A's packets/s over B's in the same round (the
+# rounds alternate the contenders, so a drift of the machine between
+# rounds cancels out), and their median.
+gre_paired() {
+    paste -d' ' "$1" "$2" | awk '$4 > 0 { printf "%.2f\n", $1 / $4 }' >"$WORK/paired"
+    printf '%s (rounds: %s)' "$(median <"$WORK/paired" | xargs printf '%.2f')" "$(tr '\n' ' ' <"$WORK/paired" | sed 's/ $//')"
+}
+# nft_shape: the helper's table as the nft back-end has it (OpenWrt), for
+# GRE: the xtables jumps of TCP port 1723 gone from iptables' `mangle
+# FORWARD` chain (the chain with them), and the same two tests in the
+# helper's own `forward` chain instead, jumping to a chain GRE never
+# reaches. Applied once the calls are up and the packets flow (the
+# control segments still need the queue until then); the receiver's
+# first few milliseconds still pass the xtables chain. The helper is
+# stopped meanwhile (the GRE path is the kernel's alone), or it would put
+# its xtables rules back; `ours_off` lets it go on to end.
+nft_shape() {
+    kill -STOP "$HELPER"
+    ip netns exec "$RTR" nft -f - <<'NFT'
+delete table ip mangle
+table ip pptp_passthrough {
+    chain ctl_pptp {
+        accept
+    }
+}
+add rule ip pptp_passthrough forward index 0 tcp sport 1723 jump ctl_pptp
+add rule ip pptp_passthrough forward index 0 tcp dport 1723 jump ctl_pptp
+NFT
+}
 gre_cell() { # $1 file of "pps gbps loss" lines: medians
     printf '%s pkt/s, %s Gbit/s, %s %% loss' "$(cut -d' ' -f1 <"$1" | median)" \
         "$(cut -d' ' -f2 <"$1" | median)" "$(cut -d' ' -f3 <"$1" | median)"
@@ -249,18 +290,20 @@ if want gre; then
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours raw floor; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor nftshape; do : >"$WORK/gre.$k.$who"; done
                 for r in $(seq "$ROUNDS"); do
-                    for who in plain kernel ours raw floor; do
+                    for who in $GRE_WHO; do
                         flush_ct
                         case $who in
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
-                            raw) GUARD=raw ours_on ;; floor) floor_on ;;
+                            raw) GUARD=raw ours_on ;; floor) floor_on ;; nftshape) ours_on ;;
                         esac
+                        hook=
+                        [ "$who" = nftshape ] && hook=nft_shape
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir" \
-                            "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}")
+                            "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}" "$hook")
                         case $who in
-                            plain) masq_on ;; kernel) kernel_off ;; ours | raw) ours_off ;; floor) floor_off ;;
+                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | nftshape) ours_off ;; floor) floor_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
                         echo "    round $r $dir $n call(s) ${size} B $who: $pps pkt/s, $gbps Gbit/s, $loss % loss, $keys/$n calls reached"
@@ -270,7 +313,14 @@ if want gre; then
                 O_=$(cut -d' ' -f1 <"$WORK/gre.$k.ours" | median)
                 R_=$(cut -d' ' -f1 <"$WORK/gre.$k.raw" | median)
                 F_=$(cut -d' ' -f1 <"$WORK/gre.$k.floor" | median)
-                ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain"); conntrack floor: $(gre_cell "$WORK/gre.$k.floor")) | $(gre_cell "$WORK/gre.$k.kernel") | flow guard: $(gre_cell "$WORK/gre.$k.ours"); raw guard: $(gre_cell "$WORK/gre.$k.raw") | $(ratio "$O_" "$K_") (raw guard: $(ratio "$R_" "$K_")); of the floor: $(ratio "$O_" "$F_") (raw: $(ratio "$R_" "$F_")); target 1.0 and 0.95 |")
+                PK_=$(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.kernel")
+                PF_=$(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.floor")
+                echo "    paired, the flow guard over the kernel helper: $PK_; over the floor: $PF_"
+                if [ -s "$WORK/gre.$k.nftshape" ]; then
+                    echo "    paired, the nft back-end's shape over the kernel helper: $(gre_paired "$WORK/gre.$k.nftshape" "$WORK/gre.$k.kernel");" \
+                        "over the floor: $(gre_paired "$WORK/gre.$k.nftshape" "$WORK/gre.$k.floor"); over the flow guard: $(gre_paired "$WORK/gre.$k.nftshape" "$WORK/gre.$k.ours")"
+                fi
+                ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain"); conntrack floor: $(gre_cell "$WORK/gre.$k.floor")) | $(gre_cell "$WORK/gre.$k.kernel") | flow guard: $(gre_cell "$WORK/gre.$k.ours"); raw guard: $(gre_cell "$WORK/gre.$k.raw") | $(ratio "$O_" "$K_") (raw guard: $(ratio "$R_" "$K_")); of the floor: $(ratio "$O_" "$F_") (raw: $(ratio "$R_" "$F_")); paired per round: $PK_ and of the floor $PF_; target 1.0 and 0.95 |")
             done
         done
     done

@@ -789,9 +789,9 @@ if [ "$MODE" = bench ]; then
             -v all=$((${c1[1]:-0} - ${c0[1]:-0})) 'BEGIN {
                 printf "%.2f %.0f %.0f\n", b * 8000 / ns, busy * 10 / (b / 1048576), (all > 0) ? busy * 100 / all : 0 }'
     }
-    # bench_round pptpd|ours: one call from our client, a download and an
-    # upload; adds "down_mbit down_cpu up_mbit up_cpu" to $W/bench.pptpd or
-    # $W/bench.ours, or fails.
+    # bench_round pptpd|ours|kernel ROUND: one call from our client, a
+    # download and an upload; adds "down_mbit down_cpu up_mbit up_cpu
+    # round" to $W/bench.$1, or fails.
     bench_round() {
         local started line peer down='' up='' mtu dm dc db um uc ub path want
         started=$(ctl "start-$1")
@@ -840,7 +840,7 @@ if [ "$MODE" = bench ]; then
         read -r dm dc db <<<"$down"
         read -r um uc ub <<<"$up"
         echo "      $1: down $dm Mbit/s ($dc VM CPU ms/MiB, VM busy $db %), up $um Mbit/s ($uc ms/MiB, busy $ub %)"
-        echo "$dm $dc $um $uc" >>"$W/bench.$1"
+        echo "$dm $dc $um $uc $2" >>"$W/bench.$1"
     }
     say "benchmark: $BENCH_ROUNDS round(s), $((BENCH_BYTES / 1048576)) MiB down and up per call, our client -> pptpd + pppd / our server on the TUN path / our server on the kernel's path (VM s)"
     for who in pptpd ours kernel; do : >"$W/bench.$who"; done
@@ -854,7 +854,7 @@ if [ "$MODE" = bench ]; then
         esac
         for who in $order; do
             echo "    round $r, $who"
-            bench_round "$who" || BENCH_FAILED=1
+            bench_round "$who" "$r" || BENCH_FAILED=1
         done
     done
 
@@ -870,9 +870,9 @@ if [ "$MODE" = bench ]; then
     # sessions: how many calls the host's server has.
     sessions() { "$BIN" status --socket "$SOCK" --json 2>/dev/null | grep -c '"call_id"' || true; }
     for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.2; done
-    # client_round pppd|ours|kernel: one call from the VM's client, a
+    # client_round pppd|ours|kernel ROUND: one call from the VM's client, a
     # download (to the VM) and an upload; adds "down_mbit down_cpu up_mbit
-    # up_cpu" to $W/cbench.$1, or fails.
+    # up_cpu round" to $W/cbench.$1, or fails.
     client_round() {
         local dialed lip down='' up='' path want dm dc db um uc ub line
         dialed=$(ctl "dial-$1")
@@ -902,7 +902,7 @@ if [ "$MODE" = bench ]; then
         read -r dm dc db <<<"$down"
         read -r um uc ub <<<"$up"
         echo "      $1: down $dm Mbit/s ($dc VM CPU ms/MiB, VM busy $db %), up $um Mbit/s ($uc ms/MiB, busy $ub %)"
-        echo "$dm $dc $um $uc" >>"$W/cbench.$1"
+        echo "$dm $dc $um $uc $2" >>"$W/cbench.$1"
     }
     for who in pppd ours kernel; do : >"$W/cbench.$who"; done
     for r in $(seq "$BENCH_ROUNDS"); do
@@ -913,12 +913,25 @@ if [ "$MODE" = bench ]; then
         esac
         for who in $order; do
             echo "    round $r, the VM's client: $who"
-            client_round "$who" || BENCH_FAILED=1
+            client_round "$who" "$r" || BENCH_FAILED=1
         done
     done
     ctl finish >/dev/null
     for ((i = 0; i < 60; i++)); do kill -0 "${QEMU_PIDS[0]}" 2>/dev/null || break; sleep 0.5; done
     col() { cut -d' ' -f"$2" <"$W/$1" | median; }
+    # paired A B FIELD: per round that both finished, A's FIELD over B's in
+    # that round (a drift of the machine between rounds cancels out).
+    paired() { awk -v f="$3" 'FNR == NR { a[$5] = $f; next } ($5 in a) && $f > 0 { printf "%.2f\n", a[$5] / $f }' "$W/$1" "$W/$2"; }
+    pmed() { paired "$@" | median | xargs printf '%.2f'; }
+    plist() { paired "$@" | tr '\n' ' '; }
+    # pairs PREFIX BASE: the kernel path's paired ratios over the TUN path
+    # and over BASE, two lines to read and then the result line's fields.
+    pairs() {
+        echo "  paired per round, the kernel's path over the TUN path: download $(plist "$1.kernel" "$1.ours" 1)(median $(pmed "$1.kernel" "$1.ours" 1)); upload $(plist "$1.kernel" "$1.ours" 3)(median $(pmed "$1.kernel" "$1.ours" 3))"
+        echo "  paired per round, the kernel's path over $2: download $(plist "$1.kernel" "$1.$2" 1)(median $(pmed "$1.kernel" "$1.$2" 1)); upload $(plist "$1.kernel" "$1.$2" 3)(median $(pmed "$1.kernel" "$1.$2" 3))"
+        echo "kernel_vs_tun_down_paired=$(pmed "$1.kernel" "$1.ours" 1) kernel_vs_tun_up_paired=$(pmed "$1.kernel" "$1.ours" 3)" \
+            "kernel_ratio_down_paired=$(pmed "$1.kernel" "$1.$2" 1) kernel_ratio_up_paired=$(pmed "$1.kernel" "$1.$2" 3)"
+    }
     echo
     echo "================ interop benchmark ($((SECONDS - START))s) ================"
     if [ -s "$W/bench.pptpd" ] && [ -s "$W/bench.ours" ] && [ -s "$W/bench.kernel" ]; then
@@ -929,11 +942,14 @@ if [ "$MODE" = bench ]; then
             "download (the server encrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$KD Mbit/s, $KDC ms/MiB" "$(ratio "$OD" "$PD")" "$(ratio "$KD" "$PD"), $(ratio "$KD" "$OD")" \
             "upload (the server decrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$KU Mbit/s, $KUC ms/MiB" "$(ratio "$OU" "$PU")" "$(ratio "$KU" "$PU"), $(ratio "$KU" "$OU")"
         echo "  (ms/MiB: the VM's busy CPU time per MiB moved)"
+        PAIRED=$(pairs bench pptpd)
+        echo "$PAIRED" | grep -v '^kernel_'
         echo "INTEROP-BENCH rounds=$BENCH_ROUNDS bytes=$BENCH_BYTES pptpd_down=$PD ours_down=$OD kernel_down=$KD ratio_down=$(ratio "$OD" "$PD")" \
             "kernel_ratio_down=$(ratio "$KD" "$PD") kernel_vs_tun_down=$(ratio "$KD" "$OD")" \
             "pptpd_up=$PU ours_up=$OU kernel_up=$KU ratio_up=$(ratio "$OU" "$PU")" \
             "kernel_ratio_up=$(ratio "$KU" "$PU") kernel_vs_tun_up=$(ratio "$KU" "$OU")" \
-            "pptpd_down_cpu=$PDC ours_down_cpu=$ODC kernel_down_cpu=$KDC pptpd_up_cpu=$PUC ours_up_cpu=$OUC kernel_up_cpu=$KUC"
+            "pptpd_down_cpu=$PDC ours_down_cpu=$ODC kernel_down_cpu=$KDC pptpd_up_cpu=$PUC ours_up_cpu=$OUC kernel_up_cpu=$KUC" \
+            "$(echo "$PAIRED" | grep '^kernel_')"
     else
         BENCH_FAILED=1
     fi
@@ -945,11 +961,14 @@ if [ "$MODE" = bench ]; then
         printf '  %-32s %-22s %-22s %-22s %-14s %s\n' "the VM's client: $(wc -l <"$W/cbench.pppd")/$(wc -l <"$W/cbench.ours")/$(wc -l <"$W/cbench.kernel") round(s)" "pptp-linux + pppd" "ours, TUN path" "ours, kernel path" "TUN / pppd" "kernel / pppd, / TUN" \
             "download (the client decrypts)" "$PD Mbit/s, $PDC ms/MiB" "$OD Mbit/s, $ODC ms/MiB" "$KD Mbit/s, $KDC ms/MiB" "$(ratio "$OD" "$PD")" "$(ratio "$KD" "$PD"), $(ratio "$KD" "$OD")" \
             "upload (the client encrypts)" "$PU Mbit/s, $PUC ms/MiB" "$OU Mbit/s, $OUC ms/MiB" "$KU Mbit/s, $KUC ms/MiB" "$(ratio "$OU" "$PU")" "$(ratio "$KU" "$PU"), $(ratio "$KU" "$OU")"
+        PAIRED=$(pairs cbench pppd)
+        echo "$PAIRED" | grep -v '^kernel_'
         echo "INTEROP-BENCH-CLIENT rounds=$BENCH_ROUNDS bytes=$BENCH_BYTES pppd_down=$PD ours_down=$OD kernel_down=$KD ratio_down=$(ratio "$OD" "$PD")" \
             "kernel_ratio_down=$(ratio "$KD" "$PD") kernel_vs_tun_down=$(ratio "$KD" "$OD")" \
             "pppd_up=$PU ours_up=$OU kernel_up=$KU ratio_up=$(ratio "$OU" "$PU")" \
             "kernel_ratio_up=$(ratio "$KU" "$PU") kernel_vs_tun_up=$(ratio "$KU" "$OU")" \
-            "pppd_down_cpu=$PDC ours_down_cpu=$ODC kernel_down_cpu=$KDC pppd_up_cpu=$PUC ours_up_cpu=$OUC kernel_up_cpu=$KUC"
+            "pppd_down_cpu=$PDC ours_down_cpu=$ODC kernel_down_cpu=$KDC pppd_up_cpu=$PUC ours_up_cpu=$OUC kernel_up_cpu=$KUC" \
+            "$(echo "$PAIRED" | grep '^kernel_')"
     else
         BENCH_FAILED=1
     fi

@@ -265,7 +265,7 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     std::thread::sleep(Duration::from_millis(1000));
     let before = lab.status()["calls"].clone();
     assert_eq!(before.as_array().unwrap().len(), 1);
-    // status reads per-call GRE counters from the nft elements.
+    // status reads per-call GRE counters (from conntrack).
     for k in ["in_packets", "out_packets", "in_bytes", "out_bytes"] {
         assert!(before[0][k].as_u64().unwrap_or(0) > 0, "{k}: {before:#}");
     }
@@ -302,6 +302,74 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     // The recovered call was torn down by its CCRQ/CDN after the restart.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(lab.elements("gre_dnat"), 0);
+}
+
+/// A table of an earlier version's shape (the GRE rewrite in a forward
+/// chain of its own, after the firewall) is rebuilt when the helper
+/// starts over it: the old chain goes, the helper's rules in the forward
+/// hook are one chain again, and the calls in the maps are kept.
+#[test]
+fn an_earlier_tables_forward_chain_is_replaced_and_its_calls_kept() {
+    let mut lab = Lab::new(Nat::Ours, &[10, 11]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let a = streaming_call(&lab, 10, 400);
+    std::thread::sleep(Duration::from_millis(1000));
+    let public_a = lab.status()["calls"][0]["public_call_id"].clone();
+    lab.kill_helper();
+    lab.nft_load(
+        "rtr",
+        "delete chain ip pptp_passthrough forward\n\
+         table ip pptp_passthrough {\n\
+           chain gre_forward {\n\
+             type filter hook forward priority filter + 10; policy accept;\n\
+             ip protocol gre @th,48,2 3 iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid return\n\
+           }\n\
+         }\n",
+    );
+    let table = |lab: &Lab| {
+        let rtr = lab.ns("rtr");
+        let out = sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &rtr,
+            "nft",
+            "list",
+            "table",
+            "ip",
+            "pptp_passthrough",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(
+        table(&lab).contains("chain gre_forward {"),
+        "{}",
+        table(&lab)
+    );
+    lab.respawn_helper();
+    let t = table(&lab);
+    assert!(!t.contains("gre_forward"), "{t}");
+    assert_eq!(t.matches("hook forward").count(), 1, "{t}");
+    let calls = lab.status()["calls"].clone();
+    assert_eq!(calls.as_array().unwrap().len(), 1, "{calls:#}");
+    assert_eq!(calls[0]["public_call_id"], public_a);
+    // A second host's call with the same Call ID gets a public ID from
+    // 0xC000 up, so only the new chain's rewrite brings its GRE back with
+    // 4660; every packet of both calls arrives.
+    let b = streaming_call(&lab, 11, 150);
+    std::thread::sleep(Duration::from_millis(700));
+    let calls = lab.status()["calls"].clone();
+    let pb = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["lan"].as_str().unwrap_or("").starts_with("192.168.1.11:"))
+        .map(|c| c["public_call_id"].as_u64().unwrap());
+    assert!(pb.is_some_and(|p| p >= 0xC000), "{calls:#}");
+    for c in [a, b] {
+        assert_exact(&parse_report(&c.wait_with_output().unwrap()));
+    }
 }
 
 #[test]
