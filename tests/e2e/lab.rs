@@ -225,6 +225,27 @@ impl Lab {
         assert!(c.wait().unwrap().success(), "nft load failed:\n{text}");
     }
 
+    /// `nft list table ip pptp_passthrough` in the router: the listing,
+    /// or `None` when there is no such table.
+    pub fn helper_table(&self) -> Option<String> {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns("rtr"),
+                "nft",
+                "list",
+                "table",
+                "ip",
+            ])
+            .arg("pptp_passthrough")
+            .output()
+            .expect("nft");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Forward TCP 1723 arriving at the public address to a LAN server.
     pub fn port_forward(&self, to: &str) {
         self.nft_load(
