@@ -20,6 +20,7 @@ use tokio::io::unix::AsyncFd;
 
 use super::OsError;
 use super::tun::owned_async_fd;
+use crate::ppp::frame::Frame;
 
 mod filter;
 
@@ -241,20 +242,13 @@ impl KernelCall {
     /// dropped; a compressed protocol field is widened): false when the
     /// kernel refused it.
     pub fn send(&self, frame: &[u8]) -> bool {
-        let f = match frame {
-            [0xff, 0x03, rest @ ..] => rest,
-            f => f,
+        let Ok(f) = Frame::parse(frame) else {
+            return false;
         };
-        let mut wide = [0u8; 2];
-        let (proto, body) = match f {
-            [p, rest @ ..] if p & 1 == 1 => (u16::from(*p), rest),
-            [hi, lo, rest @ ..] => (u16::from_be_bytes([*hi, *lo]), rest),
-            _ => return false,
-        };
-        wide.copy_from_slice(&proto.to_be_bytes());
-        let mut out = Vec::with_capacity(body.len() + 2);
-        out.extend_from_slice(&wide);
-        out.extend_from_slice(body);
+        let proto = f.protocol.0;
+        let mut out = Vec::with_capacity(f.payload.len() + 2);
+        out.extend_from_slice(&proto.to_be_bytes());
+        out.extend_from_slice(f.payload);
         let fd = if to_channel(proto) {
             &self.chan
         } else {
@@ -280,8 +274,11 @@ impl KernelCall {
         self.set_flags(SC_CCP_OPEN)
     }
 
-    /// CCP is Opened: compressed packets may flow; with `required`, no
-    /// network packet leaves in clear any more.
+    /// CCP is Opened: compressed packets may flow (the unit drops what its
+    /// running compressor made until this is set); with `required`, also
+    /// `SC_MUST_COMP`, as pppd sets it. Call it after this side's
+    /// Configure-Ack has gone through the unit: with `SC_CCP_UP` set, a
+    /// Configure-Ack no longer starts the compressor.
     pub fn ccp_up(&self, required: bool) -> Result<(), OsError> {
         let must = if required { SC_MUST_COMP } else { 0 };
         self.set_flags(SC_CCP_OPEN | SC_CCP_UP | must)

@@ -131,6 +131,9 @@ pub struct KernelLink {
     pub ifindex: u32,
     /// The MPPE start keys are in the kernel.
     pub keys_set: bool,
+    /// The policy requires MPPE: once it is up, no network packet may
+    /// leave the unit in clear (`SC_MUST_COMP`).
+    pub mppe_required: bool,
     /// Reads the unit's and channel's frames into the session.
     pub reader: Option<tokio::task::JoinHandle<()>>,
 }
@@ -148,13 +151,20 @@ impl Drop for KernelLink {
 /// Configure-Request follows authentication in the same batch), then the
 /// frames to the channel or the unit. Returns the session's events.
 ///
-/// When the session is Up, the unit lets IP through before this batch's
-/// frames leave: one of them may be the Configure-Ack that opens the
-/// peer's side, and the peer may send at once (a side opens once it has
-/// sent and received a Configure-Ack, RFC 1661 §4.1). CCP is Opened by
-/// then: the unit saw the peer's Configure-Ack, so what it sends is
-/// encrypted; it decrypts once this side's Configure-Ack goes by, which is
-/// before the peer can encrypt anything.
+/// The batch in which the session comes Up goes out in three steps, from
+/// how `ppp_generic` treats a unit with MPPE:
+/// 1. its CCP frames: the unit starts its compressor when it sees this
+///    side's Configure-Ack go out, and only while `SC_CCP_UP` is clear;
+/// 2. `SC_CCP_UP` (and `SC_MUST_COMP` when MPPE is required), the socket
+///    filter and IP let through: with the compressor running and
+///    `SC_CCP_UP` clear the unit drops every packet it sends (a reply to
+///    the peer's first packet was lost that way), and with `SC_CCP_UP` set
+///    before the Configure-Ack its compressor would never start;
+/// 3. the other frames: one may be the Configure-Ack that opens the peer's
+///    side, and the peer may send at once (a side opens once it has sent
+///    and received a Configure-Ack, RFC 1661 §4.1).
+///
+/// The decompressor started when the peer's Configure-Ack came in.
 pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> {
     if !k.keys_set {
         if let Some(keys) = ppp.start_keys() {
@@ -167,22 +177,47 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
     let frames: Vec<Vec<u8>> = std::iter::from_fn(|| ppp.poll_transmit()).collect();
     while ppp.poll_ip().is_some() {}
     let events: Vec<SessionEvent> = std::iter::from_fn(|| ppp.poll_event()).collect();
-    if let Some(mppe) = events.iter().find_map(|e| match e {
+    let up = events.iter().find_map(|e| match e {
         SessionEvent::Up { mppe, .. } => Some(mppe.is_some()),
         _ => None,
-    }) {
-        // With MPPE in use the unit would still take IP in clear: a session
-        // whose filter cannot be set passes no IP at all.
-        if mppe && let Err(e) = k.call.require_encrypted() {
-            tracing::error!(error = %e, "the session passes no IP");
-        } else if let Err(e) = k.call.network_up() {
-            tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
+    });
+    let Some(mppe) = up else {
+        for f in &frames {
+            k.call.send(f);
         }
+        return events;
+    };
+    let (ccp, rest) = ccp_first(&frames);
+    for f in ccp {
+        k.call.send(f);
     }
-    for f in &frames {
+    open_network(k, mppe);
+    for f in rest {
         k.call.send(f);
     }
     events
+}
+
+/// Step 2 of [`flush_kernel`]. With MPPE in use the unit would still take
+/// IP in clear, and would drop what it sends without `SC_CCP_UP`: a session
+/// whose filter or flags cannot be set passes no IP at all.
+fn open_network(k: &KernelLink, mppe: bool) {
+    let ccp = k.call.ccp_up(mppe && k.mppe_required);
+    if mppe && let Err(e) = ccp.and_then(|()| k.call.require_encrypted()) {
+        tracing::error!(error = %e, "the session passes no IP");
+    } else if let Err(e) = k.call.network_up() {
+        tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
+    }
+}
+
+/// A batch's CCP frames, then the others, each in their order: frames of
+/// different protocols are independent (RFC 1661 §3.2).
+pub fn ccp_first(frames: &[Vec<u8>]) -> (Vec<&[u8]>, Vec<&[u8]>) {
+    use crate::ppp::frame::{Frame, Protocol};
+    frames
+        .iter()
+        .map(Vec::as_slice)
+        .partition(|f| Frame::parse(f).is_ok_and(|f| f.protocol == Protocol::CCP))
 }
 
 /// Whether the endpoint runs its data on the kernel's path, from the
@@ -299,6 +334,31 @@ mod tests {
             stateless: false,
             ..p
         })
+    }
+
+    #[test]
+    fn a_batch_sends_its_ccp_frames_before_the_others() {
+        let ipcp_ack = vec![0xff, 0x03, 0x80, 0x21, 2, 3, 0, 4];
+        let ccp_ack = vec![0x80, 0xfd, 2, 2, 0, 4];
+        let lcp_echo = vec![0xc0, 0x21, 9, 1, 0, 8, 0, 0, 0, 0];
+        let ccp_req = vec![0xff, 0x03, 0x80, 0xfd, 1, 7, 0, 4];
+        let ipv6cp_ack = vec![0x80, 0x57, 2, 1, 0, 4];
+        let batch = vec![
+            ipcp_ack.clone(),
+            ccp_ack.clone(),
+            lcp_echo.clone(),
+            ccp_req.clone(),
+            ipv6cp_ack.clone(),
+        ];
+        let (ccp, rest) = ccp_first(&batch);
+        assert_eq!(ccp, vec![&ccp_ack[..], &ccp_req[..]]);
+        assert_eq!(rest, vec![&ipcp_ack[..], &lcp_echo[..], &ipv6cp_ack[..]]);
+        // IP compressed to one protocol octet (0x21) and MPPE data (0xfd,
+        // RFC 1962 §2) are not CCP.
+        let data = [vec![0x21, 0x45], vec![0xfd, 0x90, 0x01]];
+        let (ccp, rest) = ccp_first(&data);
+        assert!(ccp.is_empty());
+        assert_eq!(rest.len(), 2);
     }
 
     #[test]

@@ -304,6 +304,7 @@ async fn run(
             call: std::rc::Rc::new(call),
             ifindex: index,
             keys_set: false,
+            mppe_required: mppe.is_some_and(|m| m.required),
             reader: None,
         };
         (None, Some(k), index, name)
@@ -351,7 +352,6 @@ async fn run(
             0
         }
     ];
-    let link_mppe_required = mppe.is_some_and(|m| m.required);
     let mut stopping: Option<Instant> = None;
     let mut mss: Option<u16> = None;
     let mut dns4: Vec<Ipv4Addr> = Vec::new();
@@ -378,10 +378,6 @@ async fn run(
                     let peer = remote_ip.unwrap_or(local_ip);
                     let mtu = mtu.min(p.cfg.mtu);
                     mss = Some(mss_for_mtu(mtu));
-                    if let Some(k) = &klink {
-                        let required = mppe.is_some() && link_mppe_required;
-                        k.call.ccp_up(required)?;
-                    }
                     addr::configure_p2p(&h, tun_index, local_ip, peer, u32::from(mtu)).await?;
                     let dns: Vec<Ipv4Addr> = dns.iter().flatten().copied().collect();
                     install_routes(p, &h, tun_index, server, up).await?;

@@ -29,6 +29,7 @@ fn kernel_link(
     cid: u16,
     peer: std::net::Ipv4Addr,
     peer_cid: u16,
+    mppe_required: bool,
 ) -> Result<KernelLink, crate::os::OsError> {
     let call = Rc::new(KernelCall::open(local, cid, peer, peer_cid)?);
     let ifindex = call.ifindex()?;
@@ -38,6 +39,7 @@ fn kernel_link(
         call,
         ifindex,
         keys_set: false,
+        mppe_required,
         reader: Some(reader),
     })
 }
@@ -100,7 +102,8 @@ fn new_session(
         cid = random_call_id();
     }
     let kernel = if g.kernel {
-        match kernel_link(st, local, cid, *peer.ip(), peer_call_id) {
+        let required = g.cfg.mppe.is_some_and(|p| p.required);
+        match kernel_link(st, local, cid, *peer.ip(), peer_call_id, required) {
             Ok(k) => Some(k),
             Err(e) => {
                 tracing::warn!(peer = %peer, error = %e, "call refused: the kernel's PPTP path failed");

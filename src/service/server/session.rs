@@ -300,12 +300,6 @@ pub fn pump(st: &mut State, cid: u16, now: Instant) {
                     .map_or(mtu, |m| mtu.min(m));
                 s.up = Some(mss_for_mtu(mtu));
                 s.last_ip = now;
-                if let Some(k) = &s.kernel {
-                    let required = mppe.is_some() && st.cfg.mppe.is_some_and(|p| p.required);
-                    if let Err(e) = k.call.ccp_up(required) {
-                        tracing::warn!(error = %e, "kernel PPP unit");
-                    }
-                }
                 tracing::info!(user = s.user.as_deref().unwrap_or("?"), peer = %s.link.peer,
                     tunnel_ip = %ip, ?mppe, "session up");
                 st.by_ip.insert(ip, cid);
