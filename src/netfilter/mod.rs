@@ -281,6 +281,18 @@ pub fn has_table(ruleset: &serde_json::Value, family: &str, name: &str) -> bool 
     })
 }
 
+/// Which back-end an iptables program drives, from its `--version`
+/// ("iptables-save v1.8.9 (nf_tables)" or "... (legacy)"): Some(true) for
+/// nf_tables. Releases before 1.8 name none and are legacy; anything else
+/// is not an iptables program (None).
+pub fn xtables_backend_is_nft(version: &str) -> Option<bool> {
+    let v = version.trim();
+    if !v.starts_with("iptables") {
+        return None;
+    }
+    Some(v.ends_with("(nf_tables)"))
+}
+
 /// Whether `/proc/net/ip_tables_names` (one legacy iptables table of the
 /// current network namespace per line) lists `table`. The kernel makes a
 /// legacy table in a namespace the first time anything reads it there, and
@@ -293,6 +305,21 @@ pub fn legacy_table_listed(names: &str, table: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_xtables_backend_is_read_from_the_version() {
+        assert_eq!(
+            xtables_backend_is_nft("iptables-save v1.8.9 (nf_tables)\n"),
+            Some(true)
+        );
+        assert_eq!(
+            xtables_backend_is_nft("iptables-save v1.8.9 (legacy)\n"),
+            Some(false)
+        );
+        assert_eq!(xtables_backend_is_nft("iptables-save v1.6.1"), Some(false));
+        assert_eq!(xtables_backend_is_nft(""), None);
+        assert_eq!(xtables_backend_is_nft("sh: iptables-save: not found"), None);
+    }
 
     #[test]
     fn a_legacy_table_is_read_only_where_it_exists() {

@@ -121,21 +121,40 @@ pub fn kernel_pptp_helper() -> Result<Option<String>, OsError> {
     }
     let legacy_raw = std::fs::read_to_string("/proc/net/ip_tables_names")
         .is_ok_and(|names| netfilter::legacy_table_listed(&names, "raw"));
-    let mut saves: Vec<[&str; 2]> = Vec::new();
+    let mut backends = Vec::new();
     if netfilter::has_table(&ruleset, "ip", "raw") {
-        saves.push(["iptables-nft-save", "iptables-save"]);
+        backends.push(true);
     }
     if legacy_raw {
-        saves.push(["iptables-legacy-save", "iptables-save"]);
+        backends.push(false);
     }
     let args = vec!["-t".to_string(), "raw".to_string()];
-    for [prog, fallback] in saves {
-        let save = run(prog, &args, None).or_else(|_| run(fallback, &args, None));
-        if let Some(h) = save.ok().and_then(|s| netfilter::iptables_pptp_helper(&s)) {
+    for nft in backends {
+        let save = raw_reader(nft).and_then(|prog| run(prog, &args, None).ok());
+        if let Some(h) = save.and_then(|s| netfilter::iptables_pptp_helper(&s)) {
             return Ok(Some(h));
         }
     }
     Ok(None)
+}
+
+/// The program that reads the raw table of one back-end (nf_tables or
+/// legacy) and never the other's: reading a legacy table makes it (see
+/// [`netfilter::legacy_table_listed`]). The back-end's own
+/// `iptables-*-save`, else `iptables-save` when its `--version` names
+/// that back-end.
+fn raw_reader(nft: bool) -> Option<&'static str> {
+    let own = if nft {
+        "iptables-nft-save"
+    } else {
+        "iptables-legacy-save"
+    };
+    let version = vec!["--version".to_string()];
+    if run(own, &version, None).is_ok() {
+        return Some(own);
+    }
+    let v = run("iptables-save", &version, None).ok()?;
+    (netfilter::xtables_backend_is_nft(&v) == Some(nft)).then_some("iptables-save")
 }
 
 /// Apply call map changes in one transaction: over the helper's own

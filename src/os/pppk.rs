@@ -47,6 +47,10 @@ const SC_CCP_OPEN: libc::c_int = 0x40;
 const SC_CCP_UP: libc::c_int = 0x80;
 /// No uncompressed packet may be sent or received (`SC_MUST_COMP`).
 const SC_MUST_COMP: libc::c_int = 0x0040_0000;
+/// The unit's compressor runs (`SC_COMP_RUN`; read with the flags).
+const SC_COMP_RUN: libc::c_int = 0x1000;
+/// The unit's decompressor runs (`SC_DECOMP_RUN`; read with the flags).
+const SC_DECOMP_RUN: libc::c_int = 0x2000;
 /// `NPMODE_PASS`.
 const NPMODE_PASS: libc::c_int = 0;
 /// `NPMODE_DROP`.
@@ -282,6 +286,25 @@ impl KernelCall {
     pub fn ccp_up(&self, required: bool) -> Result<(), OsError> {
         let must = if required { SC_MUST_COMP } else { 0 };
         self.set_flags(SC_CCP_OPEN | SC_CCP_UP | must)
+    }
+
+    /// Both of the unit's MPPE directions run: the kernel saw the peer's
+    /// Configure-Ack come in and this side's go out (PPPIOCGFLAGS reports
+    /// the compressors' state with the flags). Without the compressor the
+    /// unit would send IP in clear, `SC_MUST_COMP` or not.
+    pub fn mppe_running(&self) -> Result<(), OsError> {
+        let flags =
+            ioctl_int(&self.unit, PPPIOCGFLAGS, 0).map_err(|e| missing("PPPIOCGFLAGS", e))?;
+        let (tx, rx) = (flags & SC_COMP_RUN != 0, flags & SC_DECOMP_RUN != 0);
+        if tx && rx {
+            return Ok(());
+        }
+        Err(OsError::Command {
+            cmd: "PPPIOCGFLAGS".into(),
+            detail: format!(
+                "MPPE not started in the kernel's unit (encrypting: {tx}, decrypting: {rx})"
+            ),
+        })
     }
 
     fn set_flags(&self, add: libc::c_int) -> Result<(), OsError> {

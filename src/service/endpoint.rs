@@ -155,11 +155,13 @@ impl Drop for KernelLink {
 /// how `ppp_generic` treats a unit with MPPE:
 /// 1. its CCP frames: the unit starts its compressor when it sees this
 ///    side's Configure-Ack go out, and only while `SC_CCP_UP` is clear;
-/// 2. `SC_CCP_UP` (and `SC_MUST_COMP` when MPPE is required), the socket
-///    filter and IP let through: with the compressor running and
-///    `SC_CCP_UP` clear the unit drops every packet it sends (a reply to
-///    the peer's first packet was lost that way), and with `SC_CCP_UP` set
-///    before the Configure-Ack its compressor would never start;
+/// 2. `SC_CCP_UP` (and `SC_MUST_COMP` when MPPE is required), a check
+///    that MPPE runs both ways, the socket filter, and IP let through:
+///    with the compressor running and `SC_CCP_UP` clear the unit drops
+///    every packet it sends (a reply to the peer's first packet was lost
+///    that way), with `SC_CCP_UP` set before the Configure-Ack its
+///    compressor would never start, and without a compressor it sends IP
+///    in clear;
 /// 3. the other frames: one may be the Configure-Ack that opens the peer's
 ///    side, and the peer may send at once (a side opens once it has sent
 ///    and received a Configure-Ack, RFC 1661 §4.1).
@@ -198,14 +200,23 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
     events
 }
 
-/// Step 2 of [`flush_kernel`]. With MPPE in use the unit would still take
-/// IP in clear, and would drop what it sends without `SC_CCP_UP`: a session
-/// whose filter or flags cannot be set passes no IP at all.
+/// Step 2 of [`flush_kernel`]. With MPPE in use the unit would take IP in
+/// clear, drop what it sends without `SC_CCP_UP`, and send in clear if its
+/// compressor had not started: a session whose filter or flags cannot be
+/// set, or whose unit runs no MPPE, passes no IP at all.
 fn open_network(k: &KernelLink, mppe: bool) {
-    let ccp = k.call.ccp_up(mppe && k.mppe_required);
-    if mppe && let Err(e) = ccp.and_then(|()| k.call.require_encrypted()) {
-        tracing::error!(error = %e, "the session passes no IP");
-    } else if let Err(e) = k.call.network_up() {
+    if mppe {
+        let ready = k
+            .call
+            .ccp_up(k.mppe_required)
+            .and_then(|()| k.call.mppe_running())
+            .and_then(|()| k.call.require_encrypted());
+        if let Err(e) = ready {
+            tracing::error!(error = %e, "the session passes no IP");
+            return;
+        }
+    }
+    if let Err(e) = k.call.network_up() {
         tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
     }
 }
