@@ -593,6 +593,10 @@ kernel)
     else
         res "k client-connect" FAIL "no 'connected:' line: $(tail -n 3 /tmp/kc.out | tr '\n' ';')"
     fi
+    # For the post-mortem: what our client here warned of, and what the
+    # kernel's PPP said.
+    grep -E 'WARN|ERROR' /tmp/kc.out | head -n 5
+    dmesg | grep -iE 'ppp|mppe' | tail -n 5
     kill "$kc"
     n=0
     while [ "$n" -lt 20 ] && kill -0 "$kc" 2>/dev/null; do sleep 0.5; n=$((n + 1)); done
@@ -1585,7 +1589,7 @@ fi
 if [ "$FAILED" != 0 ]; then
     echo
     echo "==================== FAILED: logs follow ===================="
-    for vm in s a r c1 c2; do
+    for vm in s a r k c1 c2; do
         echo "---------------- console of VM $vm ----------------"
         cat "$W/console-$vm.txt" 2>/dev/null
         echo "---------------- qemu $vm ----------------"

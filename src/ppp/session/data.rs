@@ -19,8 +19,8 @@ const MPPE_IPV4: [u8; 2] = [0x00, 0x21];
 const MPPE_IPV6: [u8; 2] = [0x00, 0x57];
 
 /// RFC 1962 §3.1 repeats the Reset-Request for every packet discarded
-/// while waiting for the reset; MPPE sends no Reset-Ack to stop it, so
-/// repeats are spaced at least this far apart.
+/// while waiting for the reset; an MPPE peer need not send a Reset-Ack to
+/// stop it (RFC 3078 §8.2), so repeats are spaced at least this far apart.
 const RESET_REPEAT: Duration = Duration::from_millis(250);
 
 /// Split a decrypted MPPE payload into its (possibly PFC-compressed)
@@ -182,10 +182,10 @@ impl Session {
             return;
         };
         let Some((_, dec)) = &mut m.engines else {
-            // The kernel could not decrypt it: stateful MPPE needs a reset.
-            if !m.mode.stateless {
-                self.reset_request(now, true);
-            }
+            // The kernel could not decrypt it. Linux's unit then stops
+            // decrypting (`SC_DC_ERROR`), stateless mode too, until it
+            // sees a Reset-Ack come in: ask for one, as pppd does.
+            self.reset_request(now, true);
             return;
         };
         match dec.decrypt(payload) {

@@ -319,21 +319,21 @@ impl Session {
                 Event::Down => self.mppe = None,
                 Event::Failed(err) => self.ccp_gone(now, SessionError::Mppe(err)),
                 Event::Finished => self.ccp_gone(now, SessionError::NcpDown("CCP")),
-                // RFC 3078 §8.2: flush before the next packet; no Reset-Ack,
-                // but for a kernel encrypter, which flushes on seeing one.
-                Event::ResetRequest { identifier, .. } => match &mut self.mppe {
-                    Some(Mppe {
-                        engines: Some((enc, _)),
-                        ..
-                    }) => enc.reset(),
-                    Some(Mppe { engines: None, .. }) => {
-                        // Sent by the next round of `pump`.
-                        if let Some(c) = &mut self.ccp {
-                            c.send_reset_ack(identifier, &[]);
-                        }
+                // RFC 3078 §8.2: flush before the next packet. MPPE needs no
+                // Reset-Ack, but Linux's `ppp_generic` does: a kernel
+                // encrypter flushes on seeing ours go out, and a peer's
+                // kernel decrypter, once it failed, decrypts nothing more
+                // until one comes in (pppd always sends it, RFC 1962 §2.2).
+                Event::ResetRequest { identifier, .. } => {
+                    let Some(m) = &mut self.mppe else { continue };
+                    if let Some((enc, _)) = &mut m.engines {
+                        enc.reset();
                     }
-                    None => {}
-                },
+                    // Sent by the next round of `pump`.
+                    if let Some(c) = &mut self.ccp {
+                        c.send_reset_ack(identifier, &[]);
+                    }
+                }
                 Event::ResetAck { .. } => tracing::debug!("CCP Reset-Ack (not needed by MPPE)"),
                 _ => {}
             }

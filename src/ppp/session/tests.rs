@@ -270,6 +270,23 @@ fn stateful_mppe_recovers_after_loss_via_reset_request() {
         .filter(|p| p[0] & 0x80 != 0)
         .collect();
     assert_eq!(flushed.len(), 1);
+    // The Reset-Request that arrived got a Reset-Ack with its identifier:
+    // a peer whose decrypter is Linux's decrypts nothing until then.
+    let second_reset = resets.iter().filter(|p| p[0] == 14).nth(1).expect("repeat");
+    let acks: Vec<_> = net
+        .sent(Side::Client, Protocol::CCP)
+        .into_iter()
+        .filter(|p| p[0] == 15)
+        .collect();
+    assert_eq!(
+        acks.len(),
+        1,
+        "one Reset-Ack for the one Reset-Request that arrived"
+    );
+    assert_eq!(
+        acks[0][1], second_reset[1],
+        "the Reset-Request's identifier"
+    );
 }
 
 mod failures;
