@@ -40,6 +40,7 @@ fn kernel_link(
         ifindex,
         keys_set: false,
         mppe_required,
+        ccp_first: true,
         reader: Some(reader),
     })
 }
