@@ -134,12 +134,6 @@ pub struct KernelLink {
     /// The policy requires MPPE: once it is up, no network packet may
     /// leave the unit in clear (`SC_MUST_COMP`).
     pub mppe_required: bool,
-    /// The batch that brings the session Up goes out in the three steps
-    /// of [`flush_kernel`] (the server). The client keeps its earlier
-    /// order: its interop runs against this project's server lost all
-    /// replies in 2 of 4 full runs after it took the new order, for a
-    /// reason not found yet.
-    pub ccp_first: bool,
     /// Reads the unit's and channel's frames into the session.
     pub reader: Option<tokio::task::JoinHandle<()>>,
 }
@@ -195,18 +189,6 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
         }
         return events;
     };
-    if !k.ccp_first {
-        // The client's earlier order: IP let through, the frames, then
-        // `SC_CCP_UP` (see `KernelLink::ccp_first`).
-        open_ip(k, mppe);
-        for f in &frames {
-            k.call.send(f);
-        }
-        if mppe && let Err(e) = k.call.ccp_up(k.mppe_required) {
-            tracing::warn!(error = %e, "kernel PPP unit");
-        }
-        return events;
-    }
     let (ccp, rest) = ccp_first(&frames);
     for f in ccp {
         k.call.send(f);
@@ -216,15 +198,6 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
         k.call.send(f);
     }
     events
-}
-
-/// IP let through, with the socket filter when MPPE is in use.
-fn open_ip(k: &KernelLink, mppe: bool) {
-    if mppe && let Err(e) = k.call.require_encrypted() {
-        tracing::error!(error = %e, "the session passes no IP");
-    } else if let Err(e) = k.call.network_up() {
-        tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
-    }
 }
 
 /// Step 2 of [`flush_kernel`]. With MPPE in use the unit would take IP in

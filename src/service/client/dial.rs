@@ -305,7 +305,6 @@ async fn run(
             ifindex: index,
             keys_set: false,
             mppe_required: mppe.is_some_and(|m| m.required),
-            ccp_first: false,
             reader: None,
         };
         (None, Some(k), index, name)

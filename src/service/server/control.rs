@@ -40,7 +40,6 @@ fn kernel_link(
         ifindex,
         keys_set: false,
         mppe_required,
-        ccp_first: true,
         reader: Some(reader),
     })
 }
