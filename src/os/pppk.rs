@@ -288,6 +288,17 @@ impl KernelCall {
         self.set_flags(SC_CCP_OPEN | SC_CCP_UP | must)
     }
 
+    /// CCP left Opened (a renegotiation): `SC_CCP_UP` cleared, so that the
+    /// Configure-Acks that follow start the MPPE directions again, as pppd
+    /// does (`SC_MUST_COMP` stays: nothing compressed leaves meanwhile).
+    pub fn ccp_down(&self) -> Result<(), OsError> {
+        let flags =
+            ioctl_int(&self.unit, PPPIOCGFLAGS, 0).map_err(|e| missing("PPPIOCGFLAGS", e))?;
+        ioctl_int(&self.unit, PPPIOCSFLAGS, (flags & !SC_CCP_UP) | SC_CCP_OPEN)
+            .map_err(|e| missing("PPPIOCSFLAGS", e))?;
+        Ok(())
+    }
+
     /// Both of the unit's MPPE directions run: the kernel saw the peer's
     /// Configure-Ack come in and this side's go out (PPPIOCGFLAGS reports
     /// the compressors' state with the flags). Without the compressor the

@@ -134,6 +134,8 @@ pub struct KernelLink {
     /// The policy requires MPPE: once it is up, no network packet may
     /// leave the unit in clear (`SC_MUST_COMP`).
     pub mppe_required: bool,
+    /// `SC_CCP_UP` is set on the unit (MPPE was Opened and still is).
+    pub ccp_up: bool,
     /// Reads the unit's and channel's frames into the session.
     pub reader: Option<tokio::task::JoinHandle<()>>,
 }
@@ -151,8 +153,13 @@ impl Drop for KernelLink {
 /// Configure-Request follows authentication in the same batch), then the
 /// frames to the channel or the unit. Returns the session's events.
 ///
-/// The batch in which the session comes Up goes out in three steps, from
-/// how `ppp_generic` treats a unit with MPPE:
+/// A batch's CCP frames go first. When CCP has left Opened (a
+/// renegotiation), `SC_CCP_UP` is cleared before them and set again once
+/// CCP is Opened; `ppp_generic` starts MPPE from the Configure-Acks it
+/// sees only while it is clear, and stops a direction on any
+/// Configure-Request, Opened or not. The batch in which the session
+/// comes Up goes out in three steps, from how `ppp_generic` treats a unit
+/// with MPPE:
 /// 1. its CCP frames: the unit starts its compressor when it sees this
 ///    side's Configure-Ack go out, and only while `SC_CCP_UP` is clear;
 /// 2. `SC_CCP_UP` (and `SC_MUST_COMP` when MPPE is required), a check
@@ -183,17 +190,37 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
         SessionEvent::Up { mppe, .. } => Some(mppe.is_some()),
         _ => None,
     });
-    let Some(mppe) = up else {
-        for f in &frames {
-            k.call.send(f);
+    let mppe_now = ppp.mppe_mode().is_some();
+    if k.ccp_up && !mppe_now {
+        // CCP left Opened (the peer's Configure-Request while Opened,
+        // RFC 1661 §4.2): let this batch's CCP frames restart MPPE.
+        k.ccp_up = false;
+        if let Err(e) = k.call.ccp_down() {
+            tracing::warn!(error = %e, "kernel PPP unit");
         }
-        return events;
-    };
+    }
     let (ccp, rest) = ccp_first(&frames);
     for f in ccp {
         k.call.send(f);
     }
-    open_network(k, mppe);
+    match up {
+        Some(mppe) => {
+            open_network(k, mppe);
+            k.ccp_up = mppe;
+        }
+        None if mppe_now && !k.ccp_up && ppp.is_up() => {
+            // CCP Opened again after a renegotiation.
+            match k
+                .call
+                .ccp_up(k.mppe_required)
+                .and_then(|()| k.call.mppe_running())
+            {
+                Ok(()) => k.ccp_up = true,
+                Err(e) => tracing::error!(error = %e, "MPPE not restarted in the kernel"),
+            }
+        }
+        None => {}
+    }
     for f in rest {
         k.call.send(f);
     }

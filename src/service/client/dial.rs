@@ -304,6 +304,7 @@ async fn run(
             call: std::rc::Rc::new(call),
             ifindex: index,
             keys_set: false,
+            ccp_up: false,
             mppe_required: mppe.is_some_and(|m| m.required),
             reader: None,
         };

@@ -39,6 +39,7 @@ fn kernel_link(
         call,
         ifindex,
         keys_set: false,
+        ccp_up: false,
         mppe_required,
         reader: Some(reader),
     })
