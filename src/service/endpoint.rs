@@ -153,9 +153,9 @@ impl Drop for KernelLink {
 /// Configure-Request follows authentication in the same batch), then the
 /// frames to the channel or the unit. Returns the session's events.
 ///
-/// A batch's CCP frames go first. When CCP has left Opened (a
-/// renegotiation), `SC_CCP_UP` is cleared before them and set again once
-/// CCP is Opened; `ppp_generic` starts MPPE from the Configure-Acks it
+/// When CCP has left Opened (a renegotiation), `SC_CCP_UP` is cleared
+/// before the batch and set again, after the batch's CCP frames, once CCP
+/// is Opened; `ppp_generic` starts MPPE from the Configure-Acks it
 /// sees only while it is clear, and stops a direction on any
 /// Configure-Request, Opened or not. The batch in which the session
 /// comes Up goes out in three steps, from how `ppp_generic` treats a unit
@@ -199,6 +199,15 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
             tracing::warn!(error = %e, "kernel PPP unit");
         }
     }
+    let reopened = up.is_none() && mppe_now && !k.ccp_up && ppp.is_up();
+    if up.is_none() && !reopened {
+        // In the session's order: a CCP frame must not pass the CHAP
+        // Success of its batch (the peer would drop it, RFC 1661 §3.5).
+        for f in &frames {
+            k.call.send(f);
+        }
+        return events;
+    }
     let (ccp, rest) = ccp_first(&frames);
     for f in ccp {
         k.call.send(f);
@@ -208,7 +217,7 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
             open_network(k, mppe);
             k.ccp_up = mppe;
         }
-        None if mppe_now && !k.ccp_up && ppp.is_up() => {
+        None => {
             // CCP Opened again after a renegotiation.
             match k
                 .call
@@ -219,7 +228,6 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
                 Err(e) => tracing::error!(error = %e, "MPPE not restarted in the kernel"),
             }
         }
-        None => {}
     }
     for f in rest {
         k.call.send(f);
