@@ -190,8 +190,8 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
         SessionEvent::Up { mppe, .. } => Some(mppe.is_some()),
         _ => None,
     });
-    let mppe_now = ppp.mppe_mode().is_some();
-    if k.ccp_up && !mppe_now {
+    let (down, step) = kernel_step(up, ppp.mppe_mode().is_some(), k.ccp_up, ppp.is_up());
+    if down {
         // CCP left Opened (the peer's Configure-Request while Opened,
         // RFC 1661 §4.2): let this batch's CCP frames restart MPPE.
         k.ccp_up = false;
@@ -199,10 +199,7 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
             tracing::warn!(error = %e, "kernel PPP unit");
         }
     }
-    let reopened = up.is_none() && mppe_now && !k.ccp_up && ppp.is_up();
-    if up.is_none() && !reopened {
-        // In the session's order: a CCP frame must not pass the CHAP
-        // Success of its batch (the peer would drop it, RFC 1661 §3.5).
+    if step == KernelStep::InOrder {
         for f in &frames {
             k.call.send(f);
         }
@@ -212,48 +209,76 @@ pub fn flush_kernel(ppp: &mut Session, k: &mut KernelLink) -> Vec<SessionEvent> 
     for f in ccp {
         k.call.send(f);
     }
-    match up {
-        Some(mppe) => {
-            open_network(k, mppe);
-            k.ccp_up = mppe;
-        }
-        None => {
-            // CCP Opened again after a renegotiation.
-            match k
-                .call
-                .ccp_up(k.mppe_required)
-                .and_then(|()| k.call.mppe_running())
-            {
-                Ok(()) => k.ccp_up = true,
-                Err(e) => tracing::error!(error = %e, "MPPE not restarted in the kernel"),
+    k.ccp_up = match step {
+        KernelStep::Open { mppe } => open_network(k, mppe) && mppe,
+        _ => match start_mppe(k) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "MPPE not restarted in the kernel");
+                false
             }
-        }
-    }
+        },
+    };
     for f in rest {
         k.call.send(f);
     }
     events
 }
 
+/// What a batch on the kernel's path does besides sending its frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelStep {
+    /// The frames in the session's order: a CCP frame must not pass the
+    /// CHAP Success of its batch (the peer would drop it, RFC 1661 §3.5).
+    InOrder,
+    /// The session came Up: the three steps of [`flush_kernel`].
+    Open { mppe: bool },
+    /// CCP is Opened again after a renegotiation: its frames, then
+    /// `SC_CCP_UP`, then the rest.
+    Reopen,
+}
+
+/// [`flush_kernel`]'s decision, from the batch's `Up` (with MPPE or not),
+/// whether MPPE is in force now, whether `SC_CCP_UP` is set and whether
+/// the session is up: whether to clear `SC_CCP_UP` first (CCP left
+/// Opened), and the step.
+pub fn kernel_step(
+    up: Option<bool>,
+    mppe_now: bool,
+    ccp_up: bool,
+    is_up: bool,
+) -> (bool, KernelStep) {
+    let down = ccp_up && !mppe_now;
+    let ccp_up = ccp_up && !down;
+    let step = match up {
+        Some(mppe) => KernelStep::Open { mppe },
+        None if mppe_now && !ccp_up && is_up => KernelStep::Reopen,
+        None => KernelStep::InOrder,
+    };
+    (down, step)
+}
+
+/// `SC_CCP_UP` set, and both MPPE directions checked running.
+fn start_mppe(k: &KernelLink) -> Result<(), crate::os::OsError> {
+    k.call
+        .ccp_up(k.mppe_required)
+        .and_then(|()| k.call.mppe_running())
+}
+
 /// Step 2 of [`flush_kernel`]. With MPPE in use the unit would take IP in
 /// clear, drop what it sends without `SC_CCP_UP`, and send in clear if its
 /// compressor had not started: a session whose filter or flags cannot be
-/// set, or whose unit runs no MPPE, passes no IP at all.
-fn open_network(k: &KernelLink, mppe: bool) {
-    if mppe {
-        let ready = k
-            .call
-            .ccp_up(k.mppe_required)
-            .and_then(|()| k.call.mppe_running())
-            .and_then(|()| k.call.require_encrypted());
-        if let Err(e) = ready {
-            tracing::error!(error = %e, "the session passes no IP");
-            return;
-        }
+/// set, or whose unit runs no MPPE, passes no IP at all. Whether IP passes.
+fn open_network(k: &KernelLink, mppe: bool) -> bool {
+    if mppe && let Err(e) = start_mppe(k).and_then(|()| k.call.require_encrypted()) {
+        tracing::error!(error = %e, "the session passes no IP");
+        return false;
     }
     if let Err(e) = k.call.network_up() {
         tracing::warn!(error = %e, "the kernel's PPP unit does not pass IP");
+        return false;
     }
+    true
 }
 
 /// A batch's CCP frames, then the others, each in their order: frames of
@@ -380,6 +405,31 @@ mod tests {
             stateless: false,
             ..p
         })
+    }
+
+    #[test]
+    fn only_the_batches_that_bring_ccp_up_are_reordered() {
+        use KernelStep::*;
+        // Authentication's batch (CHAP Success, then CCP's request): in order.
+        assert_eq!(kernel_step(None, false, false, false), (false, InOrder));
+        // The session comes Up, with MPPE or without.
+        assert_eq!(
+            kernel_step(Some(true), true, false, true),
+            (false, Open { mppe: true })
+        );
+        assert_eq!(
+            kernel_step(Some(false), false, false, true),
+            (false, Open { mppe: false })
+        );
+        // Up and running: in order.
+        assert_eq!(kernel_step(None, true, true, true), (false, InOrder));
+        // CCP left Opened: SC_CCP_UP cleared, the renegotiation in order.
+        assert_eq!(kernel_step(None, false, true, true), (true, InOrder));
+        assert_eq!(kernel_step(None, false, false, true), (false, InOrder));
+        // CCP Opened again: reordered, SC_CCP_UP set again.
+        assert_eq!(kernel_step(None, true, false, true), (false, Reopen));
+        // A session without MPPE never touches CCP's flags.
+        assert_eq!(kernel_step(None, false, false, true), (false, InOrder));
     }
 
     #[test]
