@@ -201,6 +201,13 @@ flush_ct() {
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# CPU milliseconds a process and the children it waited for have used
+# (utime, stime, cutime, cstime of /proc/PID/stat, in clock ticks).
+cpu_ms() {
+    local hz
+    hz=$(getconf CLK_TCK)
+    sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$hz" '{print int(($12 + $13 + $14 + $15) * 1000 / hz)}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {print (b > 0) ? sprintf("%.2f", a / b) : "-"}'; }
 ROWS=()
 
@@ -216,9 +223,13 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command on
         >"$WORK/gre.peer" 2>"$WORK/gre.peer.err" &
     pp=$!
     PIDS+=("$pp")
-    if [ -n "${4:-}${5:-}" ]; then
+    : >"$WORK/gre.hcpu"
+    local watch=${4:-}${5:-}${HELPER:-}
+    if [ -n "$watch" ]; then
         # Once the sender blasts (it says so on stderr), not while the
-        # calls are set up: $5, then GRE_PERF's record of the whole machine.
+        # calls are set up: $5, then GRE_PERF's record of the whole machine;
+        # and the CPU the helper (with the commands it waited for) took
+        # meanwhile, on the cores the packets need.
         local err=$WORK/gre.peer.err
         [ "$3" = out ] && err=$WORK/gre.pns.err
         (
@@ -226,8 +237,18 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command on
                 grep -q '^blasting' "$err" 2>/dev/null && break
                 sleep 0.05
             done
+            local h0=
+            [ -n "$HELPER" ] && h0=$(cpu_ms "$HELPER")
             if [ -n "${5:-}" ]; then "$5"; fi
-            if [ -n "${4:-}" ]; then perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1; fi
+            if [ -n "${4:-}" ]; then
+                perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1
+            else
+                # One second short of the sender's end: the calls' tear-down
+                # after it (every control connection closing through the
+                # queue) is no part of the packets' path.
+                sleep "$((GRE_SECS > 1 ? GRE_SECS - 1 : 1))"
+            fi
+            if [ -n "$h0" ]; then echo $(($(cpu_ms "$HELPER") - h0)) >"$WORK/gre.hcpu"; fi
         ) &
         PIDS+=("$!")
     fi
@@ -235,7 +256,7 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command on
         --from 192.168.1.10 --hosts "$(gre_hosts "$1")" \
         >"$WORK/gre.pns" 2>"$WORK/gre.pns.err" || true
     wait "$pp" || true
-    if [ -n "${4:-}${5:-}" ]; then wait "${PIDS[-1]}" || true; fi
+    if [ -n "$watch" ]; then wait "${PIDS[-1]}" || true; fi
     if [ "$3" = out ]; then tx=$WORK/gre.pns rx=$WORK/gre.peer; else tx=$WORK/gre.peer rx=$WORK/gre.pns; fi
     if ! grep -q '^sent=' "$tx" || ! grep -q '^received=' "$rx"; then
         echo "    gregen failed; it said:" >&2
@@ -259,13 +280,16 @@ gre_paired() {
 # nft_shape: the helper's table as the nft back-end has it (OpenWrt), for
 # GRE: the xtables jumps of TCP port 1723 gone from iptables' `mangle
 # FORWARD` chain (the chain with them), and the same two tests in the
-# helper's own `forward` chain instead, jumping to a chain GRE never
-# reaches. Applied once the calls are up and the packets flow (the
+# helper's own `forward` chain instead (after its two GRE rules), jumping
+# to a chain GRE never reaches. Applied once the calls are up and the packets flow (the
 # control segments still need the queue until then); the receiver's
 # first few milliseconds still pass the xtables chain. The helper is
 # stopped meanwhile (the GRE path is the kernel's alone), or it would put
 # its xtables rules back; `ours_off` lets it go on to end.
 nft_shape() {
+    # The sender blasts as soon as it has sent its call reply; the reply
+    # may still wait in the helper's queue for its verdict.
+    sleep 0.1
     kill -STOP "$HELPER"
     ip netns exec "$RTR" nft -f - <<'NFT'
 delete table ip mangle
@@ -274,8 +298,8 @@ table ip pptp_passthrough {
         accept
     }
 }
-add rule ip pptp_passthrough forward index 0 tcp sport 1723 jump ctl_pptp
-add rule ip pptp_passthrough forward index 0 tcp dport 1723 jump ctl_pptp
+add rule ip pptp_passthrough forward index 1 tcp sport 1723 jump ctl_pptp
+add rule ip pptp_passthrough forward index 1 tcp dport 1723 jump ctl_pptp
 NFT
 }
 gre_cell() { # $1 file of "pps gbps loss" lines: medians
@@ -306,7 +330,8 @@ if want gre; then
                             plain) masq_on ;; kernel) kernel_off ;; ours | raw | nftshape) ours_off ;; floor) floor_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
-                        echo "    round $r $dir $n call(s) ${size} B $who: $pps pkt/s, $gbps Gbit/s, $loss % loss, $keys/$n calls reached"
+                        hcpu=$(cat "$WORK/gre.hcpu")
+                        echo "    round $r $dir $n call(s) ${size} B $who: $pps pkt/s, $gbps Gbit/s, $loss % loss, $keys/$n calls reached${hcpu:+, helper CPU while the packets flowed: $hcpu ms}"
                     done
                 done
                 K_=$(cut -d' ' -f1 <"$WORK/gre.$k.kernel" | median)

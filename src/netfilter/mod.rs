@@ -246,6 +246,49 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
     })
 }
 
+/// The named maps a `ct helper` assignment reads, as (family, table,
+/// name). The ruleset is listed tersely (`nft -t`: no set's elements; the
+/// helper's own maps hold four per call, and listing 10 000 calls took
+/// `nft` 0.4 s of CPU and over 100 MiB), and only these maps are then listed
+/// whole for [`kernel_pptp_helper`] (see [`add_listing`]).
+pub fn helper_maps(ruleset: &serde_json::Value) -> Vec<(String, String, String)> {
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string()
+    };
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    let objs = ruleset.get("nftables").and_then(|o| o.as_array());
+    for r in objs.into_iter().flatten().filter_map(|o| o.get("rule")) {
+        let exprs = r.get("expr").and_then(|e| e.as_array());
+        for h in exprs
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("ct helper"))
+        {
+            let mut names = Vec::new();
+            strings(h, &mut names);
+            for m in names.iter().filter_map(|n| n.strip_prefix('@')) {
+                let key = (s(r, "family"), s(r, "table"), m.to_string());
+                if !out.contains(&key) {
+                    out.push(key);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The objects of `listing` (one map listed on its own) added to
+/// `ruleset`'s, where [`kernel_pptp_helper`] finds their elements.
+pub fn add_listing(ruleset: &mut serde_json::Value, listing: &serde_json::Value) {
+    let more = listing.get("nftables").and_then(|o| o.as_array()).cloned();
+    if let (Some(objs), Some(more)) = (
+        ruleset.get_mut("nftables").and_then(|o| o.as_array_mut()),
+        more,
+    ) {
+        objs.extend(more.into_iter().filter(|o| o.get("map").is_some()));
+    }
+}
+
 /// Every string in a JSON value (names in a map's data or elements).
 fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
@@ -475,6 +518,31 @@ mod tests {
             Some("table inet t ct helper pptp-h, assigned through a map in chain pre")
         );
         assert_eq!(kernel_pptp_helper(&doc(&[pptp, named_rule])), None);
+        // A terse listing names the map without its elements; the map
+        // listed on its own fills them in.
+        let terse_map = r#"{"map":{"family":"inet","name":"helpers","table":"t",
+            "type":"inet_service","map":"ct helper"}}"#;
+        assert_eq!(
+            kernel_pptp_helper(&doc(&[pptp, terse_map, named_rule, anon])).as_deref(),
+            Some("table inet t ct helper pptp-h, assigned in chain pre")
+        );
+        let mut ruleset_named = doc(&[pptp, terse_map, named_rule]);
+        assert_eq!(kernel_pptp_helper(&ruleset_named), None);
+        assert_eq!(
+            helper_maps(&ruleset_named),
+            [("inet".to_string(), "t".to_string(), "helpers".to_string())]
+        );
+        let meta = r#"{"metainfo":{"version":"1.0.6"}}"#;
+        add_listing(&mut ruleset_named, &doc(&[meta, named_map]));
+        assert_eq!(
+            kernel_pptp_helper(&ruleset_named).as_deref(),
+            Some("table inet t ct helper pptp-h, assigned through a map in chain pre")
+        );
+        // Only maps a `ct helper` reads, each once; anonymous ones are in
+        // the rule already.
+        let twice = doc(&[named_rule, named_rule, anon]);
+        assert_eq!(helper_maps(&twice).len(), 1);
+        assert!(helper_maps(&doc(&[anon])).is_empty());
         let vmap = r#"{"rule":{"family":"inet","table":"t","chain":"pre","expr":[
             {"vmap":{"key":{"payload":{"protocol":"tcp","field":"dport"}},
              "data":{"set":[[1723,{"jump":{"target":"hchain"}}]]}}}]}}"#;

@@ -24,7 +24,8 @@ const ICMP_GRE_UNREACH: &str = "icmp type destination-unreachable icmp code != f
 
 /// Public Call IDs from [`REWRITTEN_FROM`] up (their top two bits set,
 /// the GRE key at bits 48-63 of the header, RFC 2637 §4.1).
-const REWRITTEN_RULE: &str = "@th,48,2 3";
+const KEY_TOP_BITS: &str = "@th,48,2";
+const REWRITTEN_TOP: u16 = 3;
 
 fn quoted(names: &[String]) -> String {
     let v: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -76,11 +77,14 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         ),
     };
     // Only public Call IDs of the rewritten range differ from the LAN
-    // host's own; a GRE packet of any other call passes on one bit test.
-    let rewritten = if s.rewrite_all {
+    // host's own: a GRE packet of any other call (the usual case: a home
+    // router's one or two calls keep theirs) leaves the chain at its first
+    // rule, one protocol and one bit test, as cheap as the kernel helper's
+    // one rule (its `ct helper set` of TCP port 1723) for a GRE packet.
+    let kept = if s.rewrite_all {
         String::new()
     } else {
-        format!("{REWRITTEN_RULE} ")
+        format!("\n        ip protocol gre {KEY_TOP_BITS} != {REWRITTEN_TOP} return")
     };
     // (`forward` before `ctl_pptp`: it jumps there. `gre_forward` and
     // `ctl_queue` are the two forward chains of earlier versions.)
@@ -157,12 +161,13 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         ctl_jumps =
             "\n        tcp dport 1723 jump ctl_pptp\n        tcp sport 1723 jump ctl_pptp".into();
     }
-    // Inbound GRE of a rewritten call first; a GRE packet of any other
-    // call fails the bit test and then one protocol test per rule below.
+    // GRE of a call that kept its Call ID first, then inbound GRE of a
+    // rewritten call; outbound GRE in the rewritten range (the server's
+    // Call ID) fails the rewrite's interface test and walks the rules below.
     t.push_str(&format!(
         r#"    chain forward {{
-        type filter hook forward priority mangle; policy accept;
-        ip protocol gre {rewritten}iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return{ctl_jumps}
+        type filter hook forward priority mangle; policy accept;{kept}
+        ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return{ctl_jumps}
         {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
 "#
@@ -209,9 +214,11 @@ mod tests {
         let output = t.split("chain gre_icmp {").last().unwrap();
         assert!(output.contains("type filter hook output priority filter;"));
         assert!(output.split('}').next().unwrap().contains(icmp));
-        let lookup = "@th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
-        let rewrite = format!("ip protocol gre @th,48,2 3 iifname \"wan0\" {lookup}");
-        assert_eq!(chain(&t, "forward"), [rewrite.as_str(), icmp]);
+        // A GRE packet of a call that kept its Call ID leaves at the first
+        // rule; only the rewritten range is looked up.
+        let kept = "ip protocol gre @th,48,2 != 3 return";
+        let rewrite = "ip protocol gre iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
+        assert_eq!(chain(&t, "forward"), [kept, rewrite, icmp]);
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
         assert_one_forward_chain(&t);
         // Every forwarded packet meets these rules: each tests a protocol
@@ -221,12 +228,14 @@ mod tests {
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
-        // One chain in the forward hook: inbound GRE of a rewritten call,
-        // the jumps of TCP port 1723, the ICMP rule.
+        // One chain in the forward hook: GRE of a call that kept its ID,
+        // inbound GRE of a rewritten call, the jumps of TCP port 1723, the
+        // ICMP rule.
         assert_eq!(
             chain(&t, "forward"),
             [
-                rewrite.as_str(),
+                kept,
+                rewrite,
                 "tcp dport 1723 jump ctl_pptp",
                 "tcp sport 1723 jump ctl_pptp",
                 icmp
@@ -257,13 +266,7 @@ mod tests {
         s.rewrite_all = true;
         s.backend = Backend::Xtables;
         let t = table_text(&s, false);
-        assert_eq!(
-            chain(&t, "forward"),
-            [
-                format!("ip protocol gre iifname \"wan0\" {lookup}").as_str(),
-                icmp
-            ]
-        );
+        assert_eq!(chain(&t, "forward"), [rewrite, icmp]);
     }
 
     /// One base chain in the forward hook, at priority mangle (before the
@@ -281,11 +284,12 @@ mod tests {
     /// The bit test picks out exactly the allocator's rewritten range.
     #[test]
     fn the_bit_test_is_the_rewritten_range() {
-        let (bits, value) = REWRITTEN_RULE
+        let bits: u32 = KEY_TOP_BITS
             .strip_prefix("@th,48,")
-            .and_then(|r| r.split_once(' '))
+            .unwrap()
+            .parse()
             .unwrap();
-        let (bits, value): (u32, u16) = (bits.parse().unwrap(), value.parse().unwrap());
+        let value = REWRITTEN_TOP;
         assert_eq!(value, (1 << bits) - 1, "all tested bits set");
         assert_eq!(crate::nat::alloc::REWRITTEN_FROM, value << (16 - bits));
     }

@@ -97,15 +97,24 @@ pub fn xtables_present(s: &Setup) -> bool {
         .all(|args| run("iptables", &with_wait(args), None).is_ok())
 }
 
-/// The whole ruleset as JSON.
-pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
-    // In a child process, like `list_table`.
-    let args: Vec<String> = ["-j", "list", "ruleset"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let s = run("nft", &args, None)?;
+/// `nft -j ARGS` in a child process (like `list_table`), parsed.
+fn list_json(args: &[&str]) -> Result<serde_json::Value, OsError> {
+    let mut all = vec!["-j".to_string()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    let s = run("nft", &all, None)?;
     serde_json::from_str(&s).map_err(|e| OsError::Nft(format!("unreadable JSON: {e}")))
+}
+
+/// The whole ruleset as JSON, without the elements of named sets and maps
+/// (`-t`), then with those of the maps a `ct helper` assignment reads
+/// (`netfilter::helper_maps`).
+pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
+    let mut ruleset = list_json(&["-t", "list", "ruleset"])?;
+    for (family, table, name) in netfilter::helper_maps(&ruleset) {
+        let map = list_json(&["list", "map", &family, &table, &name])?;
+        netfilter::add_listing(&mut ruleset, &map);
+    }
+    Ok(ruleset)
 }
 
 /// Where the kernel's PPTP helper is attached, if anywhere: nft rules
