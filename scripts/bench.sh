@@ -223,7 +223,10 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command on
         >"$WORK/gre.peer" 2>"$WORK/gre.peer.err" &
     pp=$!
     PIDS+=("$pp")
+    # The watcher below waits for this run's "blasting", not the last one's.
     : >"$WORK/gre.hcpu"
+    : >"$WORK/gre.peer.err"
+    : >"$WORK/gre.pns.err"
     local watch=${4:-}${5:-}${HELPER:-}
     if [ -n "$watch" ]; then
         # Once the sender blasts (it says so on stderr), not while the
