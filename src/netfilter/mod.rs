@@ -248,8 +248,8 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
 
 /// The named maps a `ct helper` assignment reads, as (family, table,
 /// name). The ruleset is listed tersely (`nft -t`: no set's elements; the
-/// helper's own maps hold four per call, and listing 10 000 calls took
-/// `nft` 0.4 s of CPU and over 100 MiB), and only these maps are then listed
+/// helper's own maps hold four per call, and listing 10 000 calls'
+/// elements took `nft` 0.4 s of CPU and over 100 MiB), and only these maps are then listed
 /// whole for [`kernel_pptp_helper`] (see [`add_listing`]).
 pub fn helper_maps(ruleset: &serde_json::Value) -> Vec<(String, String, String)> {
     let s = |v: &serde_json::Value, k: &str| {
