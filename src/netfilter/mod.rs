@@ -197,20 +197,17 @@ pub fn xtables_check(s: &Setup) -> Vec<Vec<String>> {
 /// loaded, even with `auto_helper` off; only an assignment rewrites calls.
 pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
     let objs = ruleset.get("nftables")?.as_array()?;
-    let s = |v: &serde_json::Value, k: &str| {
-        v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string()
-    };
     let helpers: Vec<(String, String, String)> = objs
         .iter()
         .filter_map(|o| o.get("ct helper"))
         .filter(|h| h.get("type").and_then(|t| t.as_str()) == Some("pptp"))
-        .map(|h| (s(h, "family"), s(h, "table"), s(h, "name")))
+        .map(|h| (field(h, "family"), field(h, "table"), field(h, "name")))
         .collect();
     // Element values of every named map, by (family, table, name).
     let map_values = |fam: &str, table: &str, name: &str| -> Vec<String> {
         let mut out = Vec::new();
         for m in objs.iter().filter_map(|o| o.get("map")) {
-            if s(m, "family") == fam && s(m, "table") == table && s(m, "name") == name {
+            if field(m, "family") == fam && field(m, "table") == table && field(m, "name") == name {
                 if let Some(e) = m.get("elem") {
                     strings(e, &mut out);
                 }
@@ -219,7 +216,7 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
         out
     };
     objs.iter().filter_map(|o| o.get("rule")).find_map(|r| {
-        let (fam, table) = (s(r, "family"), s(r, "table"));
+        let (fam, table) = (field(r, "family"), field(r, "table"));
         let exprs = r.get("expr")?.as_array()?;
         exprs.iter().find_map(|e| {
             let mut names = Vec::new();
@@ -240,7 +237,7 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
                 })?;
             Some(format!(
                 "table {fam} {table} ct helper {n}, {how} in chain {}",
-                s(r, "chain")
+                field(r, "chain")
             ))
         })
     })
@@ -252,9 +249,6 @@ pub fn kernel_pptp_helper(ruleset: &serde_json::Value) -> Option<String> {
 /// elements took `nft` 0.4 s of CPU and over 100 MiB), and only these maps are then listed
 /// whole for [`kernel_pptp_helper`] (see [`add_listing`]).
 pub fn helper_maps(ruleset: &serde_json::Value) -> Vec<(String, String, String)> {
-    let s = |v: &serde_json::Value, k: &str| {
-        v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string()
-    };
     let mut out: Vec<(String, String, String)> = Vec::new();
     let objs = ruleset.get("nftables").and_then(|o| o.as_array());
     for r in objs.into_iter().flatten().filter_map(|o| o.get("rule")) {
@@ -267,7 +261,7 @@ pub fn helper_maps(ruleset: &serde_json::Value) -> Vec<(String, String, String)>
             let mut names = Vec::new();
             strings(h, &mut names);
             for m in names.iter().filter_map(|n| n.strip_prefix('@')) {
-                let key = (s(r, "family"), s(r, "table"), m.to_string());
+                let key = (field(r, "family"), field(r, "table"), m.to_string());
                 if !out.contains(&key) {
                     out.push(key);
                 }
@@ -287,6 +281,11 @@ pub fn add_listing(ruleset: &mut serde_json::Value, listing: &serde_json::Value)
     ) {
         objs.extend(more.into_iter().filter(|o| o.get("map").is_some()));
     }
+}
+
+/// A string field of an nft JSON object ("?" when missing).
+fn field(v: &serde_json::Value, k: &str) -> String {
+    v.get(k).and_then(|x| x.as_str()).unwrap_or("?").to_string()
 }
 
 /// Every string in a JSON value (names in a map's data or elements).
