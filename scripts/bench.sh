@@ -16,9 +16,9 @@
 # (flow guard, raw guard) vs the conntrack floor (masquerade + one static
 # GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it,
 # GRE_PERF=DIR records each of its runs with `perf record -a -g` there
-# while the packets flow; GRE_WHO picks contenders, among them `nftshape`
-# (this helper, and once the packets flow its table given the shape of
-# the nft back-end, which this host cannot load: see below);
+# while the packets flow; GRE_WHO picks contenders, among them `iptables`
+# (this helper with its NFQUEUE rules in iptables' `mangle FORWARD`, its
+# fallback where the kernel refuses them in its own table);
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -162,7 +162,8 @@ NFT
 kernel_off() { ip netns exec "$RTR" nft delete table ip bench_kernel 2>/dev/null || true; }
 # $GUARD: the helper's --gre-guard (its default, flow, when empty).
 ours_on() {
-    ip netns exec "$RTR" "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" ${GUARD:+--gre-guard "$GUARD"} \
+    ip netns exec "$RTR" env ${QUEUE_RULES:+PPTP_PASSTHROUGH_QUEUE_RULES="$QUEUE_RULES"} \
+        "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" ${GUARD:+--gre-guard "$GUARD"} \
         2>>"$WORK/helper.log" &
     HELPER=$!
     PIDS+=("$HELPER")
@@ -175,9 +176,10 @@ ours_off() {
     [ -n "$HELPER" ] && kill "$HELPER" 2>/dev/null && kill -CONT "$HELPER" && wait "$HELPER" 2>/dev/null
     HELPER=
     rm -f "$SOCK"
-    # The helper removed its xtables rules; iptables-nft leaves the empty
-    # base chain (mangle FORWARD) behind, which would cost every contender
-    # after it a chain call per packet.
+    # The `iptables` contender's helper removed its rules and iptables-nft's
+    # then empty mangle table; should it not have ended cleanly, the empty
+    # base chain (mangle FORWARD) would cost every contender after it a
+    # chain call per packet.
     ip netns exec "$RTR" nft delete table ip mangle 2>/dev/null || true
 }
 # The conntrack floor: masquerade, and every inbound GRE packet DNATed to
@@ -216,7 +218,7 @@ ROWS=()
 # host and a PAC at 198.51.100.12, then GRE one way for GRE_SECS.
 # Prints "packets/s Gbit/s loss% keys": delivered rate, loss against what
 # was sent, and how many calls' Call IDs the receiver saw.
-gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command once the packets flow
+gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file
     local o=(--calls "$1" --size "$2" --dir "$3" --secs "$GRE_SECS" --quiet-ms 500 --wait $((30 + $1 / 100)) --spin)
     local lim=$((GRE_SECS + 60 + $1 / 100)) pp tx rx
     ip netns exec "$NET" timeout "$lim" "$GREGEN" peer --listen 198.51.100.12 "${o[@]}" \
@@ -227,10 +229,10 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command on
     : >"$WORK/gre.hcpu"
     : >"$WORK/gre.peer.err"
     : >"$WORK/gre.pns.err"
-    local watch=${4:-}${5:-}${HELPER:-}
+    local watch=${4:-}${HELPER:-}
     if [ -n "$watch" ]; then
         # Once the sender blasts (it says so on stderr), not while the
-        # calls are set up: $5, then GRE_PERF's record of the whole machine;
+        # calls are set up: GRE_PERF's record of the whole machine;
         # and the CPU the helper (with the commands it waited for) took
         # meanwhile, on the cores the packets need.
         local err=$WORK/gre.peer.err
@@ -242,7 +244,6 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file, $5 command on
             done
             local h0=
             [ -n "$HELPER" ] && h0=$(cpu_ms "$HELPER")
-            if [ -n "${5:-}" ]; then "$5"; fi
             if [ -n "${4:-}" ]; then
                 perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1
             else
@@ -280,31 +281,6 @@ gre_paired() {
     paste -d' ' "$1" "$2" | awk '$4 > 0 { printf "%.2f\n", $1 / $4 }' >"$WORK/paired"
     printf '%s (rounds: %s)' "$(median <"$WORK/paired" | xargs printf '%.2f')" "$(tr '\n' ' ' <"$WORK/paired" | sed 's/ $//')"
 }
-# nft_shape: the helper's table as the nft back-end has it (OpenWrt), for
-# GRE: the xtables jumps of TCP port 1723 gone from iptables' `mangle
-# FORWARD` chain (the chain with them), and the same two tests in the
-# helper's own `forward` chain instead (after its two GRE rules), jumping
-# to a chain GRE never reaches. Applied once the calls are up and the packets flow (the
-# control segments still need the queue until then); the receiver's
-# first few milliseconds still pass the xtables chain. The helper is
-# stopped meanwhile (the GRE path is the kernel's alone), or it would put
-# its xtables rules back; `ours_off` lets it go on to end.
-nft_shape() {
-    # The sender blasts as soon as it has sent its call reply; the reply
-    # may still wait in the helper's queue for its verdict.
-    sleep 0.1
-    kill -STOP "$HELPER"
-    ip netns exec "$RTR" nft -f - <<'NFT'
-delete table ip mangle
-table ip pptp_passthrough {
-    chain ctl_pptp {
-        accept
-    }
-}
-add rule ip pptp_passthrough forward index 1 tcp sport 1723 jump ctl_pptp
-add rule ip pptp_passthrough forward index 1 tcp dport 1723 jump ctl_pptp
-NFT
-}
 gre_cell() { # $1 file of "pps gbps loss" lines: medians
     printf '%s pkt/s, %s Gbit/s, %s %% loss' "$(cut -d' ' -f1 <"$1" | median)" \
         "$(cut -d' ' -f2 <"$1" | median)" "$(cut -d' ' -f3 <"$1" | median)"
@@ -317,20 +293,18 @@ if want gre; then
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours raw floor nftshape; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor iptables; do : >"$WORK/gre.$k.$who"; done
                 for r in $(seq "$ROUNDS"); do
                     for who in $GRE_WHO; do
                         flush_ct
                         case $who in
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
-                            raw) GUARD=raw ours_on ;; floor) floor_on ;; nftshape) ours_on ;;
+                            raw) GUARD=raw ours_on ;; floor) floor_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
                         esac
-                        hook=
-                        [ "$who" = nftshape ] && hook=nft_shape
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir" \
-                            "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}" "$hook")
+                            "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}")
                         case $who in
-                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | nftshape) ours_off ;; floor) floor_off ;;
+                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables) ours_off ;; floor) floor_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
                         hcpu=$(cat "$WORK/gre.hcpu")
@@ -344,9 +318,9 @@ if want gre; then
                 PK_=$(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.kernel")
                 PF_=$(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.floor")
                 echo "    paired, the flow guard over the kernel helper: $PK_; over the floor: $PF_"
-                if [ -s "$WORK/gre.$k.nftshape" ]; then
-                    echo "    paired, the nft back-end's shape over the kernel helper: $(gre_paired "$WORK/gre.$k.nftshape" "$WORK/gre.$k.kernel");" \
-                        "over the floor: $(gre_paired "$WORK/gre.$k.nftshape" "$WORK/gre.$k.floor"); over the flow guard: $(gre_paired "$WORK/gre.$k.nftshape" "$WORK/gre.$k.ours")"
+                if [ -s "$WORK/gre.$k.iptables" ]; then
+                    echo "    paired, the queue rules in iptables over the kernel helper: $(gre_paired "$WORK/gre.$k.iptables" "$WORK/gre.$k.kernel");" \
+                        "over the floor: $(gre_paired "$WORK/gre.$k.iptables" "$WORK/gre.$k.floor"); the flow guard over them: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.iptables")"
                 fi
                 ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain"); conntrack floor: $(gre_cell "$WORK/gre.$k.floor")) | $(gre_cell "$WORK/gre.$k.kernel") | flow guard: $(gre_cell "$WORK/gre.$k.ours"); raw guard: $(gre_cell "$WORK/gre.$k.raw") | $(ratio "$O_" "$K_") (raw guard: $(ratio "$R_" "$K_")); of the floor: $(ratio "$O_" "$F_") (raw: $(ratio "$R_" "$F_")); paired per round: $PK_ and of the floor $PF_; target 1.0 and 0.95 |")
             done

@@ -288,6 +288,13 @@ assert.strictEqual(shown()[1], 'No status from pptp-passthrough: bad status docu
 v.update({ status: { helper_enabled: false, helper_waiting: 'interface wan is down (no layer-3 device now)' } });
 assert.strictEqual(shown(), null, 'a running daemon shows no banner');
 assert.match(v.summary.textContent, /^Passthrough waiting: interface wan is down/);
+const running = { helper_enabled: true, wan: 'wan', public_ip: '203.0.113.2', backend: 'xtables',
+    queue_num: 1723, connections: 1, queue_rules: 'table', calls: [] };
+v.update({ status: running });
+assert.strictEqual(v.summary.textContent,
+    'Passthrough on wan (203.0.113.2), control path via xtables NFQUEUE 1723, 1 control connection(s).');
+v.update({ status: Object.assign({}, running, { queue_rules: 'iptables' }) });
+assert.match(v.summary.textContent, /1 control connection\(s\)\. Its queue rules are in iptables/);
 EOF
 then pass "status view banners"; else fail "status view banners"; fi
 expect "settings pick logical interfaces (NetworkSelect), as OpenWrt packages do" \

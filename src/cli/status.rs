@@ -107,8 +107,15 @@ pub fn render_server(v: &serde_json::Value) -> String {
 pub fn render(v: &serde_json::Value) -> String {
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("-").to_string();
     let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+    // Where the xtables back-end's rules sit: one chain in the forward
+    // hook (the helper's table) or two (iptables as well).
+    let rules = match s("queue_rules").as_str() {
+        "table" => ", rules in the helper's table",
+        "iptables" => ", rules in iptables",
+        _ => "",
+    };
     let mut out = format!(
-        "PPTP passthrough: WAN {} ({}), control path via {} NFQUEUE {} (established: {})\n",
+        "PPTP passthrough: WAN {} ({}), control path via {} NFQUEUE {} (established: {}){rules}\n",
         s("wan"),
         s("public_ip"),
         s("backend"),
@@ -163,4 +170,29 @@ pub fn render(v: &serde_json::Value) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_says_where_the_queue_rules_are() {
+        let mut v = serde_json::json!({
+            "wan": "wan0", "public_ip": "203.0.113.2", "backend": "xtables",
+            "queue_num": 1723, "established_queue_num": 1724,
+            "queue_rules": "table", "calls": [],
+        });
+        let first = |v: &serde_json::Value| render(v).lines().next().unwrap().to_string();
+        assert_eq!(
+            first(&v),
+            "PPTP passthrough: WAN wan0 (203.0.113.2), control path via xtables NFQUEUE 1723 \
+             (established: 1724), rules in the helper's table"
+        );
+        v["queue_rules"] = "iptables".into();
+        assert!(first(&v).ends_with("(established: 1724), rules in iptables"));
+        v["queue_rules"] = "nft".into();
+        v["backend"] = "nft".into();
+        assert!(first(&v).ends_with("via nft NFQUEUE 1723 (established: 1724)"));
+    }
 }

@@ -20,6 +20,7 @@ mod elements;
 mod nfnl;
 pub mod nfqmsg;
 pub mod nlmsg;
+pub mod rulemsg;
 mod table;
 
 pub use elements::{ElementState, batch, declares, parse_elements};
@@ -335,6 +336,22 @@ pub fn xtables_backend_is_nft(version: &str) -> Option<bool> {
     Some(v.ends_with("(nf_tables)"))
 }
 
+/// Whether an `iptables -t TABLE -S` listing holds no rule and no chain of
+/// its own, and every built-in chain's policy is ACCEPT: such a table
+/// changes nothing, yet under iptables-nft each of its base chains costs
+/// every packet on its hook a chain call (iptables-nft leaves the chains it
+/// made when their last rule goes).
+pub fn iptables_table_idle(listing: &str) -> bool {
+    listing
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .all(|l| {
+            let t: Vec<&str> = l.split_whitespace().collect();
+            t.len() == 3 && t.first() == Some(&"-P") && t.get(2) == Some(&"ACCEPT")
+        })
+}
+
 /// Whether `/proc/net/ip_tables_names` (one legacy iptables table of the
 /// current network namespace per line) lists `table`. The kernel makes a
 /// legacy table in a namespace the first time anything reads it there, and
@@ -347,6 +364,21 @@ pub fn legacy_table_listed(names: &str, table: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_iptables_table_is_policies_of_accept_only() {
+        let idle = "-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P FORWARD ACCEPT\n\n";
+        assert!(iptables_table_idle(idle));
+        assert!(iptables_table_idle(""));
+        assert!(!iptables_table_idle(&format!(
+            "{idle}-A FORWARD -j MARK --set-mark 1\n"
+        )));
+        assert!(!iptables_table_idle(&format!("{idle}-N MINE\n")));
+        assert!(!iptables_table_idle("-P FORWARD DROP\n"));
+        assert!(!iptables_table_idle(
+            "iptables: No chain/target/match by that name.\n"
+        ));
+    }
 
     #[test]
     fn the_xtables_backend_is_read_from_the_version() {

@@ -3,6 +3,7 @@
 //! Call ID, RFC 2637 §4.1 bytes 6-7), so the table is loaded as text in one
 //! `nft -f` transaction; elements go through the nftables crate's JSON.
 
+use super::rulemsg::QUEUE_CHAINS;
 use super::{Backend, Guard, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
 #[cfg(doc)]
 use crate::nat::alloc::REWRITTEN_FROM;
@@ -87,9 +88,12 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     } else {
         format!("\n        ip protocol gre {KEY_TOP_BITS} != {REWRITTEN_TOP} return")
     };
-    // (`forward` before `ctl_pptp`: it jumps there. `gre_forward` and
-    // `ctl_queue` are the two forward chains of earlier versions.)
-    for chain in [
+    // (`forward` before `ctl_pptp`, `ctl_pptp` before the queue chains:
+    // each jumps to the next. `gre_forward` and `ctl_queue` are the two
+    // forward chains of earlier versions.) The xtables back-end's queue
+    // chains are kept: their rules come from the helper's own netlink
+    // message (`rulemsg`), which replaces them in one transaction.
+    let mut chains = vec![
         "gre_raw",
         "gre_nat",
         "gre_forward",
@@ -97,7 +101,11 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         "ctl_queue",
         "forward",
         "ctl_pptp",
-    ] {
+    ];
+    if s.backend == Backend::Nft {
+        chains.extend(QUEUE_CHAINS);
+    }
+    for chain in chains {
         t.push_str(&format!(
             "table ip {TABLE} {{\n    chain {chain} {{\n    }}\n}}\ndelete chain ip {TABLE} {chain}\n"
         ));
@@ -133,35 +141,47 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
 "#
     ));
-    let mut ctl_jumps = String::new();
-    if s.backend == Backend::Nft {
-        let (q, qe) = (s.queue_num, s.established_queue());
-        let lan_in = if s.lans.is_empty() {
-            String::new()
-        } else {
-            format!("iifname {} ", quoted(&s.lans))
-        };
-        let lan_out = if s.lans.is_empty() {
-            String::new()
-        } else {
-            format!("oifname {} ", quoted(&s.lans))
-        };
-        // The firewall's `flow offload` rule must never see an established
-        // control connection (see `Setup::established_queue`). Only TCP
-        // port 1723 (either end: LAN clients, LAN servers behind a port
-        // forward) jumps to `ctl_pptp`.
-        t.push_str(&format!(
-            r#"    chain ctl_pptp {{
-        {lan_in}oifname "{wan}" ct state established queue num {qe} bypass
-        {lan_in}oifname "{wan}" queue num {q} bypass
-        iifname "{wan}" {lan_out}ct state established queue num {qe} bypass
-        iifname "{wan}" {lan_out}queue num {q} bypass
+    let (q, qe) = (s.queue_num, s.established_queue());
+    // The verdicts: the nft `queue` expression, or on kernels without it
+    // a jump to the chain that holds the xt NFQUEUE target (see
+    // `rulemsg`).
+    let [est, new] = QUEUE_CHAINS;
+    let (to_qe, to_q) = match s.backend {
+        Backend::Nft => (
+            format!("queue num {qe} bypass"),
+            format!("queue num {q} bypass"),
+        ),
+        Backend::Xtables => {
+            t.push_str(&format!(
+                "    chain {est} {{\n    }}\n    chain {new} {{\n    }}\n"
+            ));
+            (format!("jump {est}"), format!("jump {new}"))
+        }
+    };
+    let lan_in = if s.lans.is_empty() {
+        String::new()
+    } else {
+        format!("iifname {} ", quoted(&s.lans))
+    };
+    let lan_out = if s.lans.is_empty() {
+        String::new()
+    } else {
+        format!("oifname {} ", quoted(&s.lans))
+    };
+    // The firewall's `flow offload` rule must never see an established
+    // control connection (see `Setup::established_queue`). Only TCP port
+    // 1723 (either end: LAN clients, LAN servers behind a port forward)
+    // jumps to `ctl_pptp`.
+    t.push_str(&format!(
+        r#"    chain ctl_pptp {{
+        {lan_in}oifname "{wan}" ct state established {to_qe}
+        {lan_in}oifname "{wan}" {to_q}
+        iifname "{wan}" {lan_out}ct state established {to_qe}
+        iifname "{wan}" {lan_out}{to_q}
     }}
 "#
-        ));
-        ctl_jumps =
-            "\n        tcp dport 1723 jump ctl_pptp\n        tcp sport 1723 jump ctl_pptp".into();
-    }
+    ));
+    let ctl_jumps = "\n        tcp dport 1723 jump ctl_pptp\n        tcp sport 1723 jump ctl_pptp";
     // GRE of a call that kept its Call ID first, then inbound GRE of a
     // rewritten call; outbound GRE in the rewritten range (the server's
     // Call ID) fails the rewrite's interface test and walks the rules below.
@@ -204,7 +224,7 @@ mod tests {
         assert!(t.contains("dnat to ip saddr . @th,48,16 map @gre_dnat"));
         assert!(t.contains("@th,48,16 set ip saddr . @th,48,16 map @gre_cid"));
         assert!(t.contains("ip protocol gre iifname \"wan0\""));
-        assert!(!t.contains("queue num"));
+        assert!(!t.contains("queue num"), "no nft `queue` on this back-end");
         assert!(!t.contains("delete table"));
         // Neither the router nor a LAN host tells the server "unreachable"
         // about PPTP GRE (protocol-, port-unreachable, admin-prohibited: a
@@ -219,9 +239,36 @@ mod tests {
         // rule; only the rewritten range is looked up.
         let kept = "ip protocol gre @th,48,2 != 3 return";
         let rewrite = "ip protocol gre iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
-        assert_eq!(chain(&t, "forward"), [kept, rewrite, icmp]);
+        let jumps = [
+            "tcp dport 1723 jump ctl_pptp",
+            "tcp sport 1723 jump ctl_pptp",
+        ];
+        // One chain in the forward hook: GRE of a call that kept its ID,
+        // inbound GRE of a rewritten call, the jumps of TCP port 1723, the
+        // ICMP rule.
+        assert_eq!(
+            chain(&t, "forward"),
+            [kept, rewrite, jumps[0], jumps[1], icmp]
+        );
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
         assert_one_forward_chain(&t);
+        // Without nft `queue`, the verdicts are jumps to the chains of the
+        // xt NFQUEUE rules, which the text declares empty and never
+        // deletes (the helper replaces their rules in one transaction).
+        assert_eq!(
+            chain(&t, "ctl_pptp"),
+            [
+                "iifname { \"br-lan\" } oifname \"wan0\" ct state established jump nfqueue_est",
+                "iifname { \"br-lan\" } oifname \"wan0\" jump nfqueue",
+                "iifname \"wan0\" oifname { \"br-lan\" } ct state established jump nfqueue_est",
+                "iifname \"wan0\" oifname { \"br-lan\" } jump nfqueue",
+            ]
+        );
+        for q in QUEUE_CHAINS {
+            assert!(chain(&t, q).is_empty());
+            assert!(!t.contains(&format!("delete chain ip pptp_passthrough {q}\n")));
+            assert!(t.find(&format!("chain {q} {{")) < t.rfind("chain ctl_pptp {"));
+        }
         // Every forwarded packet meets these rules: each tests a protocol
         // first, and names an interface (a string copy in the kernel) only
         // after that.
@@ -234,13 +281,7 @@ mod tests {
         // ICMP rule.
         assert_eq!(
             chain(&t, "forward"),
-            [
-                kept,
-                rewrite,
-                "tcp dport 1723 jump ctl_pptp",
-                "tcp sport 1723 jump ctl_pptp",
-                icmp
-            ]
+            [kept, rewrite, jumps[0], jumps[1], icmp]
         );
         assert_one_forward_chain(&t);
         // Established connections first, to the second queue.
@@ -254,11 +295,18 @@ mod tests {
             ]
         );
         // Declared before the chain that jumps to it; deleted after it.
+        // The xt rules' chains of an earlier xtables run go too.
         assert!(t.rfind("chain ctl_pptp {") < t.rfind("chain forward {"));
         assert!(
             t.find("delete chain ip pptp_passthrough forward")
                 < t.find("delete chain ip pptp_passthrough ctl_pptp")
         );
+        for q in QUEUE_CHAINS {
+            assert!(
+                t.find("delete chain ip pptp_passthrough ctl_pptp")
+                    < t.find(&format!("delete chain ip pptp_passthrough {q}\n"))
+            );
+        }
         assert_cheap_tests_first(&t);
         // Inbound GRE is looked up (and its Call ID rewritten) only in the
         // rewritten range of public IDs (above); outbound GRE meets no
@@ -267,7 +315,7 @@ mod tests {
         s.rewrite_all = true;
         s.backend = Backend::Xtables;
         let t = table_text(&s, false);
-        assert_eq!(chain(&t, "forward"), [rewrite, icmp]);
+        assert_eq!(chain(&t, "forward"), [rewrite, jumps[0], jumps[1], icmp]);
     }
 
     /// One base chain in the forward hook, at priority mangle (before the

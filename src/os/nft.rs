@@ -193,6 +193,43 @@ pub fn xtables_install(s: &Setup) -> Result<(), OsError> {
     Ok(())
 }
 
+/// Remove the xtables rules of this helper or of an earlier one (killed,
+/// or an older version), and iptables-nft's mangle table when nothing else
+/// is left in it, without making a legacy mangle table where none exists
+/// (see [`netfilter::legacy_table_listed`]): iptables-nft makes nothing
+/// for a rule it cannot find.
+pub fn xtables_clear() {
+    let version = vec!["--version".to_string()];
+    let Ok(v) = run("iptables", &version, None) else {
+        return;
+    };
+    let legacy = netfilter::xtables_backend_is_nft(&v) != Some(true);
+    let mangle = std::fs::read_to_string("/proc/net/ip_tables_names")
+        .is_ok_and(|names| netfilter::legacy_table_listed(&names, "mangle"));
+    if legacy && mangle {
+        xtables_remove();
+    }
+    if !legacy {
+        xtables_remove();
+        drop_idle_mangle();
+    }
+}
+
+/// Delete iptables-nft's mangle table when it changes nothing (see
+/// [`netfilter::iptables_table_idle`]): the empty `mangle FORWARD` base
+/// chain an earlier helper's rules left would cost every forwarded packet
+/// a chain call.
+fn drop_idle_mangle() {
+    let args = with_wait(vec!["-t".into(), "mangle".into(), "-S".into()]);
+    let Ok(listing) = run("iptables", &args, None) else {
+        return;
+    };
+    if netfilter::iptables_table_idle(&listing) {
+        let del: Vec<String> = ["delete", "table", "ip", "mangle"].map(String::from).into();
+        let _ = run("nft", &del, None);
+    }
+}
+
 /// Remove the xtables rules; pieces already gone are fine.
 pub fn xtables_remove() {
     for args in netfilter::xtables_remove() {

@@ -2,14 +2,15 @@
 //! kernel as one batch per drain (see `netfilter::nlmsg`) with no listing
 //! and no cache, about one system call each way. `PPTP_PASSTHROUGH_NFT`
 //! set to `libnftables` or `binary` turns it off (for comparison and
-//! tests); refreshes always take the JSON path.
+//! tests); refreshes always take the JSON path. The xtables back-end's
+//! queue rules go over a socket of their own (see `netfilter::rulemsg`).
 
 use std::sync::Mutex;
 
 use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 
 use crate::nat::Change;
-use crate::netfilter::nlmsg;
+use crate::netfilter::{Setup, nlmsg, rulemsg};
 
 struct NfSock {
     s: Socket,
@@ -116,4 +117,72 @@ fn exchange(s: &Socket, bytes: &[u8], want: u32, buf: &mut [u8]) -> Result<(), S
             std::io::Error::from_raw_os_error(-code)
         )),
     }
+}
+
+/// A socket of its own for the queue rules: they are sent at start and
+/// on a restore, and looked at every few seconds, whatever path the
+/// element batches take.
+fn rule_socket() -> Result<Socket, String> {
+    let mut s = Socket::new(NETLINK_NETFILTER).map_err(|e| format!("netlink socket: {e}"))?;
+    s.bind_auto().map_err(|e| format!("netlink bind: {e}"))?;
+    s.set_cap_ack(true).map_err(|e| format!("netlink: {e}"))?;
+    s.set_non_blocking(true)
+        .map_err(|e| format!("netlink: {e}"))?;
+    Ok(s)
+}
+
+fn rule_seq() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(1)
+}
+
+/// The queue rules of the xtables back-end: (chain, queue) for each.
+fn queue_rules(s: &Setup) -> [(&'static str, u16); 2] {
+    let [est, new] = rulemsg::QUEUE_CHAINS;
+    [(est, s.established_queue()), (new, s.queue_num)]
+}
+
+/// Put the xtables back-end's NFQUEUE rules into the helper's table (its
+/// queue chains must exist: `install_table` declares them), replacing
+/// whatever those chains held, in one transaction. Fails where the kernel
+/// has no nft_compat or no xt_NFQUEUE.
+pub fn install_queue_rules(s: &Setup) -> Result<(), String> {
+    let sock = rule_socket()?;
+    let bytes = rulemsg::install(&queue_rules(s), rule_seq());
+    let mut buf = vec![0; 16 * 1024];
+    exchange(&sock, &bytes, 1, &mut buf)
+}
+
+/// Whether each queue chain holds exactly its one NFQUEUE rule, with the
+/// right queue; false when a chain or the table is gone.
+pub fn queue_rules_present(s: &Setup) -> Result<bool, String> {
+    let sock = rule_socket()?;
+    let mut buf = vec![0; 16 * 1024];
+    let kernel = netlink_sys::SocketAddr::new(0, 0);
+    for (chain, queue) in queue_rules(s) {
+        sock.send_to(&rulemsg::dump_request(chain, rule_seq()), &kernel, 0)
+            .map_err(|e| format!("rule dump not sent: {e}"))?;
+        let mut rules = Vec::new();
+        // The kernel fills the first datagram before send returns and the
+        // next ones as they are read; a chain of one rule needs one.
+        for _ in 0..16 {
+            let n = sock
+                .recv(&mut &mut buf[..], 0)
+                .map_err(|e| format!("rule dump of {chain}: {e}"))?;
+            let d = rulemsg::dumped(&buf[..n]);
+            rules.extend(d.rules);
+            if d.error.is_some() {
+                return Ok(false);
+            }
+            if d.done {
+                break;
+            }
+        }
+        if rules != [(chain.to_string(), Some(queue))] {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

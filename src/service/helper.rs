@@ -12,7 +12,7 @@ use crate::config::GreGuard;
 use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
 use crate::netfilter::nfqmsg::Decision;
 use crate::netfilter::{self, Backend, Setup};
-use crate::os::{OsError, addr, netifd, nfqueue, nft};
+use crate::os::{OsError, addr, netifd, nfqueue, nft, nftnl};
 
 struct Daemon {
     setup: Setup,
@@ -22,6 +22,8 @@ struct Daemon {
     pending: HashSet<u64>,
     wan_index: u32,
     backend: Backend,
+    /// Where the xtables back-end's NFQUEUE rules are.
+    queue_rules: QueueRules,
     /// Per-call log lines are bounded (a burst of calls is summarised).
     log: crate::ratelimit::LogLimit,
     /// Where the kernel's PPTP helper was last found attached, and when
@@ -180,7 +182,7 @@ pub async fn start(
         }
         Backend::Xtables => tracing::info!(
             "kernel has no nft `queue` expression: control segments reach the helper \
-             through xtables NFQUEUE --queue-bypass (iptables)"
+             through the xtables target NFQUEUE --queue-bypass"
         ),
     }
     let mut setup = Setup {
@@ -266,9 +268,10 @@ pub async fn start(
         tracing::info!(calls = n, "recovered calls from the kernel maps");
     }
     let nfq = nfqueue::open_async(&[setup.queue_num, setup.established_queue()])?;
-    if backend == Backend::Xtables {
-        nft::xtables_install(&setup)?;
-    }
+    let queue_rules = match backend {
+        Backend::Nft => QueueRules::Nft,
+        Backend::Xtables => install_xt(&setup)?,
+    };
     if crate::os::nftnl::available() {
         tracing::info!(
             "programming the maps over the helper's own nf_tables netlink socket \
@@ -315,6 +318,7 @@ pub async fn start(
         pending: HashSet::new(),
         wan_index,
         backend,
+        queue_rules,
         log: crate::ratelimit::LogLimit::default(),
         kernel_helper: None,
         kernel_checked: checked,
@@ -392,8 +396,10 @@ async fn main_loop(
     tracing::info!("helper stopping");
     let mut out = Output::default();
     let handed = d.tracker.hand_over(Instant::now(), &mut out);
-    if d.backend == Backend::Xtables {
-        nft::xtables_remove();
+    // Rules in the table stay with it (a reload keeps them, so not one
+    // control segment passes unseen) or go with it.
+    if d.queue_rules == QueueRules::Iptables {
+        nft::xtables_clear();
     }
     if keep {
         d.finish(out);
@@ -410,6 +416,45 @@ async fn main_loop(
         nft::delete_table()?;
         Ok(nat::Handover::default())
     }
+}
+
+/// Where the control segments' queue rules are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum QueueRules {
+    /// nft `queue` in the helper's table.
+    Nft,
+    /// xt NFQUEUE targets in the helper's table (nft_compat): one base
+    /// chain of the helper in the forward hook, as with nft `queue`.
+    Table,
+    /// iptables' `mangle FORWARD`: a second base chain every forwarded
+    /// packet crosses. Only where the kernel refuses the table's rules
+    /// (no nft_compat) or `PPTP_PASSTHROUGH_QUEUE_RULES=iptables` asks.
+    Iptables,
+}
+
+/// Install the xtables back-end's NFQUEUE rules: in the helper's table
+/// where the kernel takes them, else through iptables.
+fn install_xt(setup: &Setup) -> Result<QueueRules, OsError> {
+    let forced = std::env::var("PPTP_PASSTHROUGH_QUEUE_RULES").is_ok_and(|v| v == "iptables");
+    if !forced {
+        // What an earlier helper left in iptables would queue every
+        // control segment a second time.
+        nft::xtables_clear();
+        match nftnl::install_queue_rules(setup) {
+            Ok(()) => {
+                tracing::info!(
+                    "NFQUEUE rules in the helper's table (xt target through nft_compat): \
+                     one chain in the forward hook"
+                );
+                return Ok(QueueRules::Table);
+            }
+            Err(e) => tracing::warn!(error = %e,
+                "the kernel refused NFQUEUE rules in the helper's table: using iptables"),
+        }
+    }
+    nft::xtables_install(setup)?;
+    Ok(QueueRules::Iptables)
 }
 
 /// Counters and expiry of every call in the kernel maps (empty when the
@@ -472,7 +517,16 @@ impl Daemon {
     /// every live call back.
     fn ensure_rules(&mut self) {
         let table = nft::table_exists().unwrap_or(true);
-        let xt = self.backend != Backend::Xtables || nft::xtables_present(&self.setup);
+        let xt = match self.queue_rules {
+            QueueRules::Nft => true,
+            // A deleted table took them along.
+            QueueRules::Table if !table => false,
+            QueueRules::Table => nftnl::queue_rules_present(&self.setup).unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "could not read the queue rules");
+                true
+            }),
+            QueueRules::Iptables => nft::xtables_present(&self.setup),
+        };
         if table && xt {
             return;
         }
@@ -500,10 +554,13 @@ impl Daemon {
                 }
             }
         }
-        if self.backend == Backend::Xtables {
-            if let Err(e) = nft::xtables_install(&self.setup) {
-                tracing::error!(error = %e, "cannot restore the NFQUEUE rules");
-            }
+        let restored = match self.queue_rules {
+            QueueRules::Nft => Ok(()),
+            QueueRules::Table => nftnl::install_queue_rules(&self.setup).map_err(OsError::Nft),
+            QueueRules::Iptables => nft::xtables_install(&self.setup),
+        };
+        if let Err(e) = restored {
+            tracing::error!(error = %e, "cannot restore the NFQUEUE rules");
         }
     }
 
@@ -651,6 +708,7 @@ impl Daemon {
             "wan": self.setup.wan,
             "public_ip": self.tracker.public_ip(),
             "backend": backend,
+            "queue_rules": self.queue_rules,
             "queue_num": self.setup.queue_num,
             "established_queue_num": self.setup.established_queue(),
             "gre_guard": self.setup.guard,

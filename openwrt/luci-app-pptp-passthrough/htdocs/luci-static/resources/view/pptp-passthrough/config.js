@@ -115,7 +115,7 @@ return view.extend({
 			_('How control segments reach the helper. Auto uses nftables queue, which OpenWrt has.'));
 		o.value('auto', _('Auto'));
 		o.value('nft', 'nftables');
-		o.value('xtables', _('xtables (iptables)'));
+		o.value('xtables', _('xtables NFQUEUE target (kernels without nftables queue)'));
 		o.default = 'auto';
 
 		o = seconds(s, 'idle_timeout', _('Control connection idle timeout (s)'), '300');

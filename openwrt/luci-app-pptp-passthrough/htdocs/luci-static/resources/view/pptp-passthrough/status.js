@@ -117,6 +117,9 @@ return view.extend({
 		this.summary.textContent = st.helper_enabled
 			? _('Passthrough on %s (%s), control path via %s NFQUEUE %d, %d control connection(s).')
 				.format(dash(st.wan), dash(st.public_ip), dash(st.backend), st.queue_num || 0, st.connections || 0)
+				+ (st.queue_rules == 'iptables'
+					? ' ' + _('Its queue rules are in iptables: this kernel refused them in the helper\'s own table, so forwarded packets cross one more chain.')
+					: '')
 			: (st.helper_waiting
 				? _('Passthrough waiting: %s').format(st.helper_waiting)
 				: _('Passthrough is off.'));

@@ -1,0 +1,424 @@
+//! The xtables back-end's queue rules inside the helper's own table, sans-IO.
+//! A kernel without the nft `queue` expression (CONFIG_NFT_QUEUE off) still
+//! runs xtables targets through nft_compat, the way iptables-nft does:
+//! a rule whose one expression is `target` NFQUEUE (revision 3). `nft`
+//! cannot write such a rule, so the helper sends it itself, and `nft list`
+//! shows it as `xt target "NFQUEUE"` with a comment naming the queue.
+//!
+//! With the rules in the helper's table, GRE crosses one base chain of the
+//! helper in the forward hook instead of two (its own, and iptables'
+//! `mangle FORWARD` with the jumps to the queue).
+//!
+//! Each queue rule sits alone in its own chain ([`QUEUE_CHAINS`]); the
+//! matches (interfaces, connection state) are nft text in `ctl_pptp`,
+//! which jumps there. Netlink and attribute headers are in the host's byte
+//! order (`nfnl`); the target's info, `struct xt_NFQ_info_v3`, is too
+//! (linux/netfilter/xt_NFQUEUE.h).
+//
+// Offsets and lengths here come from peer bytes: no silent wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+use netlink_packet_core::{NetlinkBuffer, NlasIterator};
+
+use super::TABLE;
+use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, NfGen};
+use super::nfnl::{be32, message, string};
+
+/// The chains of the queue rules: control segments of established
+/// connections, and all others (see `Setup::established_queue`).
+pub const QUEUE_CHAINS: [&str; 2] = ["nfqueue_est", "nfqueue"];
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+const NFNL_MSG_BATCH_END: u16 = 0x11;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_GETRULE: u16 = 7;
+const NFT_MSG_DELRULE: u16 = 8;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_APPEND: u16 = 0x800;
+const NLM_F_DUMP: u16 = 0x300;
+const NFPROTO_IPV4: u8 = 2;
+
+// enum nft_rule_attributes, nft_list_attributes, nft_expr_attributes,
+// nft_target_attributes.
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_RULE_USERDATA: u16 = 7;
+const NFTA_LIST_ELEM: u16 = 1;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_TARGET_NAME: u16 = 1;
+const NFTA_TARGET_REV: u16 = 2;
+const NFTA_TARGET_INFO: u16 = 3;
+/// libnftnl's NFTNL_UDATA_RULE_COMMENT: how `comment "…"` is stored.
+const UDATA_RULE_COMMENT: u8 = 0;
+
+const TARGET: &str = "NFQUEUE";
+/// Revision 3 carries the bypass flag and is in every kernel since 3.10.
+const TARGET_REV: u32 = 3;
+/// NFQ_FLAG_BYPASS: no listener on the queue means accept (fail-open).
+const NFQ_FLAG_BYPASS: u16 = 0x01;
+
+const BATCH: NfGen = NfGen {
+    family: 0,
+    res_id: NFNL_SUBSYS_NFTABLES,
+};
+const RULES: NfGen = NfGen {
+    family: NFPROTO_IPV4,
+    res_id: 0,
+};
+
+/// `struct xt_NFQ_info_v3 { __u16 queuenum, queues_total, flags; }` in
+/// the host's order, padded to XT_ALIGN (8 bytes).
+fn nfqueue_info(queue: u16) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8);
+    v.extend(queue.to_ne_bytes());
+    v.extend(1u16.to_ne_bytes());
+    v.extend(NFQ_FLAG_BYPASS.to_ne_bytes());
+    v.extend([0, 0]);
+    v
+}
+
+fn comment(text: &str) -> Attr {
+    let text = text.as_bytes();
+    let text = text.get(..126).unwrap_or(text);
+    // At most 126 bytes, so the length with its NUL fits a byte.
+    let mut v = vec![UDATA_RULE_COMMENT, text.len().saturating_add(1) as u8];
+    v.extend(text);
+    v.push(0);
+    Attr::Bytes(NFTA_RULE_USERDATA, v)
+}
+
+fn chain_attrs(chain: &str) -> [Attr; 2] {
+    [
+        string(NFTA_RULE_TABLE, TABLE),
+        string(NFTA_RULE_CHAIN, chain),
+    ]
+}
+
+/// One transaction that empties each chain of `rules` (chain, queue) and
+/// puts its one queue rule there: a restart or a changed queue number
+/// never leaves a moment without the rule, nor two rules. Sequence numbers
+/// from `seq`; the last message asks for the acknowledgement (failing
+/// messages are reported anyway, before it).
+pub fn install(rules: &[(&str, u16)], seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut s = seq;
+    message(&mut out, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, s, BATCH, &[]);
+    for (i, (chain, queue)) in rules.iter().enumerate() {
+        s = s.wrapping_add(1);
+        // Without a handle, DELRULE removes every rule of the chain.
+        let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE;
+        message(&mut out, ty, NLM_F_REQUEST, s, RULES, &chain_attrs(chain));
+        s = s.wrapping_add(1);
+        let target = Attr::Nested(
+            NFTA_LIST_ELEM,
+            vec![
+                string(NFTA_EXPR_NAME, "target"),
+                Attr::Nested(
+                    NFTA_EXPR_DATA,
+                    vec![
+                        string(NFTA_TARGET_NAME, TARGET),
+                        be32(NFTA_TARGET_REV, TARGET_REV),
+                        Attr::Bytes(NFTA_TARGET_INFO, nfqueue_info(*queue)),
+                    ],
+                ),
+            ],
+        );
+        let [table, chain] = chain_attrs(chain);
+        let attrs = [
+            table,
+            chain,
+            Attr::Nested(NFTA_RULE_EXPRESSIONS, vec![target]),
+            comment(&format!("NFQUEUE --queue-num {queue} --queue-bypass")),
+        ];
+        let ack = if i.saturating_add(1) == rules.len() {
+            NLM_F_ACK
+        } else {
+            0
+        };
+        let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND | ack;
+        let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
+        message(&mut out, ty, flags, s, RULES, &attrs);
+    }
+    s = s.wrapping_add(1);
+    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, BATCH, &[]);
+    out
+}
+
+/// How many messages [`install`] sends, batch markers included.
+pub fn install_messages(rules: usize) -> u32 {
+    u32::try_from(rules.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)
+}
+
+/// A dump of the rules of one chain of the helper's table.
+pub fn dump_request(chain: &str, seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+    let flags = NLM_F_REQUEST | NLM_F_DUMP;
+    message(&mut out, ty, flags, seq, RULES, &chain_attrs(chain));
+    out
+}
+
+/// What one datagram of a rule dump holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Dumped {
+    /// (chain, queue) of every rule that is one NFQUEUE target; any other
+    /// rule is (chain, None).
+    pub rules: Vec<(String, Option<u16>)>,
+    /// The dump ended (NLMSG_DONE).
+    pub done: bool,
+    /// A negative errno (the chain or table is gone).
+    pub error: Option<i32>,
+}
+
+fn string_of(v: &[u8]) -> String {
+    let v = v.split(|b| *b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(v).into_owned()
+}
+
+/// The queue of a rule whose expressions are exactly one NFQUEUE target.
+fn queue_of(expressions: &[u8]) -> Option<u16> {
+    let mut found = None;
+    for (n, e) in NlasIterator::new(expressions).enumerate() {
+        let e = e.ok()?;
+        if n > 0 {
+            return None;
+        }
+        let (mut name, mut data) = (None, None);
+        for a in NlasIterator::new(e.value()) {
+            let a = a.ok()?;
+            match a.kind() & 0x3fff {
+                NFTA_EXPR_NAME => name = Some(string_of(a.value())),
+                NFTA_EXPR_DATA => data = Some(a.value().to_vec()),
+                _ => {}
+            }
+        }
+        if name.as_deref() != Some("target") {
+            return None;
+        }
+        let (mut tname, mut info) = (None, None);
+        for a in NlasIterator::new(&data?[..]) {
+            let a = a.ok()?;
+            match a.kind() & 0x3fff {
+                NFTA_TARGET_NAME => tname = Some(string_of(a.value())),
+                NFTA_TARGET_INFO => info = Some(a.value().to_vec()),
+                _ => {}
+            }
+        }
+        let info = info?;
+        let flags = u16::from_ne_bytes(info.get(4..6)?.try_into().ok()?);
+        if tname.as_deref() != Some(TARGET) || flags & NFQ_FLAG_BYPASS == 0 {
+            return None;
+        }
+        found = Some(u16::from_ne_bytes(info.get(..2)?.try_into().ok()?));
+    }
+    found
+}
+
+fn rule(attrs: &[u8]) -> Option<(String, Option<u16>)> {
+    let (mut chain, mut queue) = (None, None);
+    for a in NlasIterator::new(attrs) {
+        let a = a.ok()?;
+        match a.kind() & 0x3fff {
+            NFTA_RULE_CHAIN => chain = Some(string_of(a.value())),
+            NFTA_RULE_EXPRESSIONS => queue = queue_of(a.value()),
+            _ => {}
+        }
+    }
+    Some((chain?, queue))
+}
+
+/// Read one datagram of a rule dump. Never panics on short or bad input.
+pub fn dumped(buf: &[u8]) -> Dumped {
+    let mut d = Dumped::default();
+    let mut at = 0;
+    while let Some(rest) = buf.get(at..) {
+        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
+            break;
+        };
+        let len = m.length() as usize;
+        let p = m.payload();
+        match m.message_type() {
+            NLMSG_DONE => d.done = true,
+            NLMSG_ERROR => {
+                let code = p
+                    .get(..4)
+                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    .map_or(-1, i32::from_ne_bytes);
+                if code != 0 {
+                    d.error = d.error.or(Some(code));
+                }
+            }
+            t if t == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE => {
+                if let Some(r) = p.get(HEADERS - 16..).and_then(rule) {
+                    d.rules.push(r);
+                }
+            }
+            _ => {}
+        }
+        if len == 0 {
+            break;
+        }
+        at = at.saturating_add(len.saturating_add(3) & !3);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::hex;
+
+    /// Walk the messages: (type, flags, seq, payload after nfgenmsg).
+    fn messages(b: &[u8]) -> Vec<(u16, u16, u32, Vec<u8>)> {
+        let mut v = Vec::new();
+        let mut at = 0;
+        while at < b.len() {
+            let m = NetlinkBuffer::new_checked(&b[at..]).unwrap();
+            let p = m.payload();
+            v.push((
+                m.message_type(),
+                m.flags(),
+                m.sequence_number(),
+                p[4..].to_vec(),
+            ));
+            at += m.length() as usize;
+        }
+        v
+    }
+
+    #[test]
+    fn install_empties_each_chain_then_adds_its_rule_in_one_batch() {
+        let b = install(&[("nfqueue_est", 1), ("nfqueue", 0)], 40);
+        let ms = messages(&b);
+        let tys: Vec<u16> = ms.iter().map(|m| m.0).collect();
+        assert_eq!(tys, [0x10, 0x0a08, 0x0a06, 0x0a08, 0x0a06, 0x11]);
+        assert_eq!(ms.len() as u32, install_messages(2));
+        let seqs: Vec<u32> = ms.iter().map(|m| m.2).collect();
+        assert_eq!(seqs, [40, 41, 42, 43, 44, 45]);
+        // Deletes ask no acknowledgement; only the last rule does; rules
+        // are created and appended.
+        let flags: Vec<u16> = ms.iter().map(|m| m.1).collect();
+        assert_eq!(flags, [1, 1, 0x0c01, 1, 0x0c05, 1]);
+        // Each rule reads back as its chain and queue.
+        let mut again = Vec::new();
+        for (ty, _, _, p) in &ms {
+            if *ty == 0x0a06 {
+                again.push(rule(p).unwrap());
+            }
+        }
+        assert_eq!(
+            again,
+            [("nfqueue_est".into(), Some(1)), ("nfqueue".into(), Some(0))]
+        );
+    }
+
+    /// The rule message pinned byte for byte for each host byte order.
+    #[test]
+    fn rule_bytes_per_host_byte_order() {
+        let b = install(&[("nfqueue", 7)], 1);
+        let ms = messages(&b);
+        let rule = &ms[2].3;
+        #[cfg(target_endian = "little")]
+        let want = hex(
+            "1500 0100 70707470 5f706173 73746872 6f756768 00000000  # table
+             0c00 0200 6e667175 65756500                              # chain
+             3800 0480 3400 0180 0b00 0100 74617267 657400 00        # expressions, elem, name
+             2400 0280 0c00 0100 4e465155 45554500                   # data, target name
+             0800 0200 00000003                                      # revision (big-endian)
+             0c00 0300 0700 0100 0100 0000                           # queue 7, 1 queue, bypass
+             2b00 0700 0025                                          # comment",
+        );
+        #[cfg(target_endian = "big")]
+        let want = hex(
+            "0015 0001 70707470 5f706173 73746872 6f756768 00000000  # table
+             000c 0002 6e667175 65756500                              # chain
+             0038 8004 0034 8001 000b 0001 74617267 657400 00        # expressions, elem, name
+             0024 8002 000c 0001 4e465155 45554500                   # data, target name
+             0008 0002 00000003                                      # revision (big-endian)
+             000c 0003 0007 0001 0001 0000                           # queue 7, 1 queue, bypass
+             002b 0007 0025                                          # comment",
+        );
+        assert_eq!(&rule[..want.len()], &want[..]);
+        let text = b"NFQUEUE --queue-num 7 --queue-bypass\0";
+        assert_eq!(&rule[want.len()..want.len() + text.len()], text);
+    }
+
+    #[test]
+    fn dump_request_names_table_and_chain() {
+        let b = dump_request("nfqueue", 9);
+        let ms = messages(&b);
+        assert_eq!(ms.len(), 1);
+        assert_eq!((ms[0].0, ms[0].1, ms[0].2), (0x0a07, 0x301, 9));
+        assert_eq!(
+            rule(&ms[0].3),
+            Some(("nfqueue".into(), None)),
+            "table and chain, no expressions"
+        );
+    }
+
+    /// A dump answer as the kernel sends it: the rule (what `install`
+    /// sent, the kernel adds a handle and position), then NLMSG_DONE.
+    #[test]
+    fn dumped_reads_rules_done_and_errors() {
+        let sent = install(&[("nfqueue", 3)], 1);
+        let mut answer = messages_bytes(&sent, 2);
+        answer.extend(done());
+        let d = dumped(&answer);
+        assert_eq!(d.rules, [("nfqueue".to_string(), Some(3))]);
+        assert!(d.done);
+        assert_eq!(d.error, None);
+        // Without the bypass flag the rule is not ours.
+        let mut no_bypass = messages_bytes(&sent, 2);
+        let at = find(&no_bypass, &nfqueue_info(3)) + 4;
+        no_bypass[at] = 0;
+        no_bypass[at + 1] = 0;
+        assert_eq!(dumped(&no_bypass).rules, [("nfqueue".to_string(), None)]);
+        // An error (the chain is gone).
+        let mut err = vec![0u8; 36];
+        err[..4].copy_from_slice(&36u32.to_ne_bytes());
+        err[4..6].copy_from_slice(&2u16.to_ne_bytes());
+        err[16..20].copy_from_slice(&(-2i32).to_ne_bytes());
+        assert_eq!(dumped(&err).error, Some(-2));
+        assert!(!dumped(&err).done);
+    }
+
+    #[test]
+    fn dumped_survives_truncation_and_garbage() {
+        let sent = install(&[("nfqueue", 3)], 1);
+        let rule = messages_bytes(&sent, 2);
+        for cut in 0..rule.len() {
+            let _ = dumped(&rule[..cut]);
+        }
+        let mut bad = rule.clone();
+        for i in 20..bad.len() {
+            bad[i] ^= 0xff;
+            let _ = dumped(&bad);
+            bad[i] ^= 0xff;
+        }
+        assert_eq!(dumped(&[]), Dumped::default());
+    }
+
+    fn find(hay: &[u8], needle: &[u8]) -> usize {
+        hay.windows(needle.len()).position(|w| w == needle).unwrap()
+    }
+
+    /// The bytes of message `n` of a batch.
+    fn messages_bytes(b: &[u8], n: usize) -> Vec<u8> {
+        let mut at = 0;
+        for _ in 0..n {
+            at += NetlinkBuffer::new_checked(&b[at..]).unwrap().length() as usize;
+        }
+        let len = NetlinkBuffer::new_checked(&b[at..]).unwrap().length() as usize;
+        b[at..at + len].to_vec()
+    }
+
+    fn done() -> Vec<u8> {
+        let mut v = vec![0u8; 20];
+        v[..4].copy_from_slice(&20u32.to_ne_bytes());
+        v[4..6].copy_from_slice(&NLMSG_DONE.to_ne_bytes());
+        v
+    }
+}
