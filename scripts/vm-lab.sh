@@ -28,6 +28,9 @@
 #   - a second round of three clients (again Call ID 4660) works
 #   - a third round works behind software flow offloading as fw4 sets it up
 #     (a flowtable, `flow offload` first in the forward chain)
+#   - a fourth round works through a new helper on the xtables back-end:
+#     the NFQUEUE target in its own table (nft_compat), whose info struct
+#     is in the host's byte order (s390x is big-endian)
 # The VM reports on its console in lines starting with VMLAB- and powers
 # itself off; it has its own deadline and every wait in it is bounded.
 #
@@ -199,7 +202,7 @@ kernel_pkg() {
 # modules' own .modinfo; modules built into the kernel are skipped.
 MODS="veth crc32c_generic libcrc32c nfnetlink nf_tables nft_queue nfnetlink_queue
     nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_conntrack_netlink nf_nat nft_nat nft_chain_nat
-    nft_masq nft_ct nf_flow_table nf_flow_table_inet nft_flow_offload"
+    nft_masq nft_ct nf_flow_table nf_flow_table_inet nft_flow_offload nft_compat xt_NFQUEUE"
 
 # modinfo_field FILE FIELD: a field of a module's .modinfo (NUL-separated
 # "key=value" strings; the same on every byte order).
@@ -408,22 +411,28 @@ res netns PASS "namespaces lan, rtr, net with veth pairs"
 
 "$IP" netns exec net "$PEER" server --listen 198.51.100.10 >/tmp/server.log 2>&1 &
 
-# start_helper N: the helper on the router; log in /tmp/helperN.log.
+# start_helper N [ARGS]: the helper on the router; log in /tmp/helperN.log.
+# Without ARGS it must pick the nft queue back-end by itself; with
+# `--backend xtables` it must put the NFQUEUE target into its own table.
 start_helper() {
-    "$IP" netns exec rtr "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" >"/tmp/helper$1.log" 2>&1 &
+    local n=$1
+    shift
+    "$IP" netns exec rtr "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" "$@" >"/tmp/helper$n.log" 2>&1 &
     HELPER=$!
-    n=0
-    while [ "$n" -lt 120 ] && kill -0 "$HELPER" 2>/dev/null && ! sock_up; do sleep 0.5; n=$((n + 1)); done
+    i=0
+    while [ "$i" -lt 120 ] && kill -0 "$HELPER" 2>/dev/null && ! sock_up; do sleep 0.5; i=$((i + 1)); done
     if sock_up; then
-        res "helper$1-start" PASS "helper $1 (pid $HELPER) answers on $SOCK at $(el)s"
+        res "helper$n-start" PASS "helper $n (pid $HELPER) answers on $SOCK at $(el)s"
     else
-        res "helper$1-start" FAIL "helper $1 did not start: $(tail -n 3 "/tmp/helper$1.log" | tr '\n' ' ')"
+        res "helper$n-start" FAIL "helper $n did not start: $(tail -n 3 "/tmp/helper$n.log" | tr '\n' ' ')"
         finish
     fi
-    if grep -q 'control segments reach the helper through nft `queue`' "/tmp/helper$1.log"; then
-        res "helper$1-backend" PASS "nft queue back-end chosen by itself"
+    if [ "$#" = 0 ] && grep -q 'control segments reach the helper through nft `queue`' "/tmp/helper$n.log"; then
+        res "helper$n-backend" PASS "nft queue back-end chosen by itself"
+    elif [ "$#" != 0 ] && grep -q "NFQUEUE rules in the helper's table" "/tmp/helper$n.log"; then
+        res "helper$n-backend" PASS "xtables back-end, its NFQUEUE target in the helper's own table"
     else
-        res "helper$1-backend" FAIL "not the nft queue back-end: $(grep -m 1 'control segments' "/tmp/helper$1.log")"
+        res "helper$n-backend" FAIL "not the back-end asked for ($*): $(grep -m 1 -E 'control segments|NFQUEUE rules|refused' "/tmp/helper$n.log")"
         finish
     fi
 }
@@ -552,7 +561,21 @@ else
     res round3-offload FAIL "the flowtable did not load: $(tr '\n' ' ' </tmp/offload.err)"
 fi
 status >/tmp/final.json
-if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log >/tmp/helper-warnings.txt; then
+kill "$HELPER" 2>/dev/null
+wait_until 20 helper_gone
+step "round 4: a new helper on the xtables back-end (its NFQUEUE target in its own table)"
+start_helper 3 --backend xtables
+rules=$(ip netns exec rtr nft list table ip pptp_passthrough 2>&1 | grep -v elements)
+if echo "$rules" | grep -q 'comment "NFQUEUE --queue-num 1723 --queue-bypass"' &&
+    echo "$rules" | grep -q 'comment "NFQUEUE --queue-num 1724 --queue-bypass"' &&
+    [ "$(echo "$rules" | grep -c 'hook forward')" = 1 ]; then
+    res round4-xt-rules PASS "the NFQUEUE targets for 1723 and 1724 sit in the helper's table; one chain of it in the forward hook"
+else
+    res round4-xt-rules FAIL "no NFQUEUE targets in ip pptp_passthrough: $(echo "$rules" | tr '\n' ' ')"
+fi
+short_round 4 round4-xtables "through the xtables NFQUEUE target"
+echo "VMLAB-INFO round4: the helper saw $(field "$(status)" segments) control segments"
+if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log /tmp/helper3.log >/tmp/helper-warnings.txt; then
     res helper-logs FAIL "$(wc -l </tmp/helper-warnings.txt) WARN/ERROR lines, first: $(head -n 1 /tmp/helper-warnings.txt)"
 else
     res helper-logs PASS "no WARN or ERROR lines in the helpers' logs"
@@ -712,7 +735,7 @@ EOF
 
     local expect=(modules netns helper1-start helper1-backend queue-rules round1-calls-up queue-segments
         kept-call-id helper2-start helper2-backend recovered gre-after-restart round1-delivery round1-teardown round2-delivery
-        round3-offload helper-logs)
+        round3-offload helper3-start helper3-backend round4-xt-rules round4-xtables helper-logs)
     local failed=0 name
     for name in "${expect[@]}"; do
         grep -qE "^VMLAB-RESULT $name PASS" "$W/$arch/console.txt" || {
