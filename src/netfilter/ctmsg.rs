@@ -12,9 +12,9 @@
 
 use std::net::Ipv4Addr;
 
-use netlink_packet_core::{NetlinkBuffer, NlasIterator};
+use netlink_packet_core::NlasIterator;
 
-use super::nfnl::{Attr, HEADERS, NLM_F_REQUEST, NLMSG_ERROR, NfGen, message};
+use super::nfnl::{Attr, HEADERS, NLM_F_REQUEST, NLMSG_ERROR, NfGen, each_message, message};
 
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_NEW: u16 = 0;
@@ -155,14 +155,10 @@ fn flow(attrs: &[u8]) -> Option<Flow> {
 /// malformed messages are skipped. Never panics.
 pub fn answers(buf: &[u8]) -> Vec<(u32, Answer)> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(rest) = buf.get(at..) {
-        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
-            break;
-        };
-        let len = m.length() as usize;
+    for m in each_message(buf) {
         let (seq, p) = (m.sequence_number(), m.payload());
         if m.message_type() == NLMSG_ERROR {
+            // A truncated error is no answer.
             if let Some(code) = be_of::<4>(p).map(i32::from_ne_bytes) {
                 out.push((
                     seq,
@@ -178,10 +174,6 @@ pub fn answers(buf: &[u8]) -> Vec<(u32, Answer)> {
                 out.push((seq, Answer::Found(f)));
             }
         }
-        if len == 0 {
-            break;
-        }
-        at = at.saturating_add(len.saturating_add(3) & !3);
     }
     out
 }

@@ -102,31 +102,45 @@ fn emit_into(out: &mut Vec<u8>, e: &impl Emitable) {
     }
 }
 
+/// The netlink messages in one datagram, in order (each padded to 4
+/// bytes, netlink(7)); the walk stops at the first malformed header. Never
+/// panics on short or bad input.
+pub fn each_message(buf: &[u8]) -> impl Iterator<Item = NetlinkBuffer<&[u8]>> {
+    let (mut at, mut stuck) = (0usize, false);
+    std::iter::from_fn(move || {
+        if stuck {
+            return None;
+        }
+        let m = NetlinkBuffer::new_checked(buf.get(at..)?).ok()?;
+        let len = m.length() as usize;
+        // A zero length would never move on.
+        stuck = len == 0;
+        at = at.saturating_add(len.saturating_add(3) & !3);
+        Some(m)
+    })
+}
+
+/// The errno of an NLMSG_ERROR message (`struct nlmsgerr`: 0 for an
+/// acknowledgement, else negative; a truncated one reads as -1), or None
+/// for any other message.
+pub fn error_code(m: &NetlinkBuffer<&[u8]>) -> Option<i32> {
+    (m.message_type() == NLMSG_ERROR).then(|| {
+        m.payload()
+            .get(..4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(-1, i32::from_ne_bytes)
+    })
+}
+
 /// Read the acknowledgements in `buf`: the number seen and the first error
 /// (a negative errno) if any. Never panics on short or bad input.
 pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
     let (mut seen, mut err) = (0, None);
-    let mut at = 0;
-    while let Some(rest) = buf.get(at..) {
-        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
-            break;
-        };
-        let len = m.length() as usize;
-        if m.message_type() == NLMSG_ERROR {
-            seen = u32::saturating_add(seen, 1);
-            let code = m
-                .payload()
-                .get(..4)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map_or(-1, i32::from_ne_bytes);
-            if code != 0 && err.is_none() {
-                err = Some(code);
-            }
+    for code in each_message(buf).filter_map(|m| error_code(&m)) {
+        seen = u32::saturating_add(seen, 1);
+        if code != 0 && err.is_none() {
+            err = Some(code);
         }
-        if len == 0 {
-            break;
-        }
-        at = at.saturating_add(len.saturating_add(3) & !3);
     }
     (seen, err)
 }
@@ -134,6 +148,38 @@ pub fn acks(buf: &[u8]) -> (u32, Option<i32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_message_walks_padded_messages_and_stops_at_garbage() {
+        let nfgen = NfGen {
+            family: 2,
+            res_id: 0,
+        };
+        let mut b = Vec::new();
+        message(&mut b, 0x0a06, NLM_F_REQUEST, 1, nfgen, &[]);
+        // The first claims 18 bytes: the next starts at 20, its padded end.
+        b[..4].copy_from_slice(&18u32.to_ne_bytes());
+        message(&mut b, 0x0a07, NLM_F_REQUEST, 2, nfgen, &[]);
+        let seqs =
+            |b: &[u8]| -> Vec<u32> { each_message(b).map(|m| m.sequence_number()).collect() };
+        assert_eq!(seqs(&b), [1, 2]);
+        b.extend([0xff; 7]);
+        assert_eq!(seqs(&b), [1, 2], "a short tail is no message");
+        assert!(seqs(&b[..15]).is_empty());
+        assert!(seqs(&[]).is_empty());
+        let ack = |code: i32| {
+            let mut v = vec![0u8; 36];
+            v[..4].copy_from_slice(&36u32.to_ne_bytes());
+            v[4..6].copy_from_slice(&2u16.to_ne_bytes());
+            v[16..20].copy_from_slice(&code.to_ne_bytes());
+            v
+        };
+        let codes =
+            |b: &[u8]| -> Vec<Option<i32>> { each_message(b).map(|m| error_code(&m)).collect() };
+        let mut both = ack(-2);
+        both.extend(&b[..20]);
+        assert_eq!(codes(&both), [Some(-2), None]);
+    }
 
     #[test]
     fn acks_count_and_first_error() {

@@ -7,9 +7,10 @@
 // Offsets and lengths here come from peer bytes: no silent wrap-around.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
-use netlink_packet_core::{NetlinkBuffer, NlasIterator};
+use netlink_packet_core::NlasIterator;
 
-use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NfGen, be32, message};
+use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NfGen, be32};
+use super::nfnl::{each_message, message};
 
 const NFNL_SUBSYS_QUEUE: u16 = 3;
 const NFQNL_MSG_PACKET: u16 = 0;
@@ -175,12 +176,7 @@ fn packet(queue: u16, attrs: &[u8]) -> Option<Packet> {
 /// Never panics.
 pub fn parse(buf: &[u8]) -> Vec<Incoming> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while let Some(rest) = buf.get(at..) {
-        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
-            break;
-        };
-        let len = m.length() as usize;
+    for m in each_message(buf) {
         let p = m.payload();
         if m.message_type() == NLMSG_ERROR {
             if let Some(b) = p.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) {
@@ -195,7 +191,6 @@ pub fn parse(buf: &[u8]) -> Vec<Incoming> {
                 out.push(Incoming::Packet(pkt));
             }
         }
-        at = at.saturating_add(len.saturating_add(3) & !3);
     }
     out
 }

@@ -217,30 +217,22 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
 mod tests {
     use super::*;
     use crate::netfilter::elements::tests::m;
+    use crate::netfilter::nfnl::each_message;
     use crate::testutil::hex;
-    use netlink_packet_core::NetlinkBuffer;
 
     fn u16_at(b: &[u8], at: usize) -> u16 {
         u16::from_ne_bytes([b[at], b[at + 1]])
     }
 
-    /// Walk the messages: (type, flags, seq, family, payload after nfgenmsg).
+    /// The messages: (type, flags, seq, family, payload after nfgenmsg).
     fn messages(b: &[u8]) -> Vec<(u16, u16, u32, u8, Vec<u8>)> {
-        let mut v = Vec::new();
-        let mut at = 0;
-        while at < b.len() {
-            let m = NetlinkBuffer::new_checked(&b[at..]).unwrap();
-            let p = m.payload();
-            v.push((
-                m.message_type(),
-                m.flags(),
-                m.sequence_number(),
-                p[0],
-                p[4..].to_vec(),
-            ));
-            at += m.length() as usize;
-        }
-        v
+        each_message(b)
+            .map(|m| {
+                let p = m.payload();
+                let (ty, flags, seq) = (m.message_type(), m.flags(), m.sequence_number());
+                (ty, flags, seq, p[0], p[4..].to_vec())
+            })
+            .collect()
     }
 
     #[test]

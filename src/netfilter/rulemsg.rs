@@ -18,11 +18,11 @@
 // Offsets and lengths here come from peer bytes: no silent wrap-around.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
-use netlink_packet_core::{NetlinkBuffer, NlasIterator};
+use netlink_packet_core::NlasIterator;
 
 use super::TABLE;
-use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NLMSG_ERROR, NfGen};
-use super::nfnl::{be32, message, string};
+use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen};
+use super::nfnl::{be32, each_message, error_code, message, string};
 
 /// The chains of the queue rules: control segments of established
 /// connections, and all others (see `Setup::established_queue`).
@@ -233,35 +233,18 @@ fn rule(attrs: &[u8]) -> Option<(String, Option<u16>)> {
 /// Read one datagram of a rule dump. Never panics on short or bad input.
 pub fn dumped(buf: &[u8]) -> Dumped {
     let mut d = Dumped::default();
-    let mut at = 0;
-    while let Some(rest) = buf.get(at..) {
-        let Ok(m) = NetlinkBuffer::new_checked(rest) else {
-            break;
-        };
-        let len = m.length() as usize;
-        let p = m.payload();
-        match m.message_type() {
-            NLMSG_DONE => d.done = true,
-            NLMSG_ERROR => {
-                let code = p
-                    .get(..4)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    .map_or(-1, i32::from_ne_bytes);
-                if code != 0 {
-                    d.error = d.error.or(Some(code));
-                }
+    for m in each_message(buf) {
+        if let Some(code) = error_code(&m) {
+            if code != 0 {
+                d.error = d.error.or(Some(code));
             }
-            t if t == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE => {
-                if let Some(r) = p.get(HEADERS - 16..).and_then(rule) {
-                    d.rules.push(r);
-                }
+        } else if m.message_type() == NLMSG_DONE {
+            d.done = true;
+        } else if m.message_type() == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE {
+            if let Some(r) = m.payload().get(HEADERS - 16..).and_then(rule) {
+                d.rules.push(r);
             }
-            _ => {}
         }
-        if len == 0 {
-            break;
-        }
-        at = at.saturating_add(len.saturating_add(3) & !3);
     }
     d
 }
@@ -271,22 +254,14 @@ mod tests {
     use super::*;
     use crate::testutil::hex;
 
-    /// Walk the messages: (type, flags, seq, payload after nfgenmsg).
+    /// The messages: (type, flags, seq, payload after nfgenmsg).
     fn messages(b: &[u8]) -> Vec<(u16, u16, u32, Vec<u8>)> {
-        let mut v = Vec::new();
-        let mut at = 0;
-        while at < b.len() {
-            let m = NetlinkBuffer::new_checked(&b[at..]).unwrap();
-            let p = m.payload();
-            v.push((
-                m.message_type(),
-                m.flags(),
-                m.sequence_number(),
-                p[4..].to_vec(),
-            ));
-            at += m.length() as usize;
-        }
-        v
+        each_message(b)
+            .map(|m| {
+                let p = m.payload()[4..].to_vec();
+                (m.message_type(), m.flags(), m.sequence_number(), p)
+            })
+            .collect()
     }
 
     #[test]
@@ -407,12 +382,9 @@ mod tests {
 
     /// The bytes of message `n` of a batch.
     fn messages_bytes(b: &[u8], n: usize) -> Vec<u8> {
-        let mut at = 0;
-        for _ in 0..n {
-            at += NetlinkBuffer::new_checked(&b[at..]).unwrap().length() as usize;
-        }
-        let len = NetlinkBuffer::new_checked(&b[at..]).unwrap().length() as usize;
-        b[at..at + len].to_vec()
+        let m = each_message(b).nth(n).unwrap();
+        let len = m.length() as usize;
+        m.into_inner()[..len].to_vec()
     }
 
     fn done() -> Vec<u8> {
