@@ -24,7 +24,27 @@ install_packages() {
     if [ "${#missing[@]}" -gt 0 ]; then
         echo "==> installing ${missing[*]}"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        local log codename breakers
+        log=$(mktemp)
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$log" 2>&1; then
+            # A package installed from outside this release's archives (a
+            # backport: qemu-utils 10 beside Debian 12's qemu 7.2) can break
+            # what the release's packages need; take the release's own
+            # version of each package apt names as breaking, and say so.
+            codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+            # (apt names them only when it is not told to be quiet.)
+            apt-get install -s "${missing[@]}" >>"$log" 2>&1 || true
+            mapfile -t breakers < <(sed -n 's/^ *\([a-z0-9][a-z0-9.+-]*\) : Breaks: .*/\1/p' "$log" | sort -u)
+            if [ -z "$codename" ] || [ "${#breakers[@]}" = 0 ]; then
+                cat "$log" >&2
+                rm -f "$log"
+                return 1
+            fi
+            echo "==> ${breakers[*]}: newer than $codename's and breaking what is needed; installing $codename's"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
+                "${missing[@]}" "${breakers[@]/%//$codename}" >/dev/null
+        fi
+        rm -f "$log"
     fi
     if ! command -v cargo >/dev/null 2>&1; then
         if [ -x "$HOME/.cargo/bin/cargo" ]; then
