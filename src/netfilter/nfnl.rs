@@ -60,6 +60,19 @@ pub fn string(kind: u16, s: &str) -> Attr {
     Attr::Bytes(kind, v)
 }
 
+/// A `comment "…"` of a rule or set element as nft stores it: user data
+/// in libnftnl's TLV (NFTNL_UDATA_RULE_COMMENT and _SET_ELEM_COMMENT are
+/// both type 0): type, length with the NUL, text, NUL. nft keeps comments
+/// short; longer text is cut at 126 bytes so the length fits its byte.
+pub fn udata_comment(kind: u16, text: &str) -> Attr {
+    let text = text.as_bytes();
+    let text = text.get(..126).unwrap_or(text);
+    let mut v = vec![0, text.len().saturating_add(1) as u8];
+    v.extend(text);
+    v.push(0);
+    Attr::Bytes(kind, v)
+}
+
 /// A big-endian 32-bit attribute (NLA_BE32, as netfilter's are).
 pub fn be32(kind: u16, v: u32) -> Attr {
     Attr::Bytes(kind, v.to_be_bytes().to_vec())
@@ -179,6 +192,18 @@ mod tests {
         let mut both = ack(-2);
         both.extend(&b[..20]);
         assert_eq!(codes(&both), [Some(-2), None]);
+    }
+
+    #[test]
+    fn comments_are_libnftnl_user_data_cut_to_fit_their_length_byte() {
+        let Attr::Bytes(7, v) = udata_comment(7, "queue 3") else {
+            panic!("not a plain attribute of kind 7");
+        };
+        assert_eq!(v, b"\x00\x08queue 3\x00");
+        let Attr::Bytes(_, v) = udata_comment(6, &"x".repeat(300)) else {
+            panic!("not a plain attribute");
+        };
+        assert_eq!((v.len(), v[1], v[v.len() - 1]), (129, 127, 0));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::net::Ipv4Addr;
 
 use super::elements::{PENDING, PENDING_TIMEOUT, comment};
 pub use super::nfnl::acks;
+use super::nfnl::udata_comment;
 use super::nfnl::{Attr, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen, message, string};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
@@ -35,8 +36,6 @@ const NFTA_SET_ELEM_DATA: u16 = 2;
 const NFTA_SET_ELEM_TIMEOUT: u16 = 4;
 const NFTA_SET_ELEM_USERDATA: u16 = 6;
 const NFTA_DATA_VALUE: u16 = 1;
-/// libnftnl's NFTNL_UDATA_SET_ELEM_COMMENT: how `comment "…"` is stored.
-const UDATA_SET_ELEM_COMMENT: u8 = 0;
 
 /// A key of `ip saddr . @th,48,16`: each part padded to 32 bits, as the
 /// kernel lays out concatenations in its registers.
@@ -59,17 +58,6 @@ fn timeout(secs: u32) -> Attr {
         NFTA_SET_ELEM_TIMEOUT,
         (u64::from(secs) * 1000).to_be_bytes().to_vec(),
     )
-}
-
-fn user_comment(text: &str) -> Attr {
-    // type, length (with the NUL), text, NUL; nft keeps comments short.
-    let text = text.as_bytes();
-    let text = text.get(..126).unwrap_or(text);
-    // At most 126 bytes, so the length with its NUL fits a byte.
-    let mut v = vec![UDATA_SET_ELEM_COMMENT, text.len().saturating_add(1) as u8];
-    v.extend(text);
-    v.push(0);
-    Attr::Bytes(NFTA_SET_ELEM_USERDATA, v)
 }
 
 /// One element message: `set`, one element made of `parts`.
@@ -105,7 +93,7 @@ fn inbound_adds(m: &Mapping, secs: u32, text: String) -> Vec<ElemMsg> {
                 key(r, p),
                 data(m.lan_ip().octets().to_vec()),
                 timeout(secs),
-                user_comment(&text),
+                udata_comment(NFTA_SET_ELEM_USERDATA, &text),
             ],
         ),
         add(

@@ -22,7 +22,7 @@ use netlink_packet_core::NlasIterator;
 
 use super::TABLE;
 use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen};
-use super::nfnl::{be32, each_message, error_code, message, string};
+use super::nfnl::{be32, each_message, error_code, message, string, udata_comment};
 
 /// The chains of the queue rules: control segments of established
 /// connections, and all others (see `Setup::established_queue`).
@@ -51,8 +51,6 @@ const NFTA_EXPR_DATA: u16 = 2;
 const NFTA_TARGET_NAME: u16 = 1;
 const NFTA_TARGET_REV: u16 = 2;
 const NFTA_TARGET_INFO: u16 = 3;
-/// libnftnl's NFTNL_UDATA_RULE_COMMENT: how `comment "…"` is stored.
-const UDATA_RULE_COMMENT: u8 = 0;
 
 const TARGET: &str = "NFQUEUE";
 /// Revision 3 carries the bypass flag and is in every kernel since 3.10.
@@ -78,16 +76,6 @@ fn nfqueue_info(queue: u16) -> Vec<u8> {
     v.extend(NFQ_FLAG_BYPASS.to_ne_bytes());
     v.extend([0, 0]);
     v
-}
-
-fn comment(text: &str) -> Attr {
-    let text = text.as_bytes();
-    let text = text.get(..126).unwrap_or(text);
-    // At most 126 bytes, so the length with its NUL fits a byte.
-    let mut v = vec![UDATA_RULE_COMMENT, text.len().saturating_add(1) as u8];
-    v.extend(text);
-    v.push(0);
-    Attr::Bytes(NFTA_RULE_USERDATA, v)
 }
 
 fn chain_attrs(chain: &str) -> [Attr; 2] {
@@ -131,7 +119,10 @@ pub fn install(rules: &[(&str, u16)], seq: u32) -> Vec<u8> {
             table,
             chain,
             Attr::Nested(NFTA_RULE_EXPRESSIONS, vec![target]),
-            comment(&format!("NFQUEUE --queue-num {queue} --queue-bypass")),
+            udata_comment(
+                NFTA_RULE_USERDATA,
+                &format!("NFQUEUE --queue-num {queue} --queue-bypass"),
+            ),
         ];
         let ack = if i.saturating_add(1) == rules.len() {
             NLM_F_ACK
