@@ -3,7 +3,7 @@
 //! handled to completion in turn. Interface: `start(Options, allocator)`,
 //! then the `Handle` answers status and stop.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -12,7 +12,12 @@ use crate::config::GreGuard;
 use crate::nat::{self, Change, Dir, Output, Tracker, Verdict};
 use crate::netfilter::nfqmsg::Decision;
 use crate::netfilter::{self, Backend, Setup};
-use crate::os::{OsError, addr, netifd, nfqueue, nft, nftnl};
+use crate::os::{OsError, addr, netifd, nfqueue, nft};
+
+mod queue_rules;
+mod status;
+
+use queue_rules::QueueRules;
 
 struct Daemon {
     setup: Setup,
@@ -268,10 +273,7 @@ pub async fn start(
         tracing::info!(calls = n, "recovered calls from the kernel maps");
     }
     let nfq = nfqueue::open_async(&[setup.queue_num, setup.established_queue()])?;
-    let queue_rules = match backend {
-        Backend::Nft => QueueRules::Nft,
-        Backend::Xtables => install_xt(&setup)?,
-    };
+    let queue_rules = QueueRules::install(backend, &setup)?;
     if crate::os::nftnl::available() {
         tracing::info!(
             "programming the maps over the helper's own nf_tables netlink socket \
@@ -396,11 +398,7 @@ async fn main_loop(
     tracing::info!("helper stopping");
     let mut out = Output::default();
     let handed = d.tracker.hand_over(Instant::now(), &mut out);
-    // Rules in the table stay with it (a reload keeps them, so not one
-    // control segment passes unseen) or go with it.
-    if d.queue_rules == QueueRules::Iptables {
-        nft::xtables_clear();
-    }
+    d.queue_rules.remove();
     if keep {
         d.finish(out);
         Ok(handed)
@@ -416,56 +414,6 @@ async fn main_loop(
         nft::delete_table()?;
         Ok(nat::Handover::default())
     }
-}
-
-/// Where the control segments' queue rules are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-enum QueueRules {
-    /// nft `queue` in the helper's table.
-    Nft,
-    /// xt NFQUEUE targets in the helper's table (nft_compat): one base
-    /// chain of the helper in the forward hook, as with nft `queue`.
-    Table,
-    /// iptables' `mangle FORWARD`: a second base chain every forwarded
-    /// packet crosses. Only where the kernel refuses the table's rules
-    /// (no nft_compat) or `PPTP_PASSTHROUGH_QUEUE_RULES=iptables` asks.
-    Iptables,
-}
-
-/// Install the xtables back-end's NFQUEUE rules: in the helper's table
-/// where the kernel takes them, else through iptables.
-fn install_xt(setup: &Setup) -> Result<QueueRules, OsError> {
-    let forced = std::env::var("PPTP_PASSTHROUGH_QUEUE_RULES").is_ok_and(|v| v == "iptables");
-    if !forced {
-        // What an earlier helper left in iptables would queue every
-        // control segment a second time.
-        nft::xtables_clear();
-        match nftnl::install_queue_rules(setup) {
-            Ok(()) => {
-                tracing::info!(
-                    "NFQUEUE rules in the helper's table (xt target through nft_compat): \
-                     one chain in the forward hook"
-                );
-                return Ok(QueueRules::Table);
-            }
-            Err(e) => tracing::warn!(error = %e,
-                "the kernel refused NFQUEUE rules in the helper's table: using iptables"),
-        }
-    }
-    nft::xtables_install(setup)?;
-    Ok(QueueRules::Iptables)
-}
-
-/// Counters and expiry of every call in the kernel maps (empty when the
-/// table cannot be read).
-fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
-    nft::list_table()
-        .ok()
-        .flatten()
-        .and_then(|t| netfilter::parse_elements(&t).ok())
-        .map(|v| v.into_iter().collect())
-        .unwrap_or_default()
 }
 
 /// How often every call's conntrack entries are read: half the GRE
@@ -517,16 +465,7 @@ impl Daemon {
     /// every live call back.
     fn ensure_rules(&mut self) {
         let table = nft::table_exists().unwrap_or(true);
-        let xt = match self.queue_rules {
-            QueueRules::Nft => true,
-            // A deleted table took them along.
-            QueueRules::Table if !table => false,
-            QueueRules::Table => nftnl::queue_rules_present(&self.setup).unwrap_or_else(|e| {
-                tracing::debug!(error = %e, "could not read the queue rules");
-                true
-            }),
-            QueueRules::Iptables => nft::xtables_present(&self.setup),
-        };
+        let xt = self.queue_rules.present(&self.setup, table);
         if table && xt {
             return;
         }
@@ -554,12 +493,7 @@ impl Daemon {
                 }
             }
         }
-        let restored = match self.queue_rules {
-            QueueRules::Nft => Ok(()),
-            QueueRules::Table => nftnl::install_queue_rules(&self.setup).map_err(OsError::Nft),
-            QueueRules::Iptables => nft::xtables_install(&self.setup),
-        };
-        if let Err(e) = restored {
+        if let Err(e) = self.queue_rules.restore(&self.setup) {
             tracing::error!(error = %e, "cannot restore the NFQUEUE rules");
         }
     }
@@ -657,67 +591,5 @@ impl Daemon {
                 tracing::warn!(error = %e, "NFQUEUE verdict failed");
             }
         }
-    }
-
-    /// Read the conntrack entries of every call (the only source of their
-    /// counters).
-    fn sample_counts(&mut self) {
-        let Some(ct) = self.conntrack.as_mut() else {
-            return;
-        };
-        let calls: Vec<netfilter::counts::CallKey> = self
-            .tracker
-            .calls(Instant::now())
-            .iter()
-            .map(netfilter::counts::CallKey::of)
-            .collect();
-        let answers = ct.lookup(&netfilter::counts::GreCounts::requests(&calls));
-        self.counts.answer(&calls, &answers);
-    }
-
-    fn status_json(&mut self) -> serde_json::Value {
-        self.sample_counts();
-        let backend = self.backend;
-        let now = Instant::now();
-        // Keyed like the inbound maps: (remote address, public Call ID).
-        let state: HashMap<(std::net::Ipv4Addr, u16), netfilter::ElementState> = element_state()
-            .into_iter()
-            .map(|(m, s)| ((m.remote_ip(), m.public_cid), s))
-            .collect();
-        let calls: Vec<serde_json::Value> = self
-            .tracker
-            .calls(now)
-            .into_iter()
-            .map(|c| {
-                let mut v = serde_json::to_value(&c).unwrap_or_default();
-                let st = state
-                    .get(&(*c.remote.ip(), c.public_call_id))
-                    .copied()
-                    .unwrap_or_default();
-                let totals = self.counts.totals(&netfilter::counts::CallKey::of(&c));
-                // The elements' expiry; the counters are conntrack's.
-                for x in [serde_json::to_value(st), serde_json::to_value(totals)] {
-                    if let (Some(o), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), x) {
-                        o.extend(s);
-                    }
-                }
-                v
-            })
-            .collect();
-        serde_json::json!({
-            "wan": self.setup.wan,
-            "public_ip": self.tracker.public_ip(),
-            "backend": backend,
-            "queue_rules": self.queue_rules,
-            "queue_num": self.setup.queue_num,
-            "established_queue_num": self.setup.established_queue(),
-            "gre_guard": self.setup.guard,
-            "connections": self.tracker.connections(),
-            "stats": self.tracker.stats,
-            "call_ids": self.tracker.allocator().borrow().stats,
-            "kernel_helper": self.kernel_helper,
-            "gre_counters": if self.conntrack.is_some() { "conntrack" } else { "unavailable" },
-            "calls": calls,
-        })
     }
 }

@@ -1,0 +1,85 @@
+//! The helper's `status` document: calls with their counters (conntrack's)
+//! and their elements' expiry (the kernel maps'), and the helper's own state.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::Daemon;
+use crate::nat;
+use crate::netfilter;
+use crate::os::nft;
+
+/// Counters and expiry of every call in the kernel maps (empty when the
+/// table cannot be read).
+fn element_state() -> HashMap<nat::Mapping, netfilter::ElementState> {
+    nft::list_table()
+        .ok()
+        .flatten()
+        .and_then(|t| netfilter::parse_elements(&t).ok())
+        .map(|v| v.into_iter().collect())
+        .unwrap_or_default()
+}
+
+impl Daemon {
+    /// Read the conntrack entries of every call (the only source of their
+    /// counters).
+    pub(super) fn sample_counts(&mut self) {
+        let Some(ct) = self.conntrack.as_mut() else {
+            return;
+        };
+        let calls: Vec<netfilter::counts::CallKey> = self
+            .tracker
+            .calls(Instant::now())
+            .iter()
+            .map(netfilter::counts::CallKey::of)
+            .collect();
+        let answers = ct.lookup(&netfilter::counts::GreCounts::requests(&calls));
+        self.counts.answer(&calls, &answers);
+    }
+
+    pub(super) fn status_json(&mut self) -> serde_json::Value {
+        self.sample_counts();
+        let backend = self.backend;
+        let now = Instant::now();
+        // Keyed like the inbound maps: (remote address, public Call ID).
+        let state: HashMap<(std::net::Ipv4Addr, u16), netfilter::ElementState> = element_state()
+            .into_iter()
+            .map(|(m, s)| ((m.remote_ip(), m.public_cid), s))
+            .collect();
+        let calls: Vec<serde_json::Value> = self
+            .tracker
+            .calls(now)
+            .into_iter()
+            .map(|c| {
+                let mut v = serde_json::to_value(&c).unwrap_or_default();
+                let st = state
+                    .get(&(*c.remote.ip(), c.public_call_id))
+                    .copied()
+                    .unwrap_or_default();
+                let totals = self.counts.totals(&netfilter::counts::CallKey::of(&c));
+                // The elements' expiry; the counters are conntrack's.
+                for x in [serde_json::to_value(st), serde_json::to_value(totals)] {
+                    if let (Some(o), Ok(serde_json::Value::Object(s))) = (v.as_object_mut(), x) {
+                        o.extend(s);
+                    }
+                }
+                v
+            })
+            .collect();
+        serde_json::json!({
+            "wan": self.setup.wan,
+            "public_ip": self.tracker.public_ip(),
+            "backend": backend,
+            "queue_rules": self.queue_rules,
+            "queue_num": self.setup.queue_num,
+            "established_queue_num": self.setup.established_queue(),
+            "gre_guard": self.setup.guard,
+            "connections": self.tracker.connections(),
+            "stats": self.tracker.stats,
+            "call_ids": self.tracker.allocator().borrow().stats,
+            "kernel_helper": self.kernel_helper,
+            "gre_counters": if self.conntrack.is_some() { "conntrack" } else { "unavailable" },
+            "calls": calls,
+        })
+    }
+}
