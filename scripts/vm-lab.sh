@@ -528,10 +528,9 @@ fi
 # short_round N RESULT WHAT: three clients (again Call ID 4660) send 200
 # GRE packets each; RESULT passes when every packet came back to its host
 # (WHAT says where), within 120 s.
-short_round() { # N RESULT-NAME TEXT [CALL-ID]
-    local cid=${4:-4660}
+short_round() {
     "$IP" netns exec lan "$PEER" client --server 198.51.100.10 \
-        --from 192.168.1.10,192.168.1.11,192.168.1.12 --call-id "$cid" \
+        --from 192.168.1.10,192.168.1.11,192.168.1.12 --call-id 4660 \
         --packets 200 --interval-ms 10 --human >"/tmp/round$1.out" 2>"/tmp/round$1.err" &
     C=$!
     n=0
@@ -540,7 +539,7 @@ short_round() { # N RESULT-NAME TEXT [CALL-ID]
         kill -9 "$C"
         res "$2" FAIL "round $1 clients still running after 120 s"
     elif wait "$C"; then
-        res "$2" PASS "$(grep -c 'echoed back' "/tmp/round$1.out") hosts $3: every GRE packet came back to its host with Call ID $cid"
+        res "$2" PASS "$(grep -c 'echoed back' "/tmp/round$1.out") hosts $3: every GRE packet came back to its host with Call ID 4660"
     else
         res "$2" FAIL "$(grep -E 'ERROR|RESULT' "/tmp/round$1.out" | tr '\n' ' ')"
     fi
@@ -574,12 +573,12 @@ if echo "$rules" | grep -q 'comment "NFQUEUE --queue-num 1723 --queue-bypass"' &
 else
     res round4-xt-rules FAIL "no NFQUEUE targets in ip pptp_passthrough: $(echo "$rules" | tr '\n' ' ')"
 fi
-# Call ID 4661: a new helper process does not know which IDs the last
-# one's calls used, and conntrack keeps an ended call's inbound GRE entry,
-# with its DNAT to that call's LAN host, for nf_conntrack_gre_timeout. A
-# call that keeps 4660 now, from another host than the one that kept it in
-# round 3, would have its GRE delivered there until the entry times out.
-short_round 4 round4-xtables "through the xtables NFQUEUE target" 4661
+# Again Call ID 4660, within the GRE timeout of round 3's calls: their
+# inbound conntrack entries still DNAT to the hosts that kept 4660 then.
+# A new helper deletes the entries of calls it does not have, so another
+# host that keeps 4660 now gets its own GRE.
+echo "VMLAB-INFO helper 3 at start: $(grep -o 'deleted conntrack entries.*' /tmp/helper3.log || echo 'no stale GRE entries deleted')"
+short_round 4 round4-xtables "through the xtables NFQUEUE target"
 echo "VMLAB-INFO round4: the helper saw $(field "$(status)" segments) control segments"
 if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log /tmp/helper3.log >/tmp/helper-warnings.txt; then
     res helper-logs FAIL "$(wc -l </tmp/helper-warnings.txt) WARN/ERROR lines, first: $(head -n 1 /tmp/helper-warnings.txt)"

@@ -1,6 +1,7 @@
 //! ctnetlink messages (linux/netfilter/nfnetlink_conntrack.h), sans-IO:
 //! the request for one conntrack entry of PPTP GRE by its tuple, and the
-//! entry's id and counters from the answer. Each direction of a call's GRE
+//! entry's id and counters from the answer; the dump of the GRE entries
+//! and the deletion of one (stale entries a new helper process clears). Each direction of a call's GRE
 //! is its own entry without the kernel's PPTP helper, so a call's traffic
 //! is counted by conntrack at no cost per packet to the helper's rules.
 //! Netlink and attribute headers are in the host's byte order (`nfnl`),
@@ -14,18 +15,28 @@ use std::net::Ipv4Addr;
 
 use netlink_packet_core::NlasIterator;
 
-use super::nfnl::{Attr, HEADERS, NLM_F_REQUEST, NLMSG_ERROR, NfGen, each_message, message};
+use super::nfnl::{
+    Attr, HEADERS, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NfGen, each_message, error_code, message,
+};
 
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_NEW: u16 = 0;
 const IPCTNL_MSG_CT_GET: u16 = 1;
+const IPCTNL_MSG_CT_DELETE: u16 = 2;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_DONE: u16 = 3;
 
 // enum ctattr_type, ctattr_tuple, ctattr_ip, ctattr_l4proto,
 // ctattr_counters
 const CTA_TUPLE_ORIG: u16 = 1;
 const CTA_TUPLE_REPLY: u16 = 2;
+const CTA_STATUS: u16 = 3;
 const CTA_COUNTERS_ORIG: u16 = 9;
 const CTA_ID: u16 = 12;
+const CTA_TUPLE_MASTER: u16 = 14;
+const CTA_ZONE: u16 = 18;
+/// `IPS_DST_NAT` of enum ip_conntrack_status.
+const IPS_DST_NAT: u32 = 1 << 5;
 const CTA_TUPLE_IP: u16 = 1;
 const CTA_TUPLE_PROTO: u16 = 2;
 const CTA_IP_V4_SRC: u16 = 1;
@@ -178,6 +189,191 @@ pub fn answers(buf: &[u8]) -> Vec<(u32, Answer)> {
     out
 }
 
+/// One GRE entry of a dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub id: u32,
+    pub orig: GreTuple,
+    pub reply: GreTuple,
+    /// The original direction's destination was rewritten (`IPS_DST_NAT`).
+    pub dnat: bool,
+    /// Expected by a conntrack helper's master connection (the kernel's
+    /// PPTP helper): never the helper's own.
+    pub master: bool,
+    pub zone: u16,
+}
+
+impl Entry {
+    /// Whether this is the inbound GRE of a call the helper does not have:
+    /// addressed to `public` with a Call ID, DNATed without a master
+    /// connection (the helper's own map), and not to the host that `owner`
+    /// names for its (server, public Call ID). Such an entry would carry a
+    /// new call's GRE to the old call's host until the GRE timeout.
+    pub fn stale_inbound(
+        &self,
+        public: Ipv4Addr,
+        owner: impl Fn(Ipv4Addr, u16) -> Option<Ipv4Addr>,
+    ) -> bool {
+        self.dnat
+            && !self.master
+            && self.orig.dst == public
+            && self.orig.dst_key != 0
+            && owner(self.orig.src, self.orig.dst_key) != Some(self.reply.src)
+    }
+}
+
+/// A request for every IPv4 entry (a dump; only GRE ones are read).
+pub fn dump_request(seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    message(
+        &mut out,
+        (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+        NfGen {
+            family: AF_INET,
+            res_id: 0,
+        },
+        &[],
+    );
+    out
+}
+
+/// A request to delete `e`, acknowledged. Its id goes with it, so an entry
+/// made since the dump with the same tuple stays (ENOENT).
+pub fn delete(seq: u32, e: &Entry) -> Vec<u8> {
+    let mut attrs = vec![
+        tuple_attr(CTA_TUPLE_ORIG, &e.orig),
+        Attr::Bytes(CTA_ID, e.id.to_be_bytes().to_vec()),
+    ];
+    if e.zone != 0 {
+        attrs.push(Attr::Bytes(CTA_ZONE, e.zone.to_be_bytes().to_vec()));
+    }
+    let mut out = Vec::new();
+    message(
+        &mut out,
+        (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE,
+        NLM_F_REQUEST | NLM_F_ACK,
+        seq,
+        NfGen {
+            family: AF_INET,
+            res_id: 0,
+        },
+        &attrs,
+    );
+    out
+}
+
+/// The acknowledgements of deletions in one datagram: how many came, and
+/// how many removed their entry.
+pub fn deleted(buf: &[u8]) -> (usize, usize) {
+    let codes: Vec<i32> = each_message(buf).filter_map(|m| error_code(&m)).collect();
+    (codes.len(), codes.iter().filter(|c| **c == 0).count())
+}
+
+/// (protocol, tuple) of a CTA_TUPLE_* attribute's value.
+fn tuple(v: &[u8]) -> Option<(u8, GreTuple)> {
+    let (mut proto, mut src, mut dst, mut src_key, mut dst_key) = (None, None, None, 0, 0);
+    for a in NlasIterator::new(v) {
+        let a = a.ok()?;
+        match a.kind() & 0x3fff {
+            CTA_TUPLE_IP => {
+                for ip in NlasIterator::new(a.value()) {
+                    let ip = ip.ok()?;
+                    let addr = be_of::<4>(ip.value()).map(Ipv4Addr::from);
+                    match ip.kind() & 0x3fff {
+                        CTA_IP_V4_SRC => src = addr,
+                        CTA_IP_V4_DST => dst = addr,
+                        _ => {}
+                    }
+                }
+            }
+            CTA_TUPLE_PROTO => {
+                for p in NlasIterator::new(a.value()) {
+                    let p = p.ok()?;
+                    let key = be_of::<2>(p.value()).map(u16::from_be_bytes);
+                    match p.kind() & 0x3fff {
+                        CTA_PROTO_NUM => proto = p.value().first().copied(),
+                        CTA_PROTO_SRC_PORT => src_key = key?,
+                        CTA_PROTO_DST_PORT => dst_key = key?,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some((
+        proto?,
+        GreTuple {
+            src: src?,
+            dst: dst?,
+            src_key,
+            dst_key,
+        },
+    ))
+}
+
+/// The GRE entry in a dumped message's attributes; None for any other
+/// protocol or a malformed entry.
+fn entry(attrs: &[u8]) -> Option<Entry> {
+    let (mut id, mut orig, mut reply) = (None, None, None);
+    let (mut status, mut master, mut zone) = (0, false, 0);
+    for a in NlasIterator::new(attrs) {
+        let a = a.ok()?;
+        match a.kind() & 0x3fff {
+            CTA_ID => id = be_of::<4>(a.value()).map(u32::from_be_bytes),
+            CTA_TUPLE_ORIG => orig = tuple(a.value()),
+            CTA_TUPLE_REPLY => reply = tuple(a.value()),
+            CTA_STATUS => status = be_of::<4>(a.value()).map(u32::from_be_bytes)?,
+            CTA_TUPLE_MASTER => master = true,
+            CTA_ZONE => zone = be_of::<2>(a.value()).map(u16::from_be_bytes)?,
+            _ => {}
+        }
+    }
+    let ((IPPROTO_GRE, orig), (IPPROTO_GRE, reply)) = (orig?, reply?) else {
+        return None;
+    };
+    Some(Entry {
+        id: id?,
+        orig,
+        reply,
+        dnat: status & IPS_DST_NAT != 0,
+        master,
+        zone,
+    })
+}
+
+/// What one datagram of a dump holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Dumped {
+    /// Its GRE entries (others are skipped).
+    pub entries: Vec<Entry>,
+    /// The dump ended (NLMSG_DONE).
+    pub done: bool,
+    /// A negative errno.
+    pub error: Option<i32>,
+}
+
+/// Read one datagram of a dump. Never panics.
+pub fn dumped(buf: &[u8]) -> Dumped {
+    let mut d = Dumped::default();
+    for m in each_message(buf) {
+        if let Some(code) = error_code(&m) {
+            if code != 0 {
+                d.error = d.error.or(Some(code));
+            }
+        } else if m.message_type() == NLMSG_DONE {
+            d.done = true;
+        } else if m.message_type() == (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW {
+            if let Some(e) = m.payload().get(HEADERS - 16..).and_then(entry) {
+                d.entries.push(e);
+            }
+        }
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +510,198 @@ mod tests {
         let mut body = vec![2, 0, 0, 0];
         body.extend(attr(CTA_COUNTERS_ORIG | 0x8000, &[]));
         assert!(answers(&msg(0x0100, 5, &body)).is_empty());
+    }
+
+    fn tuple_value(proto: u8, t: &GreTuple) -> Vec<u8> {
+        let mut ip = attr(CTA_IP_V4_SRC, &t.src.octets());
+        ip.extend(attr(CTA_IP_V4_DST, &t.dst.octets()));
+        let mut l4 = attr(CTA_PROTO_NUM, &[proto]);
+        l4.extend(attr(CTA_PROTO_SRC_PORT, &t.src_key.to_be_bytes()));
+        l4.extend(attr(CTA_PROTO_DST_PORT, &t.dst_key.to_be_bytes()));
+        let mut v = attr(CTA_TUPLE_IP | 0x8000, &ip);
+        v.extend(attr(CTA_TUPLE_PROTO | 0x8000, &l4));
+        v
+    }
+
+    /// A dumped entry as ctnetlink writes one (CTA_STATUS with
+    /// IPS_CONFIRMED, 0x8, always set).
+    fn dump_message(proto: u8, e: &Entry) -> Vec<u8> {
+        let mut body = vec![2, 0, 0, 0];
+        body.extend(attr(CTA_TUPLE_ORIG | 0x8000, &tuple_value(proto, &e.orig)));
+        body.extend(attr(
+            CTA_TUPLE_REPLY | 0x8000,
+            &tuple_value(proto, &e.reply),
+        ));
+        let status = if e.dnat { IPS_DST_NAT | 0x8 } else { 0x8 };
+        body.extend(attr(CTA_STATUS, &status.to_be_bytes()));
+        if e.master {
+            body.extend(attr(CTA_TUPLE_MASTER | 0x8000, &tuple_value(6, &e.orig)));
+        }
+        if e.zone != 0 {
+            body.extend(attr(CTA_ZONE, &e.zone.to_be_bytes()));
+        }
+        body.extend(attr(CTA_ID, &e.id.to_be_bytes()));
+        msg(0x0100, 7, &body)
+    }
+
+    const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
+    const PUBLIC: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 2);
+    const HOST_A: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 10);
+    const HOST_B: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 11);
+
+    /// The inbound entry of a call with public Call ID 4660, DNATed to A
+    /// (conntrack keeps the key: without a master it never rewrites one).
+    const INBOUND: Entry = Entry {
+        id: 0x0a0b_0c0d,
+        orig: GreTuple {
+            src: SERVER,
+            dst: PUBLIC,
+            src_key: 0,
+            dst_key: 4660,
+        },
+        reply: GreTuple {
+            src: HOST_A,
+            dst: SERVER,
+            src_key: 4660,
+            dst_key: 0,
+        },
+        dnat: true,
+        master: false,
+        zone: 0,
+    };
+
+    #[test]
+    fn dump_reads_gre_entries_only() {
+        let outbound = Entry {
+            orig: INBOUND.reply,
+            reply: INBOUND.orig,
+            dnat: false,
+            id: 9,
+            ..INBOUND
+        };
+        let zoned = Entry {
+            zone: 3,
+            master: true,
+            ..INBOUND
+        };
+        let mut b = dump_message(IPPROTO_GRE, &INBOUND);
+        b.extend(dump_message(6, &INBOUND)); // TCP: skipped
+        b.extend(dump_message(IPPROTO_GRE, &outbound));
+        b.extend(dump_message(IPPROTO_GRE, &zoned));
+        assert_eq!(
+            dumped(&b),
+            Dumped {
+                entries: vec![INBOUND, outbound, zoned],
+                done: false,
+                error: None
+            }
+        );
+        let mut end = b.clone();
+        end.extend(msg(NLMSG_DONE, 7, &0i32.to_ne_bytes()));
+        assert!(dumped(&end).done);
+        assert_eq!(dumped(&error(7, -1)).error, Some(-1));
+        // An entry without its id or status is not taken.
+        let whole = dump_message(IPPROTO_GRE, &INBOUND);
+        let no_id = &whole[..whole.len() - 8];
+        let mut fixed = no_id.to_vec();
+        fixed[..4].copy_from_slice(&(no_id.len() as u32).to_ne_bytes());
+        assert!(dumped(&fixed).entries.is_empty());
+    }
+
+    #[test]
+    fn stale_inbound_is_a_dnat_to_another_host_or_to_no_call() {
+        let owner_a = |s: Ipv4Addr, k: u16| (s == SERVER && k == 4660).then_some(HOST_A);
+        let owner_b = |s: Ipv4Addr, k: u16| (s == SERVER && k == 4660).then_some(HOST_B);
+        let none = |_: Ipv4Addr, _: u16| None;
+        // The call is the helper's, to the same host: kept.
+        assert!(!INBOUND.stale_inbound(PUBLIC, owner_a));
+        // Another host has that (server, Call ID) now, or no call has.
+        assert!(INBOUND.stale_inbound(PUBLIC, owner_b));
+        assert!(INBOUND.stale_inbound(PUBLIC, none));
+        // Never: an entry to another address, one without DNAT (the
+        // outbound direction, or GRE to the router itself), one a helper
+        // expected (the kernel's PPTP helper), or one without a Call ID.
+        assert!(!INBOUND.stale_inbound(Ipv4Addr::new(203, 0, 113, 3), none));
+        let plain = Entry {
+            dnat: false,
+            ..INBOUND
+        };
+        assert!(!plain.stale_inbound(PUBLIC, none));
+        let expected = Entry {
+            master: true,
+            ..INBOUND
+        };
+        assert!(!expected.stale_inbound(PUBLIC, none));
+        let v0 = Entry {
+            orig: GreTuple {
+                dst_key: 0,
+                ..INBOUND.orig
+            },
+            ..INBOUND
+        };
+        assert!(!v0.stale_inbound(PUBLIC, none));
+    }
+
+    #[test]
+    fn dump_and_delete_requests() {
+        let d = dump_request(5);
+        let m = each_message(&d).next().unwrap();
+        assert_eq!(
+            (m.message_type(), m.flags(), m.sequence_number()),
+            (0x0101, NLM_F_REQUEST | NLM_F_DUMP, 5)
+        );
+        assert_eq!(m.payload(), [AF_INET, 0, 0, 0]);
+        for zone in [0, 3] {
+            let e = Entry { zone, ..INBOUND };
+            let b = delete(6, &e);
+            let ms: Vec<_> = each_message(&b).collect();
+            assert_eq!(ms.len(), 1);
+            let m = &ms[0];
+            assert_eq!(
+                (m.message_type(), m.flags(), m.sequence_number()),
+                (0x0102, NLM_F_REQUEST | NLM_F_ACK, 6)
+            );
+            let mut seen = (None, None, None);
+            for a in NlasIterator::new(&m.payload()[4..]) {
+                let a = a.unwrap();
+                match a.kind() & 0x3fff {
+                    CTA_TUPLE_ORIG => seen.0 = tuple(a.value()),
+                    CTA_ID => seen.1 = Some(a.value().to_vec()),
+                    CTA_ZONE => seen.2 = Some(a.value().to_vec()),
+                    k => panic!("attribute {k}"),
+                }
+            }
+            assert_eq!(seen.0, Some((IPPROTO_GRE, INBOUND.orig)));
+            assert_eq!(seen.1, Some(vec![0x0a, 0x0b, 0x0c, 0x0d]));
+            assert_eq!(seen.2, (zone != 0).then(|| vec![0, 3]));
+        }
+        // Acknowledgements: removed, gone already (ENOENT), removed.
+        let mut acks = error(6, 0);
+        acks.extend(error(7, -2));
+        acks.extend(error(8, 0));
+        assert_eq!(deleted(&acks), (3, 2));
+        assert_eq!(deleted(&[]), (0, 0));
+    }
+
+    #[test]
+    fn dump_survives_truncation_and_garbage() {
+        let whole = dump_message(IPPROTO_GRE, &INBOUND);
+        for n in 0..whole.len() {
+            let d = dumped(&whole[..n]);
+            assert!(d.entries.is_empty(), "a cut entry read at {n}");
+        }
+        let mut x = 0x2545_f491u32;
+        for _ in 0..2000 {
+            let mut b = whole.clone();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let i = x as usize % b.len();
+                b[i] = (x >> 24) as u8;
+            }
+            let _ = dumped(&b);
+        }
     }
 
     #[test]

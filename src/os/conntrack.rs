@@ -1,16 +1,20 @@
 //! The helper's ctnetlink socket: the conntrack entries of its calls' GRE,
-//! read for their counters (`netfilter::ctmsg`), and the two sysctls that
-//! counting depends on.
+//! read for their counters (`netfilter::ctmsg`), stale ones dumped and
+//! deleted at start, and the two sysctls that counting depends on.
 
 use std::time::Duration;
 
 use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 
-use crate::netfilter::ctmsg::{self, Answer, GreTuple, Side};
+use crate::netfilter::ctmsg::{self, Answer, Entry, GreTuple, Side};
 
 /// Requests sent in one datagram: the kernel answers each before the send
 /// returns, and the answers must fit the receive buffer.
 const CHUNK: usize = 64;
+
+/// Entries one dump keeps (the kernel's own table limit bounds what a dump
+/// can hold; this bounds what the helper holds of it).
+pub const MAX_PICKED: usize = 65_536;
 
 pub struct Conntrack {
     s: Socket,
@@ -66,6 +70,72 @@ impl Conntrack {
             );
         }
         out
+    }
+}
+
+impl Conntrack {
+    /// One datagram of an answer, waiting a little for it: a dump's next
+    /// part is written as the last one is read, an acknowledgement before
+    /// the send returns.
+    fn recv_some(&mut self) -> std::io::Result<usize> {
+        for _ in 0..200 {
+            match self.s.recv(&mut &mut self.buf[..], 0) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                r => return r,
+            }
+        }
+        Err(std::io::ErrorKind::TimedOut.into())
+    }
+
+    /// The IPv4 GRE entries `pick` chooses, at most [`MAX_PICKED`].
+    pub fn gre_entries(&mut self, pick: impl Fn(&Entry) -> bool) -> std::io::Result<Vec<Entry>> {
+        while self.s.recv(&mut &mut self.buf[..], 0).is_ok() {}
+        let seq = self.seq;
+        self.seq = seq.wrapping_add(1);
+        let kernel = netlink_sys::SocketAddr::new(0, 0);
+        self.s.send_to(&ctmsg::dump_request(seq), &kernel, 0)?;
+        let mut out = Vec::new();
+        loop {
+            let n = self.recv_some()?;
+            let d = ctmsg::dumped(&self.buf[..n]);
+            if let Some(e) = d.error {
+                return Err(std::io::Error::from_raw_os_error(-e));
+            }
+            let room = MAX_PICKED.saturating_sub(out.len());
+            out.extend(d.entries.into_iter().filter(|e| pick(e)).take(room));
+            if d.done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Delete `entries`; how many the kernel removed (one already gone, or
+    /// replaced by a new entry with another id, is left alone).
+    pub fn delete(&mut self, entries: &[Entry]) -> usize {
+        let mut removed = 0;
+        for chunk in entries.chunks(CHUNK) {
+            let first = self.seq;
+            let mut bytes = Vec::new();
+            for (i, e) in chunk.iter().enumerate() {
+                bytes.extend(ctmsg::delete(first.wrapping_add(i as u32), e));
+            }
+            self.seq = first.wrapping_add(chunk.len() as u32);
+            while self.s.recv(&mut &mut self.buf[..], 0).is_ok() {}
+            let kernel = netlink_sys::SocketAddr::new(0, 0);
+            if self.s.send_to(&bytes, &kernel, 0).is_err() {
+                continue;
+            }
+            let mut left = chunk.len();
+            while left > 0 {
+                let Ok(n) = self.recv_some() else { break };
+                let (seen, ok) = ctmsg::deleted(&self.buf[..n]);
+                left = left.saturating_sub(seen);
+                removed += ok;
+            }
+        }
+        removed
     }
 }
 

@@ -114,9 +114,20 @@ fn lan_server(nat: Nat) -> serde_json::Value {
     )
 }
 
+/// A client process that never ends by itself, ended when dropped (also
+/// when a test fails and unwinds).
+struct Held(std::process::Child);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A client at 192.168.1.`host` whose call stays up (no teardown) after
-/// sending `packets` GRE packets; ended by PID when the test is done.
-fn held_call(lab: &Lab, host: u8, packets: u32) -> std::process::Child {
+/// sending `packets` GRE packets; ended by PID when dropped.
+fn held_call(lab: &Lab, host: u8, packets: u32) -> Held {
     let c = lab.spawn_client(
         "lan",
         &[
@@ -131,7 +142,7 @@ fn held_call(lab: &Lab, host: u8, packets: u32) -> std::process::Child {
         ],
     );
     std::thread::sleep(Duration::from_millis(800));
-    c
+    Held(c)
 }
 
 /// A client at 192.168.1.`host` streaming `packets` GRE packets 10 ms
@@ -244,7 +255,7 @@ fn s6_idle_control_connection_frees_the_map_elements() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     lab.server("net", SERVER_A);
     lab.start_helper(&["--idle-timeout", "2"]);
-    let mut c = held_call(&lab, 10, 10);
+    let c = held_call(&lab, 10, 10);
     assert_eq!(lab.elements("gre_dnat"), 1);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
@@ -252,8 +263,7 @@ fn s6_idle_control_connection_frees_the_map_elements() {
         0,
         "idle connection kept its mapping"
     );
-    c.kill().unwrap();
-    c.wait().unwrap();
+    drop(c);
 }
 
 #[test]
@@ -360,11 +370,11 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let mut a = held_call(&lab, 10, 5);
+    let a = held_call(&lab, 10, 5);
     let pa = lab.status()["calls"][0]["public_call_id"].as_u64().unwrap();
     lab.kill_helper();
     lab.respawn_helper();
-    let mut b = held_call(&lab, 11, 5);
+    let b = held_call(&lab, 11, 5);
     let calls = lab.status()["calls"].clone();
     let ids: Vec<u64> = calls
         .as_array()
@@ -375,10 +385,86 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
     assert_eq!(ids.len(), 2, "{calls:#}");
     assert!(ids.contains(&pa));
     assert_ne!(ids[0], ids[1], "collision after restart");
-    for c in [&mut a, &mut b] {
-        c.kill().unwrap();
-        c.wait().unwrap();
-    }
+    drop((a, b));
+}
+
+/// The ids of conntrack's entries of inbound GRE DNATed to
+/// 192.168.1.`host`.
+fn gre_entries_to(lab: &Lab, host: u8) -> Vec<String> {
+    let out = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &lab.ns("rtr"),
+        "conntrack",
+        "-L",
+        "-p",
+        "gre",
+        "--reply-src",
+        &hosts(host, 1),
+        "-o",
+        "id",
+    ]);
+    assert!(out.status.success(), "conntrack -L: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("gre"))
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("id=")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A call that ended leaves its inbound GRE entry in conntrack, DNATed
+/// to its host, until the GRE timeout. A new helper process (a crash, a
+/// restart, an upgrade) never saw that call; when another host keeps the
+/// same Call ID to the same server within that time, its GRE must reach
+/// it, not the host the stale entry names. A call the new helper recovers
+/// keeps its entry.
+#[test]
+fn s7_after_a_restart_a_kept_call_id_reaches_its_new_host() {
+    let mut lab = Lab::new(Nat::Ours, &[10, 11, 12]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let first = lab.client(
+        "lan",
+        &[
+            "--server",
+            SERVER_A,
+            "--from",
+            &hosts(10, 1),
+            "--packets",
+            "50",
+            "--linger",
+            "0",
+        ],
+    );
+    assert_exact(&first);
+    assert_eq!(gre_entries_to(&lab, 10).len(), 1, "the ended call's entry");
+    // A call that lives through the restart (4660 rests: it gets an ID
+    // of the rewritten range).
+    let held = held_call(&lab, 12, 20);
+    let held_entry = gre_entries_to(&lab, 12);
+    assert_eq!(held_entry.len(), 1);
+    lab.kill_helper();
+    lab.respawn_helper();
+    assert_eq!(
+        gre_entries_to(&lab, 10),
+        Vec::<String>::new(),
+        "a new helper leaves no inbound GRE entry of a call it does not have"
+    );
+    assert_eq!(gre_entries_to(&lab, 12), held_entry, "a recovered call's");
+    let b = streaming_call(&lab, 11, 150);
+    std::thread::sleep(Duration::from_millis(700));
+    let calls = lab.status()["calls"].clone();
+    let kept = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["lan"].as_str().unwrap_or("").starts_with("192.168.1.11:"))
+        .map(|c| c["public_call_id"].clone());
+    assert_eq!(kept, Some(4660.into()), "kept its own ID: {calls:#}");
+    assert_exact(&parse_report(&b.wait_with_output().unwrap()));
+    drop(held);
 }
 
 #[test]
@@ -386,7 +472,7 @@ fn s8_wan_address_change_flushes_mappings() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let mut a = held_call(&lab, 10, 5);
+    let a = held_call(&lab, 10, 5);
     assert_eq!(lab.elements("gre_dnat"), 1);
     let rtr = lab.ns("rtr");
     sh(&[
@@ -423,8 +509,7 @@ fn s8_wan_address_change_flushes_mappings() {
     assert_eq!(lab.elements("gre_dnat"), 0, "old address's mappings kept");
     let st = lab.status();
     assert_eq!(st["public_ip"], "203.0.113.3");
-    a.kill().unwrap();
-    a.wait().unwrap();
+    drop(a);
     // New calls work through the new address.
     let r = lab.client(
         "lan",

@@ -3,7 +3,8 @@
 //! handled to completion in turn. Interface: `start(Options, allocator)`,
 //! then the `Handle` answers status and stop.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -272,6 +273,16 @@ pub async fn start(
     if n > 0 {
         tracing::info!(calls = n, "recovered calls from the kernel maps");
     }
+    let mut conntrack = match crate::os::conntrack::Conntrack::open() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "no ctnetlink socket: calls' GRE is not counted");
+            None
+        }
+    };
+    if let (Some(ct), Some(public)) = (conntrack.as_mut(), public) {
+        clear_stale_gre(ct, &tracker, public);
+    }
     let nfq = nfqueue::open_async(&[setup.queue_num, setup.established_queue()])?;
     let queue_rules = QueueRules::install(backend, &setup)?;
     if crate::os::nftnl::available() {
@@ -304,13 +315,6 @@ pub async fn start(
         Err(e) => tracing::warn!(error = %e,
             "cannot turn conntrack accounting on: calls' GRE counters stay 0"),
     }
-    let conntrack = match crate::os::conntrack::Conntrack::open() {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::warn!(error = %e, "no ctnetlink socket: calls' GRE is not counted");
-            None
-        }
-    };
     let d = Daemon {
         conntrack,
         counts: netfilter::counts::GreCounts::default(),
@@ -333,6 +337,37 @@ pub async fn start(
         stop: stop_tx,
         task,
     })
+}
+
+/// A released public Call ID rests in the allocator for longer than
+/// conntrack keeps its inbound GRE entry, DNATed to the call's host. A new
+/// process (a crash, a restart, an upgrade) starts with no resting IDs, so
+/// another host could keep the same ID to the same server while that entry
+/// lives and its GRE would go to the old host. Before any call, the
+/// entries of calls this helper does not have are deleted; a recovered
+/// call's entry stays.
+fn clear_stale_gre(ct: &mut crate::os::conntrack::Conntrack, tracker: &Tracker, public: Ipv4Addr) {
+    let owners: HashMap<(Ipv4Addr, u16), Ipv4Addr> = tracker
+        .mappings()
+        .iter()
+        .map(|m| ((m.remote_ip(), m.public_cid), m.lan_ip()))
+        .collect();
+    let owner = |server, key| owners.get(&(server, key)).copied();
+    match ct.gre_entries(|e| e.stale_inbound(public, owner)) {
+        Ok(stale) if stale.is_empty() => {}
+        Ok(stale) => {
+            let n = ct.delete(&stale);
+            tracing::info!(
+                entries = n,
+                "deleted conntrack entries of inbound GRE of calls this helper does not have \
+                 (an earlier helper's ended calls)"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e,
+            "cannot read conntrack's GRE entries: until the GRE timeout, a call that \
+             keeps the ID of a call ended before this start may have its GRE sent to \
+             that call's host"),
+    }
 }
 
 async fn main_loop(
