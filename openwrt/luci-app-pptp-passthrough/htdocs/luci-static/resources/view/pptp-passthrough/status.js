@@ -134,7 +134,7 @@ return view.extend({
 				dash(c.lan),
 				dash(c.remote),
 				'%s → %s ↔ %s'.format(dash(c.lan_call_id), dash(c.public_call_id), dash(c.peer_call_id)),
-				dash(c.state) + (c.pending ? ' ' + _('(held segment)') : ''),
+				dash(c.state),
 				age(c.age_secs),
 				traffic(c.in_packets, c.in_bytes),
 				traffic(c.out_packets, c.out_bytes)
