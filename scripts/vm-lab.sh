@@ -575,9 +575,15 @@ else
 fi
 # Again Call ID 4660, within the GRE timeout of round 3's calls: their
 # inbound conntrack entries still DNAT to the hosts that kept 4660 then.
-# A new helper deletes the entries of calls it does not have, so another
-# host that keeps 4660 now gets its own GRE.
-echo "VMLAB-INFO helper 3 at start: $(grep -o 'deleted conntrack entries.*' /tmp/helper3.log || echo 'no stale GRE entries deleted')"
+# A new helper deletes the entries of calls it does not have (helper 2's
+# clean exit took its table, so all of round 3's), so another host that
+# keeps 4660 now gets its own GRE.
+deleted=$(grep -o 'deleted conntrack entries.*entries=[0-9]*' /tmp/helper3.log | grep -o '[0-9]*$' || true)
+if [ "${deleted:-0}" -ge 1 ]; then
+    res stale-gre PASS "helper 3 deleted $deleted inbound GRE entries of round 3's ended calls before its first call"
+else
+    res stale-gre FAIL "helper 3 deleted no inbound GRE entry of round 3's calls: $(grep -i conntrack /tmp/helper3.log | tr '\n' ' ')"
+fi
 short_round 4 round4-xtables "through the xtables NFQUEUE target"
 echo "VMLAB-INFO round4: the helper saw $(field "$(status)" segments) control segments"
 if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log /tmp/helper3.log >/tmp/helper-warnings.txt; then
@@ -740,7 +746,7 @@ EOF
 
     local expect=(modules netns helper1-start helper1-backend queue-rules round1-calls-up queue-segments
         kept-call-id helper2-start helper2-backend recovered gre-after-restart round1-delivery round1-teardown round2-delivery
-        round3-offload helper3-start helper3-backend round4-xt-rules round4-xtables helper-logs)
+        round3-offload helper3-start helper3-backend round4-xt-rules stale-gre round4-xtables helper-logs)
     local failed=0 name
     for name in "${expect[@]}"; do
         grep -qE "^VMLAB-RESULT $name PASS" "$W/$arch/console.txt" || {

@@ -16,15 +16,14 @@ use std::net::Ipv4Addr;
 use netlink_packet_core::NlasIterator;
 
 use super::nfnl::{
-    Attr, HEADERS, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NfGen, each_message, error_code, message,
+    Attr, Dump, HEADERS, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ERROR, NfGen, each_message,
+    error_code, message, read_dump,
 };
 
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_NEW: u16 = 0;
 const IPCTNL_MSG_CT_GET: u16 = 1;
 const IPCTNL_MSG_CT_DELETE: u16 = 2;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_DONE: u16 = 3;
 
 // enum ctattr_type, ctattr_tuple, ctattr_ip, ctattr_l4proto,
 // ctattr_counters
@@ -344,39 +343,17 @@ fn entry(attrs: &[u8]) -> Option<Entry> {
     })
 }
 
-/// What one datagram of a dump holds.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Dumped {
-    /// Its GRE entries (others are skipped).
-    pub entries: Vec<Entry>,
-    /// The dump ended (NLMSG_DONE).
-    pub done: bool,
-    /// A negative errno.
-    pub error: Option<i32>,
-}
-
-/// Read one datagram of a dump. Never panics.
-pub fn dumped(buf: &[u8]) -> Dumped {
-    let mut d = Dumped::default();
-    for m in each_message(buf) {
-        if let Some(code) = error_code(&m) {
-            if code != 0 {
-                d.error = d.error.or(Some(code));
-            }
-        } else if m.message_type() == NLMSG_DONE {
-            d.done = true;
-        } else if m.message_type() == (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW {
-            if let Some(e) = m.payload().get(HEADERS - 16..).and_then(entry) {
-                d.entries.push(e);
-            }
-        }
-    }
-    d
+/// Read one datagram of a dump: its GRE entries (others are skipped).
+/// Never panics.
+pub fn dumped(buf: &[u8]) -> Dump<Entry> {
+    read_dump(buf, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW, entry)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netfilter::nfnl::NLMSG_DONE;
+    use crate::testutil::with_bytes_flipped;
 
     const T: GreTuple = GreTuple {
         src: Ipv4Addr::new(192, 168, 1, 10),
@@ -590,8 +567,8 @@ mod tests {
         b.extend(dump_message(IPPROTO_GRE, &zoned));
         assert_eq!(
             dumped(&b),
-            Dumped {
-                entries: vec![INBOUND, outbound, zoned],
+            Dump {
+                items: vec![INBOUND, outbound, zoned],
                 done: false,
                 error: None
             }
@@ -605,7 +582,7 @@ mod tests {
         let no_id = &whole[..whole.len() - 8];
         let mut fixed = no_id.to_vec();
         fixed[..4].copy_from_slice(&(no_id.len() as u32).to_ne_bytes());
-        assert!(dumped(&fixed).entries.is_empty());
+        assert!(dumped(&fixed).items.is_empty());
     }
 
     #[test]
@@ -688,20 +665,11 @@ mod tests {
         let whole = dump_message(IPPROTO_GRE, &INBOUND);
         for n in 0..whole.len() {
             let d = dumped(&whole[..n]);
-            assert!(d.entries.is_empty(), "a cut entry read at {n}");
+            assert!(d.items.is_empty(), "a cut entry read at {n}");
         }
-        let mut x = 0x2545_f491u32;
-        for _ in 0..2000 {
-            let mut b = whole.clone();
-            for _ in 0..4 {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let i = x as usize % b.len();
-                b[i] = (x >> 24) as u8;
-            }
-            let _ = dumped(&b);
-        }
+        with_bytes_flipped(&whole, 0x2545_f491, |b| {
+            let _ = dumped(b);
+        });
     }
 
     #[test]
@@ -710,17 +678,8 @@ mod tests {
         for n in 0..whole.len() {
             let _ = answers(&whole[..n]);
         }
-        let mut x = 0x9e37_79b9u32;
-        for _ in 0..2000 {
-            let mut b = whole.clone();
-            for _ in 0..4 {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                let i = x as usize % b.len();
-                b[i] = (x >> 24) as u8;
-            }
-            let _ = answers(&b);
-        }
+        with_bytes_flipped(&whole, 0x9e37_79b9, |b| {
+            let _ = answers(b);
+        });
     }
 }

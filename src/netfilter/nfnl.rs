@@ -12,7 +12,10 @@ use netlink_packet_core::{Emitable, NLA_F_NESTED, NetlinkBuffer, NetlinkHeader, 
 pub const NLM_F_REQUEST: u16 = 1;
 pub const NLM_F_ACK: u16 = 4;
 pub const NLM_F_CREATE: u16 = 0x400;
+/// NLM_F_ROOT | NLM_F_MATCH: every object of the request's kind.
+pub const NLM_F_DUMP: u16 = 0x300;
 pub const NLMSG_ERROR: u16 = 2;
+pub const NLMSG_DONE: u16 = 3;
 /// Length of `struct nlmsghdr` plus `struct nfgenmsg`.
 pub const HEADERS: usize = 16 + 4;
 
@@ -143,6 +146,49 @@ pub fn error_code(m: &NetlinkBuffer<&[u8]>) -> Option<i32> {
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
             .map_or(-1, i32::from_ne_bytes)
     })
+}
+
+/// What one datagram of a dump holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Dump<T> {
+    /// What `item` read from each message of the dumped kind (the ones it
+    /// could not read are skipped).
+    pub items: Vec<T>,
+    /// The dump ended (NLMSG_DONE).
+    pub done: bool,
+    /// The first error (a negative errno).
+    pub error: Option<i32>,
+}
+
+impl<T> Default for Dump<T> {
+    fn default() -> Self {
+        Dump {
+            items: Vec::new(),
+            done: false,
+            error: None,
+        }
+    }
+}
+
+/// Read one datagram of a dump of messages of type `ty`: `item` gets each
+/// one's attributes (after `struct nfgenmsg`). Never panics on short or
+/// bad input.
+pub fn read_dump<T>(buf: &[u8], ty: u16, item: impl Fn(&[u8]) -> Option<T>) -> Dump<T> {
+    let mut d = Dump::default();
+    for m in each_message(buf) {
+        if let Some(code) = error_code(&m) {
+            if code != 0 {
+                d.error = d.error.or(Some(code));
+            }
+        } else if m.message_type() == NLMSG_DONE {
+            d.done = true;
+        } else if m.message_type() == ty {
+            if let Some(x) = m.payload().get(HEADERS - 16..).and_then(&item) {
+                d.items.push(x);
+            }
+        }
+    }
+    d
 }
 
 /// Read the acknowledgements in `buf`: the number seen and the first error

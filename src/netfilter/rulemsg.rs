@@ -21,8 +21,8 @@
 use netlink_packet_core::NlasIterator;
 
 use super::TABLE;
-use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen};
-use super::nfnl::{be32, each_message, error_code, message, string, udata_comment};
+use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
+use super::nfnl::{be32, message, read_dump, string, udata_comment};
 
 /// The chains of the queue rules: control segments of established
 /// connections, and all others (see `Setup::established_queue`).
@@ -34,9 +34,7 @@ const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFT_MSG_NEWRULE: u16 = 6;
 const NFT_MSG_GETRULE: u16 = 7;
 const NFT_MSG_DELRULE: u16 = 8;
-const NLMSG_DONE: u16 = 3;
 const NLM_F_APPEND: u16 = 0x800;
-const NLM_F_DUMP: u16 = 0x300;
 const NFPROTO_IPV4: u8 = 2;
 
 // enum nft_rule_attributes, nft_list_attributes, nft_expr_attributes,
@@ -152,17 +150,10 @@ pub fn dump_request(chain: &str, seq: u32) -> Vec<u8> {
     out
 }
 
-/// What one datagram of a rule dump holds.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Dumped {
-    /// (chain, queue) of every rule that is one NFQUEUE target; any other
-    /// rule is (chain, None).
-    pub rules: Vec<(String, Option<u16>)>,
-    /// The dump ended (NLMSG_DONE).
-    pub done: bool,
-    /// A negative errno (the chain or table is gone).
-    pub error: Option<i32>,
-}
+/// What one datagram of a rule dump holds: (chain, queue) of every rule
+/// that is one NFQUEUE target, any other rule (chain, None); an error
+/// when the chain or table is gone.
+pub type Dumped = Dump<(String, Option<u16>)>;
 
 fn string_of(v: &[u8]) -> String {
     let v = v.split(|b| *b == 0).next().unwrap_or_default();
@@ -223,26 +214,13 @@ fn rule(attrs: &[u8]) -> Option<(String, Option<u16>)> {
 
 /// Read one datagram of a rule dump. Never panics on short or bad input.
 pub fn dumped(buf: &[u8]) -> Dumped {
-    let mut d = Dumped::default();
-    for m in each_message(buf) {
-        if let Some(code) = error_code(&m) {
-            if code != 0 {
-                d.error = d.error.or(Some(code));
-            }
-        } else if m.message_type() == NLMSG_DONE {
-            d.done = true;
-        } else if m.message_type() == (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE {
-            if let Some(r) = m.payload().get(HEADERS - 16..).and_then(rule) {
-                d.rules.push(r);
-            }
-        }
-    }
-    d
+    read_dump(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, rule)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netfilter::nfnl::{NLMSG_DONE, each_message};
     use crate::testutil::hex;
 
     /// The messages: (type, flags, seq, payload after nfgenmsg).
@@ -333,7 +311,7 @@ mod tests {
         let mut answer = messages_bytes(&sent, 2);
         answer.extend(done());
         let d = dumped(&answer);
-        assert_eq!(d.rules, [("nfqueue".to_string(), Some(3))]);
+        assert_eq!(d.items, [("nfqueue".to_string(), Some(3))]);
         assert!(d.done);
         assert_eq!(d.error, None);
         // Without the bypass flag the rule is not ours.
@@ -341,7 +319,7 @@ mod tests {
         let at = find(&no_bypass, &nfqueue_info(3)) + 4;
         no_bypass[at] = 0;
         no_bypass[at + 1] = 0;
-        assert_eq!(dumped(&no_bypass).rules, [("nfqueue".to_string(), None)]);
+        assert_eq!(dumped(&no_bypass).items, [("nfqueue".to_string(), None)]);
         // An error (the chain is gone).
         let mut err = vec![0u8; 36];
         err[..4].copy_from_slice(&36u32.to_ne_bytes());

@@ -71,9 +71,7 @@ impl Conntrack {
         }
         out
     }
-}
 
-impl Conntrack {
     /// One datagram of an answer, waiting a little for it: a dump's next
     /// part is written as the last one is read, an acknowledgement before
     /// the send returns.
@@ -104,7 +102,7 @@ impl Conntrack {
                 return Err(std::io::Error::from_raw_os_error(-e));
             }
             let room = MAX_PICKED.saturating_sub(out.len());
-            out.extend(d.entries.into_iter().filter(|e| pick(e)).take(room));
+            out.extend(d.items.into_iter().filter(|e| pick(e)).take(room));
             if d.done {
                 return Ok(out);
             }

@@ -172,7 +172,7 @@ pub fn queue_rules_present(s: &Setup) -> Result<bool, String> {
                 .recv(&mut &mut buf[..], 0)
                 .map_err(|e| format!("rule dump of {chain}: {e}"))?;
             let d = rulemsg::dumped(&buf[..n]);
-            rules.extend(d.rules);
+            rules.extend(d.items);
             if d.error.is_some() {
                 return Ok(false);
             }

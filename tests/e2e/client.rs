@@ -536,19 +536,7 @@ fn reload_with_a_changed_helper_hands_over_live_calls() {
     wait_until("calls torn down", Duration::from_secs(5), || {
         ids(&lab).is_empty() && lab.elements("gre_dnat") == 0
     });
-    let again = lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            "192.168.1.10",
-            "--packets",
-            "20",
-            "--linger",
-            "0",
-        ],
-    );
+    let again = lab.one_call(10, 20);
     assert_exact(&again);
     stop_cleanly(&mut lab, run);
 }

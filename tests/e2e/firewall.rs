@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::lab::*;
-use super::{hosts, lan_clients};
+use super::lan_clients;
 
 #[test]
 fn refuses_to_run_beside_the_kernel_helper() {
@@ -132,19 +132,7 @@ fn icmp_from_a_reject_about_gre_never_reaches_the_server() {
         );
         // A call: its GRE from the server meets the reject (the report
         // does not matter, nothing arrives).
-        let _ = lab.client(
-            "lan",
-            &[
-                "--server",
-                SERVER_A,
-                "--from",
-                &hosts(10, 1),
-                "--packets",
-                "20",
-                "--linger",
-                "0",
-            ],
-        );
+        let _ = lab.one_call(10, 20);
         sh(&[
             "ip",
             "netns",

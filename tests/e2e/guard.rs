@@ -12,23 +12,7 @@ use super::{hosts, streaming_call};
 /// PPTP GRE of no call would leave (a call's inbound entry is DNATed to its
 /// LAN host, its outbound one masqueraded towards the server).
 fn unnated_gre_entries(lab: &Lab) -> usize {
-    let out = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &lab.ns("rtr"),
-        "conntrack",
-        "-L",
-        "-p",
-        "gre",
-        "--reply-src",
-        PUBLIC,
-    ]);
-    assert!(out.status.success(), "conntrack -L: {out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with("gre"))
-        .count()
+    lab.conntrack_gre(&["--reply-src", PUBLIC]).len()
 }
 
 /// Packets of PPTP GRE that reached the router's own input (where its raw

@@ -486,6 +486,29 @@ impl Lab {
         parse_report(&out)
     }
 
+    /// One call from LAN host 192.168.1.`host` to server A: `packets` GRE
+    /// packets, torn down without lingering; its report.
+    pub fn one_call(&self, host: u8, packets: u32) -> serde_json::Value {
+        let (from, packets) = (format!("192.168.1.{host}"), packets.to_string());
+        let args = ["--server", SERVER_A, "--from", &from, "--packets", &packets];
+        self.client("lan", &[&args[..], &["--linger", "0"]].concat())
+    }
+
+    /// The router's conntrack entries of GRE that `filter` (conntrack -L
+    /// options) selects, a line each.
+    pub fn conntrack_gre(&self, filter: &[&str]) -> Vec<String> {
+        let rtr = self.ns("rtr");
+        let mut args = vec!["ip", "netns", "exec", &rtr, "conntrack", "-L", "-p", "gre"];
+        args.extend_from_slice(filter);
+        let out = sh(&args);
+        assert!(out.status.success(), "conntrack -L: {out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("gre"))
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn spawn_client(&self, ns: &str, args: &[&str]) -> Child {
         let mut a = vec!["client"];
         a.extend_from_slice(args);

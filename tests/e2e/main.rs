@@ -114,6 +114,17 @@ fn lan_server(nat: Nat) -> serde_json::Value {
     )
 }
 
+/// The public Call ID of the call of LAN host 192.168.1.`host` in
+/// `status`'s calls.
+fn public_call_id_of(calls: &serde_json::Value, host: u8) -> Option<serde_json::Value> {
+    let lan = format!("192.168.1.{host}:");
+    calls
+        .as_array()?
+        .iter()
+        .find(|c| c["lan"].as_str().unwrap_or("").starts_with(&lan))
+        .map(|c| c["public_call_id"].clone())
+}
+
 /// A client process that never ends by itself, ended when dropped (also
 /// when a test fails and unwinds).
 struct Held(std::process::Child);
@@ -294,19 +305,7 @@ fn s7_kill9_loses_no_gre_and_restart_recovers() {
     assert_eq!(after[0]["public_call_id"].as_u64().unwrap(), public_a);
     assert_eq!(after[0]["lan_call_id"], 4660);
     // A new call with the same Call ID from another host after the restart.
-    let b = lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(11, 1),
-            "--packets",
-            "50",
-            "--linger",
-            "0",
-        ],
-    );
+    let b = lab.one_call(11, 50);
     assert_exact(&b);
     let ra = parse_report(&a.wait_with_output().unwrap());
     assert_exact(&ra);
@@ -353,12 +352,7 @@ fn an_earlier_tables_forward_chain_is_replaced_and_its_calls_kept() {
     let b = streaming_call(&lab, 11, 150);
     std::thread::sleep(Duration::from_millis(700));
     let calls = lab.status()["calls"].clone();
-    let pb = calls
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["lan"].as_str().unwrap_or("").starts_with("192.168.1.11:"))
-        .map(|c| c["public_call_id"].as_u64().unwrap());
+    let pb = public_call_id_of(&calls, 11).and_then(|p| p.as_u64());
     assert!(pb.is_some_and(|p| p >= 0xC000), "{calls:#}");
     for c in [a, b] {
         assert_exact(&parse_report(&c.wait_with_output().unwrap()));
@@ -391,24 +385,8 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
 /// The ids of conntrack's entries of inbound GRE DNATed to
 /// 192.168.1.`host`.
 fn gre_entries_to(lab: &Lab, host: u8) -> Vec<String> {
-    let out = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &lab.ns("rtr"),
-        "conntrack",
-        "-L",
-        "-p",
-        "gre",
-        "--reply-src",
-        &hosts(host, 1),
-        "-o",
-        "id",
-    ]);
-    assert!(out.status.success(), "conntrack -L: {out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with("gre"))
+    lab.conntrack_gre(&["--reply-src", &hosts(host, 1), "-o", "id"])
+        .iter()
         .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("id=")))
         .map(str::to_string)
         .collect()
@@ -425,20 +403,7 @@ fn s7_after_a_restart_a_kept_call_id_reaches_its_new_host() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11, 12]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let first = lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            &hosts(10, 1),
-            "--packets",
-            "50",
-            "--linger",
-            "0",
-        ],
-    );
-    assert_exact(&first);
+    assert_exact(&lab.one_call(10, 50));
     assert_eq!(gre_entries_to(&lab, 10).len(), 1, "the ended call's entry");
     // A call that lives through the restart (4660 rests: it gets an ID
     // of the rewritten range).
@@ -456,12 +421,7 @@ fn s7_after_a_restart_a_kept_call_id_reaches_its_new_host() {
     let b = streaming_call(&lab, 11, 150);
     std::thread::sleep(Duration::from_millis(700));
     let calls = lab.status()["calls"].clone();
-    let kept = calls
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["lan"].as_str().unwrap_or("").starts_with("192.168.1.11:"))
-        .map(|c| c["public_call_id"].clone());
+    let kept = public_call_id_of(&calls, 11);
     assert_eq!(kept, Some(4660.into()), "kept its own ID: {calls:#}");
     assert_exact(&parse_report(&b.wait_with_output().unwrap()));
     drop(held);

@@ -305,19 +305,7 @@ fn logical_interface_names_resolve_through_netifd() {
         status(&rtr, &sock)["helper_enabled"] == true
     });
     assert_eq!(lab.status()["wan"], "wan0");
-    let r = lab.client(
-        "lan",
-        &[
-            "--server",
-            SERVER_A,
-            "--from",
-            "192.168.1.10",
-            "--packets",
-            "50",
-            "--linger",
-            "0",
-        ],
-    );
+    let r = lab.one_call(10, 50);
     assert_exact(&r);
     stop_cleanly(&mut lab, run);
     // A WAN that is down: the daemon runs on, the helper waits and says why.
