@@ -214,38 +214,6 @@ impl Lab {
         format!("{}-{which}", self.prefix)
     }
 
-    pub fn nft_load(&self, ns: &str, text: &str) {
-        use std::io::Write;
-        let mut c = Command::new("ip")
-            .args(["netns", "exec", &self.ns(ns), "nft", "-f", "-"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .expect("nft");
-        c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-        assert!(c.wait().unwrap().success(), "nft load failed:\n{text}");
-    }
-
-    /// `nft list table ip pptp_passthrough` in the router: the listing,
-    /// or `None` when there is no such table.
-    pub fn helper_table(&self) -> Option<String> {
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns("rtr"),
-                "nft",
-                "list",
-                "table",
-                "ip",
-            ])
-            .arg("pptp_passthrough")
-            .output()
-            .expect("nft");
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
     /// Forward TCP 1723 arriving at the public address to a LAN server.
     pub fn port_forward(&self, to: &str) {
         self.nft_load(
@@ -494,21 +462,6 @@ impl Lab {
         self.client("lan", &[&args[..], &["--linger", "0"]].concat())
     }
 
-    /// The router's conntrack entries of GRE that `filter` (conntrack -L
-    /// options) selects, a line each.
-    pub fn conntrack_gre(&self, filter: &[&str]) -> Vec<String> {
-        let rtr = self.ns("rtr");
-        let mut args = vec!["ip", "netns", "exec", &rtr, "conntrack", "-L", "-p", "gre"];
-        args.extend_from_slice(filter);
-        let out = sh(&args);
-        assert!(out.status.success(), "conntrack -L: {out:?}");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| l.starts_with("gre"))
-            .map(str::to_string)
-            .collect()
-    }
-
     pub fn spawn_client(&self, ns: &str, args: &[&str]) -> Child {
         let mut a = vec!["client"];
         a.extend_from_slice(args);
@@ -538,44 +491,6 @@ impl Lab {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).expect("status JSON")
-    }
-
-    /// Number of elements in the helper's map or set `name`.
-    /// Like [`Lab::elements`], 0 while the table does not exist.
-    pub fn elements_or_zero(&self, name: &str) -> usize {
-        if self.helper_table().is_some() {
-            self.elements(name)
-        } else {
-            0
-        }
-    }
-
-    pub fn elements(&self, name: &str) -> usize {
-        let out = sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &self.ns("rtr"),
-            "nft",
-            "-j",
-            "list",
-            "table",
-            "ip",
-            "pptp_passthrough",
-        ]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["nftables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|o| o.get("map").or_else(|| o.get("set")))
-            .filter(|m| m["name"] == name)
-            .map(|m| {
-                m.get("elem")
-                    .and_then(|e| e.as_array())
-                    .map_or(0, |e| e.len())
-            })
-            .sum()
     }
 }
 
@@ -658,40 +573,6 @@ impl Lab {
 
     fn log_path(&self) -> PathBuf {
         std::env::temp_dir().join(format!("{}-helper.log", self.prefix))
-    }
-
-    /// Packets counted by the helper's guard for PPTP GRE that matched no
-    /// call (arrived before its mapping, or after it ended): the `raw`
-    /// guard's rule, or the `flow` guard's drop in the NAT chain.
-    pub fn unmatched_gre(&self) -> u64 {
-        self.nft_counters("pptp_passthrough", &["gre_raw", "gre_nat"])
-    }
-
-    /// The sum of the rule counters in `chains` of table `ip TABLE` on the
-    /// router (0 for a chain that does not exist).
-    pub fn nft_counters(&self, table: &str, chains: &[&str]) -> u64 {
-        let out = sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &self.ns("rtr"),
-            "nft",
-            "-j",
-            "list",
-            "table",
-            "ip",
-            table,
-        ]);
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["nftables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|o| o.get("rule"))
-            .filter(|r| chains.iter().any(|c| r["chain"] == *c))
-            .flat_map(|r| r["expr"].as_array().cloned().unwrap_or_default())
-            .filter_map(|e| e.get("counter").and_then(|c| c["packets"].as_u64()))
-            .sum()
     }
 
     pub fn helper_pid(&self) -> u32 {

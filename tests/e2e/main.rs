@@ -14,6 +14,7 @@ mod lab;
 mod openwrt;
 mod queue_rules;
 mod radius;
+mod router;
 mod tunnel;
 
 use std::time::Duration;
