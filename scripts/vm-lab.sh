@@ -576,13 +576,13 @@ fi
 # Again Call ID 4660, within the GRE timeout of round 3's calls: their
 # inbound conntrack entries still DNAT to the hosts that kept 4660 then.
 # A new helper deletes the entries of calls it does not have (helper 2's
-# clean exit took its table, so all of round 3's), so another host that
-# keeps 4660 now gets its own GRE.
+# clean exit took its table, so every one of an ended call still in
+# conntrack), so another host that keeps 4660 now gets its own GRE.
 deleted=$(grep -o 'deleted conntrack entries.*entries=[0-9]*' /tmp/helper3.log | grep -o '[0-9]*$' || true)
 if [ "${deleted:-0}" -ge 1 ]; then
-    res stale-gre PASS "helper 3 deleted $deleted inbound GRE entries of round 3's ended calls before its first call"
+    res stale-gre PASS "helper 3 deleted $deleted inbound GRE entries of earlier rounds' ended calls before its first call"
 else
-    res stale-gre FAIL "helper 3 deleted no inbound GRE entry of round 3's calls: $(grep -i conntrack /tmp/helper3.log | tr '\n' ' ')"
+    res stale-gre FAIL "helper 3 deleted no inbound GRE entry of earlier rounds' calls: $(grep -i conntrack /tmp/helper3.log | tr '\n' ' ')"
 fi
 short_round 4 round4-xtables "through the xtables NFQUEUE target"
 echo "VMLAB-INFO round4: the helper saw $(field "$(status)" segments) control segments"
