@@ -1,9 +1,10 @@
 //! ctnetlink messages (linux/netfilter/nfnetlink_conntrack.h), sans-IO:
 //! the request for one conntrack entry of PPTP GRE by its tuple, and the
 //! entry's id and counters from the answer; the dump of the GRE entries
-//! and the deletion of one (stale entries a new helper process clears). Each direction of a call's GRE
-//! is its own entry without the kernel's PPTP helper, so a call's traffic
-//! is counted by conntrack at no cost per packet to the helper's rules.
+//! and the deletion of one (stale entries a new helper process clears).
+//! Each direction of a call's GRE is its own entry without the kernel's
+//! PPTP helper, so a call's traffic is counted by conntrack at no cost per
+//! packet to the helper's rules.
 //! Netlink and attribute headers are in the host's byte order (`nfnl`),
 //! the values inside the attributes big-endian. The socket is
 //! `os::conntrack`.
@@ -116,17 +117,28 @@ pub fn get(seq: u32, side: Side, t: &GreTuple) -> Vec<u8> {
         Side::Original => CTA_TUPLE_ORIG,
         Side::Reply => CTA_TUPLE_REPLY,
     };
-    let mut out = Vec::new();
-    message(
-        &mut out,
-        (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET,
+    ct_message(
+        IPCTNL_MSG_CT_GET,
         NLM_F_REQUEST,
         seq,
-        NfGen {
-            family: AF_INET,
-            res_id: 0,
-        },
         &[tuple_attr(kind, t)],
+    )
+}
+
+/// One ctnetlink message about IPv4 entries.
+fn ct_message(ty: u16, flags: u16, seq: u32, attrs: &[Attr]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let nfgen = NfGen {
+        family: AF_INET,
+        res_id: 0,
+    };
+    message(
+        &mut out,
+        (NFNL_SUBSYS_CTNETLINK << 8) | ty,
+        flags,
+        seq,
+        nfgen,
+        attrs,
     );
     out
 }
@@ -223,19 +235,7 @@ impl Entry {
 
 /// A request for every IPv4 entry (a dump; only GRE ones are read).
 pub fn dump_request(seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    message(
-        &mut out,
-        (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET,
-        NLM_F_REQUEST | NLM_F_DUMP,
-        seq,
-        NfGen {
-            family: AF_INET,
-            res_id: 0,
-        },
-        &[],
-    );
-    out
+    ct_message(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq, &[])
 }
 
 /// A request to delete `e`, acknowledged. Its id goes with it, so an entry
@@ -248,26 +248,16 @@ pub fn delete(seq: u32, e: &Entry) -> Vec<u8> {
     if e.zone != 0 {
         attrs.push(Attr::Bytes(CTA_ZONE, e.zone.to_be_bytes().to_vec()));
     }
-    let mut out = Vec::new();
-    message(
-        &mut out,
-        (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE,
-        NLM_F_REQUEST | NLM_F_ACK,
-        seq,
-        NfGen {
-            family: AF_INET,
-            res_id: 0,
-        },
-        &attrs,
-    );
-    out
+    ct_message(IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, seq, &attrs)
 }
 
-/// The acknowledgements of deletions in one datagram: how many came, and
-/// how many removed their entry.
-pub fn deleted(buf: &[u8]) -> (usize, usize) {
-    let codes: Vec<i32> = each_message(buf).filter_map(|m| error_code(&m)).collect();
-    (codes.len(), codes.iter().filter(|c| **c == 0).count())
+/// The acknowledgements in one datagram, each with its request's sequence
+/// number: 0 when a deletion removed its entry, else a negative errno
+/// (ENOENT: gone already, or another entry with that tuple now).
+pub fn acks(buf: &[u8]) -> Vec<(u32, i32)> {
+    each_message(buf)
+        .filter_map(|m| Some((m.sequence_number(), error_code(&m)?)))
+        .collect()
 }
 
 /// (protocol, tuple) of a CTA_TUPLE_* attribute's value.
@@ -656,8 +646,8 @@ mod tests {
         let mut acks = error(6, 0);
         acks.extend(error(7, -2));
         acks.extend(error(8, 0));
-        assert_eq!(deleted(&acks), (3, 2));
-        assert_eq!(deleted(&[]), (0, 0));
+        assert_eq!(super::acks(&acks), [(6, 0), (7, -2), (8, 0)]);
+        assert!(super::acks(&[]).is_empty());
     }
 
     #[test]

@@ -37,15 +37,29 @@ impl Conntrack {
     /// The entry for each request, in order (`Answer::Error` for one the
     /// kernel did not answer).
     pub fn lookup(&mut self, reqs: &[(Side, GreTuple)]) -> Vec<Answer> {
-        let mut out = Vec::with_capacity(reqs.len());
-        for chunk in reqs.chunks(CHUNK) {
+        let get = |seq, (side, t): &(Side, GreTuple)| ctmsg::get(seq, *side, t);
+        self.exchange(reqs, get, ctmsg::answers, Answer::Error(-libc::EIO))
+    }
+
+    /// One request per item, [`CHUNK`] to a datagram, each `build` with its
+    /// sequence number; the answer `read` finds for each, in order
+    /// (`missing` for one the kernel did not answer).
+    fn exchange<T, A: Clone>(
+        &mut self,
+        items: &[T],
+        build: impl Fn(u32, &T) -> Vec<u8>,
+        read: impl Fn(&[u8]) -> Vec<(u32, A)>,
+        missing: A,
+    ) -> Vec<A> {
+        let mut out = Vec::with_capacity(items.len());
+        for chunk in items.chunks(CHUNK) {
             let first = self.seq;
             let mut bytes = Vec::new();
-            for (i, (side, t)) in chunk.iter().enumerate() {
-                bytes.extend(ctmsg::get(first.wrapping_add(i as u32), *side, t));
+            for (i, item) in chunk.iter().enumerate() {
+                bytes.extend(build(first.wrapping_add(i as u32), item));
             }
             self.seq = first.wrapping_add(chunk.len() as u32);
-            let mut got: Vec<Option<Answer>> = vec![None; chunk.len()];
+            let mut got: Vec<Option<A>> = vec![None; chunk.len()];
             // Answers an earlier chunk left behind must not count here.
             while self.s.recv(&mut &mut self.buf[..], 0).is_ok() {}
             let kernel = netlink_sys::SocketAddr::new(0, 0);
@@ -55,7 +69,7 @@ impl Conntrack {
                     let Ok(n) = self.s.recv(&mut &mut self.buf[..], 0) else {
                         break;
                     };
-                    for (seq, a) in ctmsg::answers(&self.buf[..n]) {
+                    for (seq, a) in read(&self.buf[..n]) {
                         let i = seq.wrapping_sub(first) as usize;
                         if let Some(slot @ None) = got.get_mut(i) {
                             *slot = Some(a);
@@ -64,17 +78,13 @@ impl Conntrack {
                     }
                 }
             }
-            out.extend(
-                got.into_iter()
-                    .map(|a| a.unwrap_or(Answer::Error(-libc::EIO))),
-            );
+            out.extend(got.into_iter().map(|a| a.unwrap_or(missing.clone())));
         }
         out
     }
 
-    /// One datagram of an answer, waiting a little for it: a dump's next
-    /// part is written as the last one is read, an acknowledgement before
-    /// the send returns.
+    /// One datagram of a dump, waiting a little for it: its next part is
+    /// written as the last one is read.
     fn recv_some(&mut self) -> std::io::Result<usize> {
         for _ in 0..200 {
             match self.s.recv(&mut &mut self.buf[..], 0) {
@@ -112,28 +122,8 @@ impl Conntrack {
     /// Delete `entries`; how many the kernel removed (one already gone, or
     /// replaced by a new entry with another id, is left alone).
     pub fn delete(&mut self, entries: &[Entry]) -> usize {
-        let mut removed = 0;
-        for chunk in entries.chunks(CHUNK) {
-            let first = self.seq;
-            let mut bytes = Vec::new();
-            for (i, e) in chunk.iter().enumerate() {
-                bytes.extend(ctmsg::delete(first.wrapping_add(i as u32), e));
-            }
-            self.seq = first.wrapping_add(chunk.len() as u32);
-            while self.s.recv(&mut &mut self.buf[..], 0).is_ok() {}
-            let kernel = netlink_sys::SocketAddr::new(0, 0);
-            if self.s.send_to(&bytes, &kernel, 0).is_err() {
-                continue;
-            }
-            let mut left = chunk.len();
-            while left > 0 {
-                let Ok(n) = self.recv_some() else { break };
-                let (seen, ok) = ctmsg::deleted(&self.buf[..n]);
-                left = left.saturating_sub(seen);
-                removed += ok;
-            }
-        }
-        removed
+        let codes = self.exchange(entries, ctmsg::delete, ctmsg::acks, -libc::EIO);
+        codes.iter().filter(|c| **c == 0).count()
     }
 }
 

@@ -332,6 +332,14 @@ impl Lab {
         pid
     }
 
+    /// Let the lab own `c`: ended on drop (also when the test fails) or
+    /// by [`Lab::kill_child`] with the PID returned.
+    pub fn adopt(&mut self, c: Child) -> u32 {
+        let pid = c.id();
+        self.children.push(c);
+        pid
+    }
+
     /// End one child started by the lab (SIGKILL) and reap it.
     pub fn kill_child(&mut self, pid: u32) {
         if let Some(c) = self.children.iter_mut().find(|c| c.id() == pid) {

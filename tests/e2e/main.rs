@@ -126,20 +126,10 @@ fn public_call_id_of(calls: &serde_json::Value, host: u8) -> Option<serde_json::
         .map(|c| c["public_call_id"].clone())
 }
 
-/// A client process that never ends by itself, ended when dropped (also
-/// when a test fails and unwinds).
-struct Held(std::process::Child);
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A client at 192.168.1.`host` whose call stays up (no teardown) after
-/// sending `packets` GRE packets; ended by PID when dropped.
-fn held_call(lab: &Lab, host: u8, packets: u32) -> Held {
+/// sending `packets` GRE packets; its PID, for `Lab::kill_child` (the lab
+/// ends it on drop too).
+fn held_call(lab: &mut Lab, host: u8, packets: u32) -> u32 {
     let c = lab.spawn_client(
         "lan",
         &[
@@ -154,7 +144,7 @@ fn held_call(lab: &Lab, host: u8, packets: u32) -> Held {
         ],
     );
     std::thread::sleep(Duration::from_millis(800));
-    Held(c)
+    lab.adopt(c)
 }
 
 /// A client at 192.168.1.`host` streaming `packets` GRE packets 10 ms
@@ -267,7 +257,7 @@ fn s6_idle_control_connection_frees_the_map_elements() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
     lab.server("net", SERVER_A);
     lab.start_helper(&["--idle-timeout", "2"]);
-    let c = held_call(&lab, 10, 10);
+    let c = held_call(&mut lab, 10, 10);
     assert_eq!(lab.elements("gre_dnat"), 1);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
@@ -275,7 +265,7 @@ fn s6_idle_control_connection_frees_the_map_elements() {
         0,
         "idle connection kept its mapping"
     );
-    drop(c);
+    lab.kill_child(c);
 }
 
 #[test]
@@ -365,11 +355,11 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let a = held_call(&lab, 10, 5);
+    let a = held_call(&mut lab, 10, 5);
     let pa = lab.status()["calls"][0]["public_call_id"].as_u64().unwrap();
     lab.kill_helper();
     lab.respawn_helper();
-    let b = held_call(&lab, 11, 5);
+    let b = held_call(&mut lab, 11, 5);
     let calls = lab.status()["calls"].clone();
     let ids: Vec<u64> = calls
         .as_array()
@@ -380,7 +370,8 @@ fn s7_new_call_after_restart_gets_a_fresh_public_id() {
     assert_eq!(ids.len(), 2, "{calls:#}");
     assert!(ids.contains(&pa));
     assert_ne!(ids[0], ids[1], "collision after restart");
-    drop((a, b));
+    lab.kill_child(a);
+    lab.kill_child(b);
 }
 
 /// The ids of conntrack's entries of inbound GRE DNATed to
@@ -408,7 +399,7 @@ fn s7_after_a_restart_a_kept_call_id_reaches_its_new_host() {
     assert_eq!(gre_entries_to(&lab, 10).len(), 1, "the ended call's entry");
     // A call that lives through the restart (4660 rests: it gets an ID
     // of the rewritten range).
-    let held = held_call(&lab, 12, 20);
+    let held = held_call(&mut lab, 12, 20);
     let held_entry = gre_entries_to(&lab, 12);
     assert_eq!(held_entry.len(), 1);
     lab.kill_helper();
@@ -425,7 +416,7 @@ fn s7_after_a_restart_a_kept_call_id_reaches_its_new_host() {
     let kept = public_call_id_of(&calls, 11);
     assert_eq!(kept, Some(4660.into()), "kept its own ID: {calls:#}");
     assert_exact(&parse_report(&b.wait_with_output().unwrap()));
-    drop(held);
+    lab.kill_child(held);
 }
 
 #[test]
@@ -433,7 +424,7 @@ fn s8_wan_address_change_flushes_mappings() {
     let mut lab = Lab::new(Nat::Ours, &[10, 11]);
     lab.server("net", SERVER_A);
     lab.start_helper(&[]);
-    let a = held_call(&lab, 10, 5);
+    let a = held_call(&mut lab, 10, 5);
     assert_eq!(lab.elements("gre_dnat"), 1);
     let rtr = lab.ns("rtr");
     sh(&[
@@ -470,7 +461,7 @@ fn s8_wan_address_change_flushes_mappings() {
     assert_eq!(lab.elements("gre_dnat"), 0, "old address's mappings kept");
     let st = lab.status();
     assert_eq!(st["public_ip"], "203.0.113.3");
-    drop(a);
+    lab.kill_child(a);
     // New calls work through the new address.
     let r = lab.client(
         "lan",
