@@ -3,7 +3,8 @@
 //! connections, SCCRQ floods and GRE floods. Every mode is bounded in count
 //! and time. Prints one JSON line: what was sent and what came back.
 //!
-//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP] [--hold S] [--key ID]`
+//! `hostile MODE --to IP [--count N] [--secs S] [--bind IP] [--hold S] [--key ID]
+//! [--per-conn K] [--hosts H]`
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
@@ -22,6 +23,12 @@ struct Args {
     hold: u64,
     /// gre-flood: this Call ID in every packet (random otherwise).
     key: Option<u16>,
+    /// ocrq-burst: call requests per connection (all on one by default);
+    /// the connections run at once.
+    per_conn: u32,
+    /// ocrq-burst: connections round-robin from this many addresses, the
+    /// `--bind` one and those after it.
+    hosts: u8,
 }
 
 fn args() -> Args {
@@ -35,6 +42,14 @@ fn args() -> Args {
         bind: get("--bind").and_then(|s| s.parse().ok()),
         hold: get("--hold").and_then(|s| s.parse().ok()).unwrap_or(0),
         key: get("--key").and_then(|s| s.parse().ok()),
+        per_conn: get("--per-conn")
+            .and_then(|s| s.parse().ok())
+            .filter(|k| *k > 0)
+            .unwrap_or(u32::MAX),
+        hosts: get("--hosts")
+            .and_then(|s| s.parse().ok())
+            .filter(|h| *h > 0)
+            .unwrap_or(1),
     }
 }
 
@@ -53,12 +68,16 @@ impl Rng {
 }
 
 fn connect(a: &Args) -> std::io::Result<TcpStream> {
+    connect_from(a.bind, a.to)
+}
+
+fn connect_from(bind: Option<Ipv4Addr>, to: Ipv4Addr) -> std::io::Result<TcpStream> {
     let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-    if let Some(b) = a.bind {
+    if let Some(b) = bind {
         s.bind(&SockAddr::from(SocketAddrV4::new(b, 0)))?;
     }
     s.connect_timeout(
-        &SockAddr::from(SocketAddrV4::new(a.to, 1723)),
+        &SockAddr::from(SocketAddrV4::new(to, 1723)),
         Duration::from_secs(3),
     )?;
     let t: TcpStream = s.into();
@@ -93,6 +112,40 @@ fn drain(s: &mut TcpStream) -> usize {
         n += k;
     }
     n
+}
+
+/// One connection: SCCRQ, then `n` call requests (Call IDs 1 to `n`) in
+/// one write, their replies read as they come. Returns the connection
+/// (held open by the caller), the requests sent and the bytes back.
+fn burst(bind: Option<Ipv4Addr>, to: Ipv4Addr, n: u32) -> std::io::Result<(TcpStream, u64, usize)> {
+    let mut s = connect_from(bind, to)?;
+    let mut m = sccrq();
+    for i in 0..n {
+        m.extend(ocrq((i % 65535) as u16 + 1));
+    }
+    // Write from a second thread while this one reads: the replies must
+    // be drained or both ends block on full buffers.
+    let mut w = s.try_clone()?;
+    let writer = std::thread::spawn(move || {
+        let _ = w.set_write_timeout(Some(Duration::from_secs(30)));
+        w.write_all(&m).is_ok()
+    });
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    // Every reply is 32 bytes (OCRP) after the 156-byte SCCRP.
+    let want = 156 + 32 * n as usize;
+    let (mut back, mut buf) = (0, [0u8; 65536]);
+    while back < want {
+        match s.read(&mut buf) {
+            Ok(k) if k > 0 => back += k,
+            _ => break,
+        }
+    }
+    let sent = if writer.join().unwrap_or(false) {
+        u64::from(n)
+    } else {
+        0
+    };
+    Ok((s, sent, back))
 }
 
 fn main() {
@@ -152,42 +205,37 @@ fn main() {
                 back += drain(&mut s);
             }
         }
-        // One connection, then `count` call requests in one burst.
+        // `count` call requests in one burst, on connections of
+        // `--per-conn` requests each (Call IDs 1 up on each), all at once.
         "ocrq-burst" => {
-            if let Ok(mut s) = connect(&a) {
-                let mut m = sccrq();
-                for i in 0..a.count {
-                    m.extend(ocrq((i % 65535) as u16 + 1));
-                }
-                // Write from a second thread while this one reads: the
-                // replies must be drained or both ends block on full buffers.
-                let t = Instant::now();
-                let writer = s.try_clone().map(|mut w| {
-                    std::thread::spawn(move || {
-                        let _ = w.set_write_timeout(Some(Duration::from_secs(30)));
-                        w.write_all(&m).is_ok()
-                    })
-                });
-                s.set_read_timeout(Some(Duration::from_secs(2))).ok();
-                // Every reply is 32 bytes (OCRP) after the 156-byte SCCRP.
-                let want = 156 + 32 * a.count as usize;
-                let mut buf = [0u8; 65536];
-                while back < want {
-                    match s.read(&mut buf) {
-                        Ok(n) if n > 0 => back += n,
-                        _ => break,
+            let t = Instant::now();
+            let per = a.per_conn.min(a.count).max(1);
+            let workers: Vec<_> = (0..a.count.div_ceil(per))
+                .map(|c| {
+                    let n = per.min(a.count - c * per);
+                    let bind = a.bind.map(|b| {
+                        let last = b.octets()[3].wrapping_add((c % u32::from(a.hosts)) as u8);
+                        let [x, y, z, _] = b.octets();
+                        Ipv4Addr::new(x, y, z, last)
+                    });
+                    let to = a.to;
+                    std::thread::spawn(move || burst(bind, to, n))
+                })
+                .collect();
+            let mut streams = Vec::new();
+            for w in workers {
+                match w.join() {
+                    Ok(Ok((s, n, k))) => {
+                        sent += n;
+                        back += k;
+                        streams.push(s);
                     }
+                    _ => errors += 1,
                 }
-                if let Ok(w) = writer {
-                    if w.join().unwrap_or(false) {
-                        sent = u64::from(a.count);
-                    }
-                }
-                eprintln!("replies_ms={}", t.elapsed().as_millis());
-                std::thread::sleep(Duration::from_secs(a.hold.min(600)));
-            } else {
-                errors += 1;
             }
+            eprintln!("replies_ms={}", t.elapsed().as_millis());
+            std::thread::sleep(Duration::from_secs(a.hold.min(600)));
+            drop(streams);
         }
         // Connections that send a request and end with a RST.
         "rst-storm" => {

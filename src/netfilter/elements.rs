@@ -2,7 +2,6 @@
 //! the nftables crate) and the parser that reads them back from `nft -j`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use nftables::expr::{Elem, Expression, NamedExpression};
@@ -12,13 +11,10 @@ use nftables::types::NfFamily;
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping, Role};
 
-/// A call found in the kernel maps, with its counters.
+/// What the kernel holds of a call's inbound elements. (A call's counters
+/// are conntrack's, see `counts`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ElementState {
-    pub in_packets: u64,
-    pub in_bytes: u64,
-    pub out_packets: u64,
-    pub out_bytes: u64,
     /// Seconds until the elements expire.
     pub expires: u64,
     /// Inbound elements of a call that was waiting for its reply.
@@ -214,16 +210,6 @@ struct Inner {
     #[serde(default)]
     expires: u64,
     comment: Option<String>,
-    #[serde(default)]
-    counter: Counts,
-}
-
-#[derive(serde::Deserialize, Clone, Copy, Default)]
-struct Counts {
-    #[serde(default)]
-    packets: u64,
-    #[serde(default)]
-    bytes: u64,
 }
 
 #[derive(serde::Deserialize)]
@@ -269,9 +255,6 @@ fn entries<'a>(
         })
 }
 
-/// Calls recorded in the helper's table (the text of `nft -j list table ip
-/// ...`), with their counters. Elements that do not parse are skipped; a
-/// listing that does not parse is an error.
 /// Whether the listing declares the set or map `name` (a table made by an
 /// older version may lack one).
 pub fn declares(text: &str, name: &str) -> bool {
@@ -283,40 +266,35 @@ pub fn declares(text: &str, name: &str) -> bool {
     })
 }
 
+/// The call a `gre_dnat` element records (keyed by the server's address
+/// and the public Call ID, mapped to the LAN host), from its comment; None
+/// when the comment does not read or names another key or host.
+pub fn recorded(
+    remote: Ipv4Addr,
+    public_cid: u16,
+    lan_ip: Ipv4Addr,
+    comment: &str,
+    expires: u64,
+) -> Option<(Mapping, ElementState)> {
+    let (pending, text) = match comment.strip_prefix(PENDING) {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, comment),
+    };
+    let m = parse_comment(text, public_cid)?;
+    (lan_ip == m.lan_ip() && remote == m.remote_ip())
+        .then_some((m, ElementState { expires, pending }))
+}
+
+/// Calls recorded in the helper's table (the text of `nft -j list table ip
+/// ...`). Elements that do not parse are skipped; a listing that does not
+/// parse is an error.
 pub fn parse_elements(text: &str) -> Result<Vec<(Mapping, ElementState)>, serde_json::Error> {
     let list: Listing = serde_json::from_str(text)?;
-    let counts = |name| -> HashMap<(Ipv4Addr, u16), Counts> {
-        entries(&list, name)
-            .map(|(k, e, _)| (k, e.map(|e| e.counter).unwrap_or_default()))
-            .collect()
-    };
-    let cid = counts(MAP_CID);
-    let out = counts(SET_OUT);
     Ok(entries(&list, MAP_DNAT)
         .filter_map(|((ip, public), e, val)| {
             let e = e?;
-            let text = e.comment.as_deref()?;
-            let (pending, text) = match text.strip_prefix(PENDING) {
-                Some(rest) => (true, rest.trim_start()),
-                None => (false, text),
-            };
-            let m = parse_comment(text, public)?;
-            if val?.parse::<Ipv4Addr>().ok()? != m.lan_ip() || ip != m.remote_ip() {
-                return None;
-            }
-            let cin = cid.get(&(ip, public)).copied().unwrap_or_default();
-            let cout = out.get(&(ip, m.peer_cid)).copied().unwrap_or_default();
-            Some((
-                m,
-                ElementState {
-                    in_packets: cin.packets,
-                    in_bytes: cin.bytes,
-                    out_packets: cout.packets,
-                    out_bytes: cout.bytes,
-                    expires: e.expires,
-                    pending,
-                },
-            ))
+            let lan_ip = val?.parse().ok()?;
+            recorded(ip, public, lan_ip, e.comment.as_deref()?, e.expires)
         })
         .collect())
 }
@@ -417,7 +395,7 @@ pub(super) mod tests {
 
     /// Output of `nft -j list table ip pptp_passthrough` as nft 1.0.6 prints it.
     #[test]
-    fn reads_calls_and_counters_back() {
+    fn reads_calls_back() {
         let j = r#"{"nftables":[
           {"metainfo":{"version":"1.0.6"}},
           {"map":{"family":"ip","name":"gre_dnat","table":"pptp_passthrough","type":["ipv4_addr","integer"],"map":"ipv4_addr",
@@ -441,10 +419,6 @@ pub(super) mod tests {
         assert_eq!(
             got[0].1,
             ElementState {
-                in_packets: 5,
-                in_bytes: 500,
-                out_packets: 6,
-                out_bytes: 600,
                 expires: 3500,
                 pending: false,
             }

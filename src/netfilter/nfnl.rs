@@ -63,6 +63,12 @@ pub fn string(kind: u16, s: &str) -> Attr {
     Attr::Bytes(kind, v)
 }
 
+/// A string attribute's text: up to its first NUL.
+pub fn string_of(v: &[u8]) -> String {
+    let v = v.split(|b| *b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(v).into_owned()
+}
+
 /// A `comment "…"` of a rule or set element as nft stores it: user data
 /// in libnftnl's TLV (NFTNL_UDATA_RULE_COMMENT and _SET_ELEM_COMMENT are
 /// both type 0): type, length with the NUL, text, NUL. nft keeps comments
@@ -74,6 +80,20 @@ pub fn udata_comment(kind: u16, text: &str) -> Attr {
     v.extend(text);
     v.push(0);
     Attr::Bytes(kind, v)
+}
+
+/// The text of the comment in user data written like [`udata_comment`]
+/// (its TLVs walked until type 0); None when there is none or it is cut.
+pub fn udata_comment_text(v: &[u8]) -> Option<String> {
+    let mut rest = v;
+    while let [ty, len, tail @ ..] = rest {
+        let value = tail.get(..usize::from(*len))?;
+        if *ty == 0 {
+            return Some(string_of(value));
+        }
+        rest = tail.get(usize::from(*len)..)?;
+    }
+    None
 }
 
 /// A big-endian 32-bit attribute (NLA_BE32, as netfilter's are).

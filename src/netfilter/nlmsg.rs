@@ -13,8 +13,10 @@ use std::net::Ipv4Addr;
 
 use super::elements::{PENDING, PENDING_TIMEOUT, comment};
 pub use super::nfnl::acks;
-use super::nfnl::udata_comment;
-use super::nfnl::{Attr, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST, NfGen, message, string};
+use netlink_packet_core::NlasIterator;
+
+use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
+use super::nfnl::{message, read_dump, string, string_of, udata_comment, udata_comment_text};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
 
@@ -22,6 +24,7 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFT_MSG_NEWSETELEM: u16 = 12;
+const NFT_MSG_GETSETELEM: u16 = 13;
 const NFT_MSG_DELSETELEM: u16 = 14;
 const NFPROTO_IPV4: u8 = 2;
 
@@ -34,6 +37,7 @@ const NFTA_LIST_ELEM: u16 = 1;
 const NFTA_SET_ELEM_KEY: u16 = 1;
 const NFTA_SET_ELEM_DATA: u16 = 2;
 const NFTA_SET_ELEM_TIMEOUT: u16 = 4;
+const NFTA_SET_ELEM_EXPIRATION: u16 = 5;
 const NFTA_SET_ELEM_USERDATA: u16 = 6;
 const NFTA_DATA_VALUE: u16 = 1;
 
@@ -201,11 +205,112 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
     (out, u32::from(!msgs.is_empty()))
 }
 
+/// A dump of the `gre_dnat` elements (NFT_MSG_GETSETELEM): what `status`
+/// reads of every call without listing the whole table.
+pub fn dnat_dump_request(seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
+    let nfgen = NfGen {
+        family: NFPROTO_IPV4,
+        res_id: 0,
+    };
+    let attrs = [
+        string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
+        string(NFTA_SET_ELEM_LIST_SET, MAP_DNAT),
+    ];
+    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, nfgen, &attrs);
+    out
+}
+
+/// One `gre_dnat` element as the kernel holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnatElem {
+    /// The key: the server's address and the public Call ID.
+    pub remote: Ipv4Addr,
+    pub public_cid: u16,
+    /// The value: the LAN host's address.
+    pub lan_ip: Ipv4Addr,
+    /// Milliseconds until the element expires.
+    pub expires_ms: u64,
+    /// The call record (see `elements::comment`).
+    pub comment: String,
+}
+
+fn data_value(nested: &[u8]) -> Option<Vec<u8>> {
+    NlasIterator::new(nested)
+        .filter_map(Result::ok)
+        .find(|a| a.kind() & 0x3fff == NFTA_DATA_VALUE)
+        .map(|a| a.value().to_vec())
+}
+
+fn dnat_elem(attrs: &[u8]) -> Option<DnatElem> {
+    let (mut key, mut val, mut expires_ms, mut comment) = (None, None, 0, None);
+    for a in NlasIterator::new(attrs) {
+        let a = a.ok()?;
+        let v = a.value();
+        match a.kind() & 0x3fff {
+            NFTA_SET_ELEM_KEY => key = data_value(v),
+            NFTA_SET_ELEM_DATA => val = data_value(v),
+            NFTA_SET_ELEM_EXPIRATION => expires_ms = u64::from_be_bytes(v.try_into().ok()?),
+            NFTA_SET_ELEM_USERDATA => comment = udata_comment_text(v),
+            _ => {}
+        }
+    }
+    let (key, val) = (key?, val?);
+    let (ip, rest) = key.split_first_chunk::<4>()?;
+    let (id, _pad) = rest.split_first_chunk::<2>()?;
+    Some(DnatElem {
+        remote: Ipv4Addr::from(*ip),
+        public_cid: u16::from_be_bytes(*id),
+        lan_ip: Ipv4Addr::from(<[u8; 4]>::try_from(val.as_slice()).ok()?),
+        expires_ms,
+        comment: comment?,
+    })
+}
+
+/// The elements in one NFT_MSG_NEWSETELEM message of the dump (those of
+/// another table or set, or that do not read, are skipped).
+fn dnat_elems(attrs: &[u8]) -> Option<Vec<DnatElem>> {
+    let mut ours = (false, false);
+    let mut elems = Vec::new();
+    for a in NlasIterator::new(attrs) {
+        let a = a.ok()?;
+        match a.kind() & 0x3fff {
+            NFTA_SET_ELEM_LIST_TABLE => ours.0 = string_of(a.value()) == TABLE,
+            NFTA_SET_ELEM_LIST_SET => ours.1 = string_of(a.value()) == MAP_DNAT,
+            NFTA_SET_ELEM_LIST_ELEMENTS => {
+                elems = NlasIterator::new(a.value())
+                    .filter_map(Result::ok)
+                    .filter(|e| e.kind() & 0x3fff == NFTA_LIST_ELEM)
+                    .filter_map(|e| dnat_elem(e.value()))
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    (ours == (true, true)).then_some(elems)
+}
+
+/// Read one datagram of the `gre_dnat` dump; an error when the table or
+/// the map is gone. Never panics on short or bad input.
+pub fn dnat_dumped(buf: &[u8]) -> Dump<DnatElem> {
+    let d = read_dump(
+        buf,
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM,
+        dnat_elems,
+    );
+    Dump {
+        items: d.items.into_iter().flatten().collect(),
+        done: d.done,
+        error: d.error,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::netfilter::elements::tests::m;
-    use crate::netfilter::nfnl::each_message;
+    use crate::netfilter::nfnl::{NLMSG_DONE, each_message};
     use crate::testutil::hex;
 
     fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -320,5 +425,177 @@ mod tests {
         );
         assert_eq!(&b[..20], &begin[..]);
         assert_eq!(&b[20..104], &del[..]);
+    }
+
+    /// The dump request pinned byte for byte for each host byte order.
+    #[test]
+    fn dnat_dump_request_bytes_per_host_byte_order() {
+        #[cfg(target_endian = "little")]
+        let want = hex("3c000000 0d0a 0103 09000000 00000000  02 00 0000
+             1500 0100 70707470 5f706173 73746872 6f756768 00000000  # table
+             0d00 0200 6772655f 646e6174 00000000                    # set");
+        #[cfg(target_endian = "big")]
+        let want = hex("0000003c 0a0d 0301 00000009 00000000  02 00 0000
+             0015 0001 70707470 5f706173 73746872 6f756768 00000000  # table
+             000d 0002 6772655f 646e6174 00000000                    # set");
+        assert_eq!(dnat_dump_request(9), want);
+    }
+
+    /// One NFT_MSG_NEWSETELEM of a dump as the kernel sends it: table,
+    /// set, and each element with key, value, timeout, time left and the
+    /// comment.
+    fn dumped_message(set: &str, elems: &[(Ipv4Addr, u16, [u8; 4], u64, &str)]) -> Vec<u8> {
+        let list = elems
+            .iter()
+            .map(|(ip, id, lan, left, text)| {
+                Attr::Nested(
+                    NFTA_LIST_ELEM,
+                    vec![
+                        key(*ip, *id),
+                        data(lan.to_vec()),
+                        timeout(3600),
+                        Attr::Bytes(NFTA_SET_ELEM_EXPIRATION, left.to_be_bytes().to_vec()),
+                        udata_comment(NFTA_SET_ELEM_USERDATA, text),
+                    ],
+                )
+            })
+            .collect();
+        let attrs = [
+            string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
+            string(NFTA_SET_ELEM_LIST_SET, set),
+            Attr::Nested(NFTA_SET_ELEM_LIST_ELEMENTS, list),
+        ];
+        let nfgen = NfGen {
+            family: NFPROTO_IPV4,
+            res_id: 0,
+        };
+        let mut out = Vec::new();
+        let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
+        message(&mut out, ty, NLM_F_MULTI, 9, nfgen, &attrs);
+        out
+    }
+
+    const NLM_F_MULTI: u16 = 2;
+    const SERVER: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
+    const CALL: &str = "pns 192.168.1.10:40000 198.51.100.10:1723 4660 77";
+
+    fn done() -> Vec<u8> {
+        let mut out = Vec::new();
+        let nfgen = NfGen {
+            family: 0,
+            res_id: 0,
+        };
+        message(&mut out, NLMSG_DONE, NLM_F_MULTI, 9, nfgen, &[]);
+        out
+    }
+
+    #[test]
+    fn dnat_dump_reads_each_elements_key_value_time_left_and_comment() {
+        let pending = format!("{PENDING} {CALL}");
+        let mut b = dumped_message(
+            MAP_DNAT,
+            &[
+                (SERVER, 1001, [192, 168, 1, 10], 3_499_250, CALL),
+                (SERVER, 0xc001, [192, 168, 1, 11], 119_000, &pending),
+            ],
+        );
+        // Another set's elements in the same dump are not taken.
+        b.extend(dumped_message(
+            MAP_CID,
+            &[(SERVER, 7, [0, 0, 0, 0], 1, CALL)],
+        ));
+        let d = dnat_dumped(&b);
+        assert!(!d.done && d.error.is_none());
+        assert_eq!(
+            d.items,
+            [
+                DnatElem {
+                    remote: SERVER,
+                    public_cid: 1001,
+                    lan_ip: Ipv4Addr::new(192, 168, 1, 10),
+                    expires_ms: 3_499_250,
+                    comment: CALL.into(),
+                },
+                DnatElem {
+                    remote: SERVER,
+                    public_cid: 0xc001,
+                    lan_ip: Ipv4Addr::new(192, 168, 1, 11),
+                    expires_ms: 119_000,
+                    comment: pending.clone(),
+                }
+            ]
+        );
+        // What status makes of them: the first is the call of `m()`, with
+        // its seconds left; the second names host .10 in its comment but
+        // maps to .11, and is not taken.
+        let e = &d.items[0];
+        let (call, state) =
+            crate::netfilter::recorded(e.remote, e.public_cid, e.lan_ip, &e.comment, 3499).unwrap();
+        assert_eq!(call, m());
+        assert_eq!((state.expires, state.pending), (3499, false));
+        let e = &d.items[1];
+        assert!(
+            crate::netfilter::recorded(e.remote, e.public_cid, e.lan_ip, &e.comment, 119).is_none()
+        );
+        let (call, state) = crate::netfilter::recorded(
+            e.remote,
+            1001,
+            Ipv4Addr::new(192, 168, 1, 10),
+            &e.comment,
+            119,
+        )
+        .unwrap();
+        assert_eq!((call, state.pending), (m(), true));
+        // The end, and the error of a dump of a table or map that is gone.
+        b.extend(done());
+        assert!(dnat_dumped(&b).done);
+        let mut gone = Vec::new();
+        let nfgen = NfGen {
+            family: 0,
+            res_id: 0,
+        };
+        let mut err = (-2i32).to_ne_bytes().to_vec();
+        err.extend(&dnat_dump_request(9)[..16]);
+        message(&mut gone, 2, 0, 9, nfgen, &[]);
+        gone.truncate(16);
+        gone.extend(err);
+        let len = gone.len() as u32;
+        gone[..4].copy_from_slice(&len.to_ne_bytes());
+        assert_eq!(dnat_dumped(&gone).error, Some(-2));
+    }
+
+    /// An element without a comment or with a short key is skipped; cut
+    /// and flipped datagrams never panic.
+    #[test]
+    fn dnat_dump_skips_what_does_not_read() {
+        let whole = dumped_message(MAP_DNAT, &[(SERVER, 1001, [192, 168, 1, 10], 5, CALL)]);
+        for cut in 0..whole.len() {
+            let d = dnat_dumped(&whole[..cut]);
+            assert!(d.items.len() <= 1);
+        }
+        crate::testutil::with_bytes_flipped(&whole, 19, |b| {
+            let _ = dnat_dumped(b);
+        });
+        // No user data: the attribute's kind changed to one the reader
+        // does not know.
+        let mut no_comment = whole.clone();
+        // (The last attribute: header, type and length bytes, text, NUL,
+        // padded to 4 bytes.)
+        let at = no_comment.len() - (4 + 2 + CALL.len() + 1).next_multiple_of(4);
+        let kind = u16::from_ne_bytes([no_comment[at + 2], no_comment[at + 3]]);
+        assert_eq!(kind, NFTA_SET_ELEM_USERDATA);
+        no_comment[at + 2..at + 4].copy_from_slice(&99u16.to_ne_bytes());
+        assert!(dnat_dumped(&no_comment).items.is_empty());
+        assert_eq!(dnat_dumped(&whole).items.len(), 1);
+        assert_eq!(
+            udata_comment_text(&[0, 3, b'a', b'b', 0]).as_deref(),
+            Some("ab")
+        );
+        assert_eq!(
+            udata_comment_text(&[1, 1, 9, 0, 2, b'x', 0]).as_deref(),
+            Some("x")
+        );
+        assert_eq!(udata_comment_text(&[0, 9, b'a']), None, "cut");
+        assert_eq!(udata_comment_text(&[1, 1, 9]), None, "no comment");
     }
 }

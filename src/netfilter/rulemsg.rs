@@ -22,7 +22,7 @@ use netlink_packet_core::NlasIterator;
 
 use super::TABLE;
 use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
-use super::nfnl::{be32, message, read_dump, string, udata_comment};
+use super::nfnl::{be32, message, read_dump, string, string_of, udata_comment};
 
 /// The chains of the queue rules: control segments of established
 /// connections, and all others (see `Setup::established_queue`).
@@ -154,11 +154,6 @@ pub fn dump_request(chain: &str, seq: u32) -> Vec<u8> {
 /// that is one NFQUEUE target, any other rule (chain, None); an error
 /// when the chain or table is gone.
 pub type Dumped = Dump<(String, Option<u16>)>;
-
-fn string_of(v: &[u8]) -> String {
-    let v = v.split(|b| *b == 0).next().unwrap_or_default();
-    String::from_utf8_lossy(v).into_owned()
-}
 
 /// The queue of a rule whose expressions are exactly one NFQUEUE target.
 fn queue_of(expressions: &[u8]) -> Option<u16> {

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 
 use crate::nat::Change;
-use crate::netfilter::{Setup, nlmsg, rulemsg};
+use crate::netfilter::nlmsg::{self, DnatElem};
+use crate::netfilter::{Setup, rulemsg};
 
 struct NfSock {
     s: Socket,
@@ -185,4 +186,53 @@ pub fn queue_rules_present(s: &Setup) -> Result<bool, String> {
         }
     }
     Ok(true)
+}
+
+/// Datagrams a dump of `gre_dnat` may take: at 10 000 calls it takes
+/// about 60 (the kernel fills each up to the 32 KiB read).
+const MAX_DUMP_DATAGRAMS: usize = 4096;
+
+/// Every `gre_dnat` element, dumped over a socket of its own (none when
+/// the table or map is gone); None when the helper's own socket is turned
+/// off (then the caller lists the table with nft).
+pub fn dnat_elements() -> Option<Result<Vec<DnatElem>, String>> {
+    if !available() {
+        return None;
+    }
+    Some(dump_dnat())
+}
+
+fn dump_dnat() -> Result<Vec<DnatElem>, String> {
+    let sock = rule_socket()?;
+    // A dump's datagrams are as large as the reads that take them, up to
+    // 32 KiB: one larger read never sees a datagram cut.
+    let mut buf = vec![0; 64 * 1024];
+    let kernel = netlink_sys::SocketAddr::new(0, 0);
+    sock.send_to(&nlmsg::dnat_dump_request(rule_seq()), &kernel, 0)
+        .map_err(|e| format!("element dump not sent: {e}"))?;
+    let mut elems = Vec::new();
+    for _ in 0..MAX_DUMP_DATAGRAMS {
+        let n = sock
+            .recv(&mut &mut buf[..], 0)
+            .map_err(|e| format!("element dump: {e}"))?;
+        let d = nlmsg::dnat_dumped(&buf[..n]);
+        elems.extend(d.items);
+        match d.error {
+            // The table or the map is gone (a ruleset flush): no calls in it.
+            Some(code) if code == -libc::ENOENT => return Ok(Vec::new()),
+            Some(code) => {
+                return Err(format!(
+                    "element dump: {}",
+                    std::io::Error::from_raw_os_error(-code)
+                ));
+            }
+            None => {}
+        }
+        if d.done {
+            return Ok(elems);
+        }
+    }
+    Err(format!(
+        "element dump: no end after {MAX_DUMP_DATAGRAMS} datagrams"
+    ))
 }

@@ -16,6 +16,9 @@ use crate::config::{ClientCfg, Config, ServerCfg};
 use crate::nat::alloc::SharedAllocator;
 use crate::os::{OsError, ctl};
 
+/// Answers larger than this are followed by a trim of the heap.
+const BIG_ANSWER: usize = 64 * 1024;
+
 /// Components and what they were started from (to tell, on reload, what
 /// changed).
 pub struct Daemon {
@@ -324,6 +327,13 @@ impl Daemon {
                     let req = ctl::read_request(&mut s).await;
                     let body = self.request(&req).await;
                     ctl::reply(s, &body).await;
+                    // A status of thousands of calls is megabytes, built
+                    // and gone: give its heap back (as the helper does
+                    // after a burst).
+                    if body.len() > BIG_ANSWER {
+                        drop(body);
+                        crate::os::trim_heap();
+                    }
                 }
                 _ = hup.recv() => self.reload().await,
                 _ = retry.tick(), if self.helper_waiting.is_some() => {

@@ -1,7 +1,7 @@
-//! The GRE path through the forward chain, and the per-call counters that
-//! conntrack keeps: a call that keeps its own Call ID is not looked up per
-//! packet, and a call's totals outlive the conntrack entries that counted
-//! them.
+//! The GRE path through the forward chain, and what `status` reads of each
+//! call: a call that keeps its own Call ID is not looked up per packet, a
+//! call's totals (conntrack's) outlive the entries that counted them, and
+//! the kernel map's time left comes for every call.
 
 use std::time::{Duration, Instant};
 
@@ -158,4 +158,46 @@ fn call_counters_outlive_their_conntrack_entries() {
     assert!(call["in_bytes"].as_u64().unwrap() >= 100 * 64, "{call:#}");
     let r = parse_report(&c.wait_with_output().unwrap());
     assert_exact(&r);
+}
+
+/// A thousand calls held (16 connections of 64 from four hosts, each at its
+/// limit of 256 towards one server): the dump of `gre_dnat` takes several
+/// datagrams, and `status` gives every call its element's time left (the
+/// default lifetime, 18 000 s, less the seconds since it was set) and says
+/// it is answered, over the helper's own socket.
+#[test]
+fn status_reads_the_time_left_of_a_thousand_calls() {
+    const N: usize = 1024;
+    let mut lab = Lab::new(Nat::Ours, &[10, 11, 12, 13]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let lan = lab.ns("lan");
+    let burst = std::process::Command::new("ip")
+        .args(["netns", "exec", &lan])
+        .arg(example("hostile"))
+        .args(["ocrq-burst", "--count", &N.to_string(), "--per-conn", "64"])
+        .args(["--bind", "192.168.1.10", "--hosts", "4", "--hold", "30"])
+        .args(["--to", SERVER_A])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    lab.adopt(burst);
+    let answered = |c: &[serde_json::Value]| {
+        c.iter()
+            .filter(|c| {
+                c["pending"] == false
+                    && c["expires"]
+                        .as_u64()
+                        .is_some_and(|e| (17_900..18_000).contains(&e))
+            })
+            .count()
+    };
+    let calls = calls_until(&lab, |c| answered(c) == N);
+    assert_eq!(calls.len(), N);
+    assert_eq!(answered(&calls), N, "{:#}", calls[0]);
+    assert_eq!(lab.elements("gre_dnat"), N);
+    assert!(
+        !lab.log()
+            .contains("status lists the table with nft instead")
+    );
 }

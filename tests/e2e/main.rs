@@ -556,6 +556,18 @@ fn deleted_table_restored(nft: Option<&str>) {
     let a = streaming_call(&lab, 10, 1000);
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(lab.elements("gre_dnat"), 1);
+    // Status reads the element's time left (the default lifetime, 18 000 s,
+    // refreshed by the call's control segments) and that the call is
+    // answered: over the helper's own socket (which must not have fallen
+    // back to nft), or from nft's listing.
+    let call = lab.status()["calls"][0].clone();
+    let expires = call["expires"].as_u64().unwrap_or(0);
+    assert!((17_990..18_000).contains(&expires), "{call:#}");
+    assert_eq!(call["pending"], false, "{call:#}");
+    assert!(
+        !lab.log()
+            .contains("status lists the table with nft instead")
+    );
     let rtr = lab.ns("rtr");
     sh(&[
         "ip",
