@@ -134,13 +134,25 @@ fn server(listen: Ipv4Addr) -> Result<(), OsError> {
         let Ok(s) = s else { continue };
         let (calls, next) = (calls.clone(), next.clone());
         std::thread::spawn(move || {
-            let _ = serve(s, calls, next);
+            // The calls of this connection: a Call-Clear-Request names one
+            // of them (another connection from the same address may use
+            // the same Call IDs); they go when the connection ends.
+            let mut mine = Vec::new();
+            let _ = serve(s, &calls, next, &mut mine);
+            if let Ok(mut c) = calls.lock() {
+                c.retain(|(own, _, _)| !mine.contains(own));
+            }
         });
     }
     Ok(())
 }
 
-fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Result<()> {
+fn serve(
+    mut s: TcpStream,
+    calls: &Calls,
+    next: Arc<AtomicU16>,
+    mine: &mut Vec<u16>,
+) -> std::io::Result<()> {
     s.set_nodelay(true)?;
     let peer = match s.peer_addr()? {
         SocketAddr::V4(a) => *a.ip(),
@@ -160,6 +172,7 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
             },
             Message::OutgoingCallRequest(o) => {
                 let own = next.fetch_add(1, Ordering::Relaxed);
+                mine.push(own);
                 calls
                     .lock()
                     .map_err(|_| std::io::Error::other("lock"))?
@@ -170,11 +183,12 @@ fn serve(mut s: TcpStream, calls: Calls, next: Arc<AtomicU16>) -> std::io::Resul
                 let mut c = calls.lock().map_err(|_| std::io::Error::other("lock"))?;
                 let Some(i) = c
                     .iter()
-                    .position(|(_, ip, id)| *ip == peer && *id == call_id)
+                    .position(|(own, ip, id)| *ip == peer && *id == call_id && mine.contains(own))
                 else {
                     continue;
                 };
                 let (own, _, _) = c.remove(i);
+                mine.retain(|m| *m != own);
                 Message::CallDisconnectNotify(CallDisconnectNotify {
                     call_id: own,
                     result: 3,

@@ -18,7 +18,8 @@
 # GRE_PERF=DIR records each of its runs with `perf record -a -g` there
 # while the packets flow; GRE_WHO picks contenders, among them `iptables`
 # (this helper with its NFQUEUE rules in iptables' `mangle FORWARD`, its
-# fallback where the kernel refuses them in its own table);
+# fallback where the kernel refuses them in its own table) and `base` (the
+# helper binary BASE_BIN, say a build of an earlier commit, side by side);
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -59,14 +60,26 @@ ROUNDS=${BENCH_ROUNDS:-5} BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUN
 SCALE_SESSIONS=${SCALE_SESSIONS:-1000} SCALE_MB=${SCALE_MB:-200}
 GRE_CALLS=${GRE_CALLS:-1 100 1000 10000} GRE_SIZES=${GRE_SIZES:-64 1400} GRE_DIRS=${GRE_DIRS:-in out}
 GRE_WHO=${GRE_WHO:-plain kernel ours raw floor}
+case " $GRE_WHO " in *" base "*)
+    [ -x "${BASE_BIN:-}" ] || { echo "bench: the contender base needs BASE_BIN, an executable helper binary" >&2; exit 2; } ;;
+esac
 if [ -n "$QUICK" ]; then ROUNDS=1 BURST=500 IPERF_SECS=2 MANY=2000 GRE_SECS=1 LAT_COUNT=100 VM_ROUNDS=1 VM_MB=4 SCALE_SESSIONS=200 SCALE_MB=20; fi
 # gregen opens one control connection per call.
 ulimit -n 65536 2>/dev/null || true
 # One LAN host holds at most 256 calls to one server through the helper,
 # so gregen spreads the calls over LAN addresses, 200 calls each.
 gre_hosts() { echo $((($1 + 199) / 200)); }
+# The helper takes at most 64 calls on one control connection and 256 from
+# one LAN host towards one server: call bursts (`hostile ocrq-burst`) go
+# on connections of 64, round-robin from as many addresses as they need.
+burst_hosts() { echo $((($1 + 255) / 256)); }
+burst_args() { # $1 calls: the arguments in BA
+    BA=(ocrq-burst --to 198.51.100.10 --count "$1" --per-conn 64
+        --bind 192.168.1.10 --hosts "$(burst_hosts "$1")")
+}
 MAX_HOSTS=1
 for n in $GRE_CALLS; do [ "$(gre_hosts "$n")" -gt "$MAX_HOSTS" ] && MAX_HOSTS=$(gre_hosts "$n"); done
+for n in $BURST $MANY; do [ "$(burst_hosts "$n")" -gt "$MAX_HOSTS" ] && MAX_HOSTS=$(burst_hosts "$n"); done
 if [ "$MAX_HOSTS" -gt 200 ]; then echo "GRE_CALLS: at most 40000 calls (200 per LAN address)" >&2; exit 2; fi
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -163,7 +176,7 @@ kernel_off() { ip netns exec "$RTR" nft delete table ip bench_kernel 2>/dev/null
 # $GUARD: the helper's --gre-guard (its default, flow, when empty).
 ours_on() {
     ip netns exec "$RTR" env ${QUEUE_RULES:+PPTP_PASSTHROUGH_QUEUE_RULES="$QUEUE_RULES"} \
-        "$BIN" helper --wan wan0 --lan lan0 --socket "$SOCK" ${GUARD:+--gre-guard "$GUARD"} \
+        "${HBIN:-$BIN}" helper --wan wan0 --lan lan0 --socket "$SOCK" ${GUARD:+--gre-guard "$GUARD"} \
         2>>"$WORK/helper.log" &
     HELPER=$!
     PIDS+=("$HELPER")
@@ -293,18 +306,19 @@ if want gre; then
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours raw floor iptables; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor iptables base; do : >"$WORK/gre.$k.$who"; done
                 for r in $(seq "$ROUNDS"); do
                     for who in $GRE_WHO; do
                         flush_ct
                         case $who in
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
                             raw) GUARD=raw ours_on ;; floor) floor_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
+                            base) HBIN=$BASE_BIN ours_on ;;
                         esac
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir" \
                             "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}")
                         case $who in
-                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables) ours_off ;; floor) floor_off ;;
+                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables | base) ours_off ;; floor) floor_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
                         hcpu=$(cat "$WORK/gre.hcpu")
@@ -322,6 +336,10 @@ if want gre; then
                     echo "    paired, the queue rules in iptables over the kernel helper: $(gre_paired "$WORK/gre.$k.iptables" "$WORK/gre.$k.kernel");" \
                         "over the floor: $(gre_paired "$WORK/gre.$k.iptables" "$WORK/gre.$k.floor"); the flow guard over them: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.iptables")"
                 fi
+                if [ -s "$WORK/gre.$k.base" ]; then
+                    echo "    paired, the base build over the kernel helper: $(gre_paired "$WORK/gre.$k.base" "$WORK/gre.$k.kernel");" \
+                        "over the floor: $(gre_paired "$WORK/gre.$k.base" "$WORK/gre.$k.floor"); this build over it: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.base")"
+                fi
                 ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain"); conntrack floor: $(gre_cell "$WORK/gre.$k.floor")) | $(gre_cell "$WORK/gre.$k.kernel") | flow guard: $(gre_cell "$WORK/gre.$k.ours"); raw guard: $(gre_cell "$WORK/gre.$k.raw") | $(ratio "$O_" "$K_") (raw guard: $(ratio "$R_" "$K_")); of the floor: $(ratio "$O_" "$F_") (raw: $(ratio "$R_" "$F_")); paired per round: $PK_ and of the floor $PF_; target 1.0 and 0.95 |")
             done
         done
@@ -331,13 +349,14 @@ fi
 
 # --- 2. control plane: call set-ups per second through the router --------
 if want control; then
-    echo "==> control plane: $BURST call set-ups (SCCRQ + OCRQs on one connection), $ROUNDS round(s), contenders alternated"
+    echo "==> control plane: $BURST call set-ups (SCCRQ + 64 OCRQs on each of $(((BURST + 63) / 64)) connections at once, from $(burst_hosts "$BURST") LAN addresses), $ROUNDS round(s), contenders alternated"
     : >"$WORK/cp.kernel"; : >"$WORK/cp.ours"
     for r in $(seq "$ROUNDS"); do
         for who in kernel ours; do
             flush_ct
             if [ "$who" = kernel ]; then kernel_on; else ours_on; fi
-            ms=$(ip netns exec "$LAN" "$GEN" ocrq-burst --to 198.51.100.10 --count "$BURST" 2>&1 >/dev/null |
+            burst_args "$BURST"
+            ms=$(ip netns exec "$LAN" "$GEN" "${BA[@]}" 2>&1 >/dev/null |
                 sed -n 's/^replies_ms=//p')
             rate=$(awk -v n="$BURST" -v ms="${ms:-0}" 'BEGIN {print (ms > 0) ? int(n * 1000 / ms) : 0}')
             echo "$rate" >>"$WORK/cp.$who"
@@ -346,7 +365,7 @@ if want control; then
         done
     done
     CP_K=$(median <"$WORK/cp.kernel"); CP_O=$(median <"$WORK/cp.ours")
-    ROWS+=("| call set-ups per second through the router, burst on one connection (median of $ROUNDS) | $CP_K | $CP_O | $(ratio "$CP_O" "$CP_K") (target ≥ 5 000/s) |")
+    ROWS+=("| call set-ups per second through the router, one burst on $(((BURST + 63) / 64)) connections of 64 calls (median of $ROUNDS) | $CP_K | $CP_O | $(ratio "$CP_O" "$CP_K") (target ≥ 5 000/s) |")
 
     # Round trips one at a time: the latency each contender adds over plain
     # routing, on a reused connection (OCRQ/OCRP) and on fresh ones (TCP
@@ -387,7 +406,8 @@ if want memory; then
     calls() { ip netns exec "$RTR" nft -j list map ip pptp_passthrough gre_dnat | grep -o '"pns ' | wc -l; }
     # Hold N calls open until the helper tracks them all (at most 110 s).
     hold_calls() {
-        ip netns exec "$LAN" "$GEN" ocrq-burst --to 198.51.100.10 --count "$1" --hold 120 >/dev/null 2>&1 &
+        burst_args "$1"
+        ip netns exec "$LAN" "$GEN" "${BA[@]}" --hold 120 >/dev/null 2>&1 &
         GP=$!
         PIDS+=("$GP")
         local t0
@@ -406,15 +426,22 @@ if want memory; then
     CALLS10K=$HELD
     sleep 1
     RSS10K=$(rss_kib "$HELPER")
-    ip netns exec "$RTR" "$BIN" status --json --socket "$SOCK" >/dev/null
+    # One status of every call: its time, and the calls it gave their
+    # elements' time left (read from the kernel map).
+    T0=$(date +%s%N)
+    ip netns exec "$RTR" "$BIN" status --json --socket "$SOCK" >"$WORK/status.json"
+    STATUS_MS=$((($(date +%s%N) - T0) / 1000000))
+    STATUS_TIMED=$(python3 -c 'import json, sys; print(sum(1 for c in json.load(open(sys.argv[1]))["calls"] if c.get("expires", 0) > 0))' "$WORK/status.json")
     sleep 1
     RSS10KS=$(rss_kib "$HELPER")
     kill "$GP" 2>/dev/null || true
     wait "$GP" 2>/dev/null || true
     echo "    RSS: ${RSS0} KiB idle, ${RSS1K} KiB at $N1K calls, ${RSS10K} KiB at $CALLS10K calls, ${RSS10KS} KiB after one status listing"
+    echo "    status --json at $CALLS10K calls: $STATUS_MS ms, $STATUS_TIMED calls with their time left"
     ours_off
     ROWS+=("| helper RSS, idle / $N1K / $CALLS10K calls | - | $RSS0 / $RSS1K / $RSS10K KiB | target ≤ 8 MiB at 10 000 |")
     ROWS+=("| helper RSS at $CALLS10K calls after one \`status --json\` of every call | - | $RSS10KS KiB | |")
+    ROWS+=("| one \`status --json\` at $CALLS10K calls: wall time; calls given their elements' time left | - | $STATUS_MS ms; $STATUS_TIMED | |")
 fi
 
 # --- 4. embedded tunnel ----------------------------------------------------
