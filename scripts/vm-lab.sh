@@ -441,11 +441,11 @@ step "starting the helper (back-end: auto)"
 start_helper 1
 if ip netns exec rtr nft list chain ip pptp_passthrough ctl_pptp 2>/dev/null | grep -q 'queue.* num 1723 bypass\|queue flags bypass to 1723' &&
     ip netns exec rtr nft list chain ip pptp_passthrough ctl_pptp | grep -q 'established queue.* num 1724 bypass\|established queue flags bypass to 1724' &&
-    # One chain of the helper's in the forward hook; only TCP and ICMP go on
-    # to tcp_icmp, which jumps there for TCP 1723.
+    # One chain of the helper's in the forward hook; only TCP goes on to
+    # tcp_1723, which jumps there for port 1723.
     [ "$(ip netns exec rtr nft list table ip pptp_passthrough | grep -c 'hook forward')" = 1 ] &&
-    ip netns exec rtr nft list chain ip pptp_passthrough forward | grep -q 'ip protocol { icmp, tcp } goto tcp_icmp' &&
-    [ "$(ip netns exec rtr nft list chain ip pptp_passthrough tcp_icmp | grep -c 'th [sd]port 1723 ip protocol tcp jump ctl_pptp')" = 2 ]; then
+    ip netns exec rtr nft list chain ip pptp_passthrough forward | grep -q 'ip protocol tcp goto tcp_1723' &&
+    [ "$(ip netns exec rtr nft list chain ip pptp_passthrough tcp_1723 | grep -c 'th [sd]port 1723 jump ctl_pptp')" = 2 ]; then
     res queue-rules PASS "$(ip netns exec rtr nft list chain ip pptp_passthrough ctl_pptp | grep -c ' queue ') queue rules in chain ctl_pptp (established connections to queue 1724), reached from the helper's one forward chain"
 else
     res queue-rules FAIL "no queue rules for 1723 and 1724 reached from one forward chain in ip pptp_passthrough: $(ip netns exec rtr nft list table ip pptp_passthrough 2>&1 | grep -v elements | tr '\n' ' ')"

@@ -5,6 +5,7 @@
 
 use super::rulemsg::QUEUE_CHAINS;
 use super::{Backend, Guard, MAP_CID, MAP_DNAT, SET_IN, SET_OUT, Setup, TABLE};
+#[cfg(doc)]
 use crate::nat::alloc::REWRITTEN_FROM;
 
 /// ICMP "destination unreachable" of any code but "fragmentation needed"
@@ -22,12 +23,10 @@ use crate::nat::alloc::REWRITTEN_FROM;
 const ICMP_GRE_UNREACH: &str = "icmp type destination-unreachable icmp code != frag-needed \
      @th,136,8 47 @th,237,3 1";
 
-/// The test that picks out public Call IDs of the rewritten range, from
-/// [`REWRITTEN_FROM`] up (the GRE key at bits 48-63 of the header, RFC 2637
-/// §4.1): one load and one compare.
-fn rewritten_range() -> String {
-    format!("@th,48,16 >= {REWRITTEN_FROM:#06x}")
-}
+/// Public Call IDs from [`REWRITTEN_FROM`] up (their top two bits set,
+/// the GRE key at bits 48-63 of the header, RFC 2637 §4.1).
+const KEY_TOP_BITS: &str = "@th,48,2";
+const REWRITTEN_TOP: u16 = 3;
 
 fn quoted(names: &[String]) -> String {
     let v: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
@@ -79,18 +78,20 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         ),
     };
     // Only public Call IDs of the rewritten range differ from the LAN
-    // host's own, so the rewrite tests the range first: GRE of a call that
-    // kept its Call ID (the usual case: a home router's one or two calls
-    // keep theirs) fails the rule's first compare. Calls recovered from a
-    // helper that gave public IDs anywhere are all looked up.
-    let range = if s.rewrite_all {
+    // host's own: a GRE packet of any other call (the usual case: a home
+    // router's one or two calls keep theirs) leaves the chain at its first
+    // rule, one protocol and one bit test: one load and one compare more
+    // than the kernel helper's one rule (its `ct helper set` of TCP port
+    // 1723) costs a GRE packet.
+    let kept = if s.rewrite_all {
         String::new()
     } else {
-        format!("{} ", rewritten_range())
+        format!("\n        ip protocol gre {KEY_TOP_BITS} != {REWRITTEN_TOP} return")
     };
-    // (`forward` before `tcp_icmp`, `tcp_icmp` before `ctl_pptp`,
-    // `ctl_pptp` before the queue chains: each jumps to the next. `gre_forward` and `ctl_queue` are the two
-    // forward chains of earlier versions.) The xtables back-end's queue
+    // (`forward` before `tcp_1723`, `tcp_1723` before `ctl_pptp`,
+    // `ctl_pptp` before the queue chains: each jumps to the next.
+    // `gre_forward` and `ctl_queue` are the two forward chains of earlier
+    // versions.) The xtables back-end's queue
     // chains are kept: their rules come from the helper's own netlink
     // message (`rulemsg`), which replaces them in one transaction.
     let mut chains = vec![
@@ -100,7 +101,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         "gre_icmp",
         "ctl_queue",
         "forward",
-        "tcp_icmp",
+        "tcp_1723",
         "ctl_pptp",
     ];
     if s.backend == Backend::Nft {
@@ -182,23 +183,26 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
 "#
     ));
-    // Every packet the router forwards walks `forward`: inbound GRE of a
-    // rewritten call leaves it at its first rule; every other packet but
-    // TCP and ICMP (GRE of a call that kept its Call ID, outbound GRE, UDP)
-    // after two tests (one or two more when its bytes 6-7 look like a
-    // rewritten Call ID). `tcp_icmp` tests TCP port 1723 (either end) and the ICMP that
-    // must not leave; the port first, so that other TCP fails each rule
-    // at its first compare (`tcp dport` would test the protocol first).
+    // Every packet the router forwards walks `forward`, on nft's inline
+    // fast path (payload loads, masks and equality compares; no function
+    // call, no lookup) until its protocol is known. GRE of a call that kept
+    // its Call ID leaves at the first rule, inbound GRE of a rewritten call
+    // at the second; outbound GRE in the rewritten range (the server's
+    // Call ID) fails the second rule's interface test and walks on. Only
+    // TCP goes to `tcp_1723` (either end of port 1723 jumps to
+    // `ctl_pptp`; the rest falls off its end, accepted), and only ICMP
+    // reaches the ICMP rule. `ip protocol` rather than `tcp dport` or
+    // `icmp type` alone, whose protocol test is a call (`meta l4proto`).
     t.push_str(&format!(
-        r#"    chain tcp_icmp {{
-        th dport 1723 ip protocol tcp jump ctl_pptp
-        th sport 1723 ip protocol tcp jump ctl_pptp
-        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
+        r#"    chain tcp_1723 {{
+        th dport 1723 jump ctl_pptp
+        th sport 1723 jump ctl_pptp
     }}
     chain forward {{
-        type filter hook forward priority mangle; policy accept;
-        {range}ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
-        ip protocol {{ icmp, tcp }} goto tcp_icmp
+        type filter hook forward priority mangle; policy accept;{kept}
+        ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
+        ip protocol tcp goto tcp_1723
+        ip protocol icmp {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
 "#
     ));
@@ -244,20 +248,18 @@ mod tests {
         let output = t.split("chain gre_icmp {").last().unwrap();
         assert!(output.contains("type filter hook output priority filter;"));
         assert!(output.split('}').next().unwrap().contains(icmp));
-        // Inbound GRE is looked up (and its Call ID rewritten) only in the
-        // rewritten range, tested first: GRE of a call that kept its Call
-        // ID fails the first compare, and the protocol set after it.
-        let rewrite = "@th,48,16 >= 0xc000 ip protocol gre iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
-        let dispatch = "ip protocol { icmp, tcp } goto tcp_icmp";
-        let jumps = [
-            "th dport 1723 ip protocol tcp jump ctl_pptp",
-            "th sport 1723 ip protocol tcp jump ctl_pptp",
-        ];
-        // One chain in the forward hook: inbound GRE of a rewritten call,
-        // then only TCP and ICMP go on, to the jumps of TCP port 1723 and
+        // A GRE packet of a call that kept its Call ID leaves at the first
+        // rule; only the rewritten range is looked up.
+        let kept = "ip protocol gre @th,48,2 != 3 return";
+        let rewrite = "ip protocol gre iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
+        let to_tcp = "ip protocol tcp goto tcp_1723";
+        let icmp_fwd = format!("ip protocol icmp {icmp}");
+        let jumps = ["th dport 1723 jump ctl_pptp", "th sport 1723 jump ctl_pptp"];
+        // One chain in the forward hook: GRE of a call that kept its ID,
+        // inbound GRE of a rewritten call, TCP to the jumps of port 1723,
         // the ICMP rule.
-        assert_eq!(chain(&t, "forward"), [rewrite, dispatch]);
-        assert_eq!(chain(&t, "tcp_icmp"), [jumps[0], jumps[1], icmp]);
+        assert_eq!(chain(&t, "forward"), [kept, rewrite, to_tcp, &icmp_fwd]);
+        assert_eq!(chain(&t, "tcp_1723"), jumps);
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
         assert_one_forward_chain(&t);
         // Without nft `queue`, the verdicts are jumps to the chains of the
@@ -284,8 +286,8 @@ mod tests {
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
-        assert_eq!(chain(&t, "forward"), [rewrite, dispatch]);
-        assert_eq!(chain(&t, "tcp_icmp"), [jumps[0], jumps[1], icmp]);
+        assert_eq!(chain(&t, "forward"), [kept, rewrite, to_tcp, &icmp_fwd]);
+        assert_eq!(chain(&t, "tcp_1723"), jumps);
         assert_one_forward_chain(&t);
         // Established connections first, to the second queue.
         assert_eq!(
@@ -299,14 +301,14 @@ mod tests {
         );
         // Declared before the chain that jumps to it; deleted after it.
         // The xt rules' chains of an earlier xtables run go too.
-        assert!(t.rfind("chain ctl_pptp {") < t.rfind("chain tcp_icmp {"));
-        assert!(t.rfind("chain tcp_icmp {") < t.rfind("chain forward {"));
+        assert!(t.rfind("chain ctl_pptp {") < t.rfind("chain tcp_1723 {"));
+        assert!(t.rfind("chain tcp_1723 {") < t.rfind("chain forward {"));
         assert!(
             t.find("delete chain ip pptp_passthrough forward")
-                < t.find("delete chain ip pptp_passthrough tcp_icmp")
+                < t.find("delete chain ip pptp_passthrough tcp_1723")
         );
         assert!(
-            t.find("delete chain ip pptp_passthrough tcp_icmp")
+            t.find("delete chain ip pptp_passthrough tcp_1723")
                 < t.find("delete chain ip pptp_passthrough ctl_pptp")
         );
         for q in QUEUE_CHAINS {
@@ -316,14 +318,14 @@ mod tests {
             );
         }
         assert_cheap_tests_first(&t);
-        // Calls recovered from a helper that gave public IDs anywhere are
-        // all looked up.
+        // Inbound GRE is looked up (and its Call ID rewritten) only in the
+        // rewritten range of public IDs (above); outbound GRE meets no
+        // lookup. Calls recovered from a helper that gave public IDs
+        // anywhere are all looked up.
         s.rewrite_all = true;
         s.backend = Backend::Xtables;
         let t = table_text(&s, false);
-        let all = rewrite.strip_prefix("@th,48,16 >= 0xc000 ").unwrap();
-        assert_eq!(chain(&t, "forward"), [all, dispatch]);
-        assert_eq!(chain(&t, "tcp_icmp"), [jumps[0], jumps[1], icmp]);
+        assert_eq!(chain(&t, "forward"), [rewrite, to_tcp, &icmp_fwd]);
     }
 
     /// One base chain in the forward hook, at priority mangle (before the
@@ -338,11 +340,17 @@ mod tests {
         }
     }
 
-    /// The range test picks out exactly the allocator's rewritten range.
+    /// The bit test picks out exactly the allocator's rewritten range.
     #[test]
-    fn the_range_test_is_the_rewritten_range() {
-        assert_eq!(REWRITTEN_FROM, 0xC000);
-        assert_eq!(rewritten_range(), "@th,48,16 >= 0xc000");
+    fn the_bit_test_is_the_rewritten_range() {
+        let bits: u32 = KEY_TOP_BITS
+            .strip_prefix("@th,48,")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let value = REWRITTEN_TOP;
+        assert_eq!(value, (1 << bits) - 1, "all tested bits set");
+        assert_eq!(crate::nat::alloc::REWRITTEN_FROM, value << (16 - bits));
     }
 
     /// The chain's rules, from its last declaration (the first is the
@@ -411,8 +419,7 @@ mod tests {
     }
 
     /// Rules every forwarded packet meets. (Only TCP port 1723 enters
-    /// `ctl_pptp`.) The range test comes before the protocol: a load and
-    /// a compare either way.
+    /// `ctl_pptp`.)
     fn assert_cheap_tests_first(t: &str) {
         let t: String = t
             .split("chain ")
@@ -420,7 +427,7 @@ mod tests {
             .collect::<Vec<_>>()
             .join("chain ");
         let rules = t.lines().map(str::trim).filter(|l| {
-            ["ip protocol", "th ", "icmp ", "iifname", "oifname", "@th"]
+            ["ip protocol", "th ", "tcp ", "icmp ", "iifname", "oifname"]
                 .iter()
                 .any(|p| l.starts_with(p))
         });
