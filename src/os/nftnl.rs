@@ -120,10 +120,10 @@ fn exchange(s: &Socket, bytes: &[u8], want: u32, buf: &mut [u8]) -> Result<(), S
     }
 }
 
-/// A socket of its own for the queue rules: they are sent at start and
-/// on a restore, and looked at every few seconds, whatever path the
-/// element batches take.
-fn rule_socket() -> Result<Socket, String> {
+/// A socket of its own for one request apart from the element batches:
+/// the queue rules (sent at start and on a restore, looked at every few
+/// seconds) and the status dump, whatever path the batches take.
+fn request_socket() -> Result<Socket, String> {
     let mut s = Socket::new(NETLINK_NETFILTER).map_err(|e| format!("netlink socket: {e}"))?;
     s.bind_auto().map_err(|e| format!("netlink bind: {e}"))?;
     s.set_cap_ack(true).map_err(|e| format!("netlink: {e}"))?;
@@ -132,7 +132,7 @@ fn rule_socket() -> Result<Socket, String> {
     Ok(s)
 }
 
-fn rule_seq() -> u32 {
+fn request_seq() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -150,8 +150,8 @@ fn queue_rules(s: &Setup) -> [(&'static str, u16); 2] {
 /// whatever those chains held, in one transaction. Fails where the kernel
 /// has no nft_compat or no xt_NFQUEUE.
 pub fn install_queue_rules(s: &Setup) -> Result<(), String> {
-    let sock = rule_socket()?;
-    let bytes = rulemsg::install(&queue_rules(s), rule_seq());
+    let sock = request_socket()?;
+    let bytes = rulemsg::install(&queue_rules(s), request_seq());
     let mut buf = vec![0; 16 * 1024];
     exchange(&sock, &bytes, 1, &mut buf)
 }
@@ -159,11 +159,11 @@ pub fn install_queue_rules(s: &Setup) -> Result<(), String> {
 /// Whether each queue chain holds exactly its one NFQUEUE rule, with the
 /// right queue; false when a chain or the table is gone.
 pub fn queue_rules_present(s: &Setup) -> Result<bool, String> {
-    let sock = rule_socket()?;
+    let sock = request_socket()?;
     let mut buf = vec![0; 16 * 1024];
     let kernel = netlink_sys::SocketAddr::new(0, 0);
     for (chain, queue) in queue_rules(s) {
-        sock.send_to(&rulemsg::dump_request(chain, rule_seq()), &kernel, 0)
+        sock.send_to(&rulemsg::dump_request(chain, request_seq()), &kernel, 0)
             .map_err(|e| format!("rule dump not sent: {e}"))?;
         let mut rules = Vec::new();
         // The kernel fills the first datagram before send returns and the
@@ -203,12 +203,12 @@ pub fn dnat_elements() -> Option<Result<Vec<DnatElem>, String>> {
 }
 
 fn dump_dnat() -> Result<Vec<DnatElem>, String> {
-    let sock = rule_socket()?;
+    let sock = request_socket()?;
     // A dump's datagrams are as large as the reads that take them, up to
     // 32 KiB: one larger read never sees a datagram cut.
     let mut buf = vec![0; 64 * 1024];
     let kernel = netlink_sys::SocketAddr::new(0, 0);
-    sock.send_to(&nlmsg::dnat_dump_request(rule_seq()), &kernel, 0)
+    sock.send_to(&nlmsg::dnat_dump_request(request_seq()), &kernel, 0)
         .map_err(|e| format!("element dump not sent: {e}"))?;
     let mut elems = Vec::new();
     for _ in 0..MAX_DUMP_DATAGRAMS {
