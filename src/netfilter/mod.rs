@@ -24,6 +24,7 @@ pub mod rulemsg;
 mod table;
 
 pub use elements::{ElementState, batch, declares, parse_elements, recorded};
+pub use nfnl::Dump;
 pub use table::{probe_queue_text, table_text};
 
 /// The helper's table (family `ip`); nothing else is ever touched.

@@ -27,6 +27,11 @@ const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_GETSETELEM: u16 = 13;
 const NFT_MSG_DELSETELEM: u16 = 14;
 const NFPROTO_IPV4: u8 = 2;
+/// The nfgenmsg of element messages (batch markers name the subsystem).
+const ELEMENTS: NfGen = NfGen {
+    family: NFPROTO_IPV4,
+    res_id: 0,
+};
 
 // enum nft_set_elem_list_attributes, nft_list_attributes,
 // nft_set_elem_attributes, nft_data_attributes.
@@ -165,10 +170,6 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
         family: 0,
         res_id: NFNL_SUBSYS_NFTABLES,
     };
-    let elements = NfGen {
-        family: NFPROTO_IPV4,
-        res_id: 0,
-    };
     message(
         &mut out,
         NFNL_MSG_BATCH_BEGIN,
@@ -198,7 +199,7 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
             (NFT_MSG_DELSETELEM, NLM_F_REQUEST | ack)
         };
         let ty = (NFNL_SUBSYS_NFTABLES << 8) | ty;
-        message(&mut out, ty, flags, s, elements, &attrs);
+        message(&mut out, ty, flags, s, ELEMENTS, &attrs);
     }
     s = s.wrapping_add(1);
     message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, marker, &[]);
@@ -210,15 +211,18 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
 pub fn dnat_dump_request(seq: u32) -> Vec<u8> {
     let mut out = Vec::new();
     let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
-    let nfgen = NfGen {
-        family: NFPROTO_IPV4,
-        res_id: 0,
-    };
     let attrs = [
         string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
         string(NFTA_SET_ELEM_LIST_SET, MAP_DNAT),
     ];
-    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, nfgen, &attrs);
+    message(
+        &mut out,
+        ty,
+        NLM_F_REQUEST | NLM_F_DUMP,
+        seq,
+        ELEMENTS,
+        &attrs,
+    );
     out
 }
 
@@ -465,13 +469,9 @@ mod tests {
             string(NFTA_SET_ELEM_LIST_SET, set),
             Attr::Nested(NFTA_SET_ELEM_LIST_ELEMENTS, list),
         ];
-        let nfgen = NfGen {
-            family: NFPROTO_IPV4,
-            res_id: 0,
-        };
         let mut out = Vec::new();
         let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
-        message(&mut out, ty, NLM_F_MULTI, 9, nfgen, &attrs);
+        message(&mut out, ty, NLM_F_MULTI, 9, ELEMENTS, &attrs);
         out
     }
 

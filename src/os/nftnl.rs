@@ -11,7 +11,7 @@ use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 
 use crate::nat::Change;
 use crate::netfilter::nlmsg::{self, DnatElem};
-use crate::netfilter::{Setup, rulemsg};
+use crate::netfilter::{Dump, Setup, rulemsg};
 
 struct NfSock {
     s: Socket,
@@ -156,41 +156,55 @@ pub fn install_queue_rules(s: &Setup) -> Result<(), String> {
     exchange(&sock, &bytes, 1, &mut buf)
 }
 
+/// Datagrams a dump may take: at 10 000 calls the one of `gre_dnat` takes
+/// about 60 (the kernel fills each up to the 32 KiB read).
+const MAX_DUMP_DATAGRAMS: usize = 4096;
+
+/// Send a dump `request` on `sock` and read every datagram of the answer
+/// with `read`: the items, or the kernel's error (a negative errno).
+fn dump<T>(
+    sock: &Socket,
+    request: &[u8],
+    read: impl Fn(&[u8]) -> Dump<T>,
+) -> Result<Result<Vec<T>, i32>, String> {
+    // A dump's datagrams are as large as the reads that take them, up to
+    // 32 KiB: one larger read never sees a datagram cut. The kernel fills
+    // the first before send returns and each next one as one is read.
+    let mut buf = vec![0; 64 * 1024];
+    let kernel = netlink_sys::SocketAddr::new(0, 0);
+    sock.send_to(request, &kernel, 0)
+        .map_err(|e| format!("dump not sent: {e}"))?;
+    let mut items = Vec::new();
+    for _ in 0..MAX_DUMP_DATAGRAMS {
+        let n = sock
+            .recv(&mut &mut buf[..], 0)
+            .map_err(|e| format!("dump: {e}"))?;
+        let d = read(&buf[..n]);
+        items.extend(d.items);
+        if let Some(code) = d.error {
+            return Ok(Err(code));
+        }
+        if d.done {
+            return Ok(Ok(items));
+        }
+    }
+    Err(format!("dump: no end after {MAX_DUMP_DATAGRAMS} datagrams"))
+}
+
 /// Whether each queue chain holds exactly its one NFQUEUE rule, with the
 /// right queue; false when a chain or the table is gone.
 pub fn queue_rules_present(s: &Setup) -> Result<bool, String> {
     let sock = request_socket()?;
-    let mut buf = vec![0; 16 * 1024];
-    let kernel = netlink_sys::SocketAddr::new(0, 0);
     for (chain, queue) in queue_rules(s) {
-        sock.send_to(&rulemsg::dump_request(chain, request_seq()), &kernel, 0)
-            .map_err(|e| format!("rule dump not sent: {e}"))?;
-        let mut rules = Vec::new();
-        // The kernel fills the first datagram before send returns and the
-        // next ones as they are read; a chain of one rule needs one.
-        for _ in 0..16 {
-            let n = sock
-                .recv(&mut &mut buf[..], 0)
-                .map_err(|e| format!("rule dump of {chain}: {e}"))?;
-            let d = rulemsg::dumped(&buf[..n]);
-            rules.extend(d.items);
-            if d.error.is_some() {
-                return Ok(false);
-            }
-            if d.done {
-                break;
-            }
-        }
-        if rules != [(chain.to_string(), Some(queue))] {
+        let request = rulemsg::dump_request(chain, request_seq());
+        let rules =
+            dump(&sock, &request, rulemsg::dumped).map_err(|e| format!("rules of {chain}: {e}"))?;
+        if rules.ok().as_deref() != Some(&[(chain.to_string(), Some(queue))][..]) {
             return Ok(false);
         }
     }
     Ok(true)
 }
-
-/// Datagrams a dump of `gre_dnat` may take: at 10 000 calls it takes
-/// about 60 (the kernel fills each up to the 32 KiB read).
-const MAX_DUMP_DATAGRAMS: usize = 4096;
 
 /// Every `gre_dnat` element, dumped over a socket of its own (none when
 /// the table or map is gone); None when the helper's own socket is turned
@@ -204,35 +218,14 @@ pub fn dnat_elements() -> Option<Result<Vec<DnatElem>, String>> {
 
 fn dump_dnat() -> Result<Vec<DnatElem>, String> {
     let sock = request_socket()?;
-    // A dump's datagrams are as large as the reads that take them, up to
-    // 32 KiB: one larger read never sees a datagram cut.
-    let mut buf = vec![0; 64 * 1024];
-    let kernel = netlink_sys::SocketAddr::new(0, 0);
-    sock.send_to(&nlmsg::dnat_dump_request(request_seq()), &kernel, 0)
-        .map_err(|e| format!("element dump not sent: {e}"))?;
-    let mut elems = Vec::new();
-    for _ in 0..MAX_DUMP_DATAGRAMS {
-        let n = sock
-            .recv(&mut &mut buf[..], 0)
-            .map_err(|e| format!("element dump: {e}"))?;
-        let d = nlmsg::dnat_dumped(&buf[..n]);
-        elems.extend(d.items);
-        match d.error {
-            // The table or the map is gone (a ruleset flush): no calls in it.
-            Some(code) if code == -libc::ENOENT => return Ok(Vec::new()),
-            Some(code) => {
-                return Err(format!(
-                    "element dump: {}",
-                    std::io::Error::from_raw_os_error(-code)
-                ));
-            }
-            None => {}
-        }
-        if d.done {
-            return Ok(elems);
-        }
+    let request = nlmsg::dnat_dump_request(request_seq());
+    match dump(&sock, &request, nlmsg::dnat_dumped).map_err(|e| format!("elements {e}"))? {
+        Ok(elems) => Ok(elems),
+        // The table or the map is gone (a ruleset flush): no calls in it.
+        Err(code) if code == -libc::ENOENT => Ok(Vec::new()),
+        Err(code) => Err(format!(
+            "element dump: {}",
+            std::io::Error::from_raw_os_error(-code)
+        )),
     }
-    Err(format!(
-        "element dump: no end after {MAX_DUMP_DATAGRAMS} datagrams"
-    ))
 }
