@@ -29,7 +29,8 @@
 #       (--data-path kernel) dials our server of (a): a ping and a download
 #   (d) two pptp-linux + pppd clients (VMs "c1", "c2") on a LAN behind a
 #       router namespace running `pptp-passthrough helper` reach pptpd (VM
-#       "s") at the same time
+#       "s") at the same time; both calls ping both ways before either
+#       downloads, so that no download crowds out a ping
 #
 # Namespaces: <P>-net (the "internet": bridge 198.51.100.1/24, our server at
 # 198.51.100.10 and 2001:db8:ffff::1 behind it, VMs s=.20 and a=.30,
@@ -275,11 +276,15 @@ res() { echo "INTEROP-RESULT $1 $2 ${3:-}" >/dev/console; }
 # check_ping NAME IP: five pings, all must come back (a reply may take up to
 # 10 s: three TCG VMs share two cores, and a late reply is not a lost one).
 check_ping() {
+    t0=$(date +%T)
     out=$(ping -c 5 -W 10 "$2" 2>&1)
     rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
     rtt=$(echo "$out" | sed -n 's/.*min\/avg\/max = \(.*\)/rtt \1/p')
     if [ "${rx:-0}" -eq 5 ]; then res "$1" PASS "5/5 replies from $2 $rtt"
-    else res "$1" FAIL "${rx:-0}/5 replies from $2"; fi
+    else
+        seqs=$(echo "$out" | sed -n 's/.* seq=\([0-9]*\) .*/\1/p' | tr '\n' ' ')
+        res "$1" FAIL "${rx:-0}/5 replies from $2 (from $t0, answered: ${seqs:-none})"
+    fi
 }
 # check_ping6 NAME LINK-LOCAL IFACE: the same for IPv6, through IFACE.
 check_ping6() {
@@ -363,6 +368,22 @@ case ",$BARRIER," in *",$peer,"*)
     else res "s:$peer barrier" FAIL "not all of $BARRIER came up"; fi
 esac
 check_ping "s:$peer ping-to-client" "$ip"
+# The calls of the barrier ping both ways before any of them downloads: a
+# download fills the queues of the emulated links the pings share, and a ping
+# it crowds out says nothing about PPTP. The client says its pings are done
+# at /pinged; this call is quiet once both ways are.
+case ",$BARRIER," in *",$peer,"*)
+    wait_url "http://$ip:8080/pinged" 90 || echo "INTEROP-INFO $VM $peer did not say its pings were done"
+    touch "/www/quiet/$peer"
+    n=0
+    while [ "$n" -lt 90 ]; do
+        ok=1
+        for p in $(echo "$BARRIER" | tr , ' '); do [ -e "/www/quiet/$p" ] || ok=0; done
+        [ "$ok" = 1 ] && break
+        sleep 1; n=$((n + 1))
+    done
+    [ "$ok" = 1 ] || echo "INTEROP-INFO $VM not every call of $BARRIER finished its pings"
+esac
 check_download "s:$peer download-from-client" "$ip"
 touch "/www/done/$peer"
 # Keep data flowing to the FLOOD client while it hangs up, as a busy server
@@ -503,7 +524,7 @@ mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts
 mount -t devpts -o ptmxmode=666 devpts /dev/pts
 mount -t tmpfs tmp /tmp
-mkdir -p /www/up /www/done /www/down
+mkdir -p /www/up /www/quiet /www/done /www/down
 exec </dev/null >/dev/console 2>&1
 . /etc/interop-lib.sh
 {
@@ -526,7 +547,10 @@ ip addr add "$ADDR" dev eth0
 ip route add default via "$GW"
 syslogd -O /var/log/messages
 sleep 0.2
-tail -F /var/log/messages 2>/dev/null &
+# Whole lines, one write each: tail writes what it has read, a line in
+# pieces at times, and an INTEROP- line another process writes meanwhile
+# would land in the middle of it, where no check finds it.
+tail -F /var/log/messages 2>/dev/null | while IFS= read -r l; do printf '%s\n' "$l"; done &
 head -c $((BLOBKB * 1024)) /dev/urandom >/www/blob
 sha256sum /www/blob | cut -d' ' -f1 >/www/blob.sha256
 httpd -p 8080 -h /www
@@ -574,7 +598,8 @@ kernel)
         done
     ) &
     watcher=$!
-    pptp-passthrough client connect "$SERVER" --user kc --password-file /etc/kc.pass \
+    # At debug: its PPP state changes and dropped frames, for the post-mortem.
+    RUST_LOG=debug pptp-passthrough client connect "$SERVER" --user kc --password-file /etc/kc.pass \
         --tun pptpk0 --timeout 60 --data-path kernel --socket /run/kc.sock \
         </dev/null >/tmp/kc.out 2>&1 &
     kc=$!
@@ -593,9 +618,9 @@ kernel)
     else
         res "k client-connect" FAIL "no 'connected:' line: $(tail -n 3 /tmp/kc.out | tr '\n' ';')"
     fi
-    # For the post-mortem: what our client here warned of, and what the
-    # kernel's PPP said.
-    grep -E 'WARN|ERROR' /tmp/kc.out | head -n 5
+    # For the post-mortem (the console is shown only when a check fails):
+    # our client's log here, and what the kernel's PPP said.
+    tail -n 200 /tmp/kc.out
     dmesg | grep -iE 'ppp|mppe' | tail -n 5
     kill "$kc"
     n=0
@@ -669,6 +694,12 @@ client)
             else res "$VM slaac" FAIL "no global address on ppp0: $(ip -6 addr show dev ppp0 | tr '\n' ';')"; fi
         else res "$VM ipv6cp" FAIL "IPV6CP did not come up"; fi
     fi
+    # The calls of the barrier download only once all their pings, both
+    # ways, are done (the pptpd VM's serve-peer says so at /quiet/CALL).
+    touch /www/pinged
+    for p in $(echo "$WAITFOR" | tr , ' '); do
+        wait_url "http://$rip:8080/quiet/$p" 90 || echo "INTEROP-INFO $VM $p did not finish its pings"
+    done
     check_download "$VM download-from-server" "$rip"
     if wait_url "http://$rip:8080/done/$PPPUSER" 150; then
         res "$VM server-side-done" PASS "the server finished its checks"
@@ -1517,7 +1548,9 @@ fi
 
 # ---------------------------------------------------------------- summary
 for vm in s a r k c1 c2; do tr -d '\r' <"$W/console-$vm.log" >"$W/console-$vm.txt" 2>/dev/null || true; done
-grep -ahE '^INTEROP-RESULT ' "$W"/console-*.txt "$HOSTRES" | sort -u >"$W/all-results"
+# (A result line is taken wherever it starts: a kernel message on the
+# console may still come before it on the same line.)
+grep -ahoE 'INTEROP-RESULT .*' "$W"/console-*.txt "$HOSTRES" | sort -u >"$W/all-results"
 scenario() { # title regex
     local line status
     echo "  $1"
