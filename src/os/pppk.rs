@@ -227,11 +227,28 @@ impl KernelCall {
     /// the kernel could not decrypt (the sign to ask for a reset). A frame
     /// longer than `buf` is dropped by the kernel and skipped here, so
     /// [`FRAME_BUF`] bytes a session are enough.
+    ///
+    /// The channel's frames go first. The kernel queues each frame the
+    /// peer sent on the channel (LCP, authentication) or the unit (the
+    /// rest) as it comes, so whatever the channel holds came before what
+    /// the unit holds now; taken the other way, the peer's IPCP and CCP
+    /// Configure-Requests sent right behind its CHAP Success would reach
+    /// the session before the Success, be discarded (RFC 1661 §3.5: no
+    /// NCP during the Authentication phase) and come again only after the peer's
+    /// restart timer, 3 s later.
     pub async fn recv(&self, buf: &mut [u8]) -> Result<usize, OsError> {
         loop {
             let r = tokio::select! {
-                g = self.unit.readable() => g?.try_io(|f| f.get_ref().read(buf)),
+                biased;
                 g = self.chan.readable() => g?.try_io(|f| f.get_ref().read(buf)),
+                g = self.unit.readable() => match self.chan.get_ref().read(buf) {
+                    // The channel got a frame since it was last polled.
+                    Ok(n) => Ok(Ok(n)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        g?.try_io(|f| f.get_ref().read(buf))
+                    }
+                    Err(e) => Ok(Err(e)),
+                },
             };
             match r {
                 Ok(Ok(n)) => return Ok(n),
