@@ -1,7 +1,8 @@
 //! Hostile PPTP traffic for the end-to-end tests (not shipped): garbage and
 //! lying control messages, call-request bursts, RST storms, silent
 //! connections, SCCRQ floods and GRE floods. Every mode is bounded in count
-//! and time. Prints one JSON line: what was sent and what came back.
+//! and time. Prints one JSON line: what was sent and what came back (for
+//! `ocrq-burst`, also what the call replies told the caller).
 //!
 //! `hostile MODE --to IP [--count N] [--secs S] [--bind IP] [--hold S] [--key ID]
 //! [--per-conn K] [--hosts H]`
@@ -114,10 +115,53 @@ fn drain(s: &mut TcpStream) -> usize {
     n
 }
 
+/// The Outgoing-Call-Replies of one burst, by what they told the caller.
+#[derive(Default)]
+struct Replies {
+    /// Result 1 (connected), to one of the burst's Call IDs.
+    connected: u64,
+    /// Result 2 with error 4 (General Error, No-Resource), to one of them.
+    no_resource: u64,
+    /// Anything else: another result, or a Call ID the burst never sent
+    /// (a refusal that came back as Call ID 0 leaves its caller waiting).
+    unmatched: u64,
+}
+
+impl Replies {
+    /// Tally the replies in `bytes` (the control stream after the SCCRP)
+    /// to requests with Call IDs 1 to `n`.
+    fn tally(&mut self, mut bytes: &[u8], n: u32) {
+        while let Some(len) = bytes
+            .get(..2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        {
+            let Some(m) = bytes.get(..len.max(1)) else {
+                break;
+            };
+            bytes = &bytes[len.max(1)..];
+            let Ok(Message::OutgoingCallReply(r)) = Message::parse(m) else {
+                self.unmatched += 1;
+                continue;
+            };
+            let ours = (1..=n.min(65535)).contains(&u32::from(r.peer_call_id));
+            match (ours, r.result, r.error) {
+                (true, 1, _) => self.connected += 1,
+                (true, 2, 4) => self.no_resource += 1,
+                _ => self.unmatched += 1,
+            }
+        }
+    }
+}
+
 /// One connection: SCCRQ, then `n` call requests (Call IDs 1 to `n`) in
 /// one write, their replies read as they come. Returns the connection
-/// (held open by the caller), the requests sent and the bytes back.
-fn burst(bind: Option<Ipv4Addr>, to: Ipv4Addr, n: u32) -> std::io::Result<(TcpStream, u64, usize)> {
+/// (held open by the caller), the requests sent, the bytes back and what
+/// the replies said.
+fn burst(
+    bind: Option<Ipv4Addr>,
+    to: Ipv4Addr,
+    n: u32,
+) -> std::io::Result<(TcpStream, u64, usize, Replies)> {
     let mut s = connect_from(bind, to)?;
     let mut m = sccrq();
     for i in 0..n {
@@ -133,10 +177,10 @@ fn burst(bind: Option<Ipv4Addr>, to: Ipv4Addr, n: u32) -> std::io::Result<(TcpSt
     s.set_read_timeout(Some(Duration::from_secs(2)))?;
     // Every reply is 32 bytes (OCRP) after the 156-byte SCCRP.
     let want = 156 + 32 * n as usize;
-    let (mut back, mut buf) = (0, [0u8; 65536]);
-    while back < want {
+    let (mut got, mut buf) = (Vec::new(), [0u8; 65536]);
+    while got.len() < want {
         match s.read(&mut buf) {
-            Ok(k) if k > 0 => back += k,
+            Ok(k) if k > 0 => got.extend_from_slice(&buf[..k]),
             _ => break,
         }
     }
@@ -145,7 +189,9 @@ fn burst(bind: Option<Ipv4Addr>, to: Ipv4Addr, n: u32) -> std::io::Result<(TcpSt
     } else {
         0
     };
-    Ok((s, sent, back))
+    let mut replies = Replies::default();
+    replies.tally(got.get(156..).unwrap_or_default(), n);
+    Ok((s, sent, got.len(), replies))
 }
 
 fn main() {
@@ -153,6 +199,7 @@ fn main() {
     let deadline = Instant::now() + Duration::from_secs(a.secs);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut sent, mut errors, mut back) = (0u64, 0u64, 0usize);
+    let mut replies = Replies::default();
     let mut held = Vec::new();
     match a.mode.as_str() {
         // Garbage, truncated messages, lying lengths, wrong magic, messages
@@ -225,9 +272,12 @@ fn main() {
             let mut streams = Vec::new();
             for w in workers {
                 match w.join() {
-                    Ok(Ok((s, n, k))) => {
+                    Ok(Ok((s, n, k, r))) => {
                         sent += n;
                         back += k;
+                        replies.connected += r.connected;
+                        replies.no_resource += r.no_resource;
+                        replies.unmatched += r.unmatched;
                         streams.push(s);
                     }
                     _ => errors += 1,
@@ -313,8 +363,14 @@ fn main() {
             std::process::exit(2);
         }
     }
+    let Replies {
+        connected,
+        no_resource,
+        unmatched,
+    } = replies;
     println!(
-        "{{\"mode\":\"{}\",\"sent\":{sent},\"errors\":{errors},\"bytes_back\":{back}}}",
+        "{{\"mode\":\"{}\",\"sent\":{sent},\"errors\":{errors},\"bytes_back\":{back},\
+         \"connected\":{connected},\"no_resource\":{no_resource},\"unmatched\":{unmatched}}}",
         a.mode
     );
 }

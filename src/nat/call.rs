@@ -2,6 +2,7 @@
 //! them: the Call ID rewrites (from `rules`) and the data-path mappings the
 //! kernel needs (RFC 2637 §2.7-§2.16 for who sends which message).
 
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;
 
@@ -14,10 +15,18 @@ use crate::wire::pptp::{ControlType, Header};
 const RESULT_GENERAL_ERROR: u8 = 2;
 const ERROR_NO_RESOURCE: u8 = 4;
 
-/// Calls one control connection may hold, refused ones included (a refused
-/// call waits for its reply to be rewritten back). A client holds one call
-/// per connection; past this bound a request is refused without an entry.
+/// Calls one control connection may hold. A client holds one call per
+/// connection; past this bound a request is refused.
 pub const MAX_CALLS_PER_CONN: usize = 64;
+
+/// Refused requests of one connection that wait for their reply. Each
+/// went out with Call ID 0, and a reply names its request only by that ID
+/// (§2.8), so the replies are matched to them in the order they were sent
+/// (a control connection is one ordered stream, and a PAC answers its
+/// requests in order). Past this bound the oldest is forgotten: its reply
+/// goes to the next, which is refused the same way, and the oldest's
+/// client is never told.
+pub const MAX_REFUSED_PER_CONN: usize = 64;
 
 /// What the kernel needs to carry one call's GRE: inbound GRE from `remote`
 /// with `public_cid` goes to `lan` with its Call ID set back to `lan_cid`;
@@ -93,7 +102,7 @@ pub enum CallState {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub lan_cid: u16,
-    /// 0 when no public ID was free: the call is being refused.
+    /// Never 0: a refused request holds no call (see [`Calls::refused`]).
     pub public_cid: u16,
     pub peer_cid: Option<u16>,
     pub state: CallState,
@@ -111,6 +120,9 @@ pub struct Calls {
     pub lan: SocketAddrV4,
     pub remote: SocketAddrV4,
     pub list: Vec<Call>,
+    /// LAN Call IDs of refused requests, oldest first, until their replies
+    /// come back ([`MAX_REFUSED_PER_CONN`]).
+    refused: VecDeque<u16>,
 }
 
 /// Context the message handler needs from the tracker.
@@ -154,6 +166,7 @@ impl Calls {
             lan,
             remote,
             list: Vec::new(),
+            refused: VecDeque::new(),
         }
     }
 
@@ -168,8 +181,12 @@ impl Calls {
         })
     }
 
-    /// A public ID for the LAN side's call `own` (its own when free).
+    /// A public ID for the LAN side's call `own` (its own when free), or 0
+    /// when the call is refused.
     fn alloc(&self, cx: &mut Ctx, own: u16) -> u16 {
+        if self.full(cx) {
+            return 0;
+        }
         let owner = Owner::Lan(*self.lan.ip());
         match cx
             .alloc
@@ -208,6 +225,15 @@ impl Calls {
             );
         }
         full
+    }
+
+    /// A request of the LAN side's call `own` went out refused (Call ID 0):
+    /// its reply is to be rewritten back to `own`.
+    fn refuse(&mut self, own: u16) {
+        if self.refused.len() >= MAX_REFUSED_PER_CONN {
+            self.refused.pop_front();
+        }
+        self.refused.push_back(own);
     }
 
     /// Remove call `i`, its mapping and its public ID.
@@ -296,37 +322,39 @@ impl Calls {
                 if let Some((i, _)) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx); // the host reused the ID: the old call is gone
                 }
-                if self.full(cx) {
-                    patches.push((off, [0, 0]));
+                let public = self.alloc(cx, own);
+                patches.push((off, public.to_be_bytes()));
+                if public == 0 {
+                    self.refuse(own);
                     return patches;
                 }
-                let public = self.alloc(cx, own);
                 let call = Call {
                     lan_cid: own,
                     public_cid: public,
                     peer_cid: None,
                     state: CallState::Requested,
                     since: cx.now,
-                    expected: public != 0,
+                    expected: true,
                     mapped: false,
                 };
-                if call.expected {
-                    cx.changes.push(Change::Expect(self.expect_mapping(&call)));
-                }
+                cx.changes.push(Change::Expect(self.expect_mapping(&call)));
                 self.list.push(call);
-                patches.push((off, public.to_be_bytes()));
             }
             // The outside peer answers our request: own ID @12, ours @14.
             (Pns, Dir::Inbound, OutgoingCallReply) | (Pac, Dir::Inbound, IncomingCallReply) => {
                 // The sender's own Call ID @12, the result @16 (§2.8, §2.10).
                 let (peer, public, result) = (u16_at(msg, 12), val, u8_at(msg, 16));
                 let want = |c: &Call| c.state == CallState::Requested && c.public_cid == public;
-                if let Some((i, c)) = self.find(want) {
-                    patches.push((off, c.lan_cid.to_be_bytes()));
-                    if public == 0 {
+                if public == 0 {
+                    // The reply to the oldest refused request: whatever
+                    // the peer said, the call has no public ID.
+                    if let Some(own) = self.refused.pop_front() {
+                        patches.push((off, own.to_be_bytes()));
                         patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));
-                        self.list.remove(i);
-                    } else if result == 1 {
+                    }
+                } else if let Some((i, c)) = self.find(want) {
+                    patches.push((off, c.lan_cid.to_be_bytes()));
+                    if result == 1 {
                         self.set_state(i, CallState::Established);
                         self.map(i, peer, cx);
                     } else {
@@ -341,11 +369,7 @@ impl Calls {
                 if let Some((i, _)) = self.find(|c| c.lan_cid == own) {
                     self.end(i, cx);
                 }
-                let public = if self.full(cx) {
-                    0
-                } else {
-                    self.alloc(cx, own)
-                };
+                let public = self.alloc(cx, own);
                 patches.push((off, public.to_be_bytes()));
                 if public == 0 {
                     patches.push((16, [RESULT_GENERAL_ERROR, ERROR_NO_RESOURCE]));

@@ -67,6 +67,10 @@ fn helper_survives_garbage_bursts_and_rst_storms_and_keeps_other_calls() {
         &[&["rst-storm", "--count", "300"][..], &from].concat(),
     );
     eprintln!("hostile: {g} {b} {r}; helper RSS {} KiB", rss_kib(pid));
+    // The burst's connection holds its 64 calls. (Its refusals outrun
+    // their replies by far more than the 64 that wait per connection, so
+    // most replies come back to Call ID 0: the bound at work.)
+    assert_eq!(b["connected"], 64, "{b}");
     assert!(lab.helper_alive(), "the helper died");
     assert!(rss_kib(pid) < 64 * 1024, "helper RSS {} KiB", rss_kib(pid));
     let report = parse_report(&legit.wait_with_output().unwrap());
@@ -89,6 +93,34 @@ fn helper_survives_garbage_bursts_and_rst_storms_and_keeps_other_calls() {
     assert!(n > 0, "no helper log lines found: has the module moved?");
     assert!(n < 200, "{n} helper log lines for 10 600 hostile messages");
     assert!(log.contains("suppressed"), "no summary of suppressed lines");
+}
+
+/// A connection's requests past its 64 calls are refused, and each is told
+/// so under its own Call ID (General Error, No-Resource), in order, though
+/// the server accepted it: the client gives up at once instead of waiting
+/// for a reply that names Call ID 0.
+#[test]
+fn requests_past_a_connections_limit_are_told_they_are_refused() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    let lan = lab.ns("lan");
+    let b = hostile(
+        &lan,
+        &[
+            "ocrq-burst",
+            "--count",
+            "80",
+            "--to",
+            SERVER_A,
+            "--bind",
+            "192.168.1.10",
+        ],
+    );
+    assert_eq!(b["sent"], 80, "{b}");
+    assert_eq!(b["connected"], 64, "{b}");
+    assert_eq!(b["no_resource"], 16, "{b}");
+    assert_eq!(b["unmatched"], 0, "{b}");
 }
 
 fn server_config(lab: &Lab, dir: &std::path::Path) -> String {

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::alloc::{MAX_LIVE_PER_HOST, MAX_RESTING_PER_HOST};
-use super::call::MAX_CALLS_PER_CONN;
+use super::call::{MAX_CALLS_PER_CONN, MAX_REFUSED_PER_CONN};
 use super::*;
 
 #[test]
@@ -305,6 +305,65 @@ fn exhaustion_refuses_the_call_cleanly() {
     assert_eq!((b[16], b[17]), (2, 4), "General Error / No-Resource");
     assert!(o.changes.is_empty());
     assert_eq!(shared.borrow().stats.refused_exhausted, 1);
+}
+
+/// A connection that holds the most calls allowed: each request beyond is
+/// refused, and each reply (Call ID 0 at the peer's) goes back to its own
+/// request's Call ID, in order, as General Error / No-Resource, whatever
+/// the server said: the client is told at once instead of timing out.
+#[test]
+fn a_full_connection_tells_each_refused_request() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let n = MAX_CALLS_PER_CONN as u32;
+    let got = ocrq_burst(&mut t, &mut c, now, n + 3, |i| i as u16 + 1);
+    assert!(got[..n as usize].iter().all(|&id| id != 0));
+    assert_eq!(got[n as usize..], [0, 0, 0], "beyond the bound: refused");
+    // The server answers the three in order; the second it even accepts.
+    for (k, result) in [(0u16, 0x0200), (1, 0x0100), (2, 0x0300)] {
+        let (o, b) = c.send(
+            &mut t,
+            now,
+            Inbound,
+            &msg(OutgoingCallReply, &[(12, 500 + k), (14, 0), (16, result)]),
+        );
+        assert_eq!(u16_at(&b, 14), n as u16 + 1 + k, "reply {k}");
+        assert_eq!((b[16], b[17]), (2, 4), "General Error / No-Resource");
+        assert!(o.changes.is_empty(), "a refused call maps nothing");
+    }
+    // Told once each: another reply naming Call ID 0 passes unchanged.
+    let stray = msg(OutgoingCallReply, &[(12, 600), (14, 0), (16, 0x0100)]);
+    let (_, b) = c.send(&mut t, now, Inbound, &stray);
+    assert_eq!(b, stray);
+    assert_eq!(t.calls(now).len(), MAX_CALLS_PER_CONN);
+}
+
+/// Refused requests waiting for their replies are bounded per connection:
+/// past the bound the oldest is forgotten, and the replies go to the
+/// newest ones, in order.
+#[test]
+fn refused_requests_waiting_for_replies_are_bounded() {
+    let now = Instant::now();
+    let mut t = tracker();
+    let mut c = Conn::new(lan(10, 40000), srv(1723));
+    let full = MAX_CALLS_PER_CONN as u32;
+    let over = MAX_REFUSED_PER_CONN as u32 + 10;
+    let got = ocrq_burst(&mut t, &mut c, now, full + over, |i| i as u16 + 1);
+    assert!(got[full as usize..].iter().all(|&id| id == 0));
+    let mut told = Vec::new();
+    for k in 0..over {
+        let r = msg(
+            OutgoingCallReply,
+            &[(12, 700 + k as u16), (14, 0), (16, 0x0100)],
+        );
+        let (_, b) = c.send(&mut t, now, Inbound, &r);
+        if b != r {
+            told.push(u16_at(&b, 14));
+        }
+    }
+    let newest: Vec<u16> = (full + 10 + 1..=full + over).map(|i| i as u16).collect();
+    assert_eq!(told, newest);
 }
 
 /// The attack: one connection sends request after request with the same
