@@ -355,16 +355,20 @@ cat >"$R/etc/ppp/serve-peer" <<'EOF'
 . /etc/interop.env
 . /etc/interop-lib.sh
 peer=$1 ip=$2
-echo "$ip" >"/www/up/$peer"
-case ",$BARRIER," in *",$peer,"*)
-    n=0 ok=0
-    while [ "$n" -lt 150 ]; do
+# every_call DIR SECONDS: until every call of the barrier has a file in DIR.
+every_call() {
+    n=0
+    while [ "$n" -lt "$2" ]; do
         ok=1
-        for p in $(echo "$BARRIER" | tr , ' '); do [ -e "/www/up/$p" ] || ok=0; done
-        [ "$ok" = 1 ] && break
+        for p in $(echo "$BARRIER" | tr , ' '); do [ -e "$1/$p" ] || ok=0; done
+        [ "$ok" = 1 ] && return 0
         sleep 1; n=$((n + 1))
     done
-    if [ "$ok" = 1 ]; then res "s:$peer barrier" PASS "calls of $BARRIER all up at once"
+    return 1
+}
+echo "$ip" >"/www/up/$peer"
+case ",$BARRIER," in *",$peer,"*)
+    if every_call /www/up 150; then res "s:$peer barrier" PASS "calls of $BARRIER all up at once"
     else res "s:$peer barrier" FAIL "not all of $BARRIER came up"; fi
 esac
 check_ping "s:$peer ping-to-client" "$ip"
@@ -375,14 +379,7 @@ check_ping "s:$peer ping-to-client" "$ip"
 case ",$BARRIER," in *",$peer,"*)
     wait_url "http://$ip:8080/pinged" 90 || echo "INTEROP-INFO $VM $peer did not say its pings were done"
     touch "/www/quiet/$peer"
-    n=0
-    while [ "$n" -lt 90 ]; do
-        ok=1
-        for p in $(echo "$BARRIER" | tr , ' '); do [ -e "/www/quiet/$p" ] || ok=0; done
-        [ "$ok" = 1 ] && break
-        sleep 1; n=$((n + 1))
-    done
-    [ "$ok" = 1 ] || echo "INTEROP-INFO $VM not every call of $BARRIER finished its pings"
+    every_call /www/quiet 90 || echo "INTEROP-INFO $VM not every call of $BARRIER finished its pings"
 esac
 check_download "s:$peer download-from-client" "$ip"
 touch "/www/done/$peer"
