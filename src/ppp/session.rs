@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::auth::{
     AuthConfig, AuthError, AuthMethod, Authenticator, Credentials, Peer, Rng, Verdict,
@@ -222,6 +222,16 @@ struct Mppe {
     last_reset: Option<Instant>,
 }
 
+/// How long a server's LCP waits for the peer's first packet before it
+/// starts on its own. The call's GRE reaches a PNS only once the PNS has
+/// read our Outgoing-Call-Reply (RFC 2637 §2.8): one on Linux's kernel
+/// data path can bind its PPTP socket only then, and a Configure-Request
+/// sent with the reply would be lost there, to be sent again only when
+/// the restart timer runs out (3 s). So the link counts as up (the Up
+/// event, RFC 1661 §4.1) when the peer's first LCP packet arrives, or
+/// after this wait for a peer that waits for us.
+pub const SERVER_LCP_WAIT: Duration = Duration::from_secs(1);
+
 /// One PPP link.
 pub struct Session {
     role: Role,
@@ -251,6 +261,9 @@ pub struct Session {
     /// A Terminate-Request arrived while LCP was negotiating (it keeps
     /// trying, RFC 1661 §4.1 RTR): the reason if it then gives up.
     terminate_seen: Option<Phase>,
+    /// A server's LCP is not up yet: until the peer's first LCP packet,
+    /// or this instant ([`SERVER_LCP_WAIT`]).
+    lcp_wait: Option<Instant>,
     out: VecDeque<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     ip_in: VecDeque<Vec<u8>>,
@@ -323,14 +336,26 @@ impl Session {
             up: false,
             reason: None,
             terminate_seen: None,
+            lcp_wait: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
             ip_in: VecDeque::new(),
         };
         s.lcp.open(now);
-        s.lcp.up(now);
+        match role {
+            Role::Client => s.lcp.up(now),
+            Role::Server => s.lcp_wait = Some(now + SERVER_LCP_WAIT),
+        }
         s.pump(now);
         s
+    }
+
+    /// The server's LCP starts (the Up event): the peer has spoken, or
+    /// [`SERVER_LCP_WAIT`] is over.
+    fn lcp_start(&mut self, now: Instant) {
+        if self.lcp_wait.take().is_some() {
+            self.lcp.up(now);
+        }
     }
 
     /// The MPPE start keys of both directions, once authentication gave
@@ -385,6 +410,7 @@ impl Session {
             return None;
         }
         [
+            self.lcp_wait,
             self.lcp.poll_timeout(),
             self.authenticator
                 .as_ref()
@@ -404,6 +430,9 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.phase == Phase::Dead {
             return;
+        }
+        if self.lcp_wait.is_some_and(|t| t <= now) {
+            self.lcp_start(now);
         }
         self.lcp.handle_timeout(now);
         if let Some(a) = &mut self.authenticator {

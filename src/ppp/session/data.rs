@@ -49,6 +49,7 @@ impl Session {
 
     fn dispatch(&mut self, now: Instant, protocol: Protocol, payload: &[u8]) {
         if protocol == Protocol::LCP {
+            self.lcp_start(now);
             let before = self.lcp.state();
             if let Err(e) = self.lcp.handle_packet(now, payload) {
                 tracing::debug!("malformed LCP packet dropped: {e}");

@@ -296,3 +296,51 @@ fn session_can_move_between_threads() {
     fn send<T: Send>() {}
     send::<Session>();
 }
+
+/// The LCP packets a session has queued, as (code, identifier).
+fn lcp_sent(s: &mut Session) -> Vec<(u8, u8)> {
+    std::iter::from_fn(|| s.poll_transmit())
+        .filter_map(|f| {
+            let f = Frame::parse(&f).ok()?;
+            (f.protocol == Protocol::LCP).then(|| (f.payload[0], f.payload[1]))
+        })
+        .collect()
+}
+
+/// A server says nothing until the peer's first LCP packet (its first
+/// Configure-Request would be lost on a PNS that binds its GRE only
+/// after the Outgoing-Call-Reply), then answers it and sends its own at
+/// once; a peer that says nothing gets the server's request after
+/// `SERVER_LCP_WAIT`, and the restart timer's retries from there.
+#[test]
+fn a_server_starts_lcp_when_the_peer_speaks_or_after_its_wait() {
+    let t0 = Instant::now();
+    let cfg = || server_cfg(AuthMethod::MsChapV2, None);
+    let mut s = Session::server(cfg(), t0, rng(1), credentials());
+    assert!(
+        lcp_sent(&mut s).is_empty(),
+        "nothing before the peer speaks"
+    );
+    assert_eq!(s.poll_timeout(), Some(t0 + SERVER_LCP_WAIT));
+    // The peer's Configure-Request (no options) 10 ms later.
+    let now = t0 + Duration::from_millis(10);
+    s.handle_frame(now, &[0xff, 0x03, 0xc0, 0x21, 1, 7, 0, 4]);
+    let sent = lcp_sent(&mut s);
+    assert!(
+        sent.iter().any(|&(code, _)| code == 1),
+        "its own request: {sent:?}"
+    );
+    assert!(sent.contains(&(2, 7)), "the peer's request acked: {sent:?}");
+
+    let mut quiet = Session::server(cfg(), t0, rng(2), credentials());
+    quiet.handle_timeout(t0 + SERVER_LCP_WAIT - Duration::from_millis(1));
+    assert!(lcp_sent(&mut quiet).is_empty());
+    quiet.handle_timeout(t0 + SERVER_LCP_WAIT);
+    let sent = lcp_sent(&mut quiet);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, 1, "a Configure-Request");
+    assert!(
+        quiet.poll_timeout() > Some(t0 + SERVER_LCP_WAIT),
+        "restart timer armed"
+    );
+}
