@@ -11,7 +11,9 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::time::{Duration, Instant};
 
-use pptp_passthrough::wire::pptp::{Message, OutgoingCallRequest, StartControl, Str64};
+use pptp_passthrough::wire::pptp::{
+    Message, OutgoingCallRequest, Reassembler, StartControl, Str64,
+};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 struct Args {
@@ -128,28 +130,38 @@ struct Replies {
 }
 
 impl Replies {
-    /// Tally the replies in `bytes` (the control stream after the SCCRP)
-    /// to requests with Call IDs 1 to `n`.
-    fn tally(&mut self, mut bytes: &[u8], n: u32) {
-        while let Some(len) = bytes
-            .get(..2)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-        {
-            let Some(m) = bytes.get(..len.max(1)) else {
-                break;
-            };
-            bytes = &bytes[len.max(1)..];
-            let Ok(Message::OutgoingCallReply(r)) = Message::parse(m) else {
-                self.unmatched += 1;
-                continue;
-            };
-            let ours = (1..=n.min(65535)).contains(&u32::from(r.peer_call_id));
-            match (ours, r.result, r.error) {
-                (true, 1, _) => self.connected += 1,
-                (true, 2, 4) => self.no_resource += 1,
-                _ => self.unmatched += 1,
+    /// The replies in the control stream `bytes` to requests with Call IDs
+    /// 1 to `n` (the Start-Control-Connection-Reply is skipped; a stream
+    /// that stops parsing ends the tally as one unmatched reply).
+    fn tally(bytes: &[u8], n: u32) -> Replies {
+        let mut r = Reassembler::new();
+        r.push(bytes);
+        let mut t = Replies::default();
+        while let Some(m) = r.next_message() {
+            match m {
+                Ok(Message::StartControlConnectionReply(_)) => {}
+                Ok(Message::OutgoingCallReply(o)) => {
+                    let ours = (1..=n.min(65535)).contains(&u32::from(o.peer_call_id));
+                    match (ours, o.result, o.error) {
+                        (true, 1, _) => t.connected += 1,
+                        (true, 2, 4) => t.no_resource += 1,
+                        _ => t.unmatched += 1,
+                    }
+                }
+                Ok(_) => t.unmatched += 1,
+                Err(_) => {
+                    t.unmatched += 1;
+                    break;
+                }
             }
         }
+        t
+    }
+
+    fn add(&mut self, o: &Replies) {
+        self.connected += o.connected;
+        self.no_resource += o.no_resource;
+        self.unmatched += o.unmatched;
     }
 }
 
@@ -189,9 +201,7 @@ fn burst(
     } else {
         0
     };
-    let mut replies = Replies::default();
-    replies.tally(got.get(156..).unwrap_or_default(), n);
-    Ok((s, sent, got.len(), replies))
+    Ok((s, sent, got.len(), Replies::tally(&got, n)))
 }
 
 fn main() {
@@ -275,9 +285,7 @@ fn main() {
                     Ok(Ok((s, n, k, r))) => {
                         sent += n;
                         back += k;
-                        replies.connected += r.connected;
-                        replies.no_resource += r.no_resource;
-                        replies.unmatched += r.unmatched;
+                        replies.add(&r);
                         streams.push(s);
                     }
                     _ => errors += 1,

@@ -102,7 +102,8 @@ pub enum CallState {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub lan_cid: u16,
-    /// Never 0: a refused request holds no call (see [`Calls::refused`]).
+    /// Never 0: a refused request holds no call, only its LAN Call ID in
+    /// `Calls::refused`.
     pub public_cid: u16,
     pub peer_cid: Option<u16>,
     pub state: CallState,
@@ -246,10 +247,8 @@ impl Calls {
         } else if c.expected {
             cx.changes.push(Change::Unexpect(self.expect_mapping(&c)));
         }
-        if c.public_cid != 0 {
-            cx.alloc
-                .release(cx.public, *self.remote.ip(), c.public_cid, cx.now);
-        }
+        cx.alloc
+            .release(cx.public, *self.remote.ip(), c.public_cid, cx.now);
     }
 
     /// End every call (Stop-Control-Connection, FIN/RST, idle, address change).
