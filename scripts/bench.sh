@@ -18,8 +18,10 @@
 # GRE_PERF=DIR records each of its runs with `perf record -a -g` there
 # while the packets flow; GRE_WHO picks contenders, among them `iptables`
 # (this helper with its NFQUEUE rules in iptables' `mangle FORWARD`, its
-# fallback where the kernel refuses them in its own table) and `base` (the
-# helper binary BASE_BIN, say a build of an earlier commit, side by side);
+# fallback where the kernel refuses them in its own table), `chain` (the
+# floor and one empty base chain in the forward hook: what any rule set
+# there costs) and `base` (the helper binary BASE_BIN, say a build of an
+# earlier commit, side by side);
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -60,6 +62,7 @@ ROUNDS=${BENCH_ROUNDS:-5} BURST=2000 IPERF_SECS=5 MANY=10000 GRE_SECS=3 LAT_COUN
 SCALE_SESSIONS=${SCALE_SESSIONS:-1000} SCALE_MB=${SCALE_MB:-200}
 GRE_CALLS=${GRE_CALLS:-1 100 1000 10000} GRE_SIZES=${GRE_SIZES:-64 1400} GRE_DIRS=${GRE_DIRS:-in out}
 GRE_WHO=${GRE_WHO:-plain kernel ours raw floor}
+read -ra WHO <<<"$GRE_WHO"
 case " $GRE_WHO " in *" base "*)
     [ -x "${BASE_BIN:-}" ] || { echo "bench: the contender base needs BASE_BIN, an executable helper binary" >&2; exit 2; } ;;
 esac
@@ -209,6 +212,22 @@ table ip bench_floor {
 NFT
 }
 floor_off() { ip netns exec "$RTR" nft delete table ip bench_floor 2>/dev/null || true; }
+# The floor and one empty base chain in the forward hook, where the
+# helper's chain sits: what any rule set there costs every packet.
+chain_on() {
+    floor_on
+    ip netns exec "$RTR" nft -f - <<'NFT'
+table ip bench_chain {
+    chain forward {
+        type filter hook forward priority mangle; policy accept;
+    }
+}
+NFT
+}
+chain_off() {
+    floor_off
+    ip netns exec "$RTR" nft delete table ip bench_chain 2>/dev/null || true
+}
 flush_ct() {
     ip netns exec "$RTR" conntrack -F >/dev/null 2>&1 || true
     ip netns exec "$RTR" conntrack -F expect >/dev/null 2>&1 || true
@@ -306,19 +325,24 @@ if want gre; then
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours raw floor iptables base; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor chain iptables base; do : >"$WORK/gre.$k.$who"; done
                 for r in $(seq "$ROUNDS"); do
-                    for who in $GRE_WHO; do
+                    # Each round starts one contender further on: with
+                    # ROUNDS a multiple of their number, every contender
+                    # runs in every place as often, and whatever drifts
+                    # within a round favours none of them.
+                    shift_by=$(((r - 1) % ${#WHO[@]}))
+                    for who in "${WHO[@]:shift_by}" "${WHO[@]:0:shift_by}"; do
                         flush_ct
                         case $who in
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
-                            raw) GUARD=raw ours_on ;; floor) floor_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
+                            raw) GUARD=raw ours_on ;; floor) floor_on ;; chain) chain_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
                             base) HBIN=$BASE_BIN ours_on ;;
                         esac
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir" \
                             "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}")
                         case $who in
-                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables | base) ours_off ;; floor) floor_off ;;
+                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables | base) ours_off ;; floor) floor_off ;; chain) chain_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
                         hcpu=$(cat "$WORK/gre.hcpu")
@@ -335,6 +359,10 @@ if want gre; then
                 if [ -s "$WORK/gre.$k.iptables" ]; then
                     echo "    paired, the queue rules in iptables over the kernel helper: $(gre_paired "$WORK/gre.$k.iptables" "$WORK/gre.$k.kernel");" \
                         "over the floor: $(gre_paired "$WORK/gre.$k.iptables" "$WORK/gre.$k.floor"); the flow guard over them: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.iptables")"
+                fi
+                if [ -s "$WORK/gre.$k.chain" ]; then
+                    echo "    paired, the floor with an empty forward chain over the floor: $(gre_paired "$WORK/gre.$k.chain" "$WORK/gre.$k.floor");" \
+                        "the flow guard over it: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.chain"); the kernel helper over it: $(gre_paired "$WORK/gre.$k.kernel" "$WORK/gre.$k.chain")"
                 fi
                 if [ -s "$WORK/gre.$k.base" ]; then
                     echo "    paired, the base build over the kernel helper: $(gre_paired "$WORK/gre.$k.base" "$WORK/gre.$k.kernel");" \
@@ -697,8 +725,9 @@ fi
 
 All traffic stays in network namespaces: a LAN host, a router that
 masquerades it behind 203.0.113.2, and an internet side with a PPTP peer at
-198.51.100.10. Contenders are alternated inside each round; the table shows
-medians.
+198.51.100.10. Contenders are alternated inside each round (in the GRE
+section, since 2026-12-05, each round starts one contender further on);
+the table shows medians.
 
 - GRE forwarding: `examples/gregen/` opens N calls between the LAN host
   and a minimal PAC at 198.51.100.12, one control connection per call (the

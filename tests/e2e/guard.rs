@@ -126,11 +126,11 @@ fn gre_of_no_call_leaves_no_conntrack_entry_with_either_guard() {
     assert_eq!(unnated_gre_entries(&lab), 0);
 }
 
-/// Pinned kernel behaviour (README, "Data path"): conntrack's NAT changes
-/// a PPTP GRE key only in a flow with a master connection (one the
-/// kernel's own PPTP helper expected), so a DNAT with a key range, which
-/// nft accepts, cannot take over the Call ID rewrite from the helper's map.
-/// A kernel that starts rewriting makes this test say so.
+/// Pinned kernel behaviour (README, "Data path"): a DNAT rule's key range,
+/// which nft accepts, leaves a PPTP GRE key alone (the kernel picks a new
+/// key only in a flow with a master connection, one the kernel's own PPTP
+/// helper expected), so no rule can take over the Call ID rewrite from
+/// the helper's map. A kernel that starts rewriting makes this test say so.
 #[test]
 fn kernel_nat_leaves_a_gre_key_alone() {
     let lab = Lab::new(Nat::Ours, &[10]);
