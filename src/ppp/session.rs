@@ -264,6 +264,9 @@ pub struct Session {
     /// A server's LCP is not up yet: until the peer's first LCP packet,
     /// or this instant ([`SERVER_LCP_WAIT`]).
     lcp_wait: Option<Instant>,
+    /// IPCP and IPV6CP are open but not yet Up: MPPE is required, and they
+    /// start once CCP is Opened or the peer sends one of their packets.
+    ncp_wait: bool,
     out: VecDeque<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     ip_in: VecDeque<Vec<u8>>,
@@ -337,6 +340,7 @@ impl Session {
             reason: None,
             terminate_seen: None,
             lcp_wait: None,
+            ncp_wait: false,
             out: VecDeque::new(),
             events: VecDeque::new(),
             ip_in: VecDeque::new(),

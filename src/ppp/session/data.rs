@@ -102,6 +102,9 @@ impl Session {
     }
 
     fn network_input(&mut self, now: Instant, protocol: Protocol, payload: &[u8]) {
+        if matches!(protocol, Protocol::IPCP | Protocol::IPV6CP) {
+            self.ncp_start(now);
+        }
         let result = match (protocol, &mut self.ipcp, &mut self.ccp) {
             (Protocol::IPCP, Some(i), _) => i.handle_packet(now, payload),
             (Protocol::CCP, _, Some(c)) => c.handle_packet(now, payload),

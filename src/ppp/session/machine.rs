@@ -221,7 +221,8 @@ impl Session {
     }
 
     /// Authentication is done: start IPCP, and CCP when MPPE is possible
-    /// and wanted (RFC 1661 §3.6, RFC 3078 §2).
+    /// and wanted (RFC 1661 §3.6, RFC 3078 §2). With MPPE required, IPCP
+    /// and IPV6CP wait for CCP (see [`Session::ncp_start`]).
     fn enter_network(&mut self, now: Instant) {
         self.phase = Phase::Network;
         let peer_mru = self.lcp.params().remote.mru;
@@ -243,10 +244,13 @@ impl Session {
         if self.role == Role::Server && self.address.is_some() {
             cfg.remote = self.address;
         }
+        self.ncp_wait = self.ccp.is_some() && self.mppe_required();
         let mut i = Ipcp::with_config(cfg, self.cfg.fsm);
         i.set_peer_mru(peer_mru);
         i.open(now);
-        i.up(now);
+        if !self.ncp_wait {
+            i.up(now);
+        }
         self.ipcp = Some(i);
         if let Some(mut cfg) = self.cfg.ipv6.clone() {
             let mut seed = [0u8; 8];
@@ -255,8 +259,28 @@ impl Session {
             let mut i6 = Ipv6cp::with_config(cfg, self.cfg.fsm);
             i6.set_peer_mru(peer_mru);
             i6.open(now);
-            i6.up(now);
+            if !self.ncp_wait {
+                i6.up(now);
+            }
             self.ipv6cp = Some(i6);
+        }
+    }
+
+    /// The held NCPs start (their Up event). A peer that requires MPPE,
+    /// as pppd does, starts its NCPs only once CCP is Opened, and until
+    /// then answers their packets with a Terminate-Ack (RFC 1661 §4.2,
+    /// Closed state): an IPCP Configure-Request sent with CCP's would be
+    /// lost, and IPCP would wait for the restart timer (3 s). A peer that
+    /// starts them at once (Windows) makes ours start with its first one.
+    pub(super) fn ncp_start(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.ncp_wait) {
+            return;
+        }
+        if let Some(i) = &mut self.ipcp {
+            i.up(now);
+        }
+        if let Some(i6) = &mut self.ipv6cp {
+            i6.up(now);
         }
     }
 
@@ -315,7 +339,10 @@ impl Session {
         }
         for e in events {
             match e {
-                Event::Up => self.mppe_up(now),
+                Event::Up => {
+                    self.mppe_up(now);
+                    self.ncp_start(now);
+                }
                 Event::Down => self.mppe = None,
                 Event::Failed(err) => self.ccp_gone(now, SessionError::Mppe(err)),
                 Event::Finished => self.ccp_gone(now, SessionError::NcpDown("CCP")),

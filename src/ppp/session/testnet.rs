@@ -16,6 +16,10 @@ pub(super) const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub(super) const ALICE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 pub(super) const POOL_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 pub(super) const DNS: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 53);
+/// An IPCP Configure-Request (identifier 0x42, IP-Address 0.0.0.0), as a
+/// peer sends it when it starts IPCP without waiting for CCP.
+pub(super) const EARLY_IPCP_REQUEST: [u8; 14] =
+    [0xff, 0x03, 0x80, 0x21, 1, 0x42, 0, 10, 3, 6, 0, 0, 0, 0];
 
 /// Which end sent a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -217,6 +217,80 @@ fn is_ccp(frame: &[u8], code: u8) -> bool {
         .is_ok_and(|f| f.protocol == Protocol::CCP && f.payload.first() == Some(&code))
 }
 
+/// The code of a frame of `protocol`.
+fn code_of(frame: &[u8], protocol: Protocol) -> Option<u8> {
+    Frame::parse(frame)
+        .ok()
+        .filter(|f| f.protocol == protocol)
+        .and_then(|f| f.payload.first().copied())
+}
+
+/// With MPPE required, IPCP starts only once CCP is Opened. pppd with
+/// `require-mppe` opens IPCP only then and answers an earlier IPCP packet
+/// with a Terminate-Ack; here the client loses every IPCP packet of the
+/// server that comes before its CCP can be Opened (both Configure-Acks
+/// sent). The server's IPCP request must not be one of them, or IPCP
+/// waits for its restart timer (3 s).
+#[test]
+fn ipcp_waits_for_ccp_when_mppe_is_required() {
+    let policy = Some(testnet::mppe(KeyLength::Bits128, true));
+    let mut net = pair(AuthMethod::MsChapV2, policy, CLEAN, 7);
+    let start = net.now;
+    let (mut acked, mut lost) = ([false; 2], 0);
+    net.drop_hook = Box::new(move |side, f| {
+        if code_of(f, Protocol::CCP) == Some(2) {
+            acked[usize::from(side == Side::Server)] = true;
+        }
+        let early =
+            side == Side::Server && code_of(f, Protocol::IPCP).is_some() && acked != [true; 2];
+        lost += u32::from(early);
+        assert!(lost == 0, "the server sent IPCP before CCP could open");
+        early
+    });
+    assert!(net.run_until(Duration::from_secs(10), Net::both_up));
+    let took = net.now - start;
+    assert!(took < Duration::from_secs(1), "up after {took:?}");
+    check_up(&net, policy, "held NCPs");
+}
+
+/// A peer that starts IPCP before CCP is Opened (Windows does) starts the
+/// held IPCP with its first packet: the request is answered and ours goes
+/// out with the answer.
+#[test]
+fn a_peers_ipcp_request_starts_the_held_ipcp() {
+    let policy = Some(testnet::mppe(KeyLength::Bits128, true));
+    let mut net = pair(AuthMethod::MsChapV2, policy, CLEAN, 7);
+    // The server's CCP never opens: the client's CCP packets are lost.
+    net.drop_hook = Box::new(|side, f| side == Side::Client && code_of(f, Protocol::CCP).is_some());
+    assert!(net.run_until(Duration::from_secs(5), |n| {
+        !n.sent(Side::Server, Protocol::CCP).is_empty()
+    }));
+    net.run_for(Duration::from_millis(500));
+    assert!(
+        net.sent(Side::Server, Protocol::IPCP).is_empty(),
+        "IPCP went out before CCP was Opened"
+    );
+    let before = net.wire.len();
+    net.server.handle_frame(net.now, &EARLY_IPCP_REQUEST);
+    net.collect();
+    let sent: Vec<(u8, u8)> = net.wire[before..]
+        .iter()
+        .filter(|(side, _)| *side == Side::Server)
+        .filter_map(|(_, f)| Frame::parse(f).ok())
+        .filter(|f| f.protocol == Protocol::IPCP && f.payload.len() >= 2)
+        .map(|f| (f.payload[0], f.payload[1]))
+        .collect();
+    assert!(
+        sent.iter().any(|&(code, _)| code == 1),
+        "its own request: {sent:?}"
+    );
+    assert!(
+        sent.iter()
+            .any(|&(code, id)| (2..=4).contains(&code) && id == 0x42),
+        "the peer's request answered: {sent:?}"
+    );
+}
+
 #[test]
 fn stateful_mppe_recovers_after_loss_via_reset_request() {
     let policy = Some(testnet::mppe(KeyLength::Bits128, false));
