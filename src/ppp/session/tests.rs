@@ -213,15 +213,16 @@ fn is_mppe(frame: &[u8]) -> bool {
 
 /// A frame that is a CCP packet with `code`.
 fn is_ccp(frame: &[u8], code: u8) -> bool {
-    code_of(frame, Protocol::CCP) == Some(code)
+    packet_of(frame, Protocol::CCP).is_some_and(|(c, _)| c == code)
 }
 
-/// The code of a frame of `protocol`.
-fn code_of(frame: &[u8], protocol: Protocol) -> Option<u8> {
-    Frame::parse(frame)
-        .ok()
-        .filter(|f| f.protocol == protocol)
-        .and_then(|f| f.payload.first().copied())
+/// The code and identifier of a control packet of `protocol` in `frame`.
+fn packet_of(frame: &[u8], protocol: Protocol) -> Option<(u8, u8)> {
+    let f = Frame::parse(frame).ok()?;
+    match f.payload {
+        [code, id, ..] if f.protocol == protocol => Some((*code, *id)),
+        _ => None,
+    }
 }
 
 /// With MPPE required, IPCP starts only once CCP is Opened. pppd with
@@ -240,7 +241,7 @@ fn ipcp_waits_for_ccp_when_mppe_is_required() {
         if is_ccp(f, 2) {
             acked[usize::from(side == Side::Server)] = true;
         }
-        side == Side::Server && code_of(f, Protocol::IPCP).is_some() && acked != [true; 2]
+        side == Side::Server && packet_of(f, Protocol::IPCP).is_some() && acked != [true; 2]
     });
     assert!(net.run_until(Duration::from_secs(10), Net::both_up));
     let took = net.now - start;
@@ -256,7 +257,8 @@ fn a_peers_ipcp_request_starts_the_held_ipcp() {
     let policy = Some(testnet::mppe(KeyLength::Bits128, true));
     let mut net = pair(AuthMethod::MsChapV2, policy, CLEAN, 7);
     // The server's CCP never opens: the client's CCP packets are lost.
-    net.drop_hook = Box::new(|side, f| side == Side::Client && code_of(f, Protocol::CCP).is_some());
+    net.drop_hook =
+        Box::new(|side, f| side == Side::Client && packet_of(f, Protocol::CCP).is_some());
     assert!(net.run_until(Duration::from_secs(5), |n| {
         !n.sent(Side::Server, Protocol::CCP).is_empty()
     }));
@@ -271,9 +273,7 @@ fn a_peers_ipcp_request_starts_the_held_ipcp() {
     let sent: Vec<(u8, u8)> = net.wire[before..]
         .iter()
         .filter(|(side, _)| *side == Side::Server)
-        .filter_map(|(_, f)| Frame::parse(f).ok())
-        .filter(|f| f.protocol == Protocol::IPCP && f.payload.len() >= 2)
-        .map(|f| (f.payload[0], f.payload[1]))
+        .filter_map(|(_, f)| packet_of(f, Protocol::IPCP))
         .collect();
     assert!(
         sent.iter().any(|&(code, _)| code == 1),
@@ -369,10 +369,7 @@ fn session_can_move_between_threads() {
 /// The LCP packets a session has queued, as (code, identifier).
 fn lcp_sent(s: &mut Session) -> Vec<(u8, u8)> {
     std::iter::from_fn(|| s.poll_transmit())
-        .filter_map(|f| {
-            let f = Frame::parse(&f).ok()?;
-            (f.protocol == Protocol::LCP).then(|| (f.payload[0], f.payload[1]))
-        })
+        .filter_map(|f| packet_of(&f, Protocol::LCP))
         .collect()
 }
 
