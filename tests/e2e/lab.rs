@@ -529,6 +529,27 @@ pub fn exact(r: &serde_json::Value) -> bool {
         && r["received"] == r["sent"]
 }
 
+/// Remove what in `dir` is named `{prefix}-...{suffix}` (directories with
+/// their contents).
+fn remove_own(dir: &Path, prefix: &str, suffix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mine = format!("{prefix}-");
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(&mine) || !name.ends_with(suffix) {
+            continue;
+        }
+        if e.path().is_dir() {
+            let _ = std::fs::remove_dir_all(e.path());
+        } else {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -541,18 +562,7 @@ impl Drop for Lab {
         }
         let _ = std::fs::remove_file(self.log_path());
         // Files the tests wrote for this lab (configs, secrets, DNS files).
-        if let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) {
-            let mine = format!("{}-", self.prefix);
-            for e in dir.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&mine) {
-                    if e.path().is_dir() {
-                        let _ = std::fs::remove_dir_all(e.path());
-                    } else {
-                        let _ = std::fs::remove_file(e.path());
-                    }
-                }
-            }
-        }
+        remove_own(&std::env::temp_dir(), &self.prefix, "");
         if let Some(mut h) = self.helper.take() {
             let _ = h.kill();
             let _ = h.wait();
@@ -562,6 +572,10 @@ impl Drop for Lab {
             let _ = c.wait();
         }
         let _ = std::fs::remove_file(&self.socket);
+        // The control sockets of the servers and clients the tests started
+        // (`/run/{prefix}-srv.sock` and the like): a killed process leaves
+        // its socket file behind.
+        remove_own(Path::new("/run"), &self.prefix, ".sock");
         let mut all: Vec<String> = ["lan", "rtr", "net"].iter().map(|n| self.ns(n)).collect();
         all.append(&mut self.extra);
         for ns in all {
