@@ -20,8 +20,10 @@
 # (this helper with its NFQUEUE rules in iptables' `mangle FORWARD`, its
 # fallback where the kernel refuses them in its own table), `chain` (the
 # floor and one empty base chain in the forward hook: what any rule set
-# there costs) and `base` (the helper binary BASE_BIN, say a build of an
-# earlier commit, side by side);
+# there costs), `prechain` (the same chain in the prerouting hook, where
+# the kernel helper's sits), `frozen` (this helper, stopped with SIGSTOP
+# while the packets flow: its table without its process) and `base` (the
+# helper binary BASE_BIN, say a build of an earlier commit, side by side);
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -228,6 +230,19 @@ chain_off() {
     floor_off
     ip netns exec "$RTR" nft delete table ip bench_chain 2>/dev/null || true
 }
+# The same empty chain in the prerouting hook instead, where the kernel
+# helper's chain sits: conntrack and NAT already hook there, while the
+# forward hook has no other hook function on this router.
+prechain_on() {
+    floor_on
+    ip netns exec "$RTR" nft -f - <<'NFT'
+table ip bench_chain {
+    chain pre {
+        type filter hook prerouting priority filter; policy accept;
+    }
+}
+NFT
+}
 flush_ct() {
     ip netns exec "$RTR" conntrack -F >/dev/null 2>&1 || true
     ip netns exec "$RTR" conntrack -F expect >/dev/null 2>&1 || true
@@ -276,6 +291,9 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file
             done
             local h0=
             [ -n "$HELPER" ] && h0=$(cpu_ms "$HELPER")
+            # The `frozen` contender: the helper's process does nothing
+            # while the packets flow (ours_off wakes it to end it).
+            [ -n "${FREEZE:-}" ] && kill -STOP "$HELPER"
             if [ -n "${4:-}" ]; then
                 perf record -q -a -g -o "$4" -- sleep "$GRE_SECS" >/dev/null 2>&1
             else
@@ -284,6 +302,7 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file
                 # queue) is no part of the packets' path.
                 sleep "$((GRE_SECS > 1 ? GRE_SECS - 1 : 1))"
             fi
+            [ -n "${FREEZE:-}" ] && kill -CONT "$HELPER"
             if [ -n "$h0" ]; then echo $(($(cpu_ms "$HELPER") - h0)) >"$WORK/gre.hcpu"; fi
         ) &
         PIDS+=("$!")
@@ -325,7 +344,7 @@ if want gre; then
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours raw floor chain iptables base; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor chain prechain iptables base frozen; do : >"$WORK/gre.$k.$who"; done
                 for r in $(seq "$ROUNDS"); do
                     # Each round starts one contender further on: with
                     # ROUNDS a multiple of their number, every contender
@@ -336,13 +355,14 @@ if want gre; then
                         flush_ct
                         case $who in
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
-                            raw) GUARD=raw ours_on ;; floor) floor_on ;; chain) chain_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
+                            raw) GUARD=raw ours_on ;; floor) floor_on ;; chain) chain_on ;; prechain) prechain_on ;; frozen) ours_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
                             base) HBIN=$BASE_BIN ours_on ;;
                         esac
+                        FREEZE=; [ "$who" = frozen ] && FREEZE=1
                         read -r pps gbps loss keys < <(gre_run "$n" "$size" "$dir" \
                             "${GRE_PERF:+$GRE_PERF/$k.$who.r$r.data}")
                         case $who in
-                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables | base) ours_off ;; floor) floor_off ;; chain) chain_off ;;
+                            plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables | base | frozen) ours_off ;; floor) floor_off ;; chain | prechain) chain_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
                         hcpu=$(cat "$WORK/gre.hcpu")
@@ -363,6 +383,13 @@ if want gre; then
                 if [ -s "$WORK/gre.$k.chain" ]; then
                     echo "    paired, the floor with an empty forward chain over the floor: $(gre_paired "$WORK/gre.$k.chain" "$WORK/gre.$k.floor");" \
                         "the flow guard over it: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.chain"); the kernel helper over it: $(gre_paired "$WORK/gre.$k.kernel" "$WORK/gre.$k.chain")"
+                fi
+                if [ -s "$WORK/gre.$k.prechain" ]; then
+                    echo "    paired, the floor with an empty prerouting chain over the floor: $(gre_paired "$WORK/gre.$k.prechain" "$WORK/gre.$k.floor");" \
+                        "the empty forward chain over it: $(gre_paired "$WORK/gre.$k.chain" "$WORK/gre.$k.prechain"); the flow guard over it: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.prechain"); the kernel helper over it: $(gre_paired "$WORK/gre.$k.kernel" "$WORK/gre.$k.prechain")"
+                fi
+                if [ -s "$WORK/gre.$k.frozen" ]; then
+                    echo "    paired, the helper stopped while the packets flow over the empty chain: $(gre_paired "$WORK/gre.$k.frozen" "$WORK/gre.$k.chain"); the running helper over the stopped one: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.frozen")"
                 fi
                 if [ -s "$WORK/gre.$k.base" ]; then
                     echo "    paired, the base build over the kernel helper: $(gre_paired "$WORK/gre.$k.base" "$WORK/gre.$k.kernel");" \

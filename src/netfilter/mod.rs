@@ -21,6 +21,7 @@ mod nfnl;
 pub mod nfqmsg;
 pub mod nlmsg;
 pub mod rulemsg;
+pub mod rulesetmsg;
 mod table;
 
 pub use elements::{ElementState, batch, declares, parse_elements, recorded};

@@ -194,6 +194,12 @@ impl<T> Default for Dump<T> {
 /// one's attributes (after `struct nfgenmsg`). Never panics on short or
 /// bad input.
 pub fn read_dump<T>(buf: &[u8], ty: u16, item: impl Fn(&[u8]) -> Option<T>) -> Dump<T> {
+    read_dump_family(buf, ty, |_, attrs| item(attrs))
+}
+
+/// [`read_dump`] where `item` also gets each message's family (the
+/// `nfgen_family` of `struct nfgenmsg`: a table's, in an nf_tables dump).
+pub fn read_dump_family<T>(buf: &[u8], ty: u16, item: impl Fn(u8, &[u8]) -> Option<T>) -> Dump<T> {
     let mut d = Dump::default();
     for m in each_message(buf) {
         if let Some(code) = error_code(&m) {
@@ -203,7 +209,12 @@ pub fn read_dump<T>(buf: &[u8], ty: u16, item: impl Fn(&[u8]) -> Option<T>) -> D
         } else if m.message_type() == NLMSG_DONE {
             d.done = true;
         } else if m.message_type() == ty {
-            if let Some(x) = m.payload().get(HEADERS - 16..).and_then(&item) {
+            let p = m.payload();
+            let x = p
+                .first()
+                .zip(p.get(HEADERS - 16..))
+                .and_then(|(&family, attrs)| item(family, attrs));
+            if let Some(x) = x {
                 d.items.push(x);
             }
         }

@@ -4,6 +4,7 @@
 //! the `nft` binary.
 
 use super::{OsError, libnft, run};
+use crate::netfilter::rulesetmsg::{self, NFPROTO_IPV4};
 use crate::netfilter::{self, Setup, TABLE};
 
 /// Load nft text in one transaction (`check`: kernel dry run only).
@@ -72,6 +73,14 @@ fn list_table_binary() -> Result<String, OsError> {
 /// "File exists" when it does; any listing, even `list tables`, would fetch
 /// every map element (0.4 s and 14 MiB at 10 000 calls).
 pub fn table_exists() -> Result<bool, OsError> {
+    // One dump of the table names over the helper's own socket, where it
+    // is on: no nft cache to fill and no transaction to abort.
+    if let Some(r) = super::nftnl::tables() {
+        let tables = r.map_err(OsError::Nft)?;
+        return Ok(tables
+            .iter()
+            .any(|t| t.family == NFPROTO_IPV4 && t.name == TABLE));
+    }
     let cmd = format!("create table ip {TABLE}");
     let r = match libnft::check(&cmd) {
         Some(r) => r,
@@ -124,12 +133,19 @@ pub fn list_ruleset() -> Result<serde_json::Value, OsError> {
 /// A raw table is read only where it exists: reading the legacy one makes
 /// it, and every packet through the router would then pass it.
 pub fn kernel_pptp_helper() -> Result<Option<String>, OsError> {
+    let legacy_raw = std::fs::read_to_string("/proc/net/ip_tables_names")
+        .is_ok_and(|names| netfilter::legacy_table_listed(&names, "raw"));
+    // Over the helper's own socket, two small dumps settle the usual case:
+    // no ct helper object of the PPTP helper (without one no nft rule can
+    // attach it) and no raw table for an iptables `CT` rule. Only
+    // otherwise is the whole ruleset listed.
+    if !legacy_raw && nothing_attaches_pptp() {
+        return Ok(None);
+    }
     let ruleset = list_ruleset()?;
     if let Some(h) = netfilter::kernel_pptp_helper(&ruleset) {
         return Ok(Some(h));
     }
-    let legacy_raw = std::fs::read_to_string("/proc/net/ip_tables_names")
-        .is_ok_and(|names| netfilter::legacy_table_listed(&names, "raw"));
     let mut backends = Vec::new();
     if netfilter::has_table(&ruleset, "ip", "raw") {
         backends.push(true);
@@ -145,6 +161,18 @@ pub fn kernel_pptp_helper() -> Result<Option<String>, OsError> {
         }
     }
     Ok(None)
+}
+
+/// Whether the own socket shows that nothing but iptables-legacy could
+/// attach the PPTP helper (see `rulesetmsg::nothing_attaches_pptp`). False
+/// when that socket is off or a dump fails: then the ruleset is listed.
+fn nothing_attaches_pptp() -> bool {
+    match (super::nftnl::tables(), super::nftnl::pptp_helper_objects()) {
+        (Some(Ok(tables)), Some(Ok(helpers))) => {
+            rulesetmsg::nothing_attaches_pptp(&tables, &helpers)
+        }
+        _ => false,
+    }
 }
 
 /// The program that reads the raw table of one back-end (nf_tables or

@@ -11,6 +11,7 @@ use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 
 use crate::nat::Change;
 use crate::netfilter::nlmsg::{self, DnatElem};
+use crate::netfilter::rulesetmsg::{self, PptpHelper, Table};
 use crate::netfilter::{Dump, Setup, rulemsg};
 
 struct NfSock {
@@ -225,6 +226,48 @@ fn dump_dnat() -> Result<Vec<DnatElem>, String> {
         Err(code) if code == -libc::ENOENT => Ok(Vec::new()),
         Err(code) => Err(format!(
             "element dump: {}",
+            std::io::Error::from_raw_os_error(-code)
+        )),
+    }
+}
+
+/// Every table of the ruleset, every family, over a socket of its own;
+/// None when the helper's own socket is turned off.
+pub fn tables() -> Option<Result<Vec<Table>, String>> {
+    if !available() {
+        return None;
+    }
+    Some(own_dump(
+        &rulesetmsg::tables_request(request_seq()),
+        rulesetmsg::tables_dumped,
+        "tables",
+    ))
+}
+
+/// The ct helper objects of the kernel's PPTP helper in any table; None
+/// when the helper's own socket is turned off.
+pub fn pptp_helper_objects() -> Option<Result<Vec<PptpHelper>, String>> {
+    if !available() {
+        return None;
+    }
+    let request = rulesetmsg::ct_helpers_request(request_seq());
+    Some(own_dump(
+        &request,
+        rulesetmsg::pptp_helpers_dumped,
+        "ct helper objects",
+    ))
+}
+
+fn own_dump<T>(
+    request: &[u8],
+    read: impl Fn(&[u8]) -> Dump<T>,
+    what: &str,
+) -> Result<Vec<T>, String> {
+    let sock = request_socket()?;
+    match dump(&sock, request, read).map_err(|e| format!("{what}: {e}"))? {
+        Ok(items) => Ok(items),
+        Err(code) => Err(format!(
+            "{what}: {}",
             std::io::Error::from_raw_os_error(-code)
         )),
     }

@@ -1,0 +1,327 @@
+//! The helper's periodic looks at the ruleset, sans-IO: which tables exist
+//! (its own table still there? an `ip raw` table an iptables `CT` rule could
+//! sit in?) and which ct helper objects are of the kernel's "pptp" helper.
+//! Each is one nf_tables dump (`NFT_MSG_GETTABLE`, `NFT_MSG_GETOBJ` of type
+//! `NFT_OBJECT_CT_HELPER`) over the helper's own socket, where listing the
+//! whole ruleset means a child `nft` process and every rule of the
+//! firewall: a router's CPU pays that every few seconds for as long as
+//! the helper runs. An nft rule can assign a helper only through a ct
+//! helper object, so without one of type "pptp" no nft rule attaches it.
+//! Netlink and attribute headers are in the host's byte order (`nfnl`);
+//! the object type is big-endian, as every nf_tables number.
+//
+// Offsets and lengths here come from the kernel's bytes: no silent
+// wrap-around.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+use netlink_packet_core::NlasIterator;
+
+use super::nfnl::string_of;
+use super::nfnl::{Dump, NLM_F_DUMP, NLM_F_REQUEST, NfGen, be32, message, read_dump_family};
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_GETTABLE: u16 = 1;
+const NFT_MSG_NEWOBJ: u16 = 18;
+const NFT_MSG_GETOBJ: u16 = 19;
+
+// enum nft_table_attributes, nft_object_attributes, nft_ct_helper_attributes.
+const NFTA_TABLE_NAME: u16 = 1;
+const NFTA_OBJ_TABLE: u16 = 1;
+const NFTA_OBJ_NAME: u16 = 2;
+const NFTA_OBJ_TYPE: u16 = 3;
+const NFTA_OBJ_DATA: u16 = 4;
+const NFTA_CT_HELPER_NAME: u16 = 1;
+const NFT_OBJECT_CT_HELPER: u32 = 3;
+
+/// The family of `ip` tables (NFPROTO_IPV4).
+pub const NFPROTO_IPV4: u8 = 2;
+/// The kernel's name of the PPTP conntrack helper.
+const PPTP: &str = "pptp";
+
+/// Every family (NFPROTO_UNSPEC): a dump of all tables or objects.
+const ALL: NfGen = NfGen {
+    family: 0,
+    res_id: 0,
+};
+
+/// A table: its family (`NFPROTO_*`) and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub family: u8,
+    pub name: String,
+}
+
+/// A ct helper object of the kernel's PPTP helper: its family, table and
+/// name (the one a `ct helper set` names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PptpHelper {
+    pub family: u8,
+    pub table: String,
+    pub name: String,
+}
+
+/// A dump of every table of every family.
+pub fn tables_request(seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, ALL, &[]);
+    out
+}
+
+fn table(family: u8, attrs: &[u8]) -> Option<Table> {
+    NlasIterator::new(attrs)
+        .filter_map(Result::ok)
+        .find(|a| a.kind() & 0x3fff == NFTA_TABLE_NAME)
+        .map(|a| Table {
+            family,
+            name: string_of(a.value()),
+        })
+}
+
+/// Read one datagram of a table dump. Never panics on short or bad input.
+pub fn tables_dumped(buf: &[u8]) -> Dump<Table> {
+    read_dump_family(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE, table)
+}
+
+/// A dump of the ct helper objects of every table (the kernel filters by
+/// type).
+pub fn ct_helpers_request(seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ;
+    let attrs = [be32(NFTA_OBJ_TYPE, NFT_OBJECT_CT_HELPER)];
+    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, ALL, &attrs);
+    out
+}
+
+/// The object, if it is a ct helper of the PPTP helper.
+fn pptp_helper(family: u8, attrs: &[u8]) -> Option<PptpHelper> {
+    let (mut table, mut name, mut ty, mut helper) = (None, None, None, None);
+    for a in NlasIterator::new(attrs) {
+        let a = a.ok()?;
+        match a.kind() & 0x3fff {
+            NFTA_OBJ_TABLE => table = Some(string_of(a.value())),
+            NFTA_OBJ_NAME => name = Some(string_of(a.value())),
+            NFTA_OBJ_TYPE => ty = Some(u32::from_be_bytes(a.value().try_into().ok()?)),
+            NFTA_OBJ_DATA => {
+                helper = NlasIterator::new(a.value())
+                    .filter_map(Result::ok)
+                    .find(|d| d.kind() & 0x3fff == NFTA_CT_HELPER_NAME)
+                    .map(|d| string_of(d.value()));
+            }
+            _ => {}
+        }
+    }
+    (ty == Some(NFT_OBJECT_CT_HELPER) && helper.as_deref() == Some(PPTP)).then_some(PptpHelper {
+        family,
+        table: table?,
+        name: name?,
+    })
+}
+
+/// Read one datagram of a ct helper object dump: the PPTP helper's
+/// objects (others are left out). Never panics on short or bad input.
+pub fn pptp_helpers_dumped(buf: &[u8]) -> Dump<PptpHelper> {
+    read_dump_family(
+        buf,
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWOBJ,
+        pptp_helper,
+    )
+}
+
+/// Whether what the two dumps show leaves no way to attach the PPTP helper
+/// but iptables-legacy (the caller looks at that itself): no ct helper
+/// object of it (an nft rule can attach a helper only through one), and no
+/// `ip raw` table (iptables-nft's, where a `CT --helper pptp` rule would
+/// sit).
+pub fn nothing_attaches_pptp(tables: &[Table], helpers: &[PptpHelper]) -> bool {
+    helpers.is_empty() && !has_table(tables, NFPROTO_IPV4, "raw")
+}
+
+/// Whether `tables` holds the table `name` of `family`.
+pub fn has_table(tables: &[Table], family: u8, name: &str) -> bool {
+    tables.iter().any(|t| t.family == family && t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::hex;
+
+    /// The netlink header in the host's byte order, as the kernel writes
+    /// it: length, type, flags (NLM_F_MULTI, and NLM_F_APPEND on objects),
+    /// sequence 0, port id 0x3ccf.
+    fn header(len: u32, ty: u16, flags: u16) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend_from_slice(&len.to_ne_bytes());
+        h.extend_from_slice(&ty.to_ne_bytes());
+        h.extend_from_slice(&flags.to_ne_bytes());
+        h.extend_from_slice(&0u32.to_ne_bytes());
+        h.extend_from_slice(&0x3ccfu32.to_ne_bytes());
+        h
+    }
+
+    /// An attribute header (length, type) in the host's byte order.
+    fn nla(len: u16, ty: u16) -> Vec<u8> {
+        [len.to_ne_bytes(), ty.to_ne_bytes()].concat()
+    }
+
+    /// One datagram of a table dump, as Linux 6.18 sends it for `table inet
+    /// fwx` and `table ip raw` (nfgenmsg, then name, flags, handle, use).
+    fn two_tables() -> Vec<u8> {
+        let mut b = Vec::new();
+        let tables = [
+            (1u8, "fwx", "00000001", "0000000000000001"),
+            (2, "raw", "00000000", "0000000000000002"),
+        ];
+        for (family, name, uses, handle) in tables {
+            b.extend(header(56, 0x0a00, 0x0002));
+            b.extend([family, 0, 0, 2]);
+            b.extend(nla(8, 1));
+            b.extend(name.bytes().chain([0]));
+            b.extend(nla(8, 3));
+            b.extend(hex(uses));
+            b.extend(nla(12, 4));
+            b.extend(hex(handle));
+            b.extend(nla(8, 2));
+            b.extend(hex("00000000"));
+        }
+        b
+    }
+
+    /// One datagram of an object dump, as Linux 6.18 sends it for `ct
+    /// helper pptp-h { type "pptp" protocol tcp; }` in `table inet fwx`.
+    fn pptp_object() -> Vec<u8> {
+        let mut b = header(100, 0x0a12, 0x0802);
+        b.extend([1, 0, 0, 2]);
+        b.extend(nla(8, 1));
+        b.extend(b"fwx\0");
+        b.extend(nla(11, 2));
+        b.extend(b"pptp-h\0\0");
+        b.extend(nla(8, 3));
+        b.extend(hex("00000003"));
+        b.extend(nla(12, 6));
+        b.extend(hex("0000000000000001"));
+        b.extend(nla(8, 5));
+        b.extend(hex("00000000"));
+        // NFTA_OBJ_DATA: helper name, l4 protocol (tcp), l3 protocol (big-endian 2).
+        b.extend(nla(32, 4));
+        b.extend(nla(9, 1));
+        b.extend(b"pptp\0\0\0\0");
+        b.extend(nla(5, 3));
+        b.extend([6, 0, 0, 0]);
+        b.extend(nla(6, 2));
+        b.extend([0, 2, 0, 0]);
+        b
+    }
+
+    fn done() -> Vec<u8> {
+        let mut b = header(20, 3, 0x0002);
+        b.extend([0, 0, 0, 0]);
+        b
+    }
+
+    #[test]
+    fn the_requests_are_dumps_of_every_family() {
+        let t = tables_request(7);
+        assert_eq!(t.len(), 20);
+        assert_eq!(u16::from_ne_bytes([t[4], t[5]]), 0x0a01);
+        assert_eq!(u16::from_ne_bytes([t[6], t[7]]), 0x0301);
+        assert_eq!(u32::from_ne_bytes(t[8..12].try_into().unwrap()), 7);
+        assert_eq!(t[16..20], [0, 0, 0, 0]);
+        // The object dump asks for ct helpers only: NFTA_OBJ_TYPE 3.
+        let o = ct_helpers_request(8);
+        assert_eq!(o.len(), 28);
+        assert_eq!(u16::from_ne_bytes([o[4], o[5]]), 0x0a13);
+        assert_eq!(u16::from_ne_bytes([o[6], o[7]]), 0x0301);
+        assert_eq!(o[16..20], [0, 0, 0, 0]);
+        assert_eq!(o[20..24], nla(8, 3)[..]);
+        assert_eq!(o[24..28], [0, 0, 0, 3]);
+    }
+
+    #[test]
+    fn reads_every_table_with_its_family() {
+        let d = tables_dumped(&two_tables());
+        assert_eq!(
+            d.items,
+            [
+                Table {
+                    family: 1,
+                    name: "fwx".into()
+                },
+                Table {
+                    family: NFPROTO_IPV4,
+                    name: "raw".into()
+                },
+            ]
+        );
+        assert!(!d.done);
+        assert!(tables_dumped(&done()).done);
+    }
+
+    #[test]
+    fn finds_a_pptp_helper_object_and_only_those() {
+        let d = pptp_helpers_dumped(&[pptp_object(), done()].concat());
+        assert_eq!(
+            d.items,
+            [PptpHelper {
+                family: 1,
+                table: "fwx".into(),
+                name: "pptp-h".into()
+            }]
+        );
+        assert!(d.done);
+        // The same object of the FTP helper is no finding.
+        let mut ftp = pptp_object();
+        let at = ftp.windows(5).position(|w| w == b"pptp\0").unwrap();
+        ftp[at..at + 4].copy_from_slice(b"ftp\0");
+        assert!(pptp_helpers_dumped(&ftp).items.is_empty());
+        // Nor is an object of another type with that data.
+        let mut quota = pptp_object();
+        let at = quota.windows(4).position(|w| w == [0, 0, 0, 3]).unwrap();
+        quota[at + 3] = 2;
+        assert!(pptp_helpers_dumped(&quota).items.is_empty());
+    }
+
+    #[test]
+    fn only_a_pptp_helper_object_or_an_ip_raw_table_can_attach_the_helper() {
+        let t = |family, name: &str| Table {
+            family,
+            name: name.into(),
+        };
+        let fw = [t(1, "fw4"), t(NFPROTO_IPV4, "pptp_passthrough")];
+        assert!(nothing_attaches_pptp(&fw, &[]));
+        // iptables-nft's raw table, where `CT --helper pptp` would sit.
+        assert!(!nothing_attaches_pptp(&[t(NFPROTO_IPV4, "raw")], &[]));
+        // A table named raw of another family is no iptables table.
+        assert!(nothing_attaches_pptp(&[t(1, "raw")], &[]));
+        let d = pptp_helpers_dumped(&pptp_object());
+        assert!(!nothing_attaches_pptp(&fw, &d.items));
+        assert!(has_table(&fw, NFPROTO_IPV4, "pptp_passthrough"));
+        assert!(!has_table(&fw, 1, "pptp_passthrough"));
+    }
+
+    #[test]
+    fn a_gone_table_or_an_error_is_reported() {
+        let mut e = header(36, 2, 0);
+        e.extend((-libc::ENOENT).to_ne_bytes());
+        e.extend(header(16, 0x0a13, 0x0301));
+        assert_eq!(pptp_helpers_dumped(&e).error, Some(-libc::ENOENT));
+    }
+
+    #[test]
+    fn never_panics_on_cut_or_bad_bytes() {
+        for b in [two_tables(), pptp_object()] {
+            for n in 0..b.len() {
+                let _ = tables_dumped(&b[..n]);
+                let _ = pptp_helpers_dumped(&b[..n]);
+            }
+            let mut bad = b.clone();
+            for i in (16..bad.len()).step_by(3) {
+                bad[i] ^= 0xa5;
+                let _ = tables_dumped(&bad);
+                let _ = pptp_helpers_dumped(&bad);
+            }
+        }
+    }
+}
