@@ -16,8 +16,9 @@
 
 use netlink_packet_core::NlasIterator;
 
-use super::nfnl::string_of;
-use super::nfnl::{Dump, NLM_F_DUMP, NLM_F_REQUEST, NfGen, be32, message, read_dump_family};
+use super::nfnl::{
+    Dump, NLM_F_DUMP, NLM_F_REQUEST, NfGen, be32, message, read_dump_family, string_of,
+};
 
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_NEWTABLE: u16 = 0;

@@ -69,17 +69,15 @@ fn list_table_binary() -> Result<String, OsError> {
     run("nft", &args, None)
 }
 
-/// Whether the helper's table exists. A dry-run `create table` fails with
-/// "File exists" when it does; any listing, even `list tables`, would fetch
+/// Whether the helper's table exists: one dump of the table names over
+/// the helper's own socket (no nft cache to fill, no transaction). Where
+/// that socket is off, a dry-run `create table`, which fails with "File
+/// exists" when it does; any nft listing, even `list tables`, would fetch
 /// every map element (0.4 s and 14 MiB at 10 000 calls).
 pub fn table_exists() -> Result<bool, OsError> {
-    // One dump of the table names over the helper's own socket, where it
-    // is on: no nft cache to fill and no transaction to abort.
     if let Some(r) = super::nftnl::tables() {
         let tables = r.map_err(OsError::Nft)?;
-        return Ok(tables
-            .iter()
-            .any(|t| t.family == NFPROTO_IPV4 && t.name == TABLE));
+        return Ok(rulesetmsg::has_table(&tables, NFPROTO_IPV4, TABLE));
     }
     let cmd = format!("create table ip {TABLE}");
     let r = match libnft::check(&cmd) {

@@ -218,16 +218,12 @@ pub fn dnat_elements() -> Option<Result<Vec<DnatElem>, String>> {
 }
 
 fn dump_dnat() -> Result<Vec<DnatElem>, String> {
-    let sock = request_socket()?;
     let request = nlmsg::dnat_dump_request(request_seq());
-    match dump(&sock, &request, nlmsg::dnat_dumped).map_err(|e| format!("elements {e}"))? {
+    match own_dump(&request, nlmsg::dnat_dumped, "elements")? {
         Ok(elems) => Ok(elems),
         // The table or the map is gone (a ruleset flush): no calls in it.
         Err(code) if code == -libc::ENOENT => Ok(Vec::new()),
-        Err(code) => Err(format!(
-            "element dump: {}",
-            std::io::Error::from_raw_os_error(-code)
-        )),
+        Err(code) => Err(errno_text("element dump", code)),
     }
 }
 
@@ -237,11 +233,9 @@ pub fn tables() -> Option<Result<Vec<Table>, String>> {
     if !available() {
         return None;
     }
-    Some(own_dump(
-        &rulesetmsg::tables_request(request_seq()),
-        rulesetmsg::tables_dumped,
-        "tables",
-    ))
+    let request = rulesetmsg::tables_request(request_seq());
+    let r = own_dump(&request, rulesetmsg::tables_dumped, "tables");
+    Some(r.and_then(|r| r.map_err(|code| errno_text("tables", code))))
 }
 
 /// The ct helper objects of the kernel's PPTP helper in any table; None
@@ -250,25 +244,23 @@ pub fn pptp_helper_objects() -> Option<Result<Vec<PptpHelper>, String>> {
     if !available() {
         return None;
     }
+    let what = "ct helper objects";
     let request = rulesetmsg::ct_helpers_request(request_seq());
-    Some(own_dump(
-        &request,
-        rulesetmsg::pptp_helpers_dumped,
-        "ct helper objects",
-    ))
+    let r = own_dump(&request, rulesetmsg::pptp_helpers_dumped, what);
+    Some(r.and_then(|r| r.map_err(|code| errno_text(what, code))))
 }
 
+/// [`dump`] on a socket of its own.
 fn own_dump<T>(
     request: &[u8],
     read: impl Fn(&[u8]) -> Dump<T>,
     what: &str,
-) -> Result<Vec<T>, String> {
+) -> Result<Result<Vec<T>, i32>, String> {
     let sock = request_socket()?;
-    match dump(&sock, request, read).map_err(|e| format!("{what}: {e}"))? {
-        Ok(items) => Ok(items),
-        Err(code) => Err(format!(
-            "{what}: {}",
-            std::io::Error::from_raw_os_error(-code)
-        )),
-    }
+    dump(&sock, request, read).map_err(|e| format!("{what} {e}"))
+}
+
+/// The kernel's error `code` (a negative errno) in words.
+fn errno_text(what: &str, code: i32) -> String {
+    format!("{what}: {}", std::io::Error::from_raw_os_error(-code))
 }
