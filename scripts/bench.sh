@@ -214,14 +214,17 @@ table ip bench_floor {
 NFT
 }
 floor_off() { ip netns exec "$RTR" nft delete table ip bench_floor 2>/dev/null || true; }
-# The floor and one empty base chain in the forward hook, where the
-# helper's chain sits: what any rule set there costs every packet.
-chain_on() {
+# The floor and one empty base chain: in the forward hook (`chain`), where
+# the helper's chain sits, what any rule set there costs every packet; in
+# the prerouting hook (`prechain`), where the kernel helper's chain sits
+# (conntrack and NAT already hook there, while the forward hook has no
+# other hook function on this router).
+empty_chain_on() { # $1 hook, $2 priority
     floor_on
-    ip netns exec "$RTR" nft -f - <<'NFT'
+    ip netns exec "$RTR" nft -f - <<NFT
 table ip bench_chain {
-    chain forward {
-        type filter hook forward priority mangle; policy accept;
+    chain c {
+        type filter hook $1 priority $2; policy accept;
     }
 }
 NFT
@@ -229,19 +232,6 @@ NFT
 chain_off() {
     floor_off
     ip netns exec "$RTR" nft delete table ip bench_chain 2>/dev/null || true
-}
-# The same empty chain in the prerouting hook instead, where the kernel
-# helper's chain sits: conntrack and NAT already hook there, while the
-# forward hook has no other hook function on this router.
-prechain_on() {
-    floor_on
-    ip netns exec "$RTR" nft -f - <<'NFT'
-table ip bench_chain {
-    chain pre {
-        type filter hook prerouting priority filter; policy accept;
-    }
-}
-NFT
 }
 flush_ct() {
     ip netns exec "$RTR" conntrack -F >/dev/null 2>&1 || true
@@ -355,7 +345,7 @@ if want gre; then
                         flush_ct
                         case $who in
                             plain) masq_off ;; kernel) kernel_on ;; ours) ours_on ;;
-                            raw) GUARD=raw ours_on ;; floor) floor_on ;; chain) chain_on ;; prechain) prechain_on ;; frozen) ours_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
+                            raw) GUARD=raw ours_on ;; floor) floor_on ;; chain) empty_chain_on forward mangle ;; prechain) empty_chain_on prerouting filter ;; frozen) ours_on ;; iptables) QUEUE_RULES=iptables ours_on ;;
                             base) HBIN=$BASE_BIN ours_on ;;
                         esac
                         FREEZE=; [ "$who" = frozen ] && FREEZE=1
