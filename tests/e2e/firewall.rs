@@ -302,3 +302,56 @@ fn established_control_segments_skip_the_rest_of_the_forward_hook() {
         "the helper saw only {segments} control segments"
     );
 }
+
+/// The look for the kernel's helper lists the whole ruleset (a child `nft`
+/// that reads every rule of the firewall) only where something could attach
+/// the helper: a ct helper object of type "pptp", or a raw table. Otherwise
+/// two dumps over the helper's own socket settle it.
+#[test]
+fn the_kernel_helper_look_lists_the_ruleset_only_where_something_could_attach_it() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    // First on the helper's PATH: an `nft` that writes down each listing
+    // of the ruleset and runs the real one.
+    let real = sh(&["sh", "-c", "command -v nft"]);
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    assert!(real.starts_with('/'), "no nft: {real:?}");
+    let dir = std::env::temp_dir().join(format!("{}-path", lab.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let listings = dir.join("listings");
+    let wrapper = dir.join("nft");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *'list ruleset'*) echo \"$*\" >>'{}' ;; esac\nexec '{real}' \"$@\"\n",
+            listings.display()
+        ),
+    )
+    .unwrap();
+    sh(&["chmod", "755", &wrapper.display().to_string()]);
+    let path = std::env::var("PATH").unwrap_or_default();
+    lab.helper_env
+        .push(("PATH".into(), format!("{}:{path}", dir.display())));
+    lab.start_helper(&[]);
+    let listed = || std::fs::read_to_string(&listings).unwrap_or_default();
+    // `status` looks again once the last look is older than 5 s.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(lab.status()["kernel_helper"].is_null(), "{}", lab.status());
+    assert_eq!(
+        listed(),
+        "",
+        "the ruleset was listed with nothing to attach the helper"
+    );
+    // A ct helper object of the PPTP helper that no rule assigns: now the
+    // look lists the ruleset, and finds no assignment.
+    lab.nft_load(
+        "rtr",
+        "table inet khelp {\n  ct helper pptp-h { type \"pptp\" protocol tcp; }\n}\n",
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(lab.status()["kernel_helper"].is_null(), "{}", lab.status());
+    assert!(
+        listed().contains("list ruleset"),
+        "not listed beside a pptp helper object: {:?}",
+        listed()
+    );
+}
