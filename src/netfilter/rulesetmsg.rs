@@ -147,7 +147,7 @@ pub fn has_table(tables: &[Table], family: u8, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::hex;
+    use crate::testutil::{hex, with_bytes_flipped};
 
     /// The netlink header in the host's byte order, as the kernel writes
     /// it: length, type, flags (NLM_F_MULTI, and NLM_F_APPEND on objects),
@@ -303,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn a_gone_table_or_an_error_is_reported() {
+    fn the_kernels_error_is_reported() {
         let mut e = header(36, 2, 0);
         e.extend((-libc::ENOENT).to_ne_bytes());
         e.extend(header(16, 0x0a13, 0x0301));
@@ -311,18 +311,16 @@ mod tests {
     }
 
     #[test]
-    fn never_panics_on_cut_or_bad_bytes() {
+    fn never_panics_on_cut_or_flipped_bytes() {
         for b in [two_tables(), pptp_object()] {
             for n in 0..b.len() {
                 let _ = tables_dumped(&b[..n]);
                 let _ = pptp_helpers_dumped(&b[..n]);
             }
-            let mut bad = b.clone();
-            for i in (16..bad.len()).step_by(3) {
-                bad[i] ^= 0xa5;
-                let _ = tables_dumped(&bad);
-                let _ = pptp_helpers_dumped(&bad);
-            }
+            with_bytes_flipped(&b, 23, |b| {
+                let _ = tables_dumped(b);
+                let _ = pptp_helpers_dumped(b);
+            });
         }
     }
 }
