@@ -98,6 +98,33 @@ struct Conn {
     warned: bool,
 }
 
+impl Conn {
+    /// The earliest time [`Tracker::poll`] has work for this connection:
+    /// a held or parked segment's hold time, the idle timeout, the next
+    /// refresh. `None` where every sum overflows (no work ever).
+    fn deadline(&self, cfg: &Config) -> Option<Instant> {
+        let waits = self
+            .streams
+            .iter()
+            .flat_map(|s| [s.held_since(), s.parked_since()])
+            .flatten()
+            .filter_map(|t| t.checked_add(cfg.hold_timeout));
+        let timers = [
+            self.last_seen.checked_add(cfg.idle_timeout),
+            self.last_refresh.checked_add(cfg.refresh_every),
+        ];
+        waits.chain(timers.into_iter().flatten()).min()
+    }
+}
+
+/// The earlier of two optional deadlines (`None`: never).
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// One row of `status`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallInfo {
@@ -150,6 +177,10 @@ pub struct Tracker {
     held_now: (usize, usize),
     /// Bounds log lines caused by remote input.
     log: crate::ratelimit::LogLimit,
+    /// No later than the earliest [`Conn::deadline`]: where the I/O edge
+    /// sleeps until, instead of waking on a fixed tick. Input only ever
+    /// brings it forward; [`Tracker::poll`] sets it exactly.
+    wake: Option<Instant>,
 }
 
 /// The stream of one direction: outbound first, inbound second.
@@ -180,6 +211,7 @@ impl Tracker {
             held_now: (0, 0),
             stats: Stats::default(),
             log: crate::ratelimit::LogLimit::default(),
+            wake: None,
         }
     }
 
@@ -228,6 +260,22 @@ impl Tracker {
 
     pub fn public_ip(&self) -> Option<Ipv4Addr> {
         self.public
+    }
+
+    /// When [`Tracker::poll`] next has work (quinn-style: the caller
+    /// sleeps until then). `None` while no connection is tracked: an idle
+    /// helper needs no timer at all. It may come early (a connection's
+    /// segment moved its idle timeout on); a poll then just sets it anew.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.wake
+    }
+
+    /// Bring the wake-up forward to `key`'s deadline after its state
+    /// changed.
+    fn rearm(&mut self, key: &ConnKey) {
+        if let Some(c) = self.conns.get(key) {
+            self.wake = earliest(self.wake, c.deadline(&self.cfg));
+        }
     }
 }
 
@@ -364,6 +412,7 @@ impl Tracker {
         if pkt_closed(&self.conns, &key) {
             self.conns.remove(&key);
         }
+        self.rearm(&key);
     }
 
     /// Make room for one connection: forget the least recently seen eighth
@@ -432,6 +481,7 @@ impl Tracker {
             changes: &mut out.changes,
             log: &mut self.log,
         };
+        let mut wake = None;
         self.conns.retain(|_, conn| {
             for s in &mut conn.streams {
                 let before = s.held_size();
@@ -471,8 +521,10 @@ impl Tracker {
                     cx.changes.push(Change::Refresh(m));
                 }
             }
+            wake = earliest(wake, conn.deadline(&cfg));
             true
         });
+        self.wake = wake;
     }
 
     /// Every call, for `status`.

@@ -318,7 +318,6 @@ impl Daemon {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
-        let mut check = tokio::time::interval(Duration::from_millis(200));
         let mut retry = tokio::time::interval(HELPER_RETRY);
         let mut result = Ok(());
         loop {
@@ -343,21 +342,21 @@ impl Daemon {
                 }
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = check.tick() => {
-                    if self.helper.as_ref().is_some_and(|h| h.is_finished()) {
-                        if let Some(h) = self.helper.take() {
-                            result = h.stop(true).await.and(Err(OsError::Nft("the helper stopped".into())));
-                        }
-                        break;
+                // The services' ends are awaited, not looked for on a timer:
+                // an idle daemon sleeps.
+                () = helper_ended(self.helper.as_mut()) => {
+                    if let Some(h) = self.helper.take() {
+                        result = h.stop(true).await.and(Err(OsError::Nft("the helper stopped".into())));
                     }
-                    if self.exit_with_clients && self.clients.values().all(|c| c.is_finished()) {
-                        for (_, c) in self.clients.drain() {
-                            if let Err(e) = c.stop().await {
-                                result = Err(OsError::Command { cmd: "client connect".into(), detail: e });
-                            }
+                    break;
+                }
+                () = clients_ended(&mut self.clients), if self.exit_with_clients => {
+                    for (_, c) in self.clients.drain() {
+                        if let Err(e) = c.stop().await {
+                            result = Err(OsError::Command { cmd: "client connect".into(), detail: e });
                         }
-                        break;
                     }
+                    break;
                 }
             }
         }
@@ -367,6 +366,19 @@ impl Daemon {
         }
         result
     }
+}
+
+/// The running helper's end; never without one.
+async fn helper_ended(h: Option<&mut helper::Handle>) {
+    match h {
+        Some(h) => h.ended().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The end of every client profile (at once without any).
+async fn clients_ended(clients: &mut HashMap<String, client::Handle>) {
+    futures::future::join_all(clients.values_mut().map(client::Handle::ended)).await;
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod endpoint;
 pub mod helper;
 pub mod server;
+pub mod task;
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ mod radius;
 mod router;
 mod tunnel;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lab::*;
 
@@ -190,6 +190,36 @@ fn s1_sixty_four_clients_same_call_id() {
     );
     assert_exact(&r);
     assert_eq!(r["sent"], 64 * 20);
+}
+
+/// An idle helper sleeps until its periodic checks (the table every 5 s,
+/// the counters, the kernel's helper): its timers follow the call table's
+/// deadlines, not a fixed tick, also once a call has come and gone. A
+/// 250 ms tick and the service's 200 ms look at its tasks woke it about
+/// 16 times a second; over 8 s that was about 130 wake-ups.
+#[test]
+fn an_idle_helper_sleeps_between_its_periodic_checks() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    lab.server("net", SERVER_A);
+    lab.start_helper(&[]);
+    assert_exact(&lab.one_call(10, 20));
+    let t = Instant::now();
+    while !lab.status()["calls"].as_array().unwrap().is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the call did not end"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = lab.helper_pid();
+    let before = context_switches(pid);
+    std::thread::sleep(Duration::from_secs(8));
+    let woke = context_switches(pid) - before;
+    eprintln!("idle helper: {woke} context switches in 8 s");
+    // Two table checks and at most one count, each possibly two wake-ups
+    // of the runtime's timer, with room to spare; never one per 250 ms.
+    assert!(woke <= 16, "{woke} wake-ups in 8 s of idling");
+    assert!(lab.helper_alive());
 }
 
 #[test]

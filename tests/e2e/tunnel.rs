@@ -395,3 +395,78 @@ fn server_log_escapes_peer_chosen_names() {
         "name not shown escaped:\n{log}"
     );
 }
+
+/// An idle server sleeps: with no session its timers wait for one to start
+/// instead of ticking every 50 ms (about 80 wake-ups in 4 s before). A
+/// session wakes them: the server's idle hang-up, a timer's work, ends
+/// the silent session; and once it has gone the server sleeps again.
+#[test]
+fn an_idle_server_sleeps_and_its_timers_wake_for_a_session() {
+    let mut lab = Lab::new(Nat::Ours, &[10]);
+    let sec = secrets(&lab).display().to_string();
+    let pid = lab.spawn_bin(
+        "net",
+        &[
+            "server",
+            "--listen",
+            SERVER_A,
+            "--local-ip",
+            TUNNEL_SERVER,
+            "--pool-start",
+            "10.99.0.10",
+            "--pool-end",
+            "10.99.0.20",
+            "--secrets",
+            &sec,
+            "--idle-timeout",
+            "2",
+        ],
+    );
+    lab.start_helper(&[]);
+    let idle_wakeups = |what: &str| {
+        let before = context_switches(pid);
+        std::thread::sleep(Duration::from_secs(4));
+        let woke = context_switches(pid) - before;
+        eprintln!("{what}: {woke} context switches in 4 s");
+        woke
+    };
+    let woke = idle_wakeups("idle server");
+    assert!(woke <= 8, "{woke} wake-ups in 4 s with no session");
+    let c = lab
+        .command(
+            "lan",
+            &[
+                "client",
+                "connect",
+                SERVER_A,
+                "--user",
+                "alice",
+                "--password",
+                "s3cret pass",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_tunnel(&lab);
+    // No IP through the tunnel: the server hangs up after 2 s, and the
+    // client (not told to reconnect) ends.
+    let t = Instant::now();
+    let mut c = c;
+    while c.try_wait().unwrap().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "the silent session was not hung up: the server's timers slept"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        lab.log().contains("hanging up an idle session"),
+        "{}",
+        lab.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let woke = idle_wakeups("server after its session");
+    assert!(woke <= 8, "{woke} wake-ups in 4 s after the session ended");
+}

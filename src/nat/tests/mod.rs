@@ -4,6 +4,7 @@
 
 mod calls;
 mod segments;
+mod timers;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Instant;

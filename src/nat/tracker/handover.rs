@@ -78,6 +78,7 @@ impl Tracker {
                 continue;
             }
             let conn = conn_entry(&mut self.conns, m.role, m.lan, m.remote, now);
+            self.wake = super::earliest(self.wake, conn.deadline(&self.cfg));
             conn.calls.list.push(Call {
                 lan_cid: m.lan_cid,
                 public_cid: m.public_cid,

@@ -6,7 +6,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use super::dial::{CallIds, Profile, attempt};
 use super::status::{State, Status};
@@ -16,7 +15,7 @@ use crate::pptp::backoff::Backoff;
 pub struct Handle {
     pub status: Rc<RefCell<Status>>,
     stop: watch::Sender<bool>,
-    task: JoinHandle<Result<(), String>>,
+    task: crate::service::task::Watched<Result<(), String>>,
 }
 
 impl Handle {
@@ -30,7 +29,8 @@ impl Handle {
             ..Status::default()
         }));
         let (tx, rx) = watch::channel(false);
-        let task = tokio::task::spawn_local(keep_up(profile, ids, status.clone(), rx));
+        let task =
+            crate::service::task::Watched::spawn_local(keep_up(profile, ids, status.clone(), rx));
         Handle {
             status,
             stop: tx,
@@ -42,11 +42,19 @@ impl Handle {
         self.task.is_finished()
     }
 
+    /// Wait until the profile's task has ended (it gave up).
+    pub async fn ended(&mut self) {
+        self.task.ended().await;
+    }
+
     /// Hang up (if up) and wait until the profile's task has cleaned up.
     /// Ok, or the error that made it give up before.
     pub async fn stop(self) -> Result<(), String> {
         let _ = self.stop.send(true);
-        self.task.await.unwrap_or_else(|e| Err(e.to_string()))
+        self.task
+            .join()
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
     }
 }
 

@@ -129,7 +129,7 @@ type StatusReq = tokio::sync::oneshot::Sender<serde_json::Value>;
 pub struct Handle {
     status: tokio::sync::mpsc::UnboundedSender<StatusReq>,
     stop: tokio::sync::watch::Sender<Option<bool>>,
-    task: tokio::task::JoinHandle<Result<nat::Handover, OsError>>,
+    task: crate::service::task::Watched<Result<nat::Handover, OsError>>,
 }
 
 impl Handle {
@@ -144,11 +144,17 @@ impl Handle {
         self.task.is_finished()
     }
 
+    /// Wait until the helper's task has ended (an error stopped it).
+    pub async fn ended(&mut self) {
+        self.task.ended().await;
+    }
+
     /// Stop; `keep` leaves the table and its calls for the next helper,
     /// which takes them with the returned handover.
     pub async fn stop(self, keep: bool) -> Result<nat::Handover, OsError> {
         let _ = self.stop.send(Some(keep));
         self.task
+            .join()
             .await
             .unwrap_or_else(|e| Err(OsError::Nft(e.to_string())))
     }
@@ -331,7 +337,7 @@ pub async fn start(
     };
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None);
-    let task = tokio::task::spawn_local(main_loop(d, watch, status_rx, stop_rx));
+    let task = crate::service::task::Watched::spawn_local(main_loop(d, watch, status_rx, stop_rx));
     Ok(Handle {
         status: status_tx,
         stop: stop_tx,
@@ -376,31 +382,39 @@ async fn main_loop(
     mut status: tokio::sync::mpsc::UnboundedReceiver<StatusReq>,
     mut stop: tokio::sync::watch::Receiver<Option<bool>>,
 ) -> Result<nat::Handover, OsError> {
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut guard = tokio::time::interval(TABLE_CHECK);
     let mut kernel = tokio::time::interval_at(
         tokio::time::Instant::now() + KERNEL_HELPER_CHECK,
         KERNEL_HELPER_CHECK,
     );
     let mut sample = tokio::time::interval(count_every());
-    // Heap returned to the kernel on the next tick after work (see trim_heap).
-    let mut dirty = false;
+    // Heap returned to the kernel a moment after work (see trim_heap).
+    let mut trim_at: Option<Instant> = None;
     let keep = loop {
+        // No fixed tick: the loop sleeps until the tracker's next deadline
+        // (a held segment's hold time, a connection's idle timeout or
+        // refresh) or the pending trim, so an idle helper sleeps until its
+        // periodic checks.
+        let wake = nat::tracker::earliest(d.tracker.poll_timeout(), trim_at);
         tokio::select! {
             r = d.nfq.fd.readable() => {
                 // Clear first, then read until the socket is empty: a
                 // segment arriving meanwhile raises readiness again.
                 r?.clear_ready();
                 while !d.drain() {}
-                dirty = true;
+                trim_at = trim_at.or_else(|| Some(Instant::now() + TRIM_AFTER));
             }
-            _ = tick.tick() => {
-                if std::mem::take(&mut dirty) {
+            () = sleep_until(wake) => {
+                let now = Instant::now();
+                if trim_at.is_some_and(|t| t <= now) {
+                    trim_at = None;
                     crate::os::trim_heap();
                 }
-                let mut out = Output::default();
-                d.tracker.poll(Instant::now(), &mut out);
-                d.finish(out);
+                if d.tracker.poll_timeout().is_some_and(|t| t <= now) {
+                    let mut out = Output::default();
+                    d.tracker.poll(now, &mut out);
+                    d.finish(out);
+                }
             }
             Some(_) = watch.events.next() => {
                 // A PPPoE reconnect makes the WAN device anew, under the
@@ -425,7 +439,7 @@ async fn main_loop(
                     d.check_kernel_helper();
                 }
                 let _ = reply.send(d.status_json());
-                dirty = true;
+                trim_at = trim_at.or_else(|| Some(Instant::now() + TRIM_AFTER));
             }
             r = stop.changed() => break r.is_err() || stop.borrow().unwrap_or(false),
         }
@@ -450,6 +464,18 @@ async fn main_loop(
         Ok(nat::Handover::default())
     }
 }
+
+/// Sleep until `t`; never where there is no deadline.
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long after a burst of work (segments, a `status`) the heap is given
+/// back: a burst is done by then, and one trim serves all of it.
+const TRIM_AFTER: Duration = Duration::from_millis(250);
 
 /// How often every call's conntrack entries are read: half the GRE
 /// timeout, so that an entry is seen once more after its last packet, and

@@ -145,6 +145,7 @@ fn new_session(
             kernel,
         },
     );
+    g.session_started.send_replace(());
     Some((cid, super::routes::prepare(&g, cid)))
 }
 

@@ -319,6 +319,7 @@ pub async fn start(o: Options, users: &[UserCfg]) -> Result<Handle, OsError> {
         tasks: Vec::new(),
         conns: Vec::new(),
         log: crate::ratelimit::LogLimit::default(),
+        session_started: tokio::sync::watch::Sender::new(()),
     }));
     let mut tasks = vec![
         tokio::task::spawn_local(session::gre_loop(st.clone())),

@@ -50,10 +50,25 @@ pub async fn answers_loop(st: Shared) {
     }
 }
 
-/// The timers, every 50 ms.
+/// The timers, every 50 ms while a session lives or a request waits for
+/// its answer; otherwise the loop sleeps until a session starts (requests
+/// are sent for sessions only).
 pub async fn timer_loop(st: Shared) {
+    let mut started = st.borrow().session_started.subscribe();
     let mut t = tokio::time::interval(Duration::from_millis(50));
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let idle = {
+            let s = st.borrow();
+            let Some(a) = &s.aaa else { return };
+            s.sessions.is_empty() && a.poll_timeout().is_none()
+        };
+        if idle {
+            if started.changed().await.is_err() {
+                return;
+            }
+            t.reset_immediately();
+        }
         t.tick().await;
         if st.borrow().aaa.is_none() {
             return;

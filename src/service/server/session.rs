@@ -194,6 +194,9 @@ pub struct State {
     pub conns: Vec<Conn>,
     /// Bounds log lines caused by remote input.
     pub log: crate::ratelimit::LogLimit,
+    /// Marked when a session starts: the timer loops sleep while there is
+    /// none (each loop's receiver sees every start since it last looked).
+    pub session_started: tokio::sync::watch::Sender<()>,
 }
 
 /// A control connection's task; `busy` once it carries a call, which
@@ -530,9 +533,22 @@ pub async fn tun_loop(st: Shared) {
     }
 }
 
+/// The sessions' timers (PPP restarts and echoes, the idle hang-up), every
+/// 50 ms while a session lives. With none the loop sleeps until one
+/// starts: an idle server does not wake 20 times a second. (Control
+/// connections keep their own timers.)
 pub async fn tick_loop(st: Shared) {
+    let mut started = st.borrow().session_started.subscribe();
     let mut t = tokio::time::interval(Duration::from_millis(50));
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        if st.borrow().sessions.is_empty() {
+            // A start since the last look counts: none is missed.
+            if started.changed().await.is_err() {
+                return;
+            }
+            t.reset_immediately();
+        }
         t.tick().await;
         let now = Instant::now();
         let mut s = st.borrow_mut();
