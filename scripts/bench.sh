@@ -16,7 +16,9 @@
 # (flow guard, raw guard) vs the conntrack floor (masquerade + one static
 # GRE DNAT); GRE_CALLS, GRE_SIZES, GRE_DIRS and BENCH_ROUNDS narrow it,
 # GRE_PERF=DIR records each of its runs with `perf record -a -g` there
-# while the packets flow; GRE_WHO picks contenders, among them `iptables`
+# while the packets flow and prints, per contender, the CPU samples per
+# 1 000 delivered packets in the path and in netfilter's parts; GRE_WHO
+# picks contenders, among them `iptables`
 # (this helper with its NFQUEUE rules in iptables' `mangle FORWARD`, its
 # fallback where the kernel refuses them in its own table), `chain` (the
 # floor and one empty base chain in the forward hook: what any rule set
@@ -41,6 +43,7 @@ need_root "$@"
 # shellcheck disable=SC2119
 install_packages
 install_packages iperf3 conntrack xz-utils gzip
+[ -z "${GRE_PERF:-}" ] || install_packages linux-perf
 
 QUICK='' ONLY=''
 while [ $# -gt 0 ]; do
@@ -315,6 +318,15 @@ gre_run() { # $1 calls, $2 payload bytes, $3 in|out, $4 perf file
                 (s > 0) ? (s - r) * 100 / s : 100, v["rx_keys"] + 0
         }'
 }
+# gre_profile FILE PPS: one run's profile as CPU samples per 1 000
+# delivered packets, in the chains of the sender's system call (on veth
+# the router's whole path runs on the sending CPU), netfilter's hooks,
+# nf_tables' rule sets, conntrack and NAT (scripts/perf-breakdown.awk).
+gre_profile() {
+    perf script -i "$1" -F comm,ip,sym 2>/dev/null | awk -f scripts/perf-breakdown.awk |
+        awk -v k="$(awk -v p="$2" -v s="$GRE_SECS" 'BEGIN { print p * s / 1000 }')" \
+            '{ for (i = 1; i <= NF; i++) printf "%.4f%s", (k > 0) ? $i / k : 0, (i < NF) ? " " : "\n" }'
+}
 # gre_paired A B: per round, A's packets/s over B's in the same round (the
 # rounds alternate the contenders, so a drift of the machine between
 # rounds cancels out), and their median.
@@ -334,7 +346,7 @@ if want gre; then
         for size in $GRE_SIZES; do
             for dir in $GRE_DIRS; do
                 k="$n.$size.$dir"
-                for who in plain kernel ours raw floor chain prechain iptables base frozen; do : >"$WORK/gre.$k.$who"; done
+                for who in plain kernel ours raw floor chain prechain iptables base frozen; do : >"$WORK/gre.$k.$who"; : >"$WORK/gre.$k.$who.perf"; done
                 for r in $(seq "$ROUNDS"); do
                     # Each round starts one contender further on: with
                     # ROUNDS a multiple of their number, every contender
@@ -355,6 +367,9 @@ if want gre; then
                             plain) masq_on ;; kernel) kernel_off ;; ours | raw | iptables | base | frozen) ours_off ;; floor) floor_off ;; chain | prechain) chain_off ;;
                         esac
                         echo "$pps $gbps $loss" >>"$WORK/gre.$k.$who"
+                        if [ -n "${GRE_PERF:-}" ]; then
+                            gre_profile "$GRE_PERF/$k.$who.r$r.data" "$pps" >>"$WORK/gre.$k.$who.perf"
+                        fi
                         hcpu=$(cat "$WORK/gre.hcpu")
                         echo "    round $r $dir $n call(s) ${size} B $who: $pps pkt/s, $gbps Gbit/s, $loss % loss, $keys/$n calls reached${hcpu:+, helper CPU while the packets flowed: $hcpu ms}"
                     done
@@ -384,6 +399,13 @@ if want gre; then
                 if [ -s "$WORK/gre.$k.base" ]; then
                     echo "    paired, the base build over the kernel helper: $(gre_paired "$WORK/gre.$k.base" "$WORK/gre.$k.kernel");" \
                         "over the floor: $(gre_paired "$WORK/gre.$k.base" "$WORK/gre.$k.floor"); this build over it: $(gre_paired "$WORK/gre.$k.ours" "$WORK/gre.$k.base")"
+                fi
+                if [ -n "${GRE_PERF:-}" ]; then
+                    echo "    CPU samples per 1 000 delivered packets, medians (the sending CPU's path / netfilter / rule sets / conntrack / NAT):"
+                    for who in "${WHO[@]}"; do
+                        [ -s "$WORK/gre.$k.$who.perf" ] || continue
+                        echo "      $who: $(for c in 1 2 3 4 5; do cut -d' ' -f$c <"$WORK/gre.$k.$who.perf" | median | xargs printf '%.3f'; echo; done | paste -sd/)"
+                    done
                 fi
                 ROWS+=("| GRE $dir, $n call(s), ${size} B payload, delivered (plain routing: $(gre_cell "$WORK/gre.$k.plain"); conntrack floor: $(gre_cell "$WORK/gre.$k.floor")) | $(gre_cell "$WORK/gre.$k.kernel") | flow guard: $(gre_cell "$WORK/gre.$k.ours"); raw guard: $(gre_cell "$WORK/gre.$k.raw") | $(ratio "$O_" "$K_") (raw guard: $(ratio "$R_" "$K_")); of the floor: $(ratio "$O_" "$F_") (raw: $(ratio "$R_" "$F_")); paired per round: $PK_ and of the floor $PF_; target 1.0 and 0.95 |")
             done
