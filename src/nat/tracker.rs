@@ -79,6 +79,12 @@ pub enum Verdict {
 pub struct Output {
     pub verdicts: Vec<(u64, Verdict)>,
     pub changes: Vec<Change>,
+    /// Whether GRE is looked up at all, where it changed: on with the
+    /// elements of the first call whose public Call ID is not its own, off
+    /// once the last one's are gone; applied in the same transaction as
+    /// `changes`. While off, a GRE packet leaves the forward hook after one
+    /// protocol test, as in the kernel helper's rule set.
+    pub gre_lookup: Option<bool>,
 }
 
 /// Identity of a control connection from the LAN's point of view.
@@ -177,6 +183,10 @@ pub struct Tracker {
     held_now: (usize, usize),
     /// Bounds log lines caused by remote input.
     log: crate::ratelimit::LogLimit,
+    /// Calls whose inbound GRE must be rewritten (public Call ID not their
+    /// own), by (server, public Call ID), as their elements reach the
+    /// kernel: while there are none, [`Output::gre_lookup`] is off.
+    rewritten: std::collections::HashSet<(Ipv4Addr, u16)>,
     /// No later than the earliest [`Conn::deadline`]: where the I/O edge
     /// sleeps until, instead of waking on a fixed tick. Input only ever
     /// brings it forward; [`Tracker::poll`] sets it exactly.
@@ -212,6 +222,7 @@ impl Tracker {
             stats: Stats::default(),
             log: crate::ratelimit::LogLimit::default(),
             wake: None,
+            rewritten: std::collections::HashSet::new(),
         }
     }
 
@@ -220,6 +231,7 @@ impl Tracker {
         if self.public == ip {
             return;
         }
+        let from = out.changes.len();
         if let Some(old) = self.public {
             let mut alloc = self.alloc.borrow_mut();
             let mut cx = Ctx {
@@ -238,6 +250,8 @@ impl Tracker {
                 );
             }
             alloc.forget_public(old);
+            drop(alloc);
+            self.follow_lookups(out, from);
         } else if let Some(new) = ip {
             // Calls made while there was no address keep going, under the
             // address that now masquerades them: their public IDs must stay
@@ -260,6 +274,37 @@ impl Tracker {
 
     pub fn public_ip(&self) -> Option<Ipv4Addr> {
         self.public
+    }
+
+    /// Whether GRE must be looked up (see [`Output::gre_lookup`]): some
+    /// call's public Call ID is not its own.
+    pub fn looks_up_gre(&self) -> bool {
+        !self.rewritten.is_empty()
+    }
+
+    /// Follow the changes from `from` on: a call whose public Call ID is
+    /// not its own enters with its inbound elements and leaves with them;
+    /// the lookup switches on with the first and off after the last, in
+    /// the same output, so the same transaction as their elements.
+    fn follow_lookups(&mut self, out: &mut Output, from: usize) {
+        let was = self.looks_up_gre();
+        for c in out.changes.get(from..).unwrap_or_default() {
+            match c {
+                Change::Expect(m) | Change::Add(m) | Change::Promote(m)
+                    if m.public_cid != m.lan_cid =>
+                {
+                    self.rewritten.insert((m.remote_ip(), m.public_cid));
+                }
+                Change::Remove(m) | Change::Unexpect(m) => {
+                    self.rewritten.remove(&(m.remote_ip(), m.public_cid));
+                }
+                _ => {}
+            }
+        }
+        let now = self.looks_up_gre();
+        if now != was {
+            out.gre_lookup = Some(now);
+        }
     }
 
     /// When [`Tracker::poll`] next has work (quinn-style: the caller
@@ -304,6 +349,12 @@ fn conn_entry(
 impl Tracker {
     /// Handle one queued IPv4 packet travelling in `dir`.
     pub fn handle(&mut self, now: Instant, id: u64, dir: Dir, data: Vec<u8>, out: &mut Output) {
+        let from = out.changes.len();
+        self.handle_segment(now, id, dir, data, out);
+        self.follow_lookups(out, from);
+    }
+
+    fn handle_segment(&mut self, now: Instant, id: u64, dir: Dir, data: Vec<u8>, out: &mut Output) {
         self.stats.segments += 1;
         let pkt = match TcpPacket::parse(data) {
             Ok(p) => p,
@@ -472,6 +523,12 @@ impl Tracker {
 
     /// Timers: held segments, idle connections, map refreshes.
     pub fn poll(&mut self, now: Instant, out: &mut Output) {
+        let from = out.changes.len();
+        self.poll_conns(now, out);
+        self.follow_lookups(out, from);
+    }
+
+    fn poll_conns(&mut self, now: Instant, out: &mut Output) {
         let public = self.public.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let cfg = self.cfg.clone();
         let mut cx = Ctx {

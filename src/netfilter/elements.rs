@@ -8,6 +8,7 @@ use nftables::expr::{Elem, Expression, NamedExpression};
 use nftables::schema::{Element, NfCmd, NfListObject, NfObject, Nftables};
 use nftables::types::NfFamily;
 
+use super::table::{FORWARD_CHAIN, forward_rules};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping, Role};
 
@@ -142,7 +143,7 @@ fn deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
 /// One transaction for a batch of changes. A refresh deletes and adds the
 /// call's elements again; it carries no counters over (a call's GRE is
 /// counted by conntrack).
-pub fn batch(changes: &[Change], timeout: u32) -> Nftables<'static> {
+pub fn batch(changes: &[Change], gre_lookup: Option<bool>, timeout: u32) -> Nftables<'static> {
     let mut objs = Vec::new();
     for c in changes {
         match c {
@@ -160,9 +161,53 @@ pub fn batch(changes: &[Change], timeout: u32) -> Nftables<'static> {
             Change::Unexpect(m) => objs.extend(inbound_deletes(m)),
         }
     }
+    // The forward chain's rules, after the elements they switch to.
+    if let Some(on) = gre_lookup {
+        objs.extend(forward_rules_json(on));
+    }
     Nftables {
         objects: objs.into(),
     }
+}
+
+/// The `forward` chain emptied and its rules added again (see
+/// `table::forward_rules`), as nft's JSON.
+fn forward_rules_json<'a>(gre_lookup: bool) -> Vec<NfObject<'a>> {
+    use nftables::expr::{Payload, PayloadField};
+    use nftables::schema::{Chain, FlushObject, Rule};
+    use nftables::stmt::{JumpTarget, Match, Operator, Statement};
+    let mut v = vec![NfObject::CmdObject(NfCmd::Flush(FlushObject::Chain(
+        Chain {
+            family: NfFamily::IP,
+            table: TABLE.into(),
+            name: FORWARD_CHAIN.into(),
+            ..Default::default()
+        },
+    )))];
+    for r in forward_rules(gre_lookup) {
+        let test = Statement::Match(Match {
+            left: Expression::Named(NamedExpression::Payload(Payload::PayloadField(
+                PayloadField {
+                    protocol: "ip".into(),
+                    field: "protocol".into(),
+                },
+            ))),
+            right: Expression::Number(u32::from(r.proto)),
+            op: Operator::EQ,
+        });
+        let verdict = match r.goto {
+            Some(c) => Statement::Goto(JumpTarget { target: c.into() }),
+            None => Statement::Return(None),
+        };
+        v.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(Rule {
+            family: NfFamily::IP,
+            table: TABLE.into(),
+            chain: FORWARD_CHAIN.into(),
+            expr: vec![test, verdict].into(),
+            ..Default::default()
+        }))));
+    }
+    v
 }
 
 // The listing (`nft -j list table`), read into just the fields needed:
@@ -317,7 +362,7 @@ pub(super) mod tests {
 
     #[test]
     fn add_batch_is_the_json_nft_expects() {
-        let j = serde_json::to_value(batch(&[Change::Add(m())], 3600)).unwrap();
+        let j = serde_json::to_value(batch(&[Change::Add(m())], None, 3600)).unwrap();
         let a = &j["nftables"][0]["add"]["element"];
         assert_eq!(a["table"], "pptp_passthrough");
         assert_eq!(a["name"], "gre_dnat");
@@ -345,7 +390,7 @@ pub(super) mod tests {
         );
         let mut pend = m();
         pend.peer_cid = 0;
-        let e = serde_json::to_value(batch(&[Change::Expect(pend)], 3600)).unwrap();
+        let e = serde_json::to_value(batch(&[Change::Expect(pend)], None, 3600)).unwrap();
         let a = &e["nftables"][0]["add"]["element"];
         assert_eq!(a["elem"][0][0]["elem"]["timeout"], PENDING_TIMEOUT);
         assert_eq!(
@@ -363,7 +408,7 @@ pub(super) mod tests {
             [MAP_DNAT, MAP_CID, SET_IN],
             "no gre_out before the reply"
         );
-        let p = serde_json::to_value(batch(&[Change::Promote(m())], 3600)).unwrap();
+        let p = serde_json::to_value(batch(&[Change::Promote(m())], None, 3600)).unwrap();
         let ops: Vec<String> = p["nftables"]
             .as_array()
             .unwrap()
@@ -385,7 +430,7 @@ pub(super) mod tests {
                 "add gre_out"
             ]
         );
-        let d = serde_json::to_value(batch(&[Change::Remove(m())], 3600)).unwrap();
+        let d = serde_json::to_value(batch(&[Change::Remove(m())], None, 3600)).unwrap();
         assert_eq!(
             d["nftables"][0]["delete"]["element"]["elem"][0]["concat"],
             serde_json::json!(["198.51.100.10", 1001])
@@ -425,5 +470,39 @@ pub(super) mod tests {
         );
         assert!(parse_elements("{not json").is_err());
         assert!(parse_elements(r#"{"nftables":[]}"#).unwrap().is_empty());
+    }
+
+    /// Where the batch goes as JSON (it holds refreshes), the forward
+    /// chain is flushed and its three rules added, after the elements.
+    #[test]
+    fn gre_lookup_in_json_flushes_and_adds_the_forward_rules() {
+        let j = serde_json::to_value(batch(&[Change::Refresh(m())], Some(true), 3600)).unwrap();
+        let objs = j["nftables"].as_array().unwrap();
+        let n = objs.len();
+        assert_eq!(objs[n - 4]["flush"]["chain"]["name"], "forward");
+        let rules: Vec<&serde_json::Value> =
+            objs[n - 3..].iter().map(|o| &o["add"]["rule"]).collect();
+        assert!(
+            rules
+                .iter()
+                .all(|r| r["chain"] == "forward" && r["table"] == TABLE)
+        );
+        let m0 = &rules[0]["expr"][0]["match"];
+        assert_eq!(m0["left"]["payload"]["protocol"], "ip");
+        assert_eq!(m0["left"]["payload"]["field"], "protocol");
+        assert_eq!(m0["right"], 47);
+        assert_eq!(rules[0]["expr"][1]["goto"]["target"], "gre_fwd");
+        assert_eq!(rules[1]["expr"][1]["goto"]["target"], "tcp_1723");
+        assert_eq!(rules[2]["expr"][1]["goto"]["target"], "icmp_out");
+        let j = serde_json::to_value(batch(&[], Some(false), 3600)).unwrap();
+        let objs = j["nftables"].as_array().unwrap();
+        assert_eq!(objs.len(), 4);
+        assert!(
+            objs[1]["add"]["rule"]["expr"][1].get("return").is_some(),
+            "{}",
+            objs[1]
+        );
+        let j = serde_json::to_value(batch(&[Change::Refresh(m())], None, 3600)).unwrap();
+        assert!(!j.to_string().contains("\"rule\""));
     }
 }

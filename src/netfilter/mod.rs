@@ -26,7 +26,7 @@ mod table;
 
 pub use elements::{ElementState, batch, declares, parse_elements, recorded};
 pub use nfnl::Dump;
-pub use table::{probe_queue_text, table_text};
+pub use table::{FORWARD_CHAIN, ProtoRule, forward_rules, probe_queue_text, table_text};
 
 /// The helper's table (family `ip`); nothing else is ever touched.
 pub const TABLE: &str = "pptp_passthrough";
@@ -94,6 +94,9 @@ pub struct Setup {
     /// rewritten range: calls recovered from a helper that gave public IDs
     /// from the whole range are alive.
     pub rewrite_all: bool,
+    /// Whether inbound GRE goes to `gre_fwd` for its Call ID at all (some
+    /// call's public Call ID is not its own; see `table::forward_rules`).
+    pub gre_lookup: bool,
 }
 
 impl Setup {
@@ -425,6 +428,7 @@ mod tests {
             element_timeout: 60,
             guard: Guard::Raw,
             rewrite_all: false,
+            gre_lookup: false,
         };
         let install = xtables_install(&s);
         let check = xtables_check(&s);
@@ -456,6 +460,7 @@ mod tests {
             element_timeout: 18000,
             guard: Guard::Flow,
             rewrite_all: false,
+            gre_lookup: false,
         }
     }
 

@@ -17,6 +17,7 @@ use netlink_packet_core::NlasIterator;
 
 use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
 use super::nfnl::{message, read_dump, string, string_of, udata_comment, udata_comment_text};
+use super::table::{FORWARD_CHAIN, forward_rules};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
 
@@ -141,7 +142,12 @@ pub fn encodable(changes: &[Change]) -> bool {
 /// 1). Only the last element message asks for one: a batch of hundreds of
 /// acknowledgements overflowed the socket, and the kernel reports every
 /// failing message anyway, before that last acknowledgement.
-pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u32) {
+pub fn batch(
+    changes: &[Change],
+    gre_lookup: Option<bool>,
+    element_timeout: u32,
+    seq: u32,
+) -> (Vec<u8>, u32) {
     let mut msgs = Vec::new();
     for c in changes {
         match c {
@@ -163,6 +169,33 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
             Change::Refresh(_) => {}
         }
     }
+    // Each message: type, flags (the acknowledgement comes below), attributes.
+    let mut msgs: Vec<(u16, u16, Vec<Attr>)> = msgs
+        .iter()
+        .map(|m| {
+            let attrs = vec![
+                string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
+                string(NFTA_SET_ELEM_LIST_SET, m.set),
+                Attr::Nested(
+                    NFTA_SET_ELEM_LIST_ELEMENTS,
+                    vec![Attr::Nested(NFTA_LIST_ELEM, m.parts.clone())],
+                ),
+            ];
+            let (ty, flags) = if m.new {
+                (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE)
+            } else {
+                (NFT_MSG_DELSETELEM, NLM_F_REQUEST)
+            };
+            ((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, attrs)
+        })
+        .collect();
+    // The forward chain's rules, after the elements they switch to.
+    if let Some(on) = gre_lookup {
+        msgs.extend(super::rulemsg::replace_rules(
+            FORWARD_CHAIN,
+            &forward_rules(on),
+        ));
+    }
     let mut out = Vec::new();
     let mut s = seq;
     // Batch markers name the subsystem in res_id.
@@ -178,28 +211,14 @@ pub fn batch(changes: &[Change], element_timeout: u32, seq: u32) -> (Vec<u8>, u3
         marker,
         &[],
     );
-    for (i, m) in msgs.iter().enumerate() {
+    for (i, (ty, flags, attrs)) in msgs.iter().enumerate() {
         s = s.wrapping_add(1);
         let ack = if i.saturating_add(1) == msgs.len() {
             NLM_F_ACK
         } else {
             0
         };
-        let attrs = [
-            string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
-            string(NFTA_SET_ELEM_LIST_SET, m.set),
-            Attr::Nested(
-                NFTA_SET_ELEM_LIST_ELEMENTS,
-                vec![Attr::Nested(NFTA_LIST_ELEM, m.parts.clone())],
-            ),
-        ];
-        let (ty, flags) = if m.new {
-            (NFT_MSG_NEWSETELEM, NLM_F_REQUEST | NLM_F_CREATE | ack)
-        } else {
-            (NFT_MSG_DELSETELEM, NLM_F_REQUEST | ack)
-        };
-        let ty = (NFNL_SUBSYS_NFTABLES << 8) | ty;
-        message(&mut out, ty, flags, s, ELEMENTS, &attrs);
+        message(&mut out, *ty, flags | ack, s, ELEMENTS, attrs);
     }
     s = s.wrapping_add(1);
     message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, marker, &[]);
@@ -334,7 +353,7 @@ mod tests {
 
     #[test]
     fn add_is_begin_four_elements_end() {
-        let (b, n) = batch(&[Change::Add(m())], 3600, 100);
+        let (b, n) = batch(&[Change::Add(m())], None, 3600, 100);
         assert_eq!(n, 1, "one acknowledgement: the last element's");
         let ms = messages(&b);
         assert_eq!(ms.len(), 6);
@@ -360,7 +379,7 @@ mod tests {
 
     #[test]
     fn element_bytes_key_data_timeout_comment() {
-        let (b, _) = batch(&[Change::Add(m())], 3600, 1);
+        let (b, _) = batch(&[Change::Add(m())], None, 3600, 1);
         let dnat = &messages(&b)[1].4;
         let key = [198u8, 51, 100, 10, 0x03, 0xe9, 0, 0];
         let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
@@ -388,19 +407,101 @@ mod tests {
 
     #[test]
     fn removals_and_promotions() {
-        let (b, n) = batch(&[Change::Remove(m())], 60, 1);
+        let (b, n) = batch(&[Change::Remove(m())], None, 60, 1);
         assert_eq!(n, 1);
         let ms = messages(&b);
         assert!(ms[1..5].iter().all(|x| x.0 == 0x0a0e));
         assert_eq!([ms[1].1, ms[2].1, ms[3].1, ms[4].1], [1, 1, 1, 1 | 4]);
-        let (b, _) = batch(&[Change::Promote(m())], 60, 1);
+        let (b, _) = batch(&[Change::Promote(m())], None, 60, 1);
         let tys: Vec<u16> = messages(&b).iter().map(|x| x.0 & 0xff).collect();
         assert_eq!(tys, [0x10, 14, 14, 14, 12, 12, 12, 12, 0x11]);
-        let (b, _) = batch(&[Change::Expect(m()), Change::Unexpect(m())], 60, 1);
+        let (b, _) = batch(&[Change::Expect(m()), Change::Unexpect(m())], None, 60, 1);
         assert_eq!(messages(&b).len(), 8);
-        assert_eq!(batch(&[], 60, 1).1, 0);
+        assert_eq!(batch(&[], None, 60, 1).1, 0);
         assert!(!encodable(&[Change::Refresh(m())]));
         assert!(encodable(&[Change::Add(m()), Change::Remove(m())]));
+    }
+
+    /// The switch of the GRE lookup rides in the elements' transaction,
+    /// after them: the forward chain emptied (DELRULE without a handle)
+    /// and its three rules appended, the last message acknowledged. Alone
+    /// it still makes a batch.
+    #[test]
+    fn gre_lookup_rewrites_the_forward_rules_after_the_elements() {
+        let (b, n) = batch(&[Change::Expect(m())], Some(true), 60, 1);
+        assert_eq!(n, 1);
+        let ms = messages(&b);
+        let tys: Vec<u16> = ms.iter().map(|x| x.0 & 0xff).collect();
+        assert_eq!(tys, [0x10, 12, 12, 12, 8, 6, 6, 6, 0x11]);
+        let flags: Vec<u16> = ms.iter().map(|x| x.1).collect();
+        assert_eq!(
+            flags[4..8],
+            [
+                1,
+                1 | 0x400 | 0x800,
+                1 | 0x400 | 0x800,
+                1 | 0x400 | 0x800 | 4
+            ]
+        );
+        // DELRULE names the table and the chain, nothing else.
+        let del = &ms[4].4;
+        assert_eq!(del.len(), 24 + 12);
+        assert_eq!(&del[28..36], b"forward\0");
+        let (b, n) = batch(&[], Some(false), 60, 1);
+        assert_eq!(n, 1);
+        assert_eq!(messages(&b).len(), 6);
+        assert_eq!(batch(&[], None, 60, 1).1, 0);
+    }
+
+    /// `ip protocol gre goto gre_fwd` byte for byte as nft 1.0.6 sends it
+    /// (`nft --debug=mnl add rule ...` on Linux 6.18: a 216-byte NEWRULE),
+    /// for each host byte order; `return` carries its code alone.
+    #[test]
+    fn forward_rule_bytes_are_nfts() {
+        let (b, _) = batch(&[], Some(true), 60, 1);
+        let ms = messages(&b);
+        let rule = &ms[2].4;
+        #[cfg(target_endian = "little")]
+        let want = hex(
+            "1500 0100 70707470 5f706173 73746872 6f756768 00000000  # table
+             0c00 0200 666f7277 61726400                              # chain
+             a000 0480                                                # expressions
+             3400 0180 0c00 0100 7061796c 6f616400                   # payload
+             2400 0280 0800 0100 00000001 0800 0200 00000001         # register 1, network header
+             0800 0300 00000009 0800 0400 00000001                   # byte 9, 1 byte
+             2c00 0180 0800 0100 636d7000                            # cmp
+             2000 0280 0800 0100 00000001 0800 0200 00000000         # register 1, equal
+             0c00 0380 0500 0100 2f000000                            # GRE (47)
+             3c00 0180 0e00 0100 696d6d65 64696174 65000000          # immediate
+             2800 0280 0800 0100 00000000                            # the verdict register
+             1c00 0280 1800 0280 0800 0100 fffffffc                  # goto
+             0c00 0200 6772655f 66776400                             # gre_fwd",
+        );
+        #[cfg(target_endian = "big")]
+        let want = hex(
+            "0015 0001 70707470 5f706173 73746872 6f756768 00000000  # table
+             000c 0002 666f7277 61726400                              # chain
+             00a0 8004                                                # expressions
+             0034 8001 000c 0001 7061796c 6f616400                   # payload
+             0024 8002 0008 0001 00000001 0008 0002 00000001         # register 1, network header
+             0008 0003 00000009 0008 0004 00000001                   # byte 9, 1 byte
+             002c 8001 0008 0001 636d7000                            # cmp
+             0020 8002 0008 0001 00000001 0008 0002 00000000         # register 1, equal
+             000c 8003 0005 0001 2f000000                            # GRE (47)
+             003c 8001 000e 0001 696d6d65 64696174 65000000          # immediate
+             0028 8002 0008 0001 00000000                            # the verdict register
+             001c 8002 0018 8002 0008 0001 fffffffc                  # goto
+             000c 0002 6772655f 66776400                             # gre_fwd",
+        );
+        assert_eq!(rule, &want);
+        assert_eq!(16 + 4 + rule.len(), 216);
+        // Off: GRE returns (code -5, no chain); TCP and ICMP go on as ever.
+        let (b, _) = batch(&[], Some(false), 60, 1);
+        let ms = messages(&b);
+        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        assert!(find(&ms[2].4, &[0xff, 0xff, 0xff, 0xfb]) && !find(&ms[2].4, b"gre_fwd"));
+        assert!(find(&ms[3].4, b"tcp_1723\0") && find(&ms[3].4, &[6, 0, 0, 0]));
+        assert!(find(&ms[4].4, b"icmp_out\0"));
     }
 
     /// The batch marker and a whole DELSETELEM, byte for byte, for each
@@ -408,7 +509,7 @@ mod tests {
     /// nfgenmsg's res_id and the key (address, Call ID) big-endian.
     #[test]
     fn marker_and_delete_bytes_per_host_byte_order() {
-        let (b, _) = batch(&[Change::Remove(m())], 60, 7);
+        let (b, _) = batch(&[Change::Remove(m())], None, 60, 7);
         #[cfg(target_endian = "little")]
         let (begin, del) = (
             hex("14000000 1000 0100 07000000 00000000  00 00 000a"),

@@ -23,6 +23,7 @@ use netlink_packet_core::NlasIterator;
 use super::TABLE;
 use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
 use super::nfnl::{be32, message, read_dump, string, string_of, udata_comment};
+use super::table::ProtoRule;
 
 /// The chains of the queue rules: control segments of established
 /// connections, and all others (see `Setup::established_queue`).
@@ -134,6 +135,110 @@ pub fn install(rules: &[(&str, u16)], seq: u32) -> Vec<u8> {
     s = s.wrapping_add(1);
     message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, BATCH, &[]);
     out
+}
+
+// enum nft_payload_attributes, nft_cmp_attributes,
+// nft_immediate_attributes, nft_data_attributes, nft_verdict_attributes.
+const NFTA_PAYLOAD_DREG: u16 = 1;
+const NFTA_PAYLOAD_BASE: u16 = 2;
+const NFTA_PAYLOAD_OFFSET: u16 = 3;
+const NFTA_PAYLOAD_LEN: u16 = 4;
+const NFTA_CMP_SREG: u16 = 1;
+const NFTA_CMP_OP: u16 = 2;
+const NFTA_CMP_DATA: u16 = 3;
+const NFTA_IMMEDIATE_DREG: u16 = 1;
+const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_DATA_VALUE: u16 = 1;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
+const NFT_REG_VERDICT: u32 = 0;
+const NFT_REG_1: u32 = 1;
+const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
+const NFT_CMP_EQ: u32 = 0;
+/// enum nft_verdicts: `goto` and `return`, negative in an unsigned field.
+const NFT_GOTO: u32 = -4i32 as u32;
+const NFT_RETURN: u32 = -5i32 as u32;
+/// The IPv4 header's protocol field, byte 9 (RFC 791 §3.1).
+const IP_PROTOCOL_AT: u32 = 9;
+
+fn expr(name: &str, data: Vec<Attr>) -> Attr {
+    Attr::Nested(
+        NFTA_LIST_ELEM,
+        vec![
+            string(NFTA_EXPR_NAME, name),
+            Attr::Nested(NFTA_EXPR_DATA, data),
+        ],
+    )
+}
+
+/// `ip protocol P return` or `ip protocol P goto C`, as nft itself encodes
+/// them: the protocol byte loaded into register 1, compared, a verdict.
+fn proto_rule_expressions(r: &ProtoRule) -> Attr {
+    let verdict = match r.goto {
+        Some(c) => vec![
+            be32(NFTA_VERDICT_CODE, NFT_GOTO),
+            string(NFTA_VERDICT_CHAIN, c),
+        ],
+        None => vec![be32(NFTA_VERDICT_CODE, NFT_RETURN)],
+    };
+    Attr::Nested(
+        NFTA_RULE_EXPRESSIONS,
+        vec![
+            expr(
+                "payload",
+                vec![
+                    be32(NFTA_PAYLOAD_DREG, NFT_REG_1),
+                    be32(NFTA_PAYLOAD_BASE, NFT_PAYLOAD_NETWORK_HEADER),
+                    be32(NFTA_PAYLOAD_OFFSET, IP_PROTOCOL_AT),
+                    be32(NFTA_PAYLOAD_LEN, 1),
+                ],
+            ),
+            expr(
+                "cmp",
+                vec![
+                    be32(NFTA_CMP_SREG, NFT_REG_1),
+                    be32(NFTA_CMP_OP, NFT_CMP_EQ),
+                    Attr::Nested(
+                        NFTA_CMP_DATA,
+                        vec![Attr::Bytes(NFTA_DATA_VALUE, vec![r.proto])],
+                    ),
+                ],
+            ),
+            expr(
+                "immediate",
+                vec![
+                    be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT),
+                    Attr::Nested(
+                        NFTA_IMMEDIATE_DATA,
+                        vec![Attr::Nested(NFTA_DATA_VERDICT, verdict)],
+                    ),
+                ],
+            ),
+        ],
+    )
+}
+
+/// The messages that replace the rules of `chain` by `rules`, for a
+/// transaction of the caller's (which adds sequence numbers and asks for
+/// the acknowledgement): every rule of the chain removed, then each one
+/// appended. The kernel swaps the chain's rules at the commit: a packet
+/// sees the old rules or the new, never none.
+pub fn replace_rules(chain: &str, rules: &[ProtoRule]) -> Vec<(u16, u16, Vec<Attr>)> {
+    let mut v = vec![(
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE,
+        NLM_F_REQUEST,
+        chain_attrs(chain).to_vec(),
+    )];
+    for r in rules {
+        let [table, chain] = chain_attrs(chain);
+        v.push((
+            (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+            NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND,
+            vec![table, chain, proto_rule_expressions(r)],
+        ));
+    }
+    v
 }
 
 /// How many messages [`install`] sends, batch markers included.

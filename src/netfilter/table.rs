@@ -86,7 +86,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     let kept = if s.rewrite_all {
         String::new()
     } else {
-        format!("\n        ip protocol gre {KEY_TOP_BITS} != {REWRITTEN_TOP} return")
+        format!("\n        {KEY_TOP_BITS} != {REWRITTEN_TOP} return")
     };
     // (`forward` before `tcp_1723`, `tcp_1723` before `ctl_pptp`,
     // `ctl_pptp` before the queue chains: each jumps to the next.
@@ -101,6 +101,8 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         "gre_icmp",
         "ctl_queue",
         "forward",
+        "gre_fwd",
+        "icmp_out",
         "tcp_1723",
         "ctl_pptp",
     ];
@@ -183,32 +185,92 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
 "#
     ));
-    // Every packet the router forwards walks `forward`, on nft's inline
-    // fast path (payload loads, masks and equality compares; no function
-    // call, no lookup) until its protocol is known. GRE of a call that kept
-    // its Call ID leaves at the first rule, inbound GRE of a rewritten call
-    // at the second; outbound GRE in the rewritten range (the server's
-    // Call ID) fails the second rule's interface test and walks on. Only
-    // TCP goes to `tcp_1723` (either end of port 1723 jumps to
-    // `ctl_pptp`; the rest falls off its end, accepted), and only ICMP
-    // reaches the ICMP rule. `ip protocol` rather than `tcp dport` or
-    // `icmp type` alone, whose protocol test is a call (`meta l4proto`).
+    // `gre_fwd`: GRE of a call that kept its Call ID returns at the bit
+    // test; inbound GRE of a rewritten call gets its LAN Call ID. Outbound
+    // GRE in the rewritten range (the server's Call ID) fails the
+    // interface test and falls off the end, accepted. Only TCP goes to
+    // `tcp_1723` (either end of port 1723 jumps to `ctl_pptp`; the rest
+    // falls off its end, accepted), and only ICMP to `icmp_out`.
     t.push_str(&format!(
         r#"    chain tcp_1723 {{
         th dport 1723 jump ctl_pptp
         th sport 1723 jump ctl_pptp
     }}
-    chain forward {{
-        type filter hook forward priority mangle; policy accept;{kept}
-        ip protocol gre iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID} return
-        ip protocol tcp goto tcp_1723
-        ip protocol icmp {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
+    chain gre_fwd {{{kept}
+        iifname "{wan}" @th,48,16 set ip saddr . @th,48,16 map @{MAP_CID}
     }}
-"#
+    chain icmp_out {{
+        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
+    }}
+    chain forward {{
+        type filter hook forward priority mangle; policy accept;
+{rules}    }}
+"#,
+        rules = forward_rules(s.gre_lookup)
+            .iter()
+            .map(|r| format!("        {}\n", r.text()))
+            .collect::<String>()
     ));
     t.push_str("}\n");
     t
 }
+
+/// One rule of the `forward` chain: a protocol and where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtoRule {
+    /// IP protocol number (RFC 790 via the IANA registry: 1 ICMP, 6 TCP,
+    /// 47 GRE).
+    pub proto: u8,
+    /// `None`: leave the chain (`return`, its policy accepts); `Some`:
+    /// continue in that chain (`goto`: the end of it ends the hook's walk
+    /// here too).
+    pub goto: Option<&'static str>,
+}
+
+impl ProtoRule {
+    fn text(&self) -> String {
+        let name = match self.proto {
+            1 => "icmp".to_string(),
+            6 => "tcp".to_string(),
+            47 => "gre".to_string(),
+            n => n.to_string(),
+        };
+        match self.goto {
+            Some(c) => format!("ip protocol {name} goto {c}"),
+            None => format!("ip protocol {name} return"),
+        }
+    }
+}
+
+/// The rules of the `forward` chain, which every packet the router
+/// forwards walks. Each is three expressions (a payload load, an equality
+/// compare, a verdict), all on nft's inline fast path: no function call,
+/// no lookup (`ip protocol` rather than `tcp dport` or `icmp type`, whose
+/// protocol test is `meta l4proto`, a call). GRE comes first: with no call
+/// whose Call ID is rewritten (`gre_lookup` off, the usual home router's
+/// one or two calls) a GRE packet leaves after one protocol test, as cheap
+/// as the kernel helper's one rule; otherwise it goes to `gre_fwd`. The
+/// helper rewrites these rules (one transaction with the elements of the
+/// call that switches the lookup) when `gre_lookup` changes.
+pub fn forward_rules(gre_lookup: bool) -> [ProtoRule; 3] {
+    [
+        ProtoRule {
+            proto: 47,
+            goto: gre_lookup.then_some("gre_fwd"),
+        },
+        ProtoRule {
+            proto: 6,
+            goto: Some("tcp_1723"),
+        },
+        ProtoRule {
+            proto: 1,
+            goto: Some("icmp_out"),
+        },
+    ]
+}
+
+/// The chain whose rules [`forward_rules`] are.
+pub const FORWARD_CHAIN: &str = "forward";
 
 /// A throw-away table for `nft --check`: loads only where the kernel has
 /// the nft `queue` expression.
@@ -222,6 +284,25 @@ pub fn probe_queue_text() -> String {
 mod tests {
     use super::*;
 
+    /// The forward chain's rules, as the helper writes them over netlink
+    /// and as nft reads them back: the same three in either state, GRE's
+    /// verdict the only difference.
+    #[test]
+    fn forward_rules_switch_only_gre() {
+        let off: Vec<String> = forward_rules(false).iter().map(ProtoRule::text).collect();
+        let on: Vec<String> = forward_rules(true).iter().map(ProtoRule::text).collect();
+        assert_eq!(
+            off,
+            [
+                "ip protocol gre return",
+                "ip protocol tcp goto tcp_1723",
+                "ip protocol icmp goto icmp_out"
+            ]
+        );
+        assert_eq!(on[0], "ip protocol gre goto gre_fwd");
+        assert_eq!(on[1..], off[1..]);
+    }
+
     #[test]
     fn table_has_data_path_and_optional_queue() {
         let mut s = Setup {
@@ -232,6 +313,7 @@ mod tests {
             element_timeout: 100,
             guard: Guard::Raw,
             rewrite_all: false,
+            gre_lookup: false,
         };
         let t = table_text(&s, false);
         assert!(t.contains("dnat to ip saddr . @th,48,16 map @gre_dnat"));
@@ -248,18 +330,38 @@ mod tests {
         let output = t.split("chain gre_icmp {").last().unwrap();
         assert!(output.contains("type filter hook output priority filter;"));
         assert!(output.split('}').next().unwrap().contains(icmp));
-        // A GRE packet of a call that kept its Call ID leaves at the first
-        // rule; only the rewritten range is looked up.
-        let kept = "ip protocol gre @th,48,2 != 3 return";
-        let rewrite = "ip protocol gre iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid return";
-        let to_tcp = "ip protocol tcp goto tcp_1723";
-        let icmp_fwd = format!("ip protocol icmp {icmp}");
+        // In `gre_fwd` a GRE packet of a call that kept its Call ID leaves
+        // at the first rule; only the rewritten range is looked up.
+        let kept = "@th,48,2 != 3 return";
+        let rewrite = "iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid";
         let jumps = ["th dport 1723 jump ctl_pptp", "th sport 1723 jump ctl_pptp"];
-        // One chain in the forward hook: GRE of a call that kept its ID,
-        // inbound GRE of a rewritten call, TCP to the jumps of port 1723,
-        // the ICMP rule.
-        assert_eq!(chain(&t, "forward"), [kept, rewrite, to_tcp, &icmp_fwd]);
+        // One chain in the forward hook, one protocol test per rule: with
+        // no rewritten call GRE leaves at the first; TCP goes to the jumps
+        // of port 1723, ICMP to the ICMP rule.
+        let to_tcp = "ip protocol tcp goto tcp_1723";
+        let to_icmp = "ip protocol icmp goto icmp_out";
+        assert_eq!(
+            chain(&t, "forward"),
+            ["ip protocol gre return", to_tcp, to_icmp]
+        );
+        assert_eq!(chain(&t, "gre_fwd"), [kept, rewrite]);
+        assert_eq!(chain(&t, "icmp_out"), [icmp]);
         assert_eq!(chain(&t, "tcp_1723"), jumps);
+        // With a rewritten call, GRE goes on to `gre_fwd`.
+        s.gre_lookup = true;
+        let looked_up = table_text(&s, false);
+        assert_eq!(
+            chain(&looked_up, "forward"),
+            ["ip protocol gre goto gre_fwd", to_tcp, to_icmp]
+        );
+        s.gre_lookup = false;
+        // The chains and the map the old layout's rules used are rebuilt.
+        for c in ["forward", "gre_fwd", "icmp_out", "tcp_1723"] {
+            assert!(
+                t.contains(&format!("delete chain ip pptp_passthrough {c}\n")),
+                "{c}"
+            );
+        }
         assert!(t.contains("delete chain ip pptp_passthrough gre_icmp"));
         assert_one_forward_chain(&t);
         // Without nft `queue`, the verdicts are jumps to the chains of the
@@ -286,7 +388,11 @@ mod tests {
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
-        assert_eq!(chain(&t, "forward"), [kept, rewrite, to_tcp, &icmp_fwd]);
+        assert_eq!(
+            chain(&t, "forward"),
+            ["ip protocol gre return", to_tcp, to_icmp]
+        );
+        assert_eq!(chain(&t, "gre_fwd"), [kept, rewrite]);
         assert_eq!(chain(&t, "tcp_1723"), jumps);
         assert_one_forward_chain(&t);
         // Established connections first, to the second queue.
@@ -325,7 +431,7 @@ mod tests {
         s.rewrite_all = true;
         s.backend = Backend::Xtables;
         let t = table_text(&s, false);
-        assert_eq!(chain(&t, "forward"), [rewrite, to_tcp, &icmp_fwd]);
+        assert_eq!(chain(&t, "gre_fwd"), [rewrite]);
     }
 
     /// One base chain in the forward hook, at priority mangle (before the
@@ -374,6 +480,7 @@ mod tests {
             element_timeout: 100,
             guard: Guard::Raw,
             rewrite_all: false,
+            gre_lookup: false,
         };
         let dnat = "ip protocol gre iifname \"wan0\" dnat to ip saddr . @th,48,16 map @gre_dnat";
         // Raw: every inbound PPTP GRE packet is looked up before conntrack;
@@ -419,11 +526,15 @@ mod tests {
     }
 
     /// Rules every forwarded packet meets. (Only TCP port 1723 enters
-    /// `ctl_pptp`.)
+    /// `ctl_pptp`, only GRE `gre_fwd`, only ICMP `icmp_out`.)
     fn assert_cheap_tests_first(t: &str) {
         let t: String = t
             .split("chain ")
-            .filter(|c| !c.starts_with("ctl_pptp {"))
+            .filter(|c| {
+                !["ctl_pptp {", "gre_fwd {", "icmp_out {"]
+                    .iter()
+                    .any(|n| c.starts_with(n))
+            })
             .collect::<Vec<_>>()
             .join("chain ");
         let rules = t.lines().map(str::trim).filter(|l| {

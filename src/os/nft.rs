@@ -194,10 +194,14 @@ fn raw_reader(nft: bool) -> Option<&'static str> {
 
 /// Apply call map changes in one transaction: over the helper's own
 /// netlink socket when it can (see `nftnl`), else as a JSON batch.
-pub fn apply_changes(changes: &[crate::nat::Change], element_timeout: u32) -> Result<(), OsError> {
-    match super::nftnl::apply(changes, element_timeout) {
+pub fn apply_changes(
+    changes: &[crate::nat::Change],
+    gre_lookup: Option<bool>,
+    element_timeout: u32,
+) -> Result<(), OsError> {
+    match super::nftnl::apply(changes, gre_lookup, element_timeout) {
         Some(r) => r.map_err(OsError::Nft),
-        None => apply(&netfilter::batch(changes, element_timeout)),
+        None => apply(&netfilter::batch(changes, gre_lookup, element_timeout)),
     }
 }
 

@@ -67,13 +67,17 @@ pub fn available() -> bool {
 
 /// Send `changes` as one transaction; `None` when this path cannot take
 /// them (turned off, no socket, or a refresh among them).
-pub fn apply(changes: &[Change], element_timeout: u32) -> Option<Result<(), String>> {
+pub fn apply(
+    changes: &[Change],
+    gre_lookup: Option<bool>,
+    element_timeout: u32,
+) -> Option<Result<(), String>> {
     if !nlmsg::encodable(changes) {
         return None;
     }
     let mut g = SOCK.lock().unwrap_or_else(|e| e.into_inner());
     let sock = g.get_or_insert_with(open).as_mut()?;
-    let (bytes, want) = nlmsg::batch(changes, element_timeout, sock.seq);
+    let (bytes, want) = nlmsg::batch(changes, gre_lookup, element_timeout, sock.seq);
     if bytes.len() > SNDBUF / 2 {
         return None;
     }

@@ -201,3 +201,81 @@ fn status_reads_the_time_left_of_a_thousand_calls() {
             .contains("status lists the table with nft instead")
     );
 }
+
+/// The rule of the forward chain that GRE meets, as `nft` lists it.
+fn gre_rule(lab: &Lab) -> String {
+    let rtr = lab.ns("rtr");
+    let out = sh(&[
+        "ip",
+        "netns",
+        "exec",
+        &rtr,
+        "nft",
+        "list",
+        "chain",
+        "ip",
+        "pptp_passthrough",
+        "forward",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("ip protocol gre"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// GRE leaves the forward hook after one protocol test until some call's
+/// public Call ID is not its own. The first such call sends GRE to
+/// `gre_fwd` in the transaction of its elements (every one of its packets
+/// comes back with its own Call ID), and its end switches GRE back; a call
+/// that keeps its ID switches nothing. Over the helper's own netlink socket
+/// and over nft's JSON (the `nft` binary).
+#[test]
+fn gre_is_looked_up_only_while_a_call_is_rewritten() {
+    for via in ["own socket", "binary"] {
+        let mut lab = Lab::new(Nat::Ours, &[10, 11]);
+        if via == "binary" {
+            lab.helper_env
+                .push(("PPTP_PASSTHROUGH_NFT".into(), "binary".into()));
+        }
+        lab.server("net", SERVER_A);
+        lab.start_helper(&[]);
+        assert_eq!(gre_rule(&lab), "ip protocol gre return", "{via}");
+        let a = streaming_call(&lab, 10, 300);
+        let calls = calls_until(&lab, |c| c.len() == 1);
+        assert_eq!(calls[0]["public_call_id"], 4660, "{calls:#?}");
+        assert_eq!(
+            gre_rule(&lab),
+            "ip protocol gre return",
+            "{via}: a kept call"
+        );
+        let b = streaming_call(&lab, 11, 300);
+        let calls = calls_until(&lab, |c| {
+            c.len() == 2
+                && c.iter()
+                    .all(|c| c["in_packets"].as_u64().unwrap_or(0) >= 20)
+        });
+        assert_eq!(calls.len(), 2, "{calls:#?}");
+        assert_eq!(
+            gre_rule(&lab),
+            "ip protocol gre goto gre_fwd",
+            "{via}: a rewritten call"
+        );
+        for c in [a, b] {
+            assert_exact(&parse_report(&c.wait_with_output().unwrap()));
+        }
+        let calls = calls_until(&lab, <[serde_json::Value]>::is_empty);
+        assert!(calls.is_empty(), "{calls:#?}");
+        assert_eq!(
+            gre_rule(&lab),
+            "ip protocol gre return",
+            "{via}: calls ended"
+        );
+        assert!(
+            lab.log().contains("GRE Call IDs looked up"),
+            "{}",
+            lab.log()
+        );
+    }
+}

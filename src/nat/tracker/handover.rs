@@ -38,6 +38,9 @@ impl Tracker {
                 &mut out.verdicts,
             );
         }
+        drop(alloc);
+        // The next tracker's start sets the lookup for the calls it takes.
+        self.rewritten.clear();
         Handover { public, calls }
     }
 
@@ -79,6 +82,9 @@ impl Tracker {
             }
             let conn = conn_entry(&mut self.conns, m.role, m.lan, m.remote, now);
             self.wake = super::earliest(self.wake, conn.deadline(&self.cfg));
+            if m.public_cid != m.lan_cid {
+                self.rewritten.insert((m.remote_ip(), m.public_cid));
+            }
             conn.calls.list.push(Call {
                 lan_cid: m.lan_cid,
                 public_cid: m.public_cid,

@@ -205,6 +205,7 @@ pub async fn start(
         element_timeout: a.element_timeout,
         guard: a.guard,
         rewrite_all: false,
+        gre_lookup: false,
     };
     match a.guard {
         netfilter::Guard::Flow => tracing::info!(
@@ -245,6 +246,9 @@ pub async fn start(
     setup.rewrite_all = recovered
         .iter()
         .any(|m| m.public_cid != m.lan_cid && m.public_cid < nat::alloc::REWRITTEN_FROM);
+    // GRE goes to `gre_fwd` only while a call's public Call ID is not its
+    // own; the tracker switches it from here on.
+    setup.gre_lookup = recovered.iter().any(|m| m.public_cid != m.lan_cid);
     if setup.rewrite_all {
         tracing::info!(
             "calls recovered with public Call IDs from the whole range: every inbound GRE \
@@ -259,11 +263,11 @@ pub async fn start(
         nft::install_table(&setup)?
     };
     if kept && !stale.is_empty() {
-        nft::apply_changes(&stale, setup.element_timeout)?;
+        nft::apply_changes(&stale, None, setup.element_timeout)?;
     }
     if !kept && !recovered.is_empty() {
         let adds: Vec<Change> = recovered.iter().copied().map(Change::Add).collect();
-        nft::apply_changes(&adds, setup.element_timeout)?;
+        nft::apply_changes(&adds, None, setup.element_timeout)?;
     }
     let cfg = nat::Config {
         idle_timeout: a.idle_timeout,
@@ -536,6 +540,7 @@ impl Daemon {
             "helper rules removed behind our back: restoring them"
         );
         if !table {
+            self.setup.gre_lookup = self.tracker.looks_up_gre();
             if let Err(e) = nft::install_table(&self.setup) {
                 tracing::error!(error = %e, "cannot restore the table");
                 return;
@@ -548,7 +553,7 @@ impl Daemon {
                 .collect();
             if !adds.is_empty() {
                 let n = adds.len();
-                match nft::apply_changes(&adds, self.setup.element_timeout) {
+                match nft::apply_changes(&adds, None, self.setup.element_timeout) {
                     Ok(()) => tracing::info!(calls = n, "calls restored to the kernel maps"),
                     Err(e) => tracing::error!(error = %e, "cannot restore the calls"),
                 }
@@ -605,8 +610,18 @@ impl Daemon {
 
     /// Program the kernel, then give the verdicts.
     fn finish(&mut self, out: Output) {
-        if !out.changes.is_empty() {
-            match nft::apply_changes(&out.changes, self.setup.element_timeout) {
+        if let Some(on) = out.gre_lookup {
+            tracing::info!(
+                "GRE Call IDs {}",
+                if on {
+                    "looked up from now: a call's public Call ID is not its own"
+                } else {
+                    "no longer looked up: every call keeps its own Call ID"
+                }
+            );
+        }
+        if !out.changes.is_empty() || out.gre_lookup.is_some() {
+            match nft::apply_changes(&out.changes, out.gre_lookup, self.setup.element_timeout) {
                 Ok(()) => {
                     let now = Instant::now();
                     for c in &out.changes {
