@@ -195,10 +195,9 @@ fn forward_rules_json<'a>(gre_lookup: bool) -> Vec<NfObject<'a>> {
             right: Expression::Number(u32::from(r.proto)),
             op: Operator::EQ,
         });
-        let verdict = match r.goto {
-            Some(c) => Statement::Goto(JumpTarget { target: c.into() }),
-            None => Statement::Return(None),
-        };
+        let verdict = Statement::Goto(JumpTarget {
+            target: r.goto.into(),
+        });
         v.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Rule(Rule {
             family: NfFamily::IP,
             table: TABLE.into(),
@@ -496,11 +495,10 @@ pub(super) mod tests {
         assert_eq!(rules[2]["expr"][1]["goto"]["target"], "icmp_out");
         let j = serde_json::to_value(batch(&[], Some(false), 3600)).unwrap();
         let objs = j["nftables"].as_array().unwrap();
-        assert_eq!(objs.len(), 4);
-        assert!(
-            objs[1]["add"]["rule"]["expr"][1].get("return").is_some(),
-            "{}",
-            objs[1]
+        assert_eq!(objs.len(), 3, "no GRE rule: {j}");
+        assert_eq!(
+            objs[1]["add"]["rule"]["expr"][1]["goto"]["target"],
+            "tcp_1723"
         );
         let j = serde_json::to_value(batch(&[Change::Refresh(m())], None, 3600)).unwrap();
         assert!(!j.to_string().contains("\"rule\""));

@@ -156,9 +156,8 @@ const NFT_REG_VERDICT: u32 = 0;
 const NFT_REG_1: u32 = 1;
 const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
 const NFT_CMP_EQ: u32 = 0;
-/// enum nft_verdicts: `goto` and `return`, negative in an unsigned field.
+/// enum nft_verdicts: `goto`, negative in an unsigned field.
 const NFT_GOTO: u32 = -4i32 as u32;
-const NFT_RETURN: u32 = -5i32 as u32;
 /// The IPv4 header's protocol field, byte 9 (RFC 791 §3.1).
 const IP_PROTOCOL_AT: u32 = 9;
 
@@ -172,16 +171,13 @@ fn expr(name: &str, data: Vec<Attr>) -> Attr {
     )
 }
 
-/// `ip protocol P return` or `ip protocol P goto C`, as nft itself encodes
-/// them: the protocol byte loaded into register 1, compared, a verdict.
+/// `ip protocol P goto C` as nft itself encodes it: the protocol byte
+/// loaded into register 1, compared, the verdict.
 fn proto_rule_expressions(r: &ProtoRule) -> Attr {
-    let verdict = match r.goto {
-        Some(c) => vec![
-            be32(NFTA_VERDICT_CODE, NFT_GOTO),
-            string(NFTA_VERDICT_CHAIN, c),
-        ],
-        None => vec![be32(NFTA_VERDICT_CODE, NFT_RETURN)],
-    };
+    let verdict = vec![
+        be32(NFTA_VERDICT_CODE, NFT_GOTO),
+        string(NFTA_VERDICT_CHAIN, r.goto),
+    ];
     Attr::Nested(
         NFTA_RULE_EXPRESSIONS,
         vec![

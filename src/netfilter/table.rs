@@ -221,10 +221,9 @@ pub struct ProtoRule {
     /// IP protocol number (RFC 790 via the IANA registry: 1 ICMP, 6 TCP,
     /// 47 GRE).
     pub proto: u8,
-    /// `None`: leave the chain (`return`, its policy accepts); `Some`:
-    /// continue in that chain (`goto`: the end of it ends the hook's walk
-    /// here too).
-    pub goto: Option<&'static str>,
+    /// The chain the packet continues in (`goto`: the end of that chain
+    /// ends the hook's walk, with this chain's policy, accept).
+    pub goto: &'static str,
 }
 
 impl ProtoRule {
@@ -235,38 +234,38 @@ impl ProtoRule {
             47 => "gre".to_string(),
             n => n.to_string(),
         };
-        match self.goto {
-            Some(c) => format!("ip protocol {name} goto {c}"),
-            None => format!("ip protocol {name} return"),
-        }
+        format!("ip protocol {name} goto {}", self.goto)
     }
 }
 
 /// The rules of the `forward` chain, which every packet the router
-/// forwards walks. Each is three expressions (a payload load, an equality
-/// compare, a verdict), all on nft's inline fast path: no function call,
-/// no lookup (`ip protocol` rather than `tcp dport` or `icmp type`, whose
-/// protocol test is `meta l4proto`, a call). GRE comes first: with no call
-/// whose Call ID is rewritten (`gre_lookup` off, the usual home router's
-/// one or two calls) a GRE packet leaves after one protocol test, as cheap
-/// as the kernel helper's one rule; otherwise it goes to `gre_fwd`. The
-/// helper rewrites these rules (one transaction with the elements of the
-/// call that switches the lookup) when `gre_lookup` changes.
-pub fn forward_rules(gre_lookup: bool) -> [ProtoRule; 3] {
-    [
-        ProtoRule {
-            proto: 47,
-            goto: gre_lookup.then_some("gre_fwd"),
-        },
+/// forwards walks: each a payload load and an equality compare on nft's
+/// inline fast path (no function call, no lookup: `ip protocol` rather
+/// than `tcp dport` or `icmp type`, whose protocol test is `meta l4proto`,
+/// a call), and a `goto` for the packets it takes. With no call whose
+/// Call ID is rewritten (`gre_lookup` off, the usual home router's one or
+/// two calls) there is no GRE rule: a GRE packet, like any packet but TCP
+/// and ICMP, fails the two tests and leaves with the chain's policy,
+/// without a verdict to carry out. Otherwise GRE is taken first, to
+/// `gre_fwd`. The helper rewrites these rules (in the transaction of the
+/// elements of the call that switches the lookup) when `gre_lookup`
+/// changes.
+pub fn forward_rules(gre_lookup: bool) -> Vec<ProtoRule> {
+    let gre = ProtoRule {
+        proto: 47,
+        goto: "gre_fwd",
+    };
+    let rest = [
         ProtoRule {
             proto: 6,
-            goto: Some("tcp_1723"),
+            goto: "tcp_1723",
         },
         ProtoRule {
             proto: 1,
-            goto: Some("icmp_out"),
+            goto: "icmp_out",
         },
-    ]
+    ];
+    gre_lookup.then_some(gre).into_iter().chain(rest).collect()
 }
 
 /// The chain whose rules [`forward_rules`] are.
@@ -285,22 +284,21 @@ mod tests {
     use super::*;
 
     /// The forward chain's rules, as the helper writes them over netlink
-    /// and as nft reads them back: the same three in either state, GRE's
-    /// verdict the only difference.
+    /// and as nft reads them back: GRE's rule, first, only while the
+    /// lookup is on.
     #[test]
-    fn forward_rules_switch_only_gre() {
+    fn forward_rules_take_gre_only_while_it_is_looked_up() {
         let off: Vec<String> = forward_rules(false).iter().map(ProtoRule::text).collect();
         let on: Vec<String> = forward_rules(true).iter().map(ProtoRule::text).collect();
         assert_eq!(
             off,
             [
-                "ip protocol gre return",
                 "ip protocol tcp goto tcp_1723",
                 "ip protocol icmp goto icmp_out"
             ]
         );
         assert_eq!(on[0], "ip protocol gre goto gre_fwd");
-        assert_eq!(on[1..], off[1..]);
+        assert_eq!(on[1..], off[..]);
     }
 
     #[test]
@@ -336,14 +334,11 @@ mod tests {
         let rewrite = "iifname \"wan0\" @th,48,16 set ip saddr . @th,48,16 map @gre_cid";
         let jumps = ["th dport 1723 jump ctl_pptp", "th sport 1723 jump ctl_pptp"];
         // One chain in the forward hook, one protocol test per rule: with
-        // no rewritten call GRE leaves at the first; TCP goes to the jumps
-        // of port 1723, ICMP to the ICMP rule.
+        // no rewritten call there is no GRE rule; TCP goes to the jumps of
+        // port 1723, ICMP to the ICMP rule.
         let to_tcp = "ip protocol tcp goto tcp_1723";
         let to_icmp = "ip protocol icmp goto icmp_out";
-        assert_eq!(
-            chain(&t, "forward"),
-            ["ip protocol gre return", to_tcp, to_icmp]
-        );
+        assert_eq!(chain(&t, "forward"), [to_tcp, to_icmp]);
         assert_eq!(chain(&t, "gre_fwd"), [kept, rewrite]);
         assert_eq!(chain(&t, "icmp_out"), [icmp]);
         assert_eq!(chain(&t, "tcp_1723"), jumps);
@@ -388,10 +383,7 @@ mod tests {
         s.backend = Backend::Nft;
         let t = table_text(&s, true);
         assert!(t.contains("delete table ip pptp_passthrough"));
-        assert_eq!(
-            chain(&t, "forward"),
-            ["ip protocol gre return", to_tcp, to_icmp]
-        );
+        assert_eq!(chain(&t, "forward"), [to_tcp, to_icmp]);
         assert_eq!(chain(&t, "gre_fwd"), [kept, rewrite]);
         assert_eq!(chain(&t, "tcp_1723"), jumps);
         assert_one_forward_chain(&t);
