@@ -8,22 +8,18 @@ use std::time::{Duration, Instant};
 use super::lab::*;
 use super::{hosts, streaming_call};
 
+/// `nft ARGS` in the router's namespace.
+fn rtr_nft(lab: &Lab, args: &[&str]) -> std::process::Output {
+    let rtr = lab.ns("rtr");
+    sh(&[&["ip", "netns", "exec", &rtr, "nft"][..], args].concat())
+}
+
 /// The packets counted on the `gre_cid` element of (server A, `public`).
 fn cid_element_packets(lab: &Lab, public: u64) -> Option<u64> {
-    let rtr = lab.ns("rtr");
-    let out = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &rtr,
-        "nft",
-        "-j",
-        "list",
-        "map",
-        "ip",
-        "pptp_passthrough",
-        "gre_cid",
-    ]);
+    let out = rtr_nft(
+        lab,
+        &["-j", "list", "map", "ip", "pptp_passthrough", "gre_cid"],
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("nft JSON");
     let map = v["nftables"]
         .as_array()?
@@ -204,19 +200,7 @@ fn status_reads_the_time_left_of_a_thousand_calls() {
 
 /// The rule of the forward chain that GRE meets, as `nft` lists it.
 fn gre_rule(lab: &Lab) -> String {
-    let rtr = lab.ns("rtr");
-    let out = sh(&[
-        "ip",
-        "netns",
-        "exec",
-        &rtr,
-        "nft",
-        "list",
-        "chain",
-        "ip",
-        "pptp_passthrough",
-        "forward",
-    ]);
+    let out = rtr_nft(lab, &["list", "chain", "ip", "pptp_passthrough", "forward"]);
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::trim)

@@ -20,28 +20,19 @@ fn secrets(lab: &Lab) -> std::path::PathBuf {
 
 fn start(stateful: bool, password: &str) -> (Lab, Child) {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let sec = secrets(&lab);
-    let mut srv = vec![
-        "server",
-        "--listen",
-        SERVER_A,
-        "--local-ip",
-        TUNNEL_SERVER,
-        "--pool-start",
-        "10.99.0.10",
-        "--pool-end",
-        "10.99.0.20",
-        "--dns",
-        TUNNEL_SERVER,
-        "--secrets",
-    ];
-    let sec_s = sec.display().to_string();
-    srv.push(&sec_s);
-    if stateful {
-        srv.push("--mppe-stateful");
-    }
-    lab.spawn_bin("net", &srv);
+    let stateful_flag: &[&str] = if stateful { &["--mppe-stateful"] } else { &[] };
+    our_server(
+        &mut lab,
+        &[&["--dns", TUNNEL_SERVER][..], stateful_flag].concat(),
+    );
     lab.start_helper(&[]);
+    let c = alice_connects(&lab, password, stateful_flag);
+    (lab, c)
+}
+
+/// Alice's `client connect` to our server from the LAN host, its output
+/// piped.
+fn alice_connects(lab: &Lab, password: &str, extra: &[&str]) -> Child {
     let mut cli = vec![
         "client",
         "connect",
@@ -51,16 +42,12 @@ fn start(stateful: bool, password: &str) -> (Lab, Child) {
         "--password",
         password,
     ];
-    if stateful {
-        cli.push("--mppe-stateful");
-    }
-    let c = lab
-        .command("lan", &cli)
+    cli.extend_from_slice(extra);
+    lab.command("lan", &cli)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    (lab, c)
+        .unwrap()
 }
 
 fn wait_for_tunnel(lab: &Lab) {
@@ -263,28 +250,32 @@ fn tunnel_lockout_after_repeated_bad_passwords() {
     assert!(err.contains("call refused"), "{err}");
 }
 
+/// Our server in `net` (pool 10.99.0.10-20, alice's secrets) with `extra`
+/// options; its PID.
+fn our_server(lab: &mut Lab, extra: &[&str]) -> u32 {
+    let sec = secrets(lab).display().to_string();
+    let mut args = vec![
+        "server",
+        "--listen",
+        SERVER_A,
+        "--local-ip",
+        TUNNEL_SERVER,
+        "--pool-start",
+        "10.99.0.10",
+        "--pool-end",
+        "10.99.0.20",
+        "--secrets",
+        &sec,
+    ];
+    args.extend_from_slice(extra);
+    lab.spawn_bin("net", &args)
+}
+
 /// Our server in `net` with a lockout after 2 failures for `secs` seconds.
 fn server_with_lockout(lab: &mut Lab, secs: u64) {
-    let sec = secrets(lab).display().to_string();
-    lab.spawn_bin(
-        "net",
-        &[
-            "server",
-            "--listen",
-            SERVER_A,
-            "--local-ip",
-            TUNNEL_SERVER,
-            "--pool-start",
-            "10.99.0.10",
-            "--pool-end",
-            "10.99.0.20",
-            "--secrets",
-            &sec,
-            "--auth-fail-limit",
-            "2",
-            "--lockout",
-            &secs.to_string(),
-        ],
+    our_server(
+        lab,
+        &["--auth-fail-limit", "2", "--lockout", &secs.to_string()],
     );
 }
 
@@ -403,25 +394,7 @@ fn server_log_escapes_peer_chosen_names() {
 #[test]
 fn an_idle_server_sleeps_and_its_timers_wake_for_a_session() {
     let mut lab = Lab::new(Nat::Ours, &[10]);
-    let sec = secrets(&lab).display().to_string();
-    let pid = lab.spawn_bin(
-        "net",
-        &[
-            "server",
-            "--listen",
-            SERVER_A,
-            "--local-ip",
-            TUNNEL_SERVER,
-            "--pool-start",
-            "10.99.0.10",
-            "--pool-end",
-            "10.99.0.20",
-            "--secrets",
-            &sec,
-            "--idle-timeout",
-            "2",
-        ],
-    );
+    let pid = our_server(&mut lab, &["--idle-timeout", "2"]);
     lab.start_helper(&[]);
     let idle_wakeups = |what: &str| {
         let before = context_switches(pid);
@@ -432,23 +405,7 @@ fn an_idle_server_sleeps_and_its_timers_wake_for_a_session() {
     };
     let woke = idle_wakeups("idle server");
     assert!(woke <= 8, "{woke} wake-ups in 4 s with no session");
-    let c = lab
-        .command(
-            "lan",
-            &[
-                "client",
-                "connect",
-                SERVER_A,
-                "--user",
-                "alice",
-                "--password",
-                "s3cret pass",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let c = alice_connects(&lab, "s3cret pass", &[]);
     wait_for_tunnel(&lab);
     // No IP through the tunnel: the server hangs up after 2 s, and the
     // client (not told to reconnect) ends.
