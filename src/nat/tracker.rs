@@ -104,33 +104,6 @@ struct Conn {
     warned: bool,
 }
 
-impl Conn {
-    /// The earliest time [`Tracker::poll`] has work for this connection:
-    /// a held or parked segment's hold time, the idle timeout, the next
-    /// refresh. `None` where every sum overflows (no work ever).
-    fn deadline(&self, cfg: &Config) -> Option<Instant> {
-        let waits = self
-            .streams
-            .iter()
-            .flat_map(|s| [s.held_since(), s.parked_since()])
-            .flatten()
-            .filter_map(|t| t.checked_add(cfg.hold_timeout));
-        let timers = [
-            self.last_seen.checked_add(cfg.idle_timeout),
-            self.last_refresh.checked_add(cfg.refresh_every),
-        ];
-        waits.chain(timers.into_iter().flatten()).min()
-    }
-}
-
-/// The earlier of two optional deadlines (`None`: never).
-pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
 /// One row of `status`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallInfo {
@@ -275,56 +248,12 @@ impl Tracker {
     pub fn public_ip(&self) -> Option<Ipv4Addr> {
         self.public
     }
-
-    /// Whether GRE must be looked up (see [`Output::gre_lookup`]): some
-    /// call's public Call ID is not its own.
-    pub fn looks_up_gre(&self) -> bool {
-        !self.rewritten.is_empty()
-    }
-
-    /// Follow the changes from `from` on: a call whose public Call ID is
-    /// not its own enters with its inbound elements and leaves with them;
-    /// the lookup switches on with the first and off after the last, in
-    /// the same output, so the same transaction as their elements.
-    fn follow_lookups(&mut self, out: &mut Output, from: usize) {
-        let was = self.looks_up_gre();
-        for c in out.changes.get(from..).unwrap_or_default() {
-            match c {
-                Change::Expect(m) | Change::Add(m) | Change::Promote(m)
-                    if m.public_cid != m.lan_cid =>
-                {
-                    self.rewritten.insert((m.remote_ip(), m.public_cid));
-                }
-                Change::Remove(m) | Change::Unexpect(m) => {
-                    self.rewritten.remove(&(m.remote_ip(), m.public_cid));
-                }
-                _ => {}
-            }
-        }
-        let now = self.looks_up_gre();
-        if now != was {
-            out.gre_lookup = Some(now);
-        }
-    }
-
-    /// When [`Tracker::poll`] next has work (quinn-style: the caller
-    /// sleeps until then). `None` while no connection is tracked: an idle
-    /// helper needs no timer at all. It may come early (a connection's
-    /// segment moved its idle timeout on); a poll then just sets it anew.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.wake
-    }
-
-    /// Bring the wake-up forward to `key`'s deadline after its state
-    /// changed.
-    fn rearm(&mut self, key: &ConnKey) {
-        if let Some(c) = self.conns.get(key) {
-            self.wake = earliest(self.wake, c.deadline(&self.cfg));
-        }
-    }
 }
 
+mod deadline;
 mod handover;
+mod lookup;
+pub use deadline::earliest;
 pub use handover::Handover;
 
 fn conn_entry(

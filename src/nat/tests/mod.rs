@@ -3,6 +3,7 @@
 //! held, retransmitted, reordered) in `segments.rs`.
 
 mod calls;
+mod lookup;
 mod segments;
 mod timers;
 
