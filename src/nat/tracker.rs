@@ -82,8 +82,8 @@ pub struct Output {
     /// Whether GRE is looked up at all, where it changed: on with the
     /// elements of the first call whose public Call ID is not its own, off
     /// once the last one's are gone; applied in the same transaction as
-    /// `changes`. While off, a GRE packet leaves the forward hook after one
-    /// protocol test, as in the kernel helper's rule set.
+    /// `changes`. While off the forward chain has no GRE rule: a GRE
+    /// packet fails its TCP and ICMP tests and leaves, with no lookup.
     pub gre_lookup: Option<bool>,
 }
 

@@ -140,10 +140,6 @@ impl Handle {
         rx.await.ok()
     }
 
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
     /// Wait until the helper's task has ended (an error stopped it).
     pub async fn ended(&mut self) {
         self.task.ended().await;
