@@ -31,8 +31,10 @@ fn start(stateful: bool, password: &str) -> (Lab, Child) {
 }
 
 /// Alice's `client connect` to our server from the LAN host, its output
-/// piped.
+/// piped; its control socket under the lab's prefix, which the lab
+/// removes (not the default path, which any other client would share).
 fn alice_connects(lab: &Lab, password: &str, extra: &[&str]) -> Child {
+    let sock = format!("/run/{}-alice.sock", lab.prefix);
     let mut cli = vec![
         "client",
         "connect",
@@ -41,6 +43,8 @@ fn alice_connects(lab: &Lab, password: &str, extra: &[&str]) -> Child {
         "alice",
         "--password",
         password,
+        "--socket",
+        &sock,
     ];
     cli.extend_from_slice(extra);
     lab.command("lan", &cli)
@@ -254,8 +258,12 @@ fn tunnel_lockout_after_repeated_bad_passwords() {
 /// options; its PID.
 fn our_server(lab: &mut Lab, extra: &[&str]) -> u32 {
     let sec = secrets(lab).display().to_string();
+    // Its control socket under the lab's prefix, which the lab removes.
+    let sock = format!("/run/{}-server.sock", lab.prefix);
     let mut args = vec![
         "server",
+        "--socket",
+        &sock,
         "--listen",
         SERVER_A,
         "--local-ip",
