@@ -100,7 +100,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
         "gre_forward",
         "gre_icmp",
         "ctl_queue",
-        "forward",
+        FORWARD_CHAIN,
         "gre_fwd",
         "icmp_out",
         "tcp_1723",
@@ -202,7 +202,7 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     chain icmp_out {{
         {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
     }}
-    chain forward {{
+    chain {FORWARD_CHAIN} {{
         type filter hook forward priority mangle; policy accept;
 {rules}    }}
 "#,
@@ -221,6 +221,8 @@ pub struct ProtoRule {
     /// IP protocol number (RFC 790 via the IANA registry: 1 ICMP, 6 TCP,
     /// 47 GRE).
     pub proto: u8,
+    /// Its name in nft's syntax.
+    pub name: &'static str,
     /// The chain the packet continues in (`goto`: the end of that chain
     /// ends the hook's walk, with this chain's policy, accept).
     pub goto: &'static str,
@@ -228,13 +230,7 @@ pub struct ProtoRule {
 
 impl ProtoRule {
     fn text(&self) -> String {
-        let name = match self.proto {
-            1 => "icmp".to_string(),
-            6 => "tcp".to_string(),
-            47 => "gre".to_string(),
-            n => n.to_string(),
-        };
-        format!("ip protocol {name} goto {}", self.goto)
+        format!("ip protocol {} goto {}", self.name, self.goto)
     }
 }
 
@@ -253,15 +249,18 @@ impl ProtoRule {
 pub fn forward_rules(gre_lookup: bool) -> Vec<ProtoRule> {
     let gre = ProtoRule {
         proto: 47,
+        name: "gre",
         goto: "gre_fwd",
     };
     let rest = [
         ProtoRule {
             proto: 6,
+            name: "tcp",
             goto: "tcp_1723",
         },
         ProtoRule {
             proto: 1,
+            name: "icmp",
             goto: "icmp_out",
         },
     ];
