@@ -662,7 +662,6 @@ write_bench_init() { # root
     cat >>"$1/init" <<'EOF'
 IP=/usr/sbin/ip
 ip() { "$IP" "$@"; }
-say() { echo "VMBENCH-STEP $*"; }
 finish() {
     echo "VMBENCH-END"
     sync
@@ -682,6 +681,13 @@ for m in $(cat /lib/modules/order); do
     insmod "/lib/modules/$m.ko" 2>/tmp/insmod.err || fail "insmod $m: $(cat /tmp/insmod.err)"
 done
 x() { "$@" 2>/tmp/x.err || fail "$*: $(cat /tmp/x.err)"; }
+# One TCP connection a call, on both ends.
+ulimit -n 65536
+# Conntrack's limits as on the build host rather than as 512 MiB would set
+# them (64 expectations, which the kernel helper needs two of a call; too
+# few entries for 10 000 calls): every contender's calls must fit.
+x sysctl -qw net.netfilter.nf_conntrack_max=262144
+x sysctl -qw net.netfilter.nf_conntrack_expect_max=4096
 # The namespaces of scripts/bench.sh: a LAN host, the router, the PAC.
 lab_netns 10 198.51.100.12
 # Conntrack accounting on for every contender, as OpenWrt sets it.
@@ -804,6 +810,7 @@ for c in $(echo "${VMB_CALLS:-1,100}" | tr , ' '); do
                 for who in $WHO; do
                     on "$who"
                     line=$(run "$c" "$s" "$d" "$who")
+                    [ -n "$line" ] || fail "gregen ($c calls, $who) printed nothing: $(tail -n 3 /tmp/pns.err /tmp/peer.err | tr '\n' ' ')"
                     off "$who"
                     echo "VMBENCH-RUN calls=$c size=$s dir=$d who=$who round=$r $line"
                 done
