@@ -764,7 +764,7 @@ run() {
         [ "$3" = out ] && err=/tmp/pns.err
         (
             n=0
-            until grep -q '^blasting' "$err" || [ "$n" -ge 6000 ]; do
+            until grep -q '^blasting' "$err" || [ "$n" -ge 60000 ]; do
                 sleep 0.02
                 n=$((n + 1))
             done
