@@ -820,6 +820,11 @@ the table shows medians.
   rounds. Instructions are not cycles: cache misses and branch
   predictions are not in them, so the host's rows stay the measure of
   speed, and these rows say which contender does more work.
+  Each run's line also says where its window's CPU ticks went
+  (`window=`: the machine's user, system, softirq and idle time, and this
+  helper's process). Two guest seconds mostly miss the helper's periodic
+  work (its read of the calls' counters every 15 s);
+  `VM_LAB_BENCH_SECS=15` counts one of each in.
 - Call set-ups: one control connection sends SCCRQ and then N
   Outgoing-Call-Requests in one burst (`examples/hostile.rs ocrq-burst`); the
   time until every Outgoing-Call-Reply is back, through the kernel's `ct

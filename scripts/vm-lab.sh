@@ -74,7 +74,10 @@
 # seconds a run sends, 2), _WHO (the first five) narrow it; VM_LAB_BENCH_FIREWALL=1
 # puts a firewall's forward chain (fw4's first rules) in front of every
 # contender, as on OpenWrt. It prints a VMBENCH-CELL line per cell with each
-# contender's median; no timing is checked.
+# contender's median; no timing is checked. Each VMBENCH-RUN line says where
+# the window's CPU ticks went (window=: user, system, softirq, idle, and the
+# helper's process): two guest seconds mostly miss the helper's periodic
+# work (the counters' read every 15 s), VM_LAB_BENCH_SECS=15 takes it in.
 #
 # These VMs run Debian 12's 6.1 kernels, older than the build host's: a
 # rule that newer kernels accept and 6.1 refuses fails here (the helper's
@@ -749,42 +752,61 @@ off() {
     ip netns exec rtr conntrack -F expect >/dev/null 2>&1
     return 0
 }
-# run CALLS SIZE DIR [frozen]: one gregen run; prints the receiver's line.
+# ticks PID: the process's user and system time, in ticks.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# cpu: the machine's user, system, softirq and idle ticks.
+cpu() { awk '/^cpu / { print $2 + $3, $4, $7 + $8, $5 + $6 }' /proc/stat; }
+# blasting FILE: whether a line of FILE starts with "blasting".
+blasting() {
+    while IFS= read -r l; do
+        case $l in blasting*) return 0 ;; esac
+    done <"$1"
+    return 1
+}
+# run CALLS SIZE DIR [frozen]: one gregen run; prints the receiver's line
+# and where the blast's first SECS went (window=: ticks of the machine's
+# user, system, softirq and idle time, and of this helper's process).
 # `frozen`: the helper is stopped (SIGSTOP) once the sender blasts, so that
 # the run counts its table without its process's periodic work.
 run() {
-    o="--calls $1 --size $2 --dir $3 --secs $SECS --quiet-ms 500 --wait 120"
+    # Set-up takes about 12 guest seconds a thousand calls with the helper.
+    o="--calls $1 --size $2 --dir $3 --secs $SECS --quiet-ms 500 --wait $((120 + $1 / 20))"
     : >/tmp/peer.err
     : >/tmp/pns.err
+    : >/tmp/window
     "$IP" netns exec net /usr/sbin/gregen peer --listen 198.51.100.12 $o >/tmp/peer.out 2>/tmp/peer.err &
     pp=$!
-    fz=
-    if [ "${4:-}" = frozen ]; then
-        err=/tmp/peer.err
-        [ "$3" = out ] && err=/tmp/pns.err
-        # Every look is a grep (a fork and an exec), whose instructions
-        # lengthen the set-up they wait on: ten a guest second, for at
-        # most 20 guest minutes (10 000 calls); the helper is stopped only
-        # once the sender blasts.
-        (
-            n=0
-            until grep -q '^blasting' "$err"; do
-                [ "$n" -lt 12000 ] || exit 0
-                sleep 0.1
-                n=$((n + 1))
-            done
-            kill -STOP "$HELPER"
-        ) &
-        fz=$!
-    fi
+    err=/tmp/peer.err
+    [ "$3" = out ] && err=/tmp/pns.err
+    # The sender says "blasting" when every call is up. The looks are the
+    # shell's own reads (no fork: their instructions would lengthen the
+    # set-up they wait on), ten a guest second, for at most 20 guest
+    # minutes. The helper is stopped only once the sender blasts.
+    (
+        n=0
+        until blasting "$err"; do
+            [ "$n" -lt 12000 ] || exit 0
+            sleep 0.1
+            n=$((n + 1))
+        done
+        [ "${4:-}" = frozen ] && kill -STOP "$HELPER"
+        h0=0
+        [ -z "$HELPER" ] || h0=$(ticks "$HELPER")
+        set -- $(cpu)
+        sleep "$SECS"
+        h1=0
+        [ -z "$HELPER" ] || h1=$(ticks "$HELPER")
+        set -- "$@" $(cpu)
+        echo "window=user:$(($5 - $1)),sys:$(($6 - $2)),softirq:$(($7 - $3)),idle:$(($8 - $4)),helper:$((h1 - h0))" >/tmp/window
+    ) &
+    fz=$!
     "$IP" netns exec lan /usr/sbin/gregen pns --server 198.51.100.12 $o \
         --from 192.168.1.10 --hosts $((($1 + 199) / 200)) >/tmp/pns.out 2>/tmp/pns.err
     wait "$pp"
-    if [ -n "$fz" ]; then
-        wait "$fz"
-        kill -CONT "$HELPER"
-    fi
-    if [ "$3" = in ]; then cat /tmp/pns.out; else cat /tmp/peer.out; fi
+    wait "$fz"
+    [ "${4:-}" != frozen ] || kill -CONT "$HELPER"
+    if [ "$3" = in ]; then line=$(cat /tmp/pns.out); else line=$(cat /tmp/peer.out); fi
+    [ -z "$line" ] || echo "$line $(cat /tmp/window)"
 }
 SECS=${VMB_SECS:-2}
 WHO=$(echo "${VMB_WHO:-kernel,ours,floor,chain,prechain}" | tr , ' ')
