@@ -2,8 +2,9 @@
 //! call's GRE is its own conntrack entry, which lives until its GRE has
 //! been quiet for the GRE timeout; a later packet makes a new entry with
 //! new counters. The helper samples every call more often than an entry
-//! can die after its last packet, and adds up the entries it has seen, so
-//! a call's totals only grow.
+//! can die after its last packet, from one dump of the GRE entries
+//! ([`Matcher`]), and adds up the entries it has seen, so a call's totals
+//! only grow.
 //!
 //! Conntrack counts a packet when it is tracked, before the firewall's
 //! verdict; but an entry whose first packet a firewall drops is never
@@ -12,7 +13,10 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use super::ctmsg::{Answer, Flow, GreTuple, Side};
+use super::ctmsg::{Answer, Entry, Flow, GreTuple, Side};
+
+/// EIO: what a question that a failed dump did not reach is answered.
+const EIO: i32 = 5;
 
 /// What a call is known by here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +155,66 @@ impl GreCounts {
     }
 }
 
+/// The answers a dump gives to the helper's questions, each an entry by
+/// one of its tuples (the default zone's, as a lookup by tuple finds).
+/// Built from the questions, fed the dump's entries as they come; memory
+/// is bounded by the questions, not by the table.
+#[derive(Debug)]
+pub struct Matcher {
+    /// Each distinct question's slot.
+    slot: HashMap<(Side, GreTuple), usize>,
+    /// Each question's slot, in the questions' order.
+    asked: Vec<usize>,
+    found: Vec<Option<Flow>>,
+}
+
+impl Matcher {
+    pub fn new(questions: &[(Side, GreTuple)]) -> Self {
+        let mut slot = HashMap::with_capacity(questions.len());
+        let asked = questions
+            .iter()
+            .map(|q| {
+                let n = slot.len();
+                *slot.entry(*q).or_insert(n)
+            })
+            .collect();
+        let found = vec![None; slot.len()];
+        Matcher { slot, asked, found }
+    }
+
+    /// Take one dumped entry.
+    pub fn see(&mut self, e: &Entry) {
+        if e.zone != 0 {
+            return;
+        }
+        let flow = Flow {
+            id: e.id,
+            packets: e.packets,
+            bytes: e.bytes,
+        };
+        for key in [(Side::Original, e.orig), (Side::Reply, e.reply)] {
+            if let Some(&i) = self.slot.get(&key) {
+                if let Some(f) = self.found.get_mut(i) {
+                    *f = Some(flow);
+                }
+            }
+        }
+    }
+
+    /// The answer to each question, in order. Where the dump did not
+    /// complete, an entry not seen is not known to be gone.
+    pub fn answers(&self, complete: bool) -> Vec<Answer> {
+        self.asked
+            .iter()
+            .map(|&i| match self.found.get(i).copied().flatten() {
+                Some(f) => Answer::Found(f),
+                None if complete => Answer::None,
+                None => Answer::Error(-EIO),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +266,92 @@ mod tests {
             ..C
         };
         assert_eq!(GreCounts::requests(&[waiting, C]).len(), 3);
+    }
+
+    /// A call asks for its inbound entry by the reply tuple and its
+    /// outbound entry by the original one ([`CallKey::requests`]).
+    #[test]
+    fn a_dump_answers_each_question_by_its_side_and_tuple() {
+        let [Some(inq), Some(outq)] = C.requests() else {
+            panic!("a call with its peer's ID asks two questions");
+        };
+        let inbound = Entry {
+            id: 1,
+            orig: GreTuple {
+                src: C.remote,
+                dst: Ipv4Addr::new(203, 0, 113, 2),
+                src_key: 0,
+                dst_key: C.public_cid,
+            },
+            reply: inq.1,
+            dnat: true,
+            master: false,
+            zone: 0,
+            packets: 200,
+            bytes: 20_000,
+        };
+        let outbound = Entry {
+            id: 9,
+            orig: outq.1,
+            reply: GreTuple {
+                src: C.remote,
+                dst: Ipv4Addr::new(203, 0, 113, 2),
+                src_key: 77,
+                dst_key: 0,
+            },
+            dnat: false,
+            packets: 5,
+            bytes: 500,
+            ..inbound
+        };
+        let gone = GreTuple {
+            src_key: C.public_cid + 1,
+            ..inq.1
+        };
+        let questions = [
+            inq,
+            outq,
+            (Side::Reply, gone),
+            // The same entry asked for twice (two calls that share a
+            // peer's Call ID), and by the wrong side.
+            inq,
+            (Side::Original, inq.1),
+        ];
+        let mut m = Matcher::new(&questions);
+        // Another zone's entry with the same tuples is not the one asked.
+        m.see(&Entry {
+            zone: 2,
+            packets: 1,
+            ..inbound
+        });
+        m.see(&inbound);
+        m.see(&outbound);
+        let found = |e: &Entry| {
+            Answer::Found(Flow {
+                id: e.id,
+                packets: e.packets,
+                bytes: e.bytes,
+            })
+        };
+        assert_eq!(
+            m.answers(true),
+            [
+                found(&inbound),
+                found(&outbound),
+                Answer::None,
+                found(&inbound),
+                Answer::None
+            ]
+        );
+        // A dump cut short knows nothing of the entries it did not reach.
+        assert_eq!(m.answers(false)[2], Answer::Error(-EIO));
+        assert_eq!(m.answers(false)[0], found(&inbound));
+        assert!(Matcher::new(&[]).answers(true).is_empty());
+        // Its answers feed the call's totals.
+        let mut g = GreCounts::default();
+        g.answer(&[C], &m.answers(true)[..2]);
+        let t = g.totals(&C);
+        assert_eq!((t.in_packets, t.out_packets), (200, 5));
     }
 
     #[test]

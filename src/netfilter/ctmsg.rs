@@ -1,7 +1,6 @@
 //! ctnetlink messages (linux/netfilter/nfnetlink_conntrack.h), sans-IO:
-//! the dump of the GRE entries, with each entry's id and counters, the
-//! answers it gives to the helper's per-call questions, and the deletion
-//! of one entry (stale entries a new helper process clears).
+//! the dump of the GRE entries, with each entry's id and counters, and the
+//! deletion of one entry (stale entries a new helper process clears).
 //! Each direction of a call's GRE is its own entry without the kernel's
 //! PPTP helper, so a call's traffic is counted by conntrack at no cost per
 //! packet to the helper's rules.
@@ -12,7 +11,6 @@
 // Offsets and lengths here come from peer bytes: no silent wrap-around.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use netlink_packet_core::NlasIterator;
@@ -57,7 +55,6 @@ const CTA_COUNTERS_BYTES: u16 = 2;
 
 const IPPROTO_GRE: u8 = 47;
 const AF_INET: u8 = 2;
-const EIO: i32 = 5;
 
 /// A conntrack tuple of PPTP GRE. Without the kernel's PPTP helper the
 /// source key is 0 and the destination key is the packet's Call ID
@@ -220,66 +217,6 @@ pub fn dump_request(seq: u32) -> Vec<u8> {
         seq,
         &[gre, filter],
     )
-}
-
-/// The answers a dump gives to the helper's questions, each an entry by
-/// one of its tuples (the default zone's, as a lookup by tuple finds).
-/// Built from the questions, fed the dump's entries as they come; memory
-/// is bounded by the questions, not by the table.
-#[derive(Debug)]
-pub struct Matcher {
-    /// Each distinct question's slot.
-    slot: HashMap<(Side, GreTuple), usize>,
-    /// Each question's slot, in the questions' order.
-    asked: Vec<usize>,
-    found: Vec<Option<Flow>>,
-}
-
-impl Matcher {
-    pub fn new(questions: &[(Side, GreTuple)]) -> Self {
-        let mut slot = HashMap::with_capacity(questions.len());
-        let asked = questions
-            .iter()
-            .map(|q| {
-                let n = slot.len();
-                *slot.entry(*q).or_insert(n)
-            })
-            .collect();
-        let found = vec![None; slot.len()];
-        Matcher { slot, asked, found }
-    }
-
-    /// Take one dumped entry.
-    pub fn see(&mut self, e: &Entry) {
-        if e.zone != 0 {
-            return;
-        }
-        let flow = Flow {
-            id: e.id,
-            packets: e.packets,
-            bytes: e.bytes,
-        };
-        for key in [(Side::Original, e.orig), (Side::Reply, e.reply)] {
-            if let Some(&i) = self.slot.get(&key) {
-                if let Some(f) = self.found.get_mut(i) {
-                    *f = Some(flow);
-                }
-            }
-        }
-    }
-
-    /// The answer to each question, in order. Where the dump did not
-    /// complete, an entry not seen is not known to be gone.
-    pub fn answers(&self, complete: bool) -> Vec<Answer> {
-        self.asked
-            .iter()
-            .map(|&i| match self.found.get(i).copied().flatten() {
-                Some(f) => Answer::Found(f),
-                None if complete => Answer::None,
-                None => Answer::Error(-EIO),
-            })
-            .collect()
-    }
 }
 
 /// A request to delete `e`, acknowledged. Its id goes with it, so an entry
@@ -571,79 +508,6 @@ mod tests {
         let mut fixed = no_id.to_vec();
         fixed[..4].copy_from_slice(&(no_id.len() as u32).to_ne_bytes());
         assert!(dumped(&fixed).items.is_empty());
-    }
-
-    /// A call asks for its inbound entry by the reply tuple and its
-    /// outbound entry by the original one (`netfilter::counts`).
-    #[test]
-    fn a_dump_answers_each_question_by_its_side_and_tuple() {
-        let out_tuple = GreTuple {
-            src: HOST_A,
-            dst: SERVER,
-            src_key: 0,
-            dst_key: 77,
-        };
-        let outbound = Entry {
-            id: 9,
-            orig: out_tuple,
-            reply: GreTuple {
-                src: SERVER,
-                dst: PUBLIC,
-                src_key: 77,
-                dst_key: 0,
-            },
-            dnat: false,
-            packets: 5,
-            bytes: 500,
-            ..INBOUND
-        };
-        let gone = GreTuple {
-            src_key: 4661,
-            ..INBOUND.reply
-        };
-        let questions = [
-            (Side::Reply, INBOUND.reply),
-            (Side::Original, out_tuple),
-            (Side::Reply, gone),
-            // The same entry asked for twice (two calls that share a
-            // peer's Call ID), and by the wrong side.
-            (Side::Reply, INBOUND.reply),
-            (Side::Original, INBOUND.reply),
-        ];
-        let mut m = Matcher::new(&questions);
-        // Another zone's entry with the same tuple is not the one asked.
-        m.see(&Entry {
-            zone: 2,
-            packets: 1,
-            ..INBOUND
-        });
-        // Entries come through the dump's parser, as from the kernel.
-        let mut b = dump_message(IPPROTO_GRE, &INBOUND);
-        b.extend(dump_message(IPPROTO_GRE, &outbound));
-        for e in dumped(&b).items {
-            m.see(&e);
-        }
-        let found = |e: &Entry| {
-            Answer::Found(Flow {
-                id: e.id,
-                packets: e.packets,
-                bytes: e.bytes,
-            })
-        };
-        assert_eq!(
-            m.answers(true),
-            [
-                found(&INBOUND),
-                found(&outbound),
-                Answer::None,
-                found(&INBOUND),
-                Answer::None
-            ]
-        );
-        // A dump cut short knows nothing of the entries it did not reach.
-        assert_eq!(m.answers(false)[2], Answer::Error(-EIO));
-        assert_eq!(m.answers(false)[0], found(&INBOUND));
-        assert!(Matcher::new(&[]).answers(true).is_empty());
     }
 
     #[test]

@@ -44,7 +44,7 @@ impl Conntrack {
         if reqs.is_empty() {
             return Vec::new();
         }
-        let mut m = ctmsg::Matcher::new(reqs);
+        let mut m = crate::netfilter::counts::Matcher::new(reqs);
         let complete = self.dump(|e| m.see(&e)).is_ok();
         m.answers(complete)
     }
