@@ -13,10 +13,35 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use super::ctmsg::{Answer, Entry, Flow, GreTuple, Side};
+use super::ctmsg::{Entry, GreTuple, Side};
 
-/// EIO: what a question that a failed dump did not reach is answered.
-const EIO: i32 = 5;
+/// One entry's id and what it counted in its original direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flow {
+    pub id: u32,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl Flow {
+    fn of(e: &Entry) -> Self {
+        Flow {
+            id: e.id,
+            packets: e.packets,
+            bytes: e.bytes,
+        }
+    }
+}
+
+/// What conntrack's table says about an entry the helper asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Found(Flow),
+    /// No such entry.
+    None,
+    /// Not known: the dump failed before it reached the entry.
+    Unknown,
+}
 
 /// What a call is known by here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,7 +104,7 @@ impl Way {
             Answer::Found(f) => Some(f),
             Answer::None => None,
             // Not answered: nothing learnt.
-            Answer::Error(_) => return,
+            Answer::Unknown => return,
         };
         if let Some(old) = self.live {
             // Another entry (a new id, or an id reused with fewer packets
@@ -133,7 +158,7 @@ impl GreCounts {
             let mut ways = self.calls.remove(&c.id()).unwrap_or_default();
             for (way, req) in ways.iter_mut().zip(c.requests()) {
                 if req.is_some() {
-                    way.see(it.next().unwrap_or(Answer::Error(0)));
+                    way.see(it.next().unwrap_or(Answer::Unknown));
                 }
             }
             next.insert(c.id(), ways);
@@ -187,11 +212,7 @@ impl Matcher {
         if e.zone != 0 {
             return;
         }
-        let flow = Flow {
-            id: e.id,
-            packets: e.packets,
-            bytes: e.bytes,
-        };
+        let flow = Flow::of(e);
         for key in [(Side::Original, e.orig), (Side::Reply, e.reply)] {
             if let Some(&i) = self.slot.get(&key) {
                 if let Some(f) = self.found.get_mut(i) {
@@ -209,7 +230,7 @@ impl Matcher {
             .map(|&i| match self.found.get(i).copied().flatten() {
                 Some(f) => Answer::Found(f),
                 None if complete => Answer::None,
-                None => Answer::Error(-EIO),
+                None => Answer::Unknown,
             })
             .collect()
     }
@@ -326,13 +347,7 @@ mod tests {
         });
         m.see(&inbound);
         m.see(&outbound);
-        let found = |e: &Entry| {
-            Answer::Found(Flow {
-                id: e.id,
-                packets: e.packets,
-                bytes: e.bytes,
-            })
-        };
+        let found = |e: &Entry| Answer::Found(Flow::of(e));
         assert_eq!(
             m.answers(true),
             [
@@ -344,7 +359,7 @@ mod tests {
             ]
         );
         // A dump cut short knows nothing of the entries it did not reach.
-        assert_eq!(m.answers(false)[2], Answer::Error(-EIO));
+        assert_eq!(m.answers(false)[2], Answer::Unknown);
         assert_eq!(m.answers(false)[0], found(&inbound));
         assert!(Matcher::new(&[]).answers(true).is_empty());
         // Its answers feed the call's totals.
@@ -372,7 +387,7 @@ mod tests {
         // The inbound entry timed out, a new one came; the outbound one is
         // gone and not back yet; then an error teaches nothing.
         g.answer(&calls, &[f(3, 4), Answer::None]);
-        g.answer(&calls, &[Answer::Error(-1), Answer::Error(-1)]);
+        g.answer(&calls, &[Answer::Unknown, Answer::Unknown]);
         let t = g.totals(&C);
         assert_eq!((t.in_packets, t.out_packets), (34, 9));
         // An id the kernel reuses for a newer entry (fewer packets).

@@ -74,25 +74,6 @@ pub enum Side {
     Reply,
 }
 
-/// One entry's id and what it counted in its original direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Flow {
-    pub id: u32,
-    pub packets: u64,
-    pub bytes: u64,
-}
-
-/// What the kernel's table says about an entry the helper asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    Found(Flow),
-    /// No such entry.
-    None,
-    /// Not known: the dump failed before it was complete (a negative
-    /// errno).
-    Error(i32),
-}
-
 fn tuple_attr(kind: u16, t: &GreTuple) -> Attr {
     Attr::Nested(
         kind,

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 
-use crate::netfilter::ctmsg::{self, Answer, Entry, GreTuple, Side};
+use crate::netfilter::counts::{Answer, Matcher};
+use crate::netfilter::ctmsg::{self, Entry, GreTuple, Side};
 
 /// Deletions sent in one datagram: the kernel acknowledges each before the
 /// send returns, and the acknowledgements must fit the receive buffer.
@@ -35,7 +36,7 @@ impl Conntrack {
     }
 
     /// The entry for each request, in order, from one dump of the GRE
-    /// entries (`Answer::Error` for the ones a failed dump did not reach).
+    /// entries (`Answer::Unknown` for the ones a failed dump did not reach).
     /// One dump costs the kernel a compare per entry of its table and a
     /// message per GRE entry, many to a datagram; a request per entry cost
     /// a lookup, a message and a system call each. At 10 000 calls on one
@@ -44,7 +45,7 @@ impl Conntrack {
         if reqs.is_empty() {
             return Vec::new();
         }
-        let mut m = crate::netfilter::counts::Matcher::new(reqs);
+        let mut m = Matcher::new(reqs);
         let complete = self.dump(|e| m.see(&e)).is_ok();
         m.answers(complete)
     }
