@@ -69,7 +69,10 @@
 # where the helper's chain sits) and `prechain` (the same in the prerouting
 # hook, where the kernel helper's chain sits); on request `frozen` (the
 # helper, stopped with SIGSTOP while the packets flow: its table without
-# its process's periodic work). VM_LAB_BENCH_CALLS (default
+# its process's periodic work) and, with a firewall, `inside` (the floor
+# and this helper's two protocol tests first in the firewall's own forward
+# chain, as an include into one of fw4's forward-hook chains would put
+# them: a design measured, not built). VM_LAB_BENCH_CALLS (default
 # "1 100"), _SIZES ("64 1400"), _DIRS ("in out"), _ROUNDS (3), _SECS (guest
 # seconds a run sends, 2), _WHO (the first five) narrow it; VM_LAB_BENCH_FIREWALL=1
 # puts a firewall's forward chain (fw4's first rules) in front of every
@@ -697,17 +700,32 @@ lab_netns 10 198.51.100.12
 x ip netns exec rtr sysctl -qw net.netfilter.nf_conntrack_acct=1
 nftf() { ip netns exec rtr nft -f - 2>/tmp/nft.err || fail "nft: $(cat /tmp/nft.err)"; }
 nftf </etc/bench-masq.nft
-if [ "${VMB_FIREWALL:-0}" = 1 ]; then
-    nftf <<'NFT'
+# fw [RULES]: the firewall's table, RULES first in its forward chain (the
+# `inside` contender's: this helper's two protocol tests in a chain of the
+# firewall's, as a fw4 include would put them, not in a chain of their
+# own; `meta l4proto`, which an inet table needs for either family).
+fw() {
+    nftf <<NFT
 table inet bench_fw {
+}
+delete table inet bench_fw
+table inet bench_fw {
+    chain pptp_tcp {
+    }
+    chain pptp_icmp {
+    }
     chain forward {
         type filter hook forward priority filter; policy accept;
+        $1
         ct state established,related accept
         ct state invalid drop
     }
 }
 NFT
-fi
+}
+INSIDE="meta l4proto tcp jump pptp_tcp
+        meta l4proto icmp jump pptp_icmp"
+[ "${VMB_FIREWALL:-0}" = 0 ] || fw ""
 SOCK=/run/vmbench.sock
 HELPER=
 floor() { nftf </etc/bench-floor.nft; }
@@ -731,6 +749,10 @@ on() {
         floor) floor ;;
         chain) floor && empty_chain forward mangle ;;
         prechain) floor && empty_chain prerouting filter ;;
+        inside)
+            [ "${VMB_FIREWALL:-0}" = 1 ] || fail "inside needs VM_LAB_BENCH_FIREWALL=1"
+            floor && fw "$INSIDE"
+            ;;
         *) fail "unknown contender $1" ;;
     esac
 }
@@ -746,6 +768,7 @@ off() {
         *)
             ip netns exec rtr nft delete table ip bench_floor
             ip netns exec rtr nft delete table ip bench_chain 2>/dev/null
+            [ "$1" != inside ] || fw ""
             ;;
     esac
     ip netns exec rtr conntrack -F >/dev/null 2>&1
