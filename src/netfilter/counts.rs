@@ -15,12 +15,14 @@ use std::net::Ipv4Addr;
 
 use super::ctmsg::{Entry, GreTuple, Side};
 
-/// One entry's id and what it counted in its original direction.
+/// One entry's id, what it counted in its original direction, and the
+/// seconds it had left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flow {
     pub id: u32,
     pub packets: u64,
     pub bytes: u64,
+    pub timeout: u32,
 }
 
 impl Flow {
@@ -29,7 +31,20 @@ impl Flow {
             id: e.id,
             packets: e.packets,
             bytes: e.bytes,
+            timeout: e.timeout,
         }
+    }
+
+    /// Whether `self`, seen later, is still the entry `old` was. An id
+    /// is a hash of the entry's memory and tuple, so an entry that timed
+    /// out and came back for the same call often has its predecessor's
+    /// id: fewer packets, or as many with more time left (only a packet
+    /// restarts the timeout, and a packet is counted), is a new entry.
+    /// More packets cannot tell the two apart; that is taken as the same.
+    fn continues(&self, old: &Flow) -> bool {
+        self.id == old.id
+            && (self.packets > old.packets
+                || (self.packets == old.packets && self.timeout <= old.timeout))
     }
 }
 
@@ -107,10 +122,8 @@ impl Way {
             Answer::Unknown => return,
         };
         if let Some(old) = self.live {
-            // Another entry (a new id, or an id reused with fewer packets
-            // than the old one had): the old one is gone.
-            let same = now.is_some_and(|f| f.id == old.id && f.packets >= old.packets);
-            if !same {
+            // Another entry (see `Flow::continues`): the old one is gone.
+            if !now.is_some_and(|f| f.continues(&old)) {
                 self.packets = self.packets.saturating_add(old.packets);
                 self.bytes = self.bytes.saturating_add(old.bytes);
             }
@@ -248,10 +261,16 @@ mod tests {
     };
 
     fn f(id: u32, packets: u64) -> Answer {
+        ft(id, packets, 0)
+    }
+
+    /// With the seconds the entry had left.
+    fn ft(id: u32, packets: u64, timeout: u32) -> Answer {
         Answer::Found(Flow {
             id,
             packets,
             bytes: packets * 100,
+            timeout,
         })
     }
 
@@ -310,6 +329,7 @@ mod tests {
             zone: 0,
             packets: 200,
             bytes: 20_000,
+            timeout: 29,
         };
         let outbound = Entry {
             id: 9,
@@ -395,6 +415,31 @@ mod tests {
         let t = g.totals(&C);
         assert_eq!((t.in_packets, t.out_packets), (36, 10));
         assert_eq!(t.in_bytes, 3600);
+    }
+
+    /// An idle call's GRE (LCP echoes now and then): its entry times out
+    /// and comes back in the same memory, so with the same id, and as few
+    /// packets as before. Only its timeout, up without a packet counted,
+    /// says that it is another entry.
+    #[test]
+    fn an_entry_back_with_its_old_id_is_counted_anew() {
+        let mut g = GreCounts::default();
+        let calls = [C];
+        g.answer(&calls, &[ft(5, 1, 20), ft(6, 1, 20)]);
+        // Fifteen seconds on, nothing came: the same entries, less time.
+        g.answer(&calls, &[ft(5, 1, 5), ft(6, 1, 5)]);
+        let t = g.totals(&C);
+        assert_eq!((t.in_packets, t.out_packets), (1, 1));
+        // The inbound one timed out and an echo made it again: same id,
+        // same count, more time. The outbound one counted two more.
+        g.answer(&calls, &[ft(5, 1, 28), ft(6, 3, 29)]);
+        let t = g.totals(&C);
+        assert_eq!((t.in_packets, t.out_packets), (2, 3));
+        assert_eq!(t.in_bytes, 200);
+        // Asked again within the second (a `status`): the same entries.
+        g.answer(&calls, &[ft(5, 1, 28), ft(6, 3, 29)]);
+        let t = g.totals(&C);
+        assert_eq!((t.in_packets, t.out_packets), (2, 3));
     }
 
     #[test]

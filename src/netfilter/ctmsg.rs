@@ -30,6 +30,7 @@ const IPCTNL_MSG_CT_DELETE: u16 = 2;
 const CTA_TUPLE_ORIG: u16 = 1;
 const CTA_TUPLE_REPLY: u16 = 2;
 const CTA_STATUS: u16 = 3;
+const CTA_TIMEOUT: u16 = 7;
 const CTA_COUNTERS_ORIG: u16 = 9;
 const CTA_ID: u16 = 12;
 const CTA_TUPLE_MASTER: u16 = 14;
@@ -150,6 +151,10 @@ pub struct Entry {
     /// What the original direction counted (0 with accounting off).
     pub packets: u64,
     pub bytes: u64,
+    /// Seconds until the entry times out. Only a packet moves it up (GRE's
+    /// timeout restarts with each one), so it tells a new entry from an
+    /// old one of the same id and count.
+    pub timeout: u32,
 }
 
 impl Entry {
@@ -270,7 +275,7 @@ fn tuple(v: &[u8]) -> Option<(u8, GreTuple)> {
 fn entry(attrs: &[u8]) -> Option<Entry> {
     let (mut id, mut orig, mut reply) = (None, None, None);
     let (mut status, mut master, mut zone) = (0, false, 0);
-    let (mut packets, mut bytes) = (0, 0);
+    let (mut packets, mut bytes, mut timeout) = (0, 0, 0);
     for a in NlasIterator::new(attrs) {
         let a = a.ok()?;
         match a.kind() & 0x3fff {
@@ -278,6 +283,7 @@ fn entry(attrs: &[u8]) -> Option<Entry> {
             CTA_TUPLE_ORIG => orig = tuple(a.value()),
             CTA_TUPLE_REPLY => reply = tuple(a.value()),
             CTA_STATUS => status = be_of::<4>(a.value()).map(u32::from_be_bytes)?,
+            CTA_TIMEOUT => timeout = be_of::<4>(a.value()).map(u32::from_be_bytes)?,
             CTA_TUPLE_MASTER => master = true,
             CTA_ZONE => zone = be_of::<2>(a.value()).map(u16::from_be_bytes)?,
             CTA_COUNTERS_ORIG => (packets, bytes) = counters(a.value())?,
@@ -296,6 +302,7 @@ fn entry(attrs: &[u8]) -> Option<Entry> {
         zone,
         packets,
         bytes,
+        timeout,
     })
 }
 
@@ -405,6 +412,7 @@ mod tests {
         ));
         let status = if e.dnat { IPS_DST_NAT | 0x8 } else { 0x8 };
         body.extend(attr(CTA_STATUS, &status.to_be_bytes()));
+        body.extend(attr(CTA_TIMEOUT, &e.timeout.to_be_bytes()));
         if e.master {
             body.extend(attr(CTA_TUPLE_MASTER | 0x8000, &tuple_value(6, &e.orig)));
         }
@@ -448,6 +456,7 @@ mod tests {
         zone: 0,
         packets: 200,
         bytes: 0x1_0000_0010,
+        timeout: 29,
     };
 
     #[test]
