@@ -50,48 +50,6 @@ impl Conntrack {
         m.answers(complete)
     }
 
-    /// One request per item, [`CHUNK`] to a datagram, each `build` with its
-    /// sequence number; the answer `read` finds for each, in order
-    /// (`missing` for one the kernel did not answer).
-    fn exchange<T, A: Clone>(
-        &mut self,
-        items: &[T],
-        build: impl Fn(u32, &T) -> Vec<u8>,
-        read: impl Fn(&[u8]) -> Vec<(u32, A)>,
-        missing: A,
-    ) -> Vec<A> {
-        let mut out = Vec::with_capacity(items.len());
-        for chunk in items.chunks(CHUNK) {
-            let first = self.seq;
-            let mut bytes = Vec::new();
-            for (i, item) in chunk.iter().enumerate() {
-                bytes.extend(build(first.wrapping_add(i as u32), item));
-            }
-            self.seq = first.wrapping_add(chunk.len() as u32);
-            let mut got: Vec<Option<A>> = vec![None; chunk.len()];
-            // Answers an earlier chunk left behind must not count here.
-            while self.s.recv(&mut &mut self.buf[..], 0).is_ok() {}
-            let kernel = netlink_sys::SocketAddr::new(0, 0);
-            if self.s.send_to(&bytes, &kernel, 0).is_ok() {
-                let mut left = chunk.len();
-                while left > 0 {
-                    let Ok(n) = self.s.recv(&mut &mut self.buf[..], 0) else {
-                        break;
-                    };
-                    for (seq, a) in read(&self.buf[..n]) {
-                        let i = seq.wrapping_sub(first) as usize;
-                        if let Some(slot @ None) = got.get_mut(i) {
-                            *slot = Some(a);
-                            left -= 1;
-                        }
-                    }
-                }
-            }
-            out.extend(got.into_iter().map(|a| a.unwrap_or(missing.clone())));
-        }
-        out
-    }
-
     /// One datagram of a dump, waiting a little for it: its next part is
     /// written as the last one is read.
     fn recv_some(&mut self) -> std::io::Result<usize> {
@@ -139,9 +97,42 @@ impl Conntrack {
 
     /// Delete `entries`; how many the kernel removed (one already gone, or
     /// replaced by a new entry with another id, is left alone).
+    ///
+    /// [`CHUNK`] deletions to a datagram; an acknowledgement counts once,
+    /// by its sequence number, and one the kernel did not send counts as
+    /// not removed.
     pub fn delete(&mut self, entries: &[Entry]) -> usize {
-        let codes = self.exchange(entries, ctmsg::delete, ctmsg::acks, -libc::EIO);
-        codes.iter().filter(|c| **c == 0).count()
+        let mut removed = 0;
+        for chunk in entries.chunks(CHUNK) {
+            let first = self.seq;
+            let mut bytes = Vec::new();
+            for (i, e) in chunk.iter().enumerate() {
+                bytes.extend(ctmsg::delete(first.wrapping_add(i as u32), e));
+            }
+            self.seq = first.wrapping_add(chunk.len() as u32);
+            // Acknowledgements an earlier chunk left behind must not count.
+            while self.s.recv(&mut &mut self.buf[..], 0).is_ok() {}
+            let kernel = netlink_sys::SocketAddr::new(0, 0);
+            if self.s.send_to(&bytes, &kernel, 0).is_err() {
+                continue;
+            }
+            let mut acked = vec![false; chunk.len()];
+            let mut left = chunk.len();
+            while left > 0 {
+                let Ok(n) = self.s.recv(&mut &mut self.buf[..], 0) else {
+                    break;
+                };
+                for (seq, code) in ctmsg::acks(&self.buf[..n]) {
+                    let i = seq.wrapping_sub(first) as usize;
+                    if let Some(a @ false) = acked.get_mut(i) {
+                        *a = true;
+                        left -= 1;
+                        removed += usize::from(code == 0);
+                    }
+                }
+            }
+        }
+        removed
     }
 }
 
