@@ -23,6 +23,12 @@ pub enum GuardChoice {
     Raw,
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchChoice {
+    Own,
+    Firewall,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// WAN interface (the one masquerading to the public address): a
@@ -55,6 +61,13 @@ pub struct Args {
     /// router itself (pptpd, this program's server or client).
     #[arg(long, value_enum, default_value_t = GuardChoice::Flow)]
     gre_guard: GuardChoice,
+    /// Where TCP and ICMP are picked out of forwarded packets: `own`, a
+    /// base chain of the helper's in the forward hook; `firewall`, the
+    /// firewall's forward chain before its `flow offload` (fw4's
+    /// `mangle_forward`), whose rules `fw4-rules` prints: every forwarded
+    /// packet then crosses one base chain fewer. Needs nft `queue`.
+    #[arg(long, value_enum, default_value_t = DispatchChoice::Own)]
+    dispatch: DispatchChoice,
     /// Leave the table and the calls in place on exit (for upgrades).
     #[arg(long)]
     keep_on_exit: bool,
@@ -75,6 +88,10 @@ pub async fn run(a: Args) -> Result<(), OsError> {
         guard: match a.gre_guard {
             GuardChoice::Flow => crate::netfilter::Guard::Flow,
             GuardChoice::Raw => crate::netfilter::Guard::Raw,
+        },
+        dispatch: match a.dispatch {
+            DispatchChoice::Own => crate::netfilter::Dispatch::Own,
+            DispatchChoice::Firewall => crate::netfilter::Dispatch::Firewall,
         },
     }
     .resolved()?;

@@ -4,6 +4,7 @@
 
 mod check;
 mod client;
+mod fw4;
 mod helper;
 mod run;
 mod security;
@@ -47,6 +48,10 @@ pub enum Cmd {
     /// Hang up one session of the running server (its call ID from
     /// `status`).
     Hangup(status::HangupArgs),
+    /// Print the firewall's part of the helper's `--dispatch firewall`:
+    /// the text of an fw4 include file.
+    #[command(name = "fw4-rules")]
+    Fw4Rules(fw4::Args),
 }
 
 /// Run the chosen subcommand; the process exit code.
@@ -67,6 +72,7 @@ pub fn run(cli: Cli) -> i32 {
         Cmd::Helper(a) => rt.block_on(tokio::task::LocalSet::new().run_until(helper::run(a))),
         Cmd::Status(a) => rt.block_on(status::run(a)),
         Cmd::Hangup(a) => rt.block_on(status::hangup(a)),
+        Cmd::Fw4Rules(a) => fw4::run(a),
         Cmd::Client(a) => rt.block_on(tokio::task::LocalSet::new().run_until(client::run(a))),
         Cmd::Server(a) => rt.block_on(tokio::task::LocalSet::new().run_until(server::run(*a))),
         Cmd::Run(a) => match run::check(&a) {

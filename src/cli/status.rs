@@ -109,9 +109,10 @@ pub fn render(v: &serde_json::Value) -> String {
     let n = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
     // Where the xtables back-end's rules sit: one chain in the forward
     // hook (the helper's table) or two (iptables as well).
-    let rules = match s("queue_rules").as_str() {
-        "table" => ", rules in the helper's table",
-        "iptables" => ", rules in iptables",
+    let rules = match (s("queue_rules").as_str(), s("dispatch").as_str()) {
+        (_, "firewall") => ", rules in the firewall's forward chain",
+        ("table", _) => ", rules in the helper's table",
+        ("iptables", _) => ", rules in iptables",
         _ => "",
     };
     let mut out = format!(
@@ -122,6 +123,9 @@ pub fn render(v: &serde_json::Value) -> String {
         n("queue_num"),
         n("established_queue_num")
     );
+    if v.get("dispatch_missing").and_then(|x| x.as_bool()) == Some(true) {
+        out += "WARNING: the firewall's rules for this helper are missing; control segments pass unseen\n";
+    }
     if let Some(h) = v.get("kernel_helper").and_then(|x| x.as_str()) {
         out += &format!(
             "WARNING: the kernel's PPTP helper is attached ({h}); two rewriters break calls\n"
@@ -194,5 +198,17 @@ mod tests {
         v["queue_rules"] = "nft".into();
         v["backend"] = "nft".into();
         assert!(first(&v).ends_with("via nft NFQUEUE 1723 (established: 1724)"));
+        // The firewall's dispatch, and a warning while its rules are gone.
+        v["dispatch"] = "firewall".into();
+        v["dispatch_missing"] = false.into();
+        assert!(first(&v).ends_with("(established: 1724), rules in the firewall's forward chain"));
+        assert!(!render(&v).contains("WARNING"));
+        v["dispatch_missing"] = true.into();
+        assert_eq!(
+            render(&v).lines().nth(1),
+            Some(
+                "WARNING: the firewall's rules for this helper are missing; control segments pass unseen"
+            )
+        );
     }
 }

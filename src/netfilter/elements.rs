@@ -8,7 +8,8 @@ use nftables::expr::{Elem, Expression, NamedExpression};
 use nftables::schema::{Element, NfCmd, NfListObject, NfObject, Nftables};
 use nftables::types::NfFamily;
 
-use super::table::{FORWARD_CHAIN, forward_rules};
+use super::Dispatch;
+use super::table::{FORWARD_CHAIN, GreLookup, forward_rules};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping, Role};
 
@@ -143,7 +144,7 @@ fn deletes<'a>(m: &Mapping) -> Vec<NfObject<'a>> {
 /// One transaction for a batch of changes. A refresh deletes and adds the
 /// call's elements again; it carries no counters over (a call's GRE is
 /// counted by conntrack).
-pub fn batch(changes: &[Change], gre_lookup: Option<bool>, timeout: u32) -> Nftables<'static> {
+pub fn batch(changes: &[Change], gre_lookup: Option<GreLookup>, timeout: u32) -> Nftables<'static> {
     let mut objs = Vec::new();
     for c in changes {
         match c {
@@ -162,8 +163,8 @@ pub fn batch(changes: &[Change], gre_lookup: Option<bool>, timeout: u32) -> Nfta
         }
     }
     // The forward chain's rules, after the elements they switch to.
-    if let Some(on) = gre_lookup {
-        objs.extend(forward_rules_json(on));
+    if let Some(g) = gre_lookup {
+        objs.extend(forward_rules_json(g));
     }
     Nftables {
         objects: objs.into(),
@@ -171,20 +172,42 @@ pub fn batch(changes: &[Change], gre_lookup: Option<bool>, timeout: u32) -> Nfta
 }
 
 /// The `forward` chain emptied and its rules added again (see
-/// `table::forward_rules`), as nft's JSON.
-fn forward_rules_json<'a>(gre_lookup: bool) -> Vec<NfObject<'a>> {
+/// `table::forward_rules`), as nft's JSON; with the firewall's dispatch,
+/// the chain made (first, so that a deletion never fails on a chain that
+/// is gone) and then filled or deleted.
+fn forward_rules_json<'a>(g: GreLookup) -> Vec<NfObject<'a>> {
     use nftables::expr::{Payload, PayloadField};
     use nftables::schema::{Chain, FlushObject, Rule};
     use nftables::stmt::{JumpTarget, Match, Operator, Statement};
-    let mut v = vec![NfObject::CmdObject(NfCmd::Flush(FlushObject::Chain(
-        Chain {
-            family: NfFamily::IP,
-            table: TABLE.into(),
-            name: FORWARD_CHAIN.into(),
-            ..Default::default()
-        },
-    )))];
-    for r in forward_rules(gre_lookup) {
+    use nftables::types::{NfChainPolicy, NfChainType, NfHook};
+    let chain = || Chain {
+        family: NfFamily::IP,
+        table: TABLE.into(),
+        name: FORWARD_CHAIN.into(),
+        ..Default::default()
+    };
+    let mut v = Vec::new();
+    if g.dispatch == Dispatch::Firewall {
+        v.push(NfObject::CmdObject(NfCmd::Add(NfListObject::Chain(
+            Chain {
+                _type: Some(NfChainType::Filter),
+                hook: Some(NfHook::Forward),
+                prio: Some(-150),
+                policy: Some(NfChainPolicy::Accept),
+                ..chain()
+            },
+        ))));
+        if !g.on {
+            v.push(NfObject::CmdObject(NfCmd::Delete(NfListObject::Chain(
+                chain(),
+            ))));
+            return v;
+        }
+    }
+    v.push(NfObject::CmdObject(NfCmd::Flush(FlushObject::Chain(
+        chain(),
+    ))));
+    for r in forward_rules(g.on, g.dispatch) {
         let test = Statement::Match(Match {
             left: Expression::Named(NamedExpression::Payload(Payload::PayloadField(
                 PayloadField {
@@ -347,6 +370,50 @@ pub fn parse_elements(text: &str) -> Result<Vec<(Mapping, ElementState)>, serde_
 pub(super) mod tests {
     use super::*;
 
+    /// With the firewall's dispatch, the JSON switch makes the base chain
+    /// first, then fills it with GRE's rule alone or deletes it.
+    #[test]
+    fn the_firewalls_dispatch_in_json_makes_and_deletes_the_chain() {
+        let fw = |on| {
+            Some(GreLookup {
+                on,
+                dispatch: Dispatch::Firewall,
+            })
+        };
+        let j = serde_json::to_value(batch(&[], fw(true), 3600)).unwrap();
+        let objs = j["nftables"].as_array().unwrap();
+        assert_eq!(objs.len(), 3, "{j}");
+        let c = &objs[0]["add"]["chain"];
+        assert_eq!(
+            (&c["name"], &c["type"], &c["hook"], &c["prio"], &c["policy"]),
+            (
+                &"forward".into(),
+                &"filter".into(),
+                &"forward".into(),
+                &(-150).into(),
+                &"accept".into()
+            )
+        );
+        assert_eq!(objs[1]["flush"]["chain"]["name"], "forward");
+        let r = &objs[2]["add"]["rule"];
+        assert_eq!(r["expr"][0]["match"]["right"], 47);
+        assert_eq!(r["expr"][1]["goto"]["target"], "gre_fwd");
+        let j = serde_json::to_value(batch(&[], fw(false), 3600)).unwrap();
+        let objs = j["nftables"].as_array().unwrap();
+        assert_eq!(objs.len(), 2, "{j}");
+        assert_eq!(objs[0]["add"]["chain"]["hook"], "forward");
+        assert_eq!(objs[1]["delete"]["chain"]["name"], "forward");
+        assert_eq!(objs[1]["delete"]["chain"]["table"], TABLE);
+    }
+
+    /// A switch of the GRE lookup with the helper's own dispatch.
+    pub(in crate::netfilter) fn own(on: bool) -> Option<GreLookup> {
+        Some(GreLookup {
+            on,
+            dispatch: Dispatch::Own,
+        })
+    }
+
     /// The call both batch encoders are tested with.
     pub(in crate::netfilter) fn m() -> Mapping {
         Mapping {
@@ -475,7 +542,7 @@ pub(super) mod tests {
     /// chain is flushed and its three rules added, after the elements.
     #[test]
     fn gre_lookup_in_json_flushes_and_adds_the_forward_rules() {
-        let j = serde_json::to_value(batch(&[Change::Refresh(m())], Some(true), 3600)).unwrap();
+        let j = serde_json::to_value(batch(&[Change::Refresh(m())], own(true), 3600)).unwrap();
         let objs = j["nftables"].as_array().unwrap();
         let n = objs.len();
         assert_eq!(objs[n - 4]["flush"]["chain"]["name"], "forward");
@@ -493,7 +560,7 @@ pub(super) mod tests {
         assert_eq!(rules[0]["expr"][1]["goto"]["target"], "gre_fwd");
         assert_eq!(rules[1]["expr"][1]["goto"]["target"], "tcp_1723");
         assert_eq!(rules[2]["expr"][1]["goto"]["target"], "icmp_out");
-        let j = serde_json::to_value(batch(&[], Some(false), 3600)).unwrap();
+        let j = serde_json::to_value(batch(&[], own(false), 3600)).unwrap();
         let objs = j["nftables"].as_array().unwrap();
         assert_eq!(objs.len(), 3, "no GRE rule: {j}");
         assert_eq!(

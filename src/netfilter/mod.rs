@@ -26,7 +26,10 @@ mod table;
 
 pub use elements::{ElementState, batch, declares, parse_elements, recorded};
 pub use nfnl::Dump;
-pub use table::{FORWARD_CHAIN, ProtoRule, forward_rules, probe_queue_text, table_text};
+pub use table::{
+    FORWARD_CHAIN, FW_CHAINS, FirewallRules, GreLookup, ProtoRule, firewall_rules, forward_rules,
+    probe_queue_text, table_text,
+};
 
 /// The helper's table (family `ip`); nothing else is ever touched.
 pub const TABLE: &str = "pptp_passthrough";
@@ -79,6 +82,23 @@ pub enum Guard {
     Raw,
 }
 
+/// Where the rules are that pick TCP and ICMP out of every packet the
+/// router forwards. Each base chain in the forward hook costs every such
+/// packet (GRE included) about 200 instructions to enter; a firewall
+/// already has one there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dispatch {
+    /// In the helper's own base chain, `forward`.
+    Own,
+    /// In the firewall's forward chain that runs before its `flow offload`
+    /// (fw4's `mangle_forward`), through include files whose text is
+    /// [`firewall_rules`]: the helper's table then has a base chain in the
+    /// forward hook only while some call's Call ID is rewritten. Needs the
+    /// nft `queue` expression.
+    Firewall,
+}
+
 /// What the ruleset is generated from.
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -97,6 +117,7 @@ pub struct Setup {
     /// Whether inbound GRE goes to `gre_fwd` for its Call ID at all (some
     /// call's public Call ID is not its own; see `table::forward_rules`).
     pub gre_lookup: bool,
+    pub dispatch: Dispatch,
 }
 
 impl Setup {
@@ -429,6 +450,7 @@ mod tests {
             guard: Guard::Raw,
             rewrite_all: false,
             gre_lookup: false,
+            dispatch: Dispatch::Own,
         };
         let install = xtables_install(&s);
         let check = xtables_check(&s);
@@ -461,6 +483,7 @@ mod tests {
             guard: Guard::Flow,
             rewrite_all: false,
             gre_lookup: false,
+            dispatch: Dispatch::Own,
         }
     }
 

@@ -17,7 +17,8 @@ use netlink_packet_core::NlasIterator;
 
 use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
 use super::nfnl::{message, read_dump, string, string_of, udata_comment, udata_comment_text};
-use super::table::{FORWARD_CHAIN, forward_rules};
+use super::table::{FORWARD_CHAIN, GreLookup, forward_rules};
+use super::{Dispatch, rulemsg};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
 
@@ -144,7 +145,7 @@ pub fn encodable(changes: &[Change]) -> bool {
 /// failing message anyway, before that last acknowledgement.
 pub fn batch(
     changes: &[Change],
-    gre_lookup: Option<bool>,
+    gre_lookup: Option<GreLookup>,
     element_timeout: u32,
     seq: u32,
 ) -> (Vec<u8>, u32) {
@@ -189,12 +190,22 @@ pub fn batch(
             ((NFNL_SUBSYS_NFTABLES << 8) | ty, flags, attrs)
         })
         .collect();
-    // The forward chain's rules, after the elements they switch to.
-    if let Some(on) = gre_lookup {
-        msgs.extend(super::rulemsg::replace_rules(
-            FORWARD_CHAIN,
-            &forward_rules(on),
-        ));
+    // The forward chain's rules, after the elements they switch to. With
+    // the firewall's dispatch the chain comes and goes with the lookup
+    // (made first: a deletion never fails on a chain that is gone).
+    if let Some(GreLookup { on, dispatch }) = gre_lookup {
+        let rules = rulemsg::replace_rules(FORWARD_CHAIN, &forward_rules(on, dispatch));
+        match (dispatch, on) {
+            (Dispatch::Own, _) => msgs.extend(rules),
+            (Dispatch::Firewall, true) => {
+                msgs.push(rulemsg::forward_base_chain(FORWARD_CHAIN));
+                msgs.extend(rules);
+            }
+            (Dispatch::Firewall, false) => {
+                msgs.push(rulemsg::forward_base_chain(FORWARD_CHAIN));
+                msgs.push(rulemsg::delete_chain(FORWARD_CHAIN));
+            }
+        }
     }
     let mut out = Vec::new();
     let mut s = seq;

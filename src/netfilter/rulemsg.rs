@@ -237,6 +237,60 @@ pub fn replace_rules(chain: &str, rules: &[ProtoRule]) -> Vec<(u16, u16, Vec<Att
     v
 }
 
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_DELCHAIN: u16 = 5;
+// enum nft_chain_attributes, nft_hook_attributes.
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_CHAIN_HOOK: u16 = 4;
+const NFTA_CHAIN_POLICY: u16 = 5;
+const NFTA_CHAIN_TYPE: u16 = 7;
+const NFTA_HOOK_HOOKNUM: u16 = 1;
+const NFTA_HOOK_PRIORITY: u16 = 2;
+/// enum nf_inet_hooks.
+const NF_INET_FORWARD: u32 = 2;
+/// NF_IP_PRI_MANGLE, negative in an unsigned field.
+const PRIORITY_MANGLE: u32 = -150i32 as u32;
+const NF_ACCEPT: u32 = 1;
+
+/// The message that makes `chain` a base chain in the forward hook at
+/// priority mangle, policy accept, as nft sends `add chain ... { type
+/// filter hook forward priority mangle; policy accept; }`. Without
+/// NLM_F_EXCL an existing chain of that hook is left as it is, so it can
+/// precede a deletion that must not fail on a chain that is gone.
+pub fn forward_base_chain(chain: &str) -> (u16, u16, Vec<Attr>) {
+    (
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN,
+        NLM_F_REQUEST | NLM_F_CREATE,
+        vec![
+            string(NFTA_CHAIN_TABLE, TABLE),
+            string(NFTA_CHAIN_NAME, chain),
+            string(NFTA_CHAIN_TYPE, "filter"),
+            be32(NFTA_CHAIN_POLICY, NF_ACCEPT),
+            Attr::Nested(
+                NFTA_CHAIN_HOOK,
+                vec![
+                    be32(NFTA_HOOK_HOOKNUM, NF_INET_FORWARD),
+                    be32(NFTA_HOOK_PRIORITY, PRIORITY_MANGLE),
+                ],
+            ),
+        ],
+    )
+}
+
+/// The message that deletes `chain` with its rules (the kernel removes a
+/// chain's rules along with it unless asked not to).
+pub fn delete_chain(chain: &str) -> (u16, u16, Vec<Attr>) {
+    (
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELCHAIN,
+        NLM_F_REQUEST,
+        vec![
+            string(NFTA_CHAIN_TABLE, TABLE),
+            string(NFTA_CHAIN_NAME, chain),
+        ],
+    )
+}
+
 /// How many messages [`install`] sends, batch markers included.
 pub fn install_messages(rules: usize) -> u32 {
     u32::try_from(rules.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)

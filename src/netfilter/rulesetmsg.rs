@@ -139,6 +139,135 @@ pub fn nothing_attaches_pptp(tables: &[Table], helpers: &[PptpHelper]) -> bool {
     helpers.is_empty() && !has_table(tables, NFPROTO_IPV4, "raw")
 }
 
+const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_GETCHAIN: u16 = 4;
+const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_GETRULE: u16 = 7;
+// enum nft_chain_attributes, nft_hook_attributes, nft_rule_attributes,
+// nft_list_attributes, nft_expr_attributes, nft_immediate_attributes,
+// nft_data_attributes, nft_verdict_attributes.
+const NFTA_CHAIN_TABLE: u16 = 1;
+const NFTA_CHAIN_NAME: u16 = 3;
+const NFTA_CHAIN_HOOK: u16 = 4;
+const NFTA_HOOK_HOOKNUM: u16 = 1;
+const NFTA_RULE_TABLE: u16 = 1;
+const NFTA_RULE_CHAIN: u16 = 2;
+const NFTA_RULE_EXPRESSIONS: u16 = 4;
+const NFTA_EXPR_NAME: u16 = 1;
+const NFTA_EXPR_DATA: u16 = 2;
+const NFTA_IMMEDIATE_DATA: u16 = 2;
+const NFTA_DATA_VERDICT: u16 = 2;
+const NFTA_VERDICT_CHAIN: u16 = 2;
+/// enum nf_inet_hooks.
+const NF_INET_FORWARD: u32 = 2;
+/// The family of `inet` tables (NFPROTO_INET), fw4's.
+pub const NFPROTO_INET: u8 = 1;
+
+const INET: NfGen = NfGen {
+    family: NFPROTO_INET,
+    res_id: 0,
+};
+
+/// A chain of an `inet` table; `forward`: a base chain in the forward
+/// hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    pub table: String,
+    pub name: String,
+    pub forward: bool,
+}
+
+/// A dump of the chains of every `inet` table (a firewall's few dozen; the
+/// rules and set elements stay in the kernel).
+pub fn inet_chains_request(seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
+    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, INET, &[]);
+    out
+}
+
+fn nested(attrs: &[u8], kind: u16) -> Option<Vec<u8>> {
+    NlasIterator::new(attrs)
+        .filter_map(Result::ok)
+        .find(|a| a.kind() & 0x3fff == kind)
+        .map(|a| a.value().to_vec())
+}
+
+fn chain(_family: u8, attrs: &[u8]) -> Option<Chain> {
+    let hook = nested(attrs, NFTA_CHAIN_HOOK)
+        .and_then(|h| nested(&h, NFTA_HOOK_HOOKNUM))
+        .and_then(|n| n.as_slice().try_into().ok().map(u32::from_be_bytes));
+    Some(Chain {
+        table: string_of(&nested(attrs, NFTA_CHAIN_TABLE)?),
+        name: string_of(&nested(attrs, NFTA_CHAIN_NAME)?),
+        forward: hook == Some(NF_INET_FORWARD),
+    })
+}
+
+/// Read one datagram of a chain dump. Never panics on short or bad input.
+pub fn chains_dumped(buf: &[u8]) -> Dump<Chain> {
+    read_dump_family(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN, chain)
+}
+
+/// A dump of the rules of one chain of an `inet` table.
+pub fn inet_rules_request(table: &str, chain: &str, seq: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
+    let attrs = [
+        super::nfnl::string(NFTA_RULE_TABLE, table),
+        super::nfnl::string(NFTA_RULE_CHAIN, chain),
+    ];
+    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, INET, &attrs);
+    out
+}
+
+/// The chains a rule's verdicts jump or go to.
+fn targets(_family: u8, attrs: &[u8]) -> Option<Vec<String>> {
+    let exprs = nested(attrs, NFTA_RULE_EXPRESSIONS)?;
+    Some(
+        NlasIterator::new(exprs.as_slice())
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let e = e.value();
+                (string_of(&nested(e, NFTA_EXPR_NAME)?) == "immediate").then_some(())?;
+                let data = nested(&nested(e, NFTA_EXPR_DATA)?, NFTA_IMMEDIATE_DATA)?;
+                let verdict = nested(&data, NFTA_DATA_VERDICT)?;
+                Some(string_of(&nested(&verdict, NFTA_VERDICT_CHAIN)?))
+            })
+            .collect(),
+    )
+}
+
+/// Read one datagram of a rule dump: each rule's jump targets. Never
+/// panics on short or bad input.
+pub fn jump_targets_dumped(buf: &[u8]) -> Dump<Vec<String>> {
+    read_dump_family(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, targets)
+}
+
+/// The tables that hold every chain of `names`, each with its base chains
+/// in the forward hook: where the rules that reach them must be.
+pub fn dispatch_tables(chains: &[Chain], names: &[&str]) -> Vec<(String, Vec<String>)> {
+    let mut tables: Vec<&str> = chains.iter().map(|c| c.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    tables
+        .into_iter()
+        .filter(|t| {
+            names
+                .iter()
+                .all(|n| chains.iter().any(|c| c.table == *t && c.name == *n))
+        })
+        .map(|t| {
+            let bases = chains
+                .iter()
+                .filter(|c| c.table == t && c.forward)
+                .map(|c| c.name.clone())
+                .collect();
+            (t.to_string(), bases)
+        })
+        .collect()
+}
+
 /// Whether `tables` holds the table `name` of `family`.
 pub fn has_table(tables: &[Table], family: u8, name: &str) -> bool {
     tables.iter().any(|t| t.family == family && t.name == name)
@@ -302,6 +431,178 @@ mod tests {
         assert!(!has_table(&fw, 1, "pptp_passthrough"));
     }
 
+    /// An attribute in the host's byte order (the kernel's numbers inside
+    /// stay big-endian), padded to four bytes; `nested` as the kernel
+    /// marks it (NLA_F_NESTED, which it leaves off some nests).
+    fn attr(ty: u16, payload: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(4 + payload.len()).unwrap();
+        let mut a = nla(len, ty);
+        a.extend_from_slice(payload);
+        a.resize(a.len().div_ceil(4) * 4, 0);
+        a
+    }
+    fn nest(ty: u16, parts: &[Vec<u8>]) -> Vec<u8> {
+        attr(ty, &parts.concat())
+    }
+    fn dumped(ty: u16, flags: u16, attrs: &[Vec<u8>]) -> Vec<u8> {
+        let body = attrs.concat();
+        let mut m = header(u32::try_from(20 + body.len()).unwrap(), ty, flags);
+        m.extend([NFPROTO_INET, 0, 0, 2]);
+        m.extend(body);
+        m
+    }
+
+    /// A chain dump and a rule dump as Linux 6.18 sends them for `table
+    /// inet fwx` with a regular chain `pptp_passthrough_tcp` (one rule) and
+    /// a base chain `f` in the forward hook whose one rule jumps to it
+    /// (chains: table, name, handle, use, and for `f` hook, policy, type,
+    /// flags; the rule: table, chain, handle, expressions meta, cmp,
+    /// immediate, then its comment). Built in the host's byte order; on a
+    /// little-endian host the bytes are the kernel's as captured.
+    fn inet_chains() -> Vec<u8> {
+        let b = [
+            dumped(
+                0x0a03,
+                0x0002,
+                &[
+                    attr(1, b"fwx\0"),
+                    attr(3, b"pptp_passthrough_tcp\0"),
+                    attr(2, &hex("0000000000000001")),
+                    attr(6, &hex("00000002")),
+                ],
+            ),
+            dumped(
+                0x0a03,
+                0x0002,
+                &[
+                    attr(1, b"fwx\0"),
+                    attr(3, b"f\0"),
+                    attr(2, &hex("0000000000000002")),
+                    nest(4, &[attr(1, &hex("00000002")), attr(2, &hex("ffffff6a"))]),
+                    attr(5, &hex("00000001")),
+                    attr(7, b"filter\0"),
+                    attr(10, &hex("00000001")),
+                    attr(6, &hex("00000001")),
+                ],
+            ),
+        ]
+        .concat();
+        #[cfg(target_endian = "little")]
+        assert_eq!(
+            b,
+            hex(
+                "4c000000030a020000000000cf3c000001000002080001006677780019000300\
+                 707074705f706173737468726f7567685f746370000000000c00020000000000\
+                 00000001080006000000000268000000030a020000000000cf3c000001000002\
+                 080001006677780006000300660000000c000200000000000000000214000400\
+                 080001000000000208000200ffffff6a08000500000000010b00070066696c74\
+                 6572000008000a00000000010800060000000001"
+            )
+        );
+        b
+    }
+    fn jump_rule() -> Vec<u8> {
+        let expr = |name: &[u8], data: &[Vec<u8>]| nest(1, &[attr(1, name), nest(2, data)]);
+        let b = dumped(
+            0x0a06,
+            0x0802,
+            &[
+                attr(1, b"fwx\0"),
+                attr(2, b"f\0"),
+                attr(3, &hex("0000000000000004")),
+                nest(
+                    4,
+                    &[
+                        expr(
+                            b"meta\0",
+                            &[attr(2, &hex("00000010")), attr(1, &hex("00000001"))],
+                        ),
+                        expr(
+                            b"cmp\0",
+                            &[
+                                attr(1, &hex("00000001")),
+                                attr(2, &hex("00000000")),
+                                nest(3, &[attr(1, &[6])]),
+                            ],
+                        ),
+                        expr(
+                            b"immediate\0",
+                            &[
+                                attr(1, &hex("00000000")),
+                                nest(
+                                    2,
+                                    &[nest(
+                                        2,
+                                        &[
+                                            attr(1, &hex("fffffffd")),
+                                            attr(2, b"pptp_passthrough_tcp\0"),
+                                        ],
+                                    )],
+                                ),
+                            ],
+                        ),
+                    ],
+                ),
+                attr(7, &hex("00026300")),
+            ],
+        );
+        #[cfg(target_endian = "little")]
+        assert_eq!(
+            b,
+            hex(
+                "d8000000060a020800000000cf3c00000100000208000100667778000600020\
+                 0660000000c0003000000000000000004a000040024000100090001006d6574\
+                 610000000014000200080002000000001008000100000000012c0001000800\
+                 0100636d700020000200080001000000000108000200000000000c00030005\
+                 000100060000004c0001000e000100696d6d656469617465000000380002000\
+                 8000100000000002c0002002800020008000100fffffffd1900020070707470\
+                 5f706173737468726f7567685f746370000000000800070000026300"
+            )
+        );
+        b
+    }
+
+    #[test]
+    fn the_firewalls_chains_and_the_rules_that_reach_them() {
+        let r = inet_chains_request(9);
+        assert_eq!(r.len(), 20);
+        assert_eq!(u16::from_ne_bytes([r[4], r[5]]), 0x0a04);
+        assert_eq!(u16::from_ne_bytes([r[6], r[7]]), 0x0301);
+        assert_eq!(r[16], NFPROTO_INET);
+        let d = chains_dumped(&[inet_chains(), done()].concat());
+        assert!(d.done);
+        let c = |name: &str, forward| Chain {
+            table: "fwx".into(),
+            name: name.into(),
+            forward,
+        };
+        assert_eq!(d.items, [c("pptp_passthrough_tcp", false), c("f", true)]);
+        // The rules of `f`: asked by table and chain.
+        let q = inet_rules_request("fwx", "f", 10);
+        assert_eq!(u16::from_ne_bytes([q[4], q[5]]), 0x0a07);
+        assert_eq!(q[16], NFPROTO_INET);
+        assert_eq!(q[20..], [attr(1, b"fwx\0"), attr(2, b"f\0")].concat()[..]);
+        let t = jump_targets_dumped(&[jump_rule(), done()].concat());
+        assert!(t.done);
+        assert_eq!(t.items, [vec!["pptp_passthrough_tcp".to_string()]]);
+        // Where to look: tables with every chain named, their forward
+        // base chains.
+        assert_eq!(
+            dispatch_tables(&d.items, &["pptp_passthrough_tcp"]),
+            [("fwx".to_string(), vec!["f".to_string()])]
+        );
+        let both = ["pptp_passthrough_tcp", "pptp_passthrough_icmp"];
+        assert!(dispatch_tables(&d.items, &both).is_empty());
+        let mut more = d.items.clone();
+        more.push(c("pptp_passthrough_icmp", false));
+        more.push(Chain {
+            table: "other".into(),
+            name: "pptp_passthrough_icmp".into(),
+            forward: false,
+        });
+        assert_eq!(dispatch_tables(&more, &both).len(), 1);
+    }
+
     #[test]
     fn the_kernels_error_is_reported() {
         let mut e = header(36, 2, 0);
@@ -312,14 +613,18 @@ mod tests {
 
     #[test]
     fn never_panics_on_cut_or_flipped_bytes() {
-        for b in [two_tables(), pptp_object()] {
+        for b in [two_tables(), pptp_object(), inet_chains(), jump_rule()] {
             for n in 0..b.len() {
                 let _ = tables_dumped(&b[..n]);
                 let _ = pptp_helpers_dumped(&b[..n]);
+                let _ = chains_dumped(&b[..n]);
+                let _ = jump_targets_dumped(&b[..n]);
             }
             with_bytes_flipped(&b, 23, |b| {
                 let _ = tables_dumped(b);
                 let _ = pptp_helpers_dumped(b);
+                let _ = chains_dumped(b);
+                let _ = jump_targets_dumped(b);
             });
         }
     }

@@ -192,11 +192,21 @@ fn raw_reader(nft: bool) -> Option<&'static str> {
     (netfilter::xtables_backend_is_nft(&v) == Some(nft)).then_some("iptables-save")
 }
 
+/// Whether the firewall's part of the dispatch is loaded and reached
+/// (`netfilter::FW_CHAINS`); `Ok(true)` when it cannot be asked without a
+/// child process (no guess that would raise an alarm).
+pub fn firewall_dispatch() -> Result<bool, OsError> {
+    match super::nftnl::firewall_dispatch() {
+        Some(r) => r.map_err(OsError::Nft),
+        None => Ok(true),
+    }
+}
+
 /// Apply call map changes in one transaction: over the helper's own
 /// netlink socket when it can (see `nftnl`), else as a JSON batch.
 pub fn apply_changes(
     changes: &[crate::nat::Change],
-    gre_lookup: Option<bool>,
+    gre_lookup: Option<netfilter::GreLookup>,
     element_timeout: u32,
 ) -> Result<(), OsError> {
     match super::nftnl::apply(changes, gre_lookup, element_timeout) {

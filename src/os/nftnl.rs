@@ -69,7 +69,7 @@ pub fn available() -> bool {
 /// them (turned off, no socket, or a refresh among them).
 pub fn apply(
     changes: &[Change],
-    gre_lookup: Option<bool>,
+    gre_lookup: Option<crate::netfilter::GreLookup>,
     element_timeout: u32,
 ) -> Option<Result<(), String>> {
     if !nlmsg::encodable(changes) {
@@ -252,6 +252,42 @@ pub fn pptp_helper_objects() -> Option<Result<Vec<PptpHelper>, String>> {
     let request = rulesetmsg::ct_helpers_request(request_seq());
     let r = own_dump(&request, rulesetmsg::pptp_helpers_dumped, what);
     Some(r.and_then(|r| r.map_err(|code| errno_text(what, code))))
+}
+
+/// Whether the firewall's part of the helper's dispatch is loaded and
+/// reached: one `inet` table holds its chains, and rules of that table's
+/// base chains in the forward hook jump to each (a chain's use count
+/// would not tell: it counts the chain's own rules too). One dump of the
+/// chains, one of each such base chain's rules (fw4 has two). None when
+/// the helper's own socket is turned off.
+pub fn firewall_dispatch() -> Option<Result<bool, String>> {
+    if !available() {
+        return None;
+    }
+    let [tcp, _, icmp] = crate::netfilter::FW_CHAINS;
+    let names = [tcp, icmp];
+    let what = "the firewall's chains";
+    let errno = |what: &str, code| errno_text(what, code);
+    let look = || -> Result<bool, String> {
+        let request = rulesetmsg::inet_chains_request(request_seq());
+        let chains = own_dump(&request, rulesetmsg::chains_dumped, what)?
+            .map_err(|code| errno(what, code))?;
+        for (table, bases) in rulesetmsg::dispatch_tables(&chains, &names) {
+            let mut reached = Vec::new();
+            for base in bases {
+                let what = "the firewall's rules";
+                let request = rulesetmsg::inet_rules_request(&table, &base, request_seq());
+                let rules = own_dump(&request, rulesetmsg::jump_targets_dumped, what)?
+                    .map_err(|code| errno(what, code))?;
+                reached.extend(rules.into_iter().flatten());
+            }
+            if names.iter().all(|n| reached.iter().any(|r| r == n)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    Some(look())
 }
 
 /// [`dump`] on a socket of its own.

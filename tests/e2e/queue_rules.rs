@@ -148,3 +148,38 @@ fn xtables_queue_rules_through_iptables() {
     stop_helper(&mut lab);
     assert!(!iptables_mangle(&lab).contains("PPTP_PASSTHROUGH"));
 }
+
+/// The firewall's dispatch needs nft's `queue` (its rules sit in the
+/// firewall's table, where no xtables target of the helper's can go): on
+/// a kernel without it (this host's) the helper refuses to start, says
+/// why, and leaves no table. `fw4-rules` prints the firewall's part all
+/// the same.
+#[test]
+fn the_firewalls_dispatch_needs_nft_queue() {
+    let lab = Lab::new(Nat::Ours, &[10]);
+    let probe = lab
+        .command("rtr", &["fw4-rules", "--wan", "wan0", "--part", "chains"])
+        .output()
+        .unwrap();
+    assert!(probe.status.success(), "{probe:?}");
+    assert!(String::from_utf8_lossy(&probe.stdout).contains("queue num 1723 bypass"));
+    for extra in [&[][..], &["--backend", "xtables"][..]] {
+        let out = lab
+            .command(
+                "rtr",
+                &["helper", "--wan", "wan0", "--dispatch", "firewall"],
+            )
+            .args(extra)
+            .arg("--socket")
+            .arg(&lab.socket)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}: started: {err}");
+        assert!(
+            err.contains("the firewall's dispatch needs the nft `queue` expression"),
+            "{extra:?}: {err}"
+        );
+        assert!(lab.helper_table().is_none(), "{extra:?}: a table was left");
+    }
+}

@@ -2,7 +2,7 @@
 //! Linux use.
 
 use super::*;
-use crate::netfilter::elements::tests::m;
+use crate::netfilter::elements::tests::{m, own};
 use crate::netfilter::nfnl::{NLMSG_DONE, each_message};
 use crate::testutil::hex;
 
@@ -98,7 +98,7 @@ fn removals_and_promotions() {
 /// it still makes a batch.
 #[test]
 fn gre_lookup_rewrites_the_forward_rules_after_the_elements() {
-    let (b, n) = batch(&[Change::Expect(m())], Some(true), 60, 1);
+    let (b, n) = batch(&[Change::Expect(m())], own(true), 60, 1);
     assert_eq!(n, 1);
     let ms = messages(&b);
     let tys: Vec<u16> = ms.iter().map(|x| x.0 & 0xff).collect();
@@ -117,7 +117,7 @@ fn gre_lookup_rewrites_the_forward_rules_after_the_elements() {
     let del = &ms[4].4;
     assert_eq!(del.len(), 24 + 12);
     assert_eq!(&del[28..36], b"forward\0");
-    let (b, n) = batch(&[], Some(false), 60, 1);
+    let (b, n) = batch(&[], own(false), 60, 1);
     assert_eq!(n, 1);
     assert_eq!(messages(&b).len(), 5, "no GRE rule");
     assert_eq!(batch(&[], None, 60, 1).1, 0);
@@ -128,7 +128,7 @@ fn gre_lookup_rewrites_the_forward_rules_after_the_elements() {
 /// for each host byte order.
 #[test]
 fn forward_rule_bytes_are_nfts() {
-    let (b, _) = batch(&[], Some(true), 60, 1);
+    let (b, _) = batch(&[], own(true), 60, 1);
     let ms = messages(&b);
     let rule = &ms[2].4;
     #[cfg(target_endian = "little")]
@@ -166,7 +166,7 @@ fn forward_rule_bytes_are_nfts() {
     assert_eq!(rule, &want);
     assert_eq!(16 + 4 + rule.len(), 216);
     // Off: no GRE rule; TCP and ICMP go on as ever.
-    let (b, _) = batch(&[], Some(false), 60, 1);
+    let (b, _) = batch(&[], own(false), 60, 1);
     let ms = messages(&b);
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     assert!(find(&ms[2].4, b"tcp_1723\0") && find(&ms[2].4, &[6, 0, 0, 0]));
@@ -368,4 +368,55 @@ fn dnat_dump_skips_what_does_not_read() {
     );
     assert_eq!(udata_comment_text(&[0, 9, b'a']), None, "cut");
     assert_eq!(udata_comment_text(&[1, 1, 9]), None, "no comment");
+}
+
+/// With the firewall's dispatch the switch makes the forward chain (as
+/// nft 1.0.6 sends `add chain ip pptp_passthrough forward { type filter
+/// hook forward priority mangle; policy accept; }`, byte for byte) and
+/// then fills it with GRE's rule alone, or deletes it: made first, so
+/// that the deletion cannot fail on a chain someone removed.
+#[test]
+fn the_firewalls_dispatch_makes_and_deletes_the_forward_chain() {
+    let fw = |on| {
+        Some(GreLookup {
+            on,
+            dispatch: Dispatch::Firewall,
+        })
+    };
+    let (b, n) = batch(&[Change::Expect(m())], fw(true), 60, 1);
+    assert_eq!(n, 1);
+    let ms = messages(&b);
+    let tys: Vec<u16> = ms.iter().map(|x| x.0 & 0xff).collect();
+    assert_eq!(tys, [0x10, 12, 12, 12, 3, 8, 6, 0x11]);
+    assert_eq!(ms[4].1, 1 | 0x400, "NEWCHAIN without NLM_F_EXCL");
+    #[cfg(target_endian = "little")]
+    let want = hex(
+        "1500 0100 70707470 5f706173 73746872 6f756768 00000000  # table
+         0c00 0300 666f7277 61726400                              # name
+         0b00 0700 66696c74 65720000                              # type filter
+         0800 0500 00000001                                       # policy accept
+         1400 0480 0800 0100 00000002 0800 0200 ffffff6a         # hook forward, priority -150",
+    );
+    #[cfg(target_endian = "big")]
+    let want = hex(
+        "0015 0001 70707470 5f706173 73746872 6f756768 00000000  # table
+         000c 0003 666f7277 61726400                              # name
+         000b 0007 66696c74 65720000                              # type filter
+         0008 0005 00000001                                       # policy accept
+         0014 8004 0008 0001 00000002 0008 0002 ffffff6a         # hook forward, priority -150",
+    );
+    assert_eq!(ms[4].4, want);
+    // The one rule is GRE's, byte for byte as with the helper's own
+    // dispatch (where it comes first of three).
+    let own_rules = messages(&batch(&[], own(true), 60, 1).0);
+    assert_eq!(ms[6].4, own_rules[2].4);
+    // Off: made, then deleted by table and name.
+    let (b, n) = batch(&[], fw(false), 60, 1);
+    assert_eq!(n, 1);
+    let ms = messages(&b);
+    let tys: Vec<u16> = ms.iter().map(|x| x.0 & 0xff).collect();
+    assert_eq!(tys, [0x10, 3, 5, 0x11]);
+    assert_eq!(ms[1].4, want);
+    assert_eq!(ms[2].4, want[..36]);
+    assert_eq!(ms[2].1 & 4, 4, "the last message is acknowledged");
 }

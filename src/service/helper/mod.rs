@@ -39,7 +39,25 @@ struct Daemon {
     /// The calls' GRE counters come from conntrack (`None`: no ctnetlink).
     conntrack: Option<crate::os::conntrack::Conntrack>,
     counts: netfilter::counts::GreCounts,
+    /// With the firewall's dispatch: whether its rules were missing at the
+    /// last look (control segments then pass unseen).
+    dispatch_missing: bool,
+    /// When the last control segment came (see [`QUIET_BEFORE_UNHOOK`]).
+    last_segment: Instant,
+    /// With the firewall's dispatch: the GRE lookup has ended, and the
+    /// helper's forward chain waits for a quiet queue to go.
+    unhook_pending: bool,
 }
+
+/// How long the queues must have been quiet before the helper's forward
+/// chain is deleted (with the firewall's dispatch, when no call's Call ID
+/// is rewritten any more). Removing any hook makes the kernel drop every
+/// queued packet, and segments this helper has read but not yet given a
+/// verdict would then come again as retransmissions: calls end in bursts
+/// of control messages, so the chain goes at the next check after a
+/// quiet spell instead (one GRE chain call a packet for a few seconds
+/// more).
+const QUIET_BEFORE_UNHOOK: Duration = Duration::from_secs(2);
 
 /// What the helper needs from flags or from `config helper`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +69,13 @@ pub struct Options {
     pub idle_timeout: Duration,
     pub element_timeout: u32,
     pub guard: netfilter::Guard,
+    pub dispatch: netfilter::Dispatch,
 }
+
+/// Set to `firewall` by whoever put the firewall's part of the dispatch in
+/// place (the OpenWrt package, with fw4's includes) for the helper that
+/// `run` starts from the config file.
+pub const DISPATCH_ENV: &str = "PPTP_PASSTHROUGH_DISPATCH";
 
 impl Options {
     /// The same options with every interface name turned into the device
@@ -119,6 +143,10 @@ impl Options {
                 GreGuard::Auto if local_tunnels => netfilter::Guard::Raw,
                 GreGuard::Auto => netfilter::Guard::Flow,
             },
+            dispatch: match std::env::var(DISPATCH_ENV).as_deref() {
+                Ok("firewall") => netfilter::Dispatch::Firewall,
+                _ => netfilter::Dispatch::Own,
+            },
         })
     }
 }
@@ -184,6 +212,13 @@ pub async fn start(
         Choice::Auto if nft::queue_supported() => Backend::Nft,
         Choice::Auto => Backend::Xtables,
     };
+    if a.dispatch == netfilter::Dispatch::Firewall && backend != Backend::Nft {
+        return Err(OsError::Nft(
+            "the firewall's dispatch needs the nft `queue` expression (kmod-nft-queue), \
+             which this kernel lacks or the backend option turned off"
+                .into(),
+        ));
+    }
     match backend {
         Backend::Nft => {
             tracing::info!("control segments reach the helper through nft `queue` (bypass)")
@@ -202,7 +237,14 @@ pub async fn start(
         guard: a.guard,
         rewrite_all: false,
         gre_lookup: false,
+        dispatch: a.dispatch,
     };
+    if a.dispatch == netfilter::Dispatch::Firewall {
+        tracing::info!(
+            "TCP and ICMP are picked out in the firewall's forward chain (dispatch firewall): \
+             the helper has a chain in the forward hook only while a Call ID is rewritten"
+        );
+    }
     match a.guard {
         netfilter::Guard::Flow => tracing::info!(
             "GRE of no call is dropped at a flow's first packet (gre_guard flow); \
@@ -321,7 +363,7 @@ pub async fn start(
         Err(e) => tracing::warn!(error = %e,
             "cannot turn conntrack accounting on: calls' GRE counters stay 0"),
     }
-    let d = Daemon {
+    let mut d = Daemon {
         conntrack,
         counts: netfilter::counts::GreCounts::default(),
         setup,
@@ -334,7 +376,11 @@ pub async fn start(
         log: crate::ratelimit::LogLimit::default(),
         kernel_helper: None,
         kernel_checked: checked,
+        dispatch_missing: false,
+        last_segment: Instant::now(),
+        unhook_pending: false,
     };
+    d.check_dispatch();
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(None);
     let task = crate::service::task::Watched::spawn_local(main_loop(d, watch, status_rx, stop_rx));
@@ -431,7 +477,10 @@ async fn main_loop(
                     d.finish(out);
                 }
             }
-            _ = guard.tick() => d.ensure_rules(),
+            _ = guard.tick() => {
+                d.ensure_rules();
+                d.unhook();
+            }
             _ = sample.tick() => d.sample_counts(),
             _ = kernel.tick() => d.check_kernel_helper(),
             Some(reply) = status.recv() => {
@@ -521,10 +570,42 @@ impl Daemon {
         self.kernel_helper = found;
     }
 
+    /// With the firewall's dispatch, whether its rules are loaded and
+    /// reached; said on every change. The helper cannot put them back: they
+    /// are the firewall's (fw4 loads them from the package's include files
+    /// on every reload).
+    fn check_dispatch(&mut self) {
+        if self.setup.dispatch != netfilter::Dispatch::Firewall {
+            return;
+        }
+        let missing = match nft::firewall_dispatch() {
+            Ok(present) => !present,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not read the firewall's chains");
+                return;
+            }
+        };
+        if missing == self.dispatch_missing {
+            return;
+        }
+        self.dispatch_missing = missing;
+        let [tcp, _, icmp] = netfilter::FW_CHAINS;
+        if missing {
+            tracing::error!(
+                "the firewall's dispatch is missing (no rule jumps to chains {tcp} and {icmp} \
+                 of one inet table): control segments pass unseen. Load `fw4-rules`' \
+                 include files into the firewall (OpenWrt: /etc/init.d/pptp-passthrough restart)"
+            );
+        } else {
+            tracing::info!("the firewall's dispatch is in place");
+        }
+    }
+
     /// Someone flushed the ruleset or deleted the table (a firewall reload
     /// that does not know about us): put the table, the queue rules and
     /// every live call back.
     fn ensure_rules(&mut self) {
+        self.check_dispatch();
         let table = nft::table_exists().unwrap_or(true);
         let xt = self.queue_rules.present(&self.setup, table);
         if table && xt {
@@ -541,6 +622,8 @@ impl Daemon {
                 tracing::error!(error = %e, "cannot restore the table");
                 return;
             }
+            // Made as the lookup is now: nothing waits to be removed.
+            self.unhook_pending = false;
             let adds: Vec<Change> = self
                 .tracker
                 .mappings()
@@ -592,6 +675,7 @@ impl Daemon {
             };
             match dir {
                 Some(dir) => {
+                    self.last_segment = now;
                     self.pending.insert(id);
                     self.tracker.handle(now, id, dir, pkt.payload, &mut out);
                 }
@@ -616,8 +700,23 @@ impl Daemon {
                 }
             );
         }
-        if !out.changes.is_empty() || out.gre_lookup.is_some() {
-            match nft::apply_changes(&out.changes, out.gre_lookup, self.setup.element_timeout) {
+        let dispatch = self.setup.dispatch;
+        // With the firewall's dispatch, the lookup's end deletes a base
+        // chain: that waits for a quiet queue (`unhook`).
+        let gre_lookup = match (out.gre_lookup, dispatch) {
+            (Some(false), netfilter::Dispatch::Firewall) => {
+                self.unhook_pending = true;
+                None
+            }
+            (Some(true), _) => {
+                self.unhook_pending = false;
+                Some(true)
+            }
+            (g, _) => g,
+        };
+        let gre_lookup = gre_lookup.map(|on| netfilter::GreLookup { on, dispatch });
+        if !out.changes.is_empty() || gre_lookup.is_some() {
+            match nft::apply_changes(&out.changes, gre_lookup, self.setup.element_timeout) {
                 Ok(()) => {
                     let now = Instant::now();
                     for c in &out.changes {
@@ -662,6 +761,26 @@ impl Daemon {
             if let Err(e) = self.nfq.verdict(queue, id, d) {
                 tracing::warn!(error = %e, "NFQUEUE verdict failed");
             }
+        }
+    }
+
+    /// With the firewall's dispatch, delete the helper's forward chain once
+    /// the GRE lookup has ended and the queues have been quiet for
+    /// [`QUIET_BEFORE_UNHOOK`] (at the periodic check).
+    fn unhook(&mut self) {
+        if !self.unhook_pending || self.last_segment.elapsed() < QUIET_BEFORE_UNHOOK {
+            return;
+        }
+        let switch = Some(netfilter::GreLookup {
+            on: false,
+            dispatch: self.setup.dispatch,
+        });
+        match nft::apply_changes(&[], switch, self.setup.element_timeout) {
+            Ok(()) => {
+                self.unhook_pending = false;
+                tracing::debug!("the helper's forward chain is gone: no Call ID is rewritten");
+            }
+            Err(e) => tracing::error!(error = %e, "removing the helper's forward chain failed"),
         }
     }
 }

@@ -97,6 +97,8 @@ impl Daemon {
             "public_ip": self.tracker.public_ip(),
             "backend": backend,
             "queue_rules": self.queue_rules,
+            "dispatch": self.setup.dispatch,
+            "dispatch_missing": self.dispatch_missing,
             "queue_num": self.setup.queue_num,
             "established_queue_num": self.setup.established_queue(),
             "gre_guard": self.setup.guard,
