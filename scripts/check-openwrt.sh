@@ -33,8 +33,12 @@ echo "==> init script: decisions and fw4 rules (rc.common stubbed)"
 # $1: helper enabled, $2: server enabled, $3: server listen list,
 # $4: client sections ("name:autoconnect ..."), $5: non-empty to start
 # twice (a reload with the same config), $6: pptpclient interfaces that are
-# up ("name:server-ip ..."). Output: the procd command
-# (or "not started") and the generated fw4 include files.
+# up ("name:server-ip ..."). Output: the procd command and environment
+# (or "not started") and the generated fw4 include files. T_QUEUE=1: the
+# kernel has nft `queue`; T_BACKEND: the helper's option backend;
+# T_WANDOWN=1|2: `fw4-rules` cannot resolve the interfaces (from the first
+# or the second start on); its output is a stand-in (its own text is
+# checked with nft below).
 run_init() {
     local tmp
     tmp=$(mktemp -d)
@@ -57,17 +61,37 @@ run_init() {
                 *) eval "$1=\$4" ;;
             esac
         }
-        config_get() { [ "$2.$3" = server.listen ] && eval "$1=\$T_LISTEN"; }
+        config_get() {
+            case "$2.$3" in
+                server.listen) eval "$1=\$T_LISTEN" ;;
+                passthrough.backend) eval "$1=\${T_BACKEND:-\$4}" ;;
+            esac
+        }
         logger() { :; }
         fw4() { echo "fw4 $*" >>"$T/fw4.log"; }
         procd_open_instance() { :; }
-        procd_set_param() { [ "$1" = command ] && { shift; echo "command: $*"; }; }
+        procd_set_param() {
+            case "$1" in
+                command) shift; echo "command: $*" | sed "s#^command: $T/prog #command: /usr/sbin/pptp-passthrough #" ;;
+                env) shift; echo "env: $*" ;;
+            esac
+        }
         procd_close_instance() { :; }
         . "$0"
         RUNDIR="$T/run"; FW4_RUN="$RUNDIR/fw4"; KERNEL_HELPER_NOTE="$RUNDIR/kernel-helper"
         SERVERS="$RUNDIR/servers"; mkdir -p "$SERVERS"
+        NFT_QUEUE_MODULE="$T/nft_queue"
+        [ "${T_QUEUE:-0}" = 1 ] && mkdir "$NFT_QUEUE_MODULE"
+        PROG="$T/prog"
+        printf "%s\n" "#!/bin/sh" "[ -e $T/wan-down ] && exit 1" \
+            "[ \"\$1 \$4 \$5\" = \"fw4-rules --part chains\" ] && echo \"chain stand_in_chains {\" && echo }" \
+            "[ \"\$1 \$4 \$5\" = \"fw4-rules --part dispatch\" ] && echo \"meta l4proto tcp jump stand_in\"" \
+            "exit 0" >"$PROG"
+        chmod +x "$PROG"
+        [ "${T_WANDOWN:-0}" = 1 ] && : >"$T/wan-down"
         for u in $T_UP; do echo "${u#*:}" >"$SERVERS/${u%%:*}"; done
         start_service
+        [ "${T_WANDOWN:-0}" = 2 ] && : >"$T/wan-down"
         [ -n "$T_TWICE" ] && start_service
         for f in "$FW4_RUN"/*.nft; do [ -e "$f" ] && { echo "--- ${f##*/}"; cat "$f"; }; done
         [ -e "$T/fw4.log" ] && cat "$T/fw4.log"
@@ -111,6 +135,35 @@ if [ "$(grep -c '^fw4 -q reload$' <<<"$out")" -eq 1 ]; then
 else
     fail "same config again: fw4 reloaded more than once"
 fi
+
+# The helper's dispatch in fw4's mangle_forward: where fw4 runs (stubbed
+# here), the kernel has nft `queue` and the interfaces resolve.
+out=$(T_QUEUE=1 run_init 1 0 "" "")
+expect "dispatch: the helper told" "$out" '^env: PPTP_PASSTHROUGH_DISPATCH=firewall$'
+expect "dispatch: chains for the end of fw4's table" "$out" '^--- table-post\.nft$'
+expect "dispatch: fw4-rules' chains written" "$out" '^chain stand_in_chains \{$'
+expect "dispatch: rules for the end of mangle_forward" "$out" '^--- mangle_forward\.nft$'
+expect "dispatch: fw4-rules' dispatch written" "$out" '^meta l4proto tcp jump stand_in$'
+expect "dispatch: fw4 reloaded" "$out" '^fw4 -q reload$'
+out=$(run_init 1 0 "" "")
+expect "no nft queue: the helper's own chain" "$out" '^env: PPTP_PASSTHROUGH_DISPATCH=own$'
+expect_not "no nft queue: nothing for mangle_forward" "$out" 'mangle_forward\.nft|table-post\.nft'
+out=$(T_QUEUE=1 T_BACKEND=xtables run_init 1 0 "" "")
+expect "backend xtables: the helper's own chain" "$out" '^env: PPTP_PASSTHROUGH_DISPATCH=own$'
+out=$(T_QUEUE=1 T_WANDOWN=1 run_init 1 0 "" "")
+expect "wan down at the first start: the helper's own chain" "$out" '^env: PPTP_PASSTHROUGH_DISPATCH=own$'
+expect_not "wan down at the first start: no dispatch files" "$out" 'mangle_forward\.nft'
+out=$(T_QUEUE=1 T_WANDOWN=2 run_init 1 0 "" "" twice)
+if [ "$(grep -c '^env: PPTP_PASSTHROUGH_DISPATCH=firewall$' <<<"$out")" = 2 ] &&
+    grep -q '^meta l4proto tcp jump stand_in$' <<<"$out" &&
+    [ "$(grep -c '^fw4 -q reload$' <<<"$out")" = 1 ]; then
+    pass "wan down later: the dispatch and its files stay, fw4 not reloaded"
+else
+    fail "wan down later: the dispatch or its files changed:"
+    indent "$out"
+fi
+out=$(run_init 0 0 "" "")
+expect_not "helper off: no dispatch" "$out" 'PPTP_PASSTHROUGH_DISPATCH=firewall'
 
 out=$(run_init 0 1 "0.0.0.0" "")
 expect "server on all addresses: TCP 1723 open" "$out" '^tcp dport 1723 accept'
@@ -295,6 +348,11 @@ assert.strictEqual(v.summary.textContent,
     'Passthrough on wan (203.0.113.2), control path via xtables NFQUEUE 1723, 1 control connection(s).');
 v.update({ status: Object.assign({}, running, { queue_rules: 'iptables' }) });
 assert.match(v.summary.textContent, /1 control connection\(s\)\. Its queue rules are in iptables/);
+v.update({ status: Object.assign({}, running, { dispatch: 'firewall', dispatch_missing: false }) });
+assert.strictEqual(v.summary.textContent,
+    'Passthrough on wan (203.0.113.2), control path via xtables NFQUEUE 1723, 1 control connection(s).');
+v.update({ status: Object.assign({}, running, { dispatch: 'firewall', dispatch_missing: true }) });
+assert.match(v.summary.textContent, /1 control connection\(s\)\. Its rules in the firewall are missing/);
 EOF
 then pass "status view banners"; else fail "status view banners"; fi
 expect "settings pick logical interfaces (NetworkSelect), as OpenWrt packages do" \
@@ -424,6 +482,16 @@ expect "conffiles lists the config" "$(sed -n '/conffiles/,/endef/p' "$PKG/Makef
 expect "binary to /usr/sbin" "$mk" 'INSTALL_BIN.*bin/pptp-passthrough \$\(1\)/usr/sbin/'
 expect "init script installed" "$mk" 'pptp-passthrough\.init \$\(1\)/etc/init\.d/pptp-passthrough$'
 expect "default config installed" "$mk" 'pptp-passthrough\.config \$\(1\)/etc/config/pptp-passthrough$'
+# The links fw4 follows to the init script's files (the dispatch's two).
+# shellcheck disable=SC2016 # make variables, not shell ones
+expect "fw4 link: the dispatch at the end of mangle_forward" "$mk" \
+    'LN\) \$\(FW4_RUN\)/mangle_forward\.nft \$\(1\)\$\(FW4_POST\)/mangle_forward/'
+# shellcheck disable=SC2016 # make variables, not shell ones
+expect "fw4 link: its chains at the end of fw4's table" "$mk" \
+    'LN\) \$\(FW4_RUN\)/table-post\.nft \$\(1\)\$\(FW4_TABLE\)/'
+expect "fw4 link dirs: chain-post" "$mk" \
+    '^FW4_POST:=/usr/share/nftables\.d/chain-post$'
+expect "fw4 link dirs: table-post" "$mk" '^FW4_TABLE:=/usr/share/nftables\.d/table-post$'
 lm=$(cat "$APP/Makefile")
 expect "LuCI app: LUCI_TITLE" "$lm" '^LUCI_TITLE:='
 expect "LuCI app: depends on the package" "$lm" '^LUCI_DEPENDS:=.*\+pptp-passthrough'
@@ -445,6 +513,50 @@ if [ "$rc" -eq 0 ]; then
     pass "$PKG/files/pptp-passthrough.config"
 else
     fail "$PKG/files/pptp-passthrough.config: 'pptp-passthrough run --config FILE --check' exited with $rc"
+fi
+
+echo "==> fw4-rules' two include files load into an fw4-like table"
+# As fw4 puts them: the chains at the end of `table inet fw4`, the rules at
+# the end of mangle_forward. Loaded for real in a namespace of its own
+# (nft checks that the kernel knows every expression). This kernel has no
+# nft `queue`, so each queue statement is loaded as `accept` here; the VM
+# lab loads them as they are and runs calls through them.
+if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null 2>&1; then
+    ns="pptp-check-fw4-$$"
+    ip netns add "$ns"
+    fr() { ip netns exec "$ns" target/debug/pptp-passthrough fw4-rules --wan lo --lan lo --part "$1"; }
+    if ! chains=$(fr chains) || ! dispatch=$(fr dispatch); then
+        chains="" dispatch=""
+    fi
+    # shellcheck disable=SC2001 # a pattern, which ${//} has not
+    accepting=$(sed 's/queue num [0-9]* bypass/accept/' <<<"$chains")
+    if [ -n "$chains" ] && grep -q 'queue num 1723 bypass' <<<"$chains" &&
+        ip netns exec "$ns" nft -f - <<NFT
+table inet fw4 {
+    chain mangle_forward {
+        type filter hook forward priority mangle; policy accept;
+$dispatch
+    }
+$accepting
+}
+NFT
+    then
+        listed=$(ip netns exec "$ns" nft list chain inet fw4 mangle_forward)
+        if grep -q 'meta l4proto tcp jump pptp_passthrough_tcp' <<<"$listed" &&
+            grep -q 'meta l4proto icmp jump pptp_passthrough_icmp' <<<"$listed"; then
+            pass "fw4-rules' chains and dispatch load, the jumps in mangle_forward"
+        else
+            fail "fw4-rules' dispatch not in mangle_forward:"
+            indent "$listed"
+        fi
+    else
+        fail "fw4-rules' text did not load:"
+        indent "$chains"
+        indent "$dispatch"
+    fi
+    ip netns del "$ns"
+else
+    fail "fw4-rules' text could not be loaded (needs root and nft)"
 fi
 
 echo "==> the settings view sets only options the daemon knows"

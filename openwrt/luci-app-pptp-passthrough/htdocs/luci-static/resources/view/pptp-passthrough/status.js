@@ -120,6 +120,9 @@ return view.extend({
 				+ (st.queue_rules == 'iptables'
 					? ' ' + _('Its queue rules are in iptables: this kernel refused them in the helper\'s own table, so forwarded packets cross one more chain.')
 					: '')
+				+ (st.dispatch_missing
+					? ' ' + _('Its rules in the firewall are missing (fw4 was reloaded without them): control connections pass unseen. Restart pptp-passthrough.')
+					: '')
 			: (st.helper_waiting
 				? _('Passthrough waiting: %s').format(st.helper_waiting)
 				: _('Passthrough is off.'));
