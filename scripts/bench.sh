@@ -32,8 +32,9 @@
 # run whatever the host does, with the floor and one empty base chain in
 # the forward and in the prerouting hook beside them; GRE_VM_CALLS (1 100),
 # GRE_VM_ROUNDS (3) and GRE_VM_FIREWALL=1 (a firewall's forward chain in
-# front of every contender, as on OpenWrt, and the contender `inside`:
-# this helper's two protocol tests in that chain) narrow or change it;
+# front of every contender, as on OpenWrt, and the contender `fwdispatch`:
+# this helper with `--dispatch firewall`, its two protocol tests in that
+# chain, as the OpenWrt package runs it) narrow or change it;
 # 2. control-plane call set-ups (kernel helper vs this helper); 3. the
 # helper's memory with 0 / 1 000 / 10 000 calls; 4. TCP goodput and CPU per
 # GB through the embedded client and server (MPPE off, 128-bit stateless,
@@ -404,10 +405,11 @@ if want gre-vm; then
     GV_FW=${GRE_VM_FIREWALL:-0}
     echo "==> GRE forwarding counted in instructions (scripts/vm-lab.sh --bench; qemu -icount): calls $GV_CALLS"
     echo "    x payload 64 1400 B x direction in out, $GV_ROUNDS round(s)$([ "$GV_FW" = 1 ] && echo ', a firewall forward chain in front')"
-    # Behind a firewall also `inside`: this helper's two protocol tests in
-    # the firewall's own forward chain, the design a fw4 include allows.
+    # Behind a firewall also `fwdispatch`: this helper with its two
+    # protocol tests in the firewall's own forward chain (`--dispatch
+    # firewall`, `fw4-rules`), as the OpenWrt package runs it.
     GV_WHO="kernel ours floor chain prechain"
-    [ "$GV_FW" != 1 ] || GV_WHO="$GV_WHO inside"
+    [ "$GV_FW" != 1 ] || GV_WHO="$GV_WHO fwdispatch"
     VM_LAB_BENCH_CALLS=$GV_CALLS VM_LAB_BENCH_ROUNDS=$GV_ROUNDS VM_LAB_BENCH_FIREWALL=$GV_FW \
         VM_LAB_BENCH_WHO="$GV_WHO" \
         scripts/vm-lab.sh --bench 2>&1 | tee "$WORK/gre-vm.log" | sed 's/^/    /' || true
@@ -425,7 +427,8 @@ if want gre-vm; then
         # A contender that carried fewer calls than asked ("kernel:32/1000")
         # counted other work than the rest: no ratio against it.
         vk=$(ratio3 "$(gv ours)" "$(gv kernel)")
-        [ -z "$(gv inside)" ] || fw="$fw; its two tests inside the firewall's chain instead (a design, not built): $(ipp "$(gv inside)"), $(ratio3 "$(gv inside)" "$(gv kernel)") of the kernel helper"
+        [ -z "$(gv inside)" ] || fw="$fw; its two tests inside the firewall's chain, nothing else (inside): $(ipp "$(gv inside)"), $(ratio3 "$(gv inside)" "$(gv kernel)") of the kernel helper"
+        [ -z "$(gv fwdispatch)" ] || fw="$fw; this helper with the firewall's dispatch (--dispatch firewall, as on OpenWrt): $(ipp "$(gv fwdispatch)"), **$(ratio3 "$(gv fwdispatch)" "$(gv kernel)") of the kernel helper**, $(ratio3 "$(gv fwdispatch)" "$(gv floor)") of the floor"
         [ -z "$(gv short)" ] || fw="$fw; calls reached: $(gv short)"
         case ",$(gv short)" in *,kernel:*) vk='- (not every call reached)' ;; esac
         ROWS+=("| GRE $(gv dir), $(gv calls) call(s), $(gv size) B payload, instructions per packet in the VM$fw (median of $(gv rounds); the floor: $(ipp "$(gv floor)"); the floor and one empty base chain in the forward hook: $(ipp "$(gv chain)"), in the prerouting hook: $(ipp "$(gv prechain)")) | $(ipp "$(gv kernel)") | $(ipp "$(gv ours)") | $vk; of the floor: $(ratio3 "$(gv ours)" "$(gv floor)"); target 1.0 and 0.95 |")
@@ -826,10 +829,12 @@ the table shows medians.
   rounds. Instructions are not cycles: cache misses and branch
   predictions are not in them, so the host's rows stay the measure of
   speed, and these rows say which contender does more work.
-  Behind a firewall (`VM_LAB_BENCH_FIREWALL=1`), `inside` puts this
-  helper's two protocol tests first in the firewall's own forward chain
-  instead of in a chain of their own, as an include into one of fw4's
-  forward-hook chains would put them: a design measured, not built.
+  Behind a firewall (`VM_LAB_BENCH_FIREWALL=1`), `fwdispatch` is this
+  helper with `--dispatch firewall`: its two protocol tests at the end of
+  the firewall's own forward chain (the text of `fw4-rules`, as the
+  OpenWrt package has fw4 include it), and no chain of its own in the
+  forward hook while no call's Call ID is rewritten. `inside` (only on
+  request) is the floor with just those two tests there.
   Each run's line also says where its window's CPU ticks went
   (`window=`: the machine's user, system, softirq and idle time, and this
   helper's process). Two guest seconds mostly miss the helper's periodic

@@ -33,6 +33,11 @@
 #   - a fourth round works through a new helper on the xtables back-end:
 #     the NFQUEUE target in its own table (nft_compat), whose info struct
 #     is in the host's byte order (s390x is big-endian)
+#   - a fifth round works with the firewall's dispatch (`--dispatch
+#     firewall`, `fw4-rules` loaded as fw4 includes it, behind a
+#     flowtable): no chain of the helper's in the forward hook but while
+#     the two rewritten calls are up; `status` says when the firewall's
+#     rules are gone
 # The VM reports on its console in lines starting with VMLAB- and powers
 # itself off; it has its own deadline and every wait in it is bounded.
 #
@@ -69,10 +74,11 @@
 # where the helper's chain sits) and `prechain` (the same in the prerouting
 # hook, where the kernel helper's chain sits); on request `frozen` (the
 # helper, stopped with SIGSTOP while the packets flow: its table without
-# its process's periodic work) and, with a firewall, `inside` (the floor
-# and this helper's two protocol tests first in the firewall's own forward
-# chain, as an include into one of fw4's forward-hook chains would put
-# them: a design measured, not built). VM_LAB_BENCH_CALLS (default
+# its process's periodic work) and, with a firewall, `fwdispatch` (the
+# helper with `--dispatch firewall`: `fw4-rules`' two rules first in the
+# firewall's own forward chain, its chains in the firewall's table, as
+# fw4's includes put them) and `inside` (the floor and just those two
+# tests in the firewall's chain). VM_LAB_BENCH_CALLS (default
 # "1 100"), _SIZES ("64 1400"), _DIRS ("in out"), _ROUNDS (3), _SECS (guest
 # seconds a run sends, 2), _WHO (the first five) narrow it; VM_LAB_BENCH_FIREWALL=1
 # puts a firewall's forward chain (fw4's first rules) in front of every
@@ -472,8 +478,8 @@ res netns PASS "namespaces lan, rtr, net with veth pairs"
 "$IP" netns exec net "$PEER" server --listen 198.51.100.10 >/tmp/server.log 2>&1 &
 
 # start_helper N [ARGS]: the helper on the router; log in /tmp/helperN.log.
-# Without ARGS it must pick the nft queue back-end by itself; with
-# `--backend xtables` it must put the NFQUEUE target into its own table.
+# Unless ARGS are `--backend xtables` it must pick the nft queue back-end
+# by itself; with them it must put the NFQUEUE target into its own table.
 start_helper() {
     local n=$1
     shift
@@ -487,7 +493,7 @@ start_helper() {
         res "helper$n-start" FAIL "helper $n did not start: $(tail -n 3 "/tmp/helper$n.log" | tr '\n' ' ')"
         finish
     fi
-    if [ "$#" = 0 ] && grep -q 'control segments reach the helper through nft `queue`' "/tmp/helper$n.log"; then
+    if [ "$*" != "--backend xtables" ] && grep -q 'control segments reach the helper through nft `queue`' "/tmp/helper$n.log"; then
         res "helper$n-backend" PASS "nft queue back-end chosen by itself"
     elif [ "$#" != 0 ] && grep -q "NFQUEUE rules in the helper's table" "/tmp/helper$n.log"; then
         res "helper$n-backend" PASS "xtables back-end, its NFQUEUE target in the helper's own table"
@@ -648,13 +654,88 @@ else
 fi
 short_round 4 round4-xtables "through the xtables NFQUEUE target"
 echo "VMLAB-INFO round4: the helper saw $(field "$(status)" segments) control segments"
-if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log /tmp/helper3.log >/tmp/helper-warnings.txt; then
+kill "$HELPER" 2>/dev/null
+wait_until 20 helper_gone
+step "round 5: the firewall's dispatch (fw4-rules in an fw4-like table, behind its flowtable)"
+# As fw4 loads the package's includes: the chains at the table's end, the
+# two rules at the end of mangle_forward, which runs before the forward
+# chain's `flow offload`. The helper's table then has no chain in the
+# forward hook, but while a call's Call ID is rewritten: these three
+# clients share Call ID 4660 towards one server, so two are rewritten.
+ip netns exec rtr nft delete table inet lab_fw 2>/dev/null
+fr() { ip netns exec rtr "$BIN" fw4-rules --wan wan0 --lan lan0 --part "$1"; }
+fw4_like() { # MANGLE_FORWARD_RULES
+    ip netns exec rtr nft -f - <<NFT
+table inet lab_fw4 {
+}
+delete table inet lab_fw4
+table inet lab_fw4 {
+    flowtable ft {
+        hook ingress priority filter
+        devices = { "lan0", "wan0" }
+    }
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        meta l4proto { tcp, udp } flow offload @ft
+        ct state established,related accept
+    }
+    chain mangle_forward {
+        type filter hook forward priority mangle; policy accept;
+        $1
+    }
+$(fr chains)
+}
+NFT
+}
+forward_chains() { ip netns exec rtr nft list table ip pptp_passthrough | grep -c 'hook forward'; }
+no_forward_chain() { [ "$(forward_chains)" = 0 ]; }
+dispatch_missing() { status | grep -q '"dispatch_missing":true'; }
+if fw4_like "$(fr dispatch)" 2>/tmp/fw4.err; then
+    start_helper 4 --dispatch firewall
+    if [ "$(forward_chains)" = 0 ] && grep -q "picked out in the firewall's forward chain" /tmp/helper4.log &&
+        status | grep -q '"dispatch":"firewall"'; then
+        res round5-no-chain PASS "no chain of the helper's in the forward hook; status says dispatch firewall"
+    else
+        res round5-no-chain FAIL "$(forward_chains) forward chains in ip pptp_passthrough, status: $(status | head -c 300)"
+    fi
+    before=$(field "$(status)" segments)
+    # The helper's chain while the two rewritten calls are up.
+    (
+        n=0
+        while [ "$n" -lt 240 ]; do
+            [ "$(forward_chains)" = 1 ] && { echo seen >/tmp/round5.chain; break; }
+            sleep 0.5
+            n=$((n + 1))
+        done
+    ) &
+    WATCH=$!
+    short_round 5 round5-dispatch "through the firewall's dispatch, behind its flowtable"
+    kill "$WATCH" 2>/dev/null
+    wait "$WATCH" 2>/dev/null
+    echo "VMLAB-INFO round5: the helper saw $(($(field "$(status)" segments) - before)) control segments"
+    if [ -e /tmp/round5.chain ] && wait_until 30 no_forward_chain; then
+        res round5-chain PASS "the helper's forward chain came with the rewritten calls and went with them"
+    else
+        res round5-chain FAIL "seen: $(cat /tmp/round5.chain 2>/dev/null || echo no); now $(forward_chains) forward chains"
+    fi
+    cp /tmp/helper4.log /tmp/helper4-before.log
+    # The firewall reloaded without the include: said in the status.
+    fw4_like ""
+    if wait_until 15 dispatch_missing; then
+        res round5-missing PASS "status says the firewall's dispatch is missing once its rules are gone"
+    else
+        res round5-missing FAIL "status: $(status | head -c 300)"
+    fi
+    kill "$HELPER" 2>/dev/null
+    wait_until 20 helper_gone
+else
+    res round5-dispatch FAIL "the fw4-like table did not load: $(tr '\n' ' ' </tmp/fw4.err)"
+fi
+if grep -hE '^[^ ]+ +(WARN|ERROR) ' /tmp/helper1.log /tmp/helper2.log /tmp/helper3.log /tmp/helper4-before.log >/tmp/helper-warnings.txt; then
     res helper-logs FAIL "$(wc -l </tmp/helper-warnings.txt) WARN/ERROR lines, first: $(head -n 1 /tmp/helper-warnings.txt)"
 else
     res helper-logs PASS "no WARN or ERROR lines in the helpers' logs"
 fi
-kill "$HELPER" 2>/dev/null
-wait_until 20 helper_gone
 step "done"
 finish
 EOF
@@ -700,10 +781,12 @@ lab_netns 10 198.51.100.12
 x ip netns exec rtr sysctl -qw net.netfilter.nf_conntrack_acct=1
 nftf() { ip netns exec rtr nft -f - 2>/tmp/nft.err || fail "nft: $(cat /tmp/nft.err)"; }
 nftf </etc/bench-masq.nft
-# fw [RULES]: the firewall's table, RULES first in its forward chain (the
-# `inside` contender's: this helper's two protocol tests in a chain of the
-# firewall's, as a fw4 include would put them, not in a chain of their
-# own; `meta l4proto`, which an inet table needs for either family).
+# fw [RULES [CHAINS]]: the firewall's table, RULES first in its forward
+# chain (the `inside` contender's: this helper's two protocol tests in a
+# chain of the firewall's, as a fw4 include would put them, not in a chain
+# of their own; `meta l4proto`, which an inet table needs for either
+# family), CHAINS among its chains (`fwdispatch`: the helper's
+# `fw4-rules`).
 fw() {
     nftf <<NFT
 table inet bench_fw {
@@ -714,6 +797,7 @@ table inet bench_fw {
     }
     chain pptp_icmp {
     }
+    ${2:-}
     chain forward {
         type filter hook forward priority filter; policy accept;
         $1
@@ -735,9 +819,16 @@ empty_chain() { # hook priority
 on() {
     case $1 in
         kernel) nftf </etc/bench-kernel.nft ;;
-        ours | frozen)
+        ours | frozen | fwdispatch)
+            disp=own
+            if [ "$1" = fwdispatch ]; then
+                [ "${VMB_FIREWALL:-0}" = 1 ] || fail "fwdispatch needs VM_LAB_BENCH_FIREWALL=1"
+                disp=firewall
+                fr() { ip netns exec rtr /usr/sbin/pptp-passthrough fw4-rules --wan wan0 --lan lan0 --part "$1"; }
+                fw "$(fr dispatch)" "$(fr chains)"
+            fi
             "$IP" netns exec rtr /usr/sbin/pptp-passthrough helper --wan wan0 --lan lan0 --socket "$SOCK" \
-                >>/tmp/helper.log 2>&1 &
+                --dispatch "$disp" >>/tmp/helper.log 2>&1 &
             HELPER=$!
             n=0
             while [ ! -S "$SOCK" ]; do
@@ -745,6 +836,11 @@ on() {
                 sleep 0.2
                 n=$((n + 1))
             done
+            # The firewall's dispatch: no chain of the helper's in the
+            # forward hook while no call is rewritten.
+            if [ "$1" = fwdispatch ] && ip netns exec rtr nft list table ip pptp_passthrough | grep -q 'hook forward'; then
+                fail "fwdispatch: the helper's table has a forward chain: $(ip netns exec rtr nft list table ip pptp_passthrough | grep -v elements | tr '\n' ' ')"
+            fi
             ;;
         floor) floor ;;
         chain) floor && empty_chain forward mangle ;;
@@ -759,11 +855,12 @@ on() {
 off() {
     case $1 in
         kernel) ip netns exec rtr nft delete table ip bench_kernel ;;
-        ours | frozen)
+        ours | frozen | fwdispatch)
             kill "$HELPER"
             wait "$HELPER"
             HELPER=
             rm -f "$SOCK"
+            [ "$1" != fwdispatch ] || fw ""
             ;;
         *)
             ip netns exec rtr nft delete table ip bench_floor
@@ -1123,7 +1220,8 @@ EOF
     fi
     local expect=(modules netns helper1-start helper1-backend queue-rules round1-calls-up queue-segments
         kept-call-id helper2-start helper2-backend recovered gre-after-restart round1-delivery round1-teardown round2-delivery
-        round3-offload helper3-start helper3-backend round4-xt-rules stale-gre round4-xtables helper-logs)
+        round3-offload helper3-start helper3-backend round4-xt-rules stale-gre round4-xtables
+        helper4-start helper4-backend round5-no-chain round5-dispatch round5-chain round5-missing helper-logs)
     local failed=0 name
     for name in "${expect[@]}"; do
         grep -qE "^VMLAB-RESULT $name PASS" "$W/$arch/console.txt" || {
