@@ -662,30 +662,19 @@ step "round 5: the firewall's dispatch (fw4-rules in an fw4-like table, behind i
 # chain's `flow offload`. The helper's table then has no chain in the
 # forward hook, but while a call's Call ID is rewritten: these three
 # clients share Call ID 4660 towards one server, so two are rewritten.
-ip netns exec rtr nft delete table inet lab_fw 2>/dev/null
 fr() { ip netns exec rtr "$BIN" fw4-rules --wan wan0 --lan lan0 --part "$1"; }
-fw4_like() { # MANGLE_FORWARD_RULES
-    ip netns exec rtr nft -f - <<NFT
-table inet lab_fw4 {
-}
-delete table inet lab_fw4
-table inet lab_fw4 {
-    flowtable ft {
-        hook ingress priority filter
-        devices = { "lan0", "wan0" }
-    }
-    chain forward {
-        type filter hook forward priority filter; policy accept;
-        meta l4proto { tcp, udp } flow offload @ft
-        ct state established,related accept
-    }
-    chain mangle_forward {
-        type filter hook forward priority mangle; policy accept;
-        $1
-    }
-$(fr chains)
-}
-NFT
+# fw4_like MANGLE_FORWARD_RULES: round 3's firewall (flowtable, `flow
+# offload` first in its forward chain) replaced in one transaction by the
+# same with mangle_forward and fw4-rules' chains added.
+fw4_like() {
+    {
+        printf 'table inet lab_fw {\n}\ndelete table inet lab_fw\n'
+        sed '$d' /etc/vmlab-offload.nft
+        printf '    chain mangle_forward {\n        type filter hook forward priority mangle; policy accept;\n%s\n    }\n' "$1"
+        fr chains
+        echo "}"
+    } >/tmp/fw4-like.nft
+    ip netns exec rtr nft -f /tmp/fw4-like.nft
 }
 forward_chains() { ip netns exec rtr nft list table ip pptp_passthrough | grep -c 'hook forward'; }
 no_forward_chain() { [ "$(forward_chains)" = 0 ]; }
