@@ -70,6 +70,8 @@ run_init() {
         logger() { :; }
         fw4() { echo "fw4 $*" >>"$T/fw4.log"; }
         procd_open_instance() { :; }
+        procd_running() { [ "${T_RUNNING:-0}" = 1 ]; }
+        procd_kill() { echo "killed: $1"; }
         procd_set_param() {
             case "$1" in
                 command) shift; echo "command: $*" | sed "s#^command: $T/prog #command: /usr/sbin/pptp-passthrough #" ;;
@@ -93,6 +95,8 @@ run_init() {
         start_service
         [ "${T_WANDOWN:-0}" = 2 ] && : >"$T/wan-down"
         [ -n "$T_TWICE" ] && start_service
+        # fw4_sync runs in a shell of its own: nothing of start_service left.
+        [ -n "${T_SYNC:-}" ] && { DISPATCH=own; fw4_sync; }
         for f in "$FW4_RUN"/*.nft; do [ -e "$f" ] && { echo "--- ${f##*/}"; cat "$f"; }; done
         [ -e "$T/fw4.log" ] && cat "$T/fw4.log"
         true
@@ -164,6 +168,26 @@ else
 fi
 out=$(run_init 0 0 "" "")
 expect_not "helper off: no dispatch" "$out" 'PPTP_PASSTHROUGH_DISPATCH=firewall'
+# A running daemon with the other dispatch stops before fw4 gets the new
+# rules (the first start's own, then the firewall's: no helper may run
+# with its own chain while fw4 queues too); one with the same goes on.
+out=$(T_QUEUE=1 T_RUNNING=1 run_init 1 0 "" "")
+if grep -q '^killed: pptp-passthrough$' <<<"$out" &&
+    [ "$(grep -n -m1 '^killed:' <<<"$out" | cut -d: -f1)" -lt "$(grep -n -m1 '^command:' <<<"$out" | cut -d: -f1)" ]; then
+    pass "dispatch changed while running: the daemon stopped first"
+else
+    fail "dispatch changed while running: the daemon was not stopped first:"
+    indent "$out"
+fi
+out=$(T_QUEUE=1 T_RUNNING=1 run_init 1 0 "" "" twice)
+if [ "$(grep -c '^killed:' <<<"$out")" = 1 ]; then
+    pass "same dispatch again while running: the daemon goes on"
+else
+    fail "same dispatch again while running: stopped $(grep -c '^killed:' <<<"$out") times"
+fi
+# The protocol handler's fw4_sync keeps the dispatch the helper runs with.
+out=$(T_QUEUE=1 T_SYNC=1 run_init 1 0 "" "")
+expect "fw4_sync: the dispatch's files stay" "$out" '^meta l4proto tcp jump stand_in$'
 
 out=$(run_init 0 1 "0.0.0.0" "")
 expect "server on all addresses: TCP 1723 open" "$out" '^tcp dport 1723 accept'
