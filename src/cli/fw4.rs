@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::netfilter::{self, Backend, Dispatch, Guard, Setup};
+use crate::netfilter::{self, Backend, Dispatch, Guard};
 use crate::os::OsError;
 use crate::service::helper::Options;
 
@@ -39,7 +39,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<(), OsError> {
-    let (wan, lans, queue_num) = match &a.config {
+    let opts = match &a.config {
         Some(path) => {
             let bad = |detail: String| OsError::Command {
                 cmd: "fw4-rules".into(),
@@ -49,37 +49,21 @@ pub fn run(a: Args) -> Result<(), OsError> {
             let h = cfg
                 .helper
                 .ok_or_else(|| bad(format!("{}: no `config helper`", path.display())))?;
-            let o = Options::from_config(&h, false).map_err(bad)?;
-            (o.wan, o.lan, o.queue_num)
+            Options::from_config(&h, false).map_err(bad)?
         }
-        None => (
-            a.wan.clone().unwrap_or_default(),
-            a.lan.clone(),
-            a.queue_num,
-        ),
+        // Only the interfaces and the queue number go into the text.
+        None => Options {
+            wan: a.wan.clone().unwrap_or_default(),
+            lan: a.lan.clone(),
+            queue_num: a.queue_num,
+            backend: crate::config::Backend::Nft,
+            idle_timeout: std::time::Duration::ZERO,
+            element_timeout: 0,
+            guard: Guard::Flow,
+            dispatch: Dispatch::Firewall,
+        },
     };
-    let opts = Options {
-        wan,
-        lan: lans,
-        queue_num,
-        backend: crate::config::Backend::Nft,
-        idle_timeout: std::time::Duration::ZERO,
-        element_timeout: 0,
-        guard: Guard::Flow,
-        dispatch: Dispatch::Firewall,
-    }
-    .resolved()?;
-    let rules = netfilter::firewall_rules(&Setup {
-        wan: opts.wan,
-        lans: opts.lan,
-        queue_num: opts.queue_num,
-        backend: Backend::Nft,
-        element_timeout: 0,
-        guard: Guard::Flow,
-        rewrite_all: false,
-        gre_lookup: false,
-        dispatch: Dispatch::Firewall,
-    });
+    let rules = netfilter::firewall_rules(&opts.resolved()?.setup(Backend::Nft));
     print!(
         "{}",
         match a.part {

@@ -267,18 +267,17 @@ pub fn firewall_dispatch() -> Option<Result<bool, String>> {
     let [tcp, _, icmp] = crate::netfilter::FW_CHAINS;
     let names = [tcp, icmp];
     let what = "the firewall's chains";
-    let errno = |what: &str, code| errno_text(what, code);
     let look = || -> Result<bool, String> {
         let request = rulesetmsg::inet_chains_request(request_seq());
         let chains = own_dump(&request, rulesetmsg::chains_dumped, what)?
-            .map_err(|code| errno(what, code))?;
+            .map_err(|code| errno_text(what, code))?;
         for (table, bases) in rulesetmsg::dispatch_tables(&chains, &names) {
             let mut reached = Vec::new();
             for base in bases {
                 let what = "the firewall's rules";
                 let request = rulesetmsg::inet_rules_request(&table, &base, request_seq());
                 let rules = own_dump(&request, rulesetmsg::jump_targets_dumped, what)?
-                    .map_err(|code| errno(what, code))?;
+                    .map_err(|code| errno_text(what, code))?;
                 reached.extend(rules.into_iter().flatten());
             }
             if names.iter().all(|n| reached.iter().any(|r| r == n)) {

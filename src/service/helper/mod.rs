@@ -43,11 +43,8 @@ struct Daemon {
     /// With the firewall's dispatch: whether its rules were missing at the
     /// last look (control segments then pass unseen).
     dispatch_missing: bool,
-    /// When the last control segment came (see `upkeep::QUIET_BEFORE_UNHOOK`).
-    last_segment: Instant,
-    /// With the firewall's dispatch: the GRE lookup has ended, and the
-    /// helper's forward chain waits for a quiet queue to go.
-    unhook_pending: bool,
+    /// With the firewall's dispatch: when the helper's forward chain may go.
+    unhook: upkeep::Unhook,
 }
 
 /// What the helper needs from flags or from `config helper`.
@@ -69,6 +66,22 @@ pub struct Options {
 pub const DISPATCH_ENV: &str = "PPTP_PASSTHROUGH_DISPATCH";
 
 impl Options {
+    /// The ruleset these options ask for, on `backend`, before any call
+    /// is known.
+    pub fn setup(&self, backend: Backend) -> Setup {
+        Setup {
+            wan: self.wan.clone(),
+            lans: self.lan.clone(),
+            queue_num: self.queue_num,
+            backend,
+            element_timeout: self.element_timeout,
+            guard: self.guard,
+            rewrite_all: false,
+            gre_lookup: false,
+            dispatch: self.dispatch,
+        }
+    }
+
     /// The same options with every interface name turned into the device
     /// it stands for now (a netifd logical interface such as `wan`, or a
     /// device name). [`OsError::InterfaceDown`] names a netifd interface
@@ -219,17 +232,7 @@ pub async fn start(
              through the xtables target NFQUEUE --queue-bypass"
         ),
     }
-    let mut setup = Setup {
-        wan: a.wan.clone(),
-        lans: a.lan.clone(),
-        queue_num: a.queue_num,
-        backend,
-        element_timeout: a.element_timeout,
-        guard: a.guard,
-        rewrite_all: false,
-        gre_lookup: false,
-        dispatch: a.dispatch,
-    };
+    let mut setup = a.setup(backend);
     if a.dispatch == netfilter::Dispatch::Firewall {
         tracing::info!(
             "TCP and ICMP are picked out in the firewall's forward chain (dispatch firewall): \
@@ -368,8 +371,7 @@ pub async fn start(
         kernel_helper: None,
         kernel_checked: checked,
         dispatch_missing: false,
-        last_segment: Instant::now(),
-        unhook_pending: false,
+        unhook: upkeep::Unhook::new(Instant::now()),
     };
     d.check_dispatch();
     let (status_tx, status_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -569,7 +571,7 @@ impl Daemon {
             };
             match dir {
                 Some(dir) => {
-                    self.last_segment = now;
+                    self.unhook.segment(now);
                     self.pending.insert(id);
                     self.tracker.handle(now, id, dir, pkt.payload, &mut out);
                 }
@@ -597,18 +599,10 @@ impl Daemon {
         let dispatch = self.setup.dispatch;
         // With the firewall's dispatch, the lookup's end deletes a base
         // chain: that waits for a quiet queue (`unhook`).
-        let gre_lookup = match (out.gre_lookup, dispatch) {
-            (Some(false), netfilter::Dispatch::Firewall) => {
-                self.unhook_pending = true;
-                None
-            }
-            (Some(true), _) => {
-                self.unhook_pending = false;
-                Some(true)
-            }
-            (g, _) => g,
-        };
-        let gre_lookup = gre_lookup.map(|on| netfilter::GreLookup { on, dispatch });
+        let gre_lookup = self
+            .unhook
+            .switch(out.gre_lookup, dispatch)
+            .map(|on| netfilter::GreLookup { on, dispatch });
         if !out.changes.is_empty() || gre_lookup.is_some() {
             match nft::apply_changes(&out.changes, gre_lookup, self.setup.element_timeout) {
                 Ok(()) => {

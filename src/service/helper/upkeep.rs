@@ -20,6 +20,61 @@ use crate::os::nft;
 /// more).
 const QUIET_BEFORE_UNHOOK: Duration = Duration::from_secs(2);
 
+/// When the helper's forward chain may go, with the firewall's dispatch
+/// (sans-IO: each call takes `now`). The chain's end waits for a quiet
+/// queue; a lookup that starts again in the meantime keeps it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Unhook {
+    /// The lookup has ended; the chain is still there.
+    pending: bool,
+    /// When the last control segment came.
+    last_segment: Instant,
+}
+
+impl Unhook {
+    pub(super) fn new(now: Instant) -> Self {
+        Unhook {
+            pending: false,
+            last_segment: now,
+        }
+    }
+
+    /// A control segment came.
+    pub(super) fn segment(&mut self, now: Instant) {
+        self.last_segment = now;
+    }
+
+    /// The switch of the GRE lookup to send with a batch's changes: all
+    /// but the end of the lookup with the firewall's dispatch, which waits.
+    pub(super) fn switch(
+        &mut self,
+        gre_lookup: Option<bool>,
+        dispatch: netfilter::Dispatch,
+    ) -> Option<bool> {
+        match (gre_lookup, dispatch) {
+            (Some(false), netfilter::Dispatch::Firewall) => {
+                self.pending = true;
+                None
+            }
+            (Some(true), _) => {
+                self.pending = false;
+                Some(true)
+            }
+            (g, _) => g,
+        }
+    }
+
+    /// Whether the chain may go now.
+    pub(super) fn due(&self, now: Instant) -> bool {
+        self.pending && now.saturating_duration_since(self.last_segment) >= QUIET_BEFORE_UNHOOK
+    }
+
+    /// The chain is gone, or was made as the lookup is now.
+    pub(super) fn done(&mut self) {
+        self.pending = false;
+    }
+}
+
 impl Daemon {
     /// Look for the kernel's PPTP helper; say so when that changes.
     pub(super) fn check_kernel_helper(&mut self) {
@@ -98,7 +153,7 @@ impl Daemon {
                 return;
             }
             // Made as the lookup is now: nothing waits to be removed.
-            self.unhook_pending = false;
+            self.unhook.done();
             let adds: Vec<Change> = self
                 .tracker
                 .mappings()
@@ -122,7 +177,7 @@ impl Daemon {
     /// the GRE lookup has ended and the queues have been quiet for
     /// [`QUIET_BEFORE_UNHOOK`] (at the periodic check).
     pub(super) fn unhook(&mut self) {
-        if !self.unhook_pending || self.last_segment.elapsed() < QUIET_BEFORE_UNHOOK {
+        if !self.unhook.due(Instant::now()) {
             return;
         }
         let switch = Some(netfilter::GreLookup {
@@ -131,10 +186,47 @@ impl Daemon {
         });
         match nft::apply_changes(&[], switch, self.setup.element_timeout) {
             Ok(()) => {
-                self.unhook_pending = false;
+                self.unhook.done();
                 tracing::debug!("the helper's forward chain is gone: no Call ID is rewritten");
             }
             Err(e) => tracing::error!(error = %e, "removing the helper's forward chain failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netfilter::Dispatch::{Firewall, Own};
+
+    /// With the firewall's dispatch the lookup's end waits for 2 s without
+    /// a control segment; a lookup that starts again keeps the chain; with
+    /// the helper's own dispatch every switch goes out at once.
+    #[test]
+    fn the_forward_chain_goes_only_after_a_quiet_queue() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_millis(n);
+        let mut u = Unhook::new(t0);
+        assert!(!u.due(s(10_000)), "nothing ended");
+        assert_eq!(u.switch(Some(true), Firewall), Some(true));
+        assert_eq!(u.switch(None, Firewall), None);
+        assert_eq!(u.switch(Some(false), Firewall), None, "the end waits");
+        u.segment(s(1_000));
+        assert!(!u.due(s(2_999)));
+        assert!(u.due(s(3_000)));
+        u.segment(s(2_500));
+        assert!(!u.due(s(3_000)), "a later segment restarts the wait");
+        assert!(u.due(s(4_500)));
+        // A new rewritten call before the chain went: it stays.
+        assert_eq!(u.switch(Some(true), Firewall), Some(true));
+        assert!(!u.due(s(60_000)));
+        assert_eq!(u.switch(Some(false), Firewall), None);
+        assert!(u.due(s(60_000)));
+        u.done();
+        assert!(!u.due(s(60_000)));
+        // The helper's own dispatch rewrites its rules at once.
+        let mut own = Unhook::new(t0);
+        assert_eq!(own.switch(Some(false), Own), Some(false));
+        assert!(!own.due(s(60_000)));
     }
 }
