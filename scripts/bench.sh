@@ -834,7 +834,12 @@ the table shows medians.
   the firewall's own forward chain (the text of `fw4-rules`, as the
   OpenWrt package has fw4 include it), and no chain of its own in the
   forward hook while no call's Call ID is rewritten. `inside` (only on
-  request) is the floor with just those two tests there.
+  request) is the floor with just those two tests there. Also on request,
+  without a firewall: `post`, the floor and this helper's two protocol
+  tests in a base chain of their own in the postrouting hook before the
+  masquerade (conntrack and NAT already hook there, and the output
+  interface is known), and `postone`, the same with one test for both
+  protocols (`ip protocol < 7`).
   Each run's line also says where its window's CPU ticks went
   (`window=`: the machine's user, system, softirq and idle time, and this
   helper's process). Two guest seconds mostly miss the helper's periodic

@@ -72,7 +72,10 @@
 # `ours` (masquerade + the helper), `floor` (masquerade + one static GRE
 # DNAT), `chain` (the floor and one empty base chain in the forward hook,
 # where the helper's chain sits) and `prechain` (the same in the prerouting
-# hook, where the kernel helper's chain sits); on request `frozen` (the
+# hook, where the kernel helper's chain sits); on request `post` (the
+# floor and the helper's two protocol tests in a base chain in the
+# postrouting hook), `postone` (the same with one test for both protocols,
+# `ip protocol < 7`), `frozen` (the
 # helper, stopped with SIGSTOP while the packets flow: its table without
 # its process's periodic work) and, with a firewall, `fwdispatch` (the
 # helper with `--dispatch firewall`: `fw4-rules`' two rules first in the
@@ -805,6 +808,24 @@ floor() { nftf </etc/bench-floor.nft; }
 empty_chain() { # hook priority
     printf 'table ip bench_chain {\n chain c {\n  type filter hook %s priority %s; policy accept;\n }\n}\n' "$1" "$2" | nftf
 }
+# post_chain RULES: the floor's path and RULES in one base chain in the
+# postrouting hook before the masquerade, where conntrack and NAT already
+# hook (as the kernel helper's chain in prerouting) and the output
+# interface is known (a queue of forwarded segments could sit there).
+post_chain() {
+    nftf <<NFT
+table ip bench_chain {
+    chain t {
+    }
+    chain i {
+    }
+    chain c {
+        type filter hook postrouting priority mangle; policy accept;
+        $1
+    }
+}
+NFT
+}
 on() {
     case $1 in
         kernel) nftf </etc/bench-kernel.nft ;;
@@ -834,6 +855,9 @@ on() {
         floor) floor ;;
         chain) floor && empty_chain forward mangle ;;
         prechain) floor && empty_chain prerouting filter ;;
+        post) floor && post_chain "ip protocol tcp goto t
+        ip protocol icmp goto i" ;;
+        postone) floor && post_chain "ip protocol < 7 goto t" ;;
         inside)
             [ "${VMB_FIREWALL:-0}" = 1 ] || fail "inside needs VM_LAB_BENCH_FIREWALL=1"
             floor && fw "$INSIDE"
