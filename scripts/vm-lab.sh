@@ -74,10 +74,10 @@
 # where the helper's chain sits) and `prechain` (the same in the prerouting
 # hook, where the kernel helper's chain sits); on request `post` (the
 # floor and the helper's two protocol tests in a base chain in the
-# postrouting hook), `postone` (the same with one test for both protocols,
-# `ip protocol < 7`), `frozen` (the
-# helper, stopped with SIGSTOP while the packets flow: its table without
-# its process's periodic work) and, with a firewall, `fwdispatch` (the
+# postrouting hook, before the masquerade), `postone` (the same with one
+# test for both protocols, `ip protocol < 7`), `frozen` (the helper,
+# stopped with SIGSTOP while the packets flow: its table without its
+# process's periodic work) and, with a firewall, `fwdispatch` (the
 # helper with `--dispatch firewall`: `fw4-rules`' two rules first in the
 # firewall's own forward chain, its chains in the firewall's table, as
 # fw4's includes put them) and `inside` (the floor and just those two
