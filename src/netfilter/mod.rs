@@ -23,6 +23,7 @@ pub mod nlmsg;
 pub mod rulemsg;
 pub mod rulesetmsg;
 mod table;
+mod uapi;
 
 pub use elements::{ElementState, batch, declares, parse_elements, recorded};
 pub use nfnl::Dump;
@@ -30,6 +31,7 @@ pub use table::{
     FORWARD_CHAIN, FW_CHAINS, FirewallRules, GreLookup, ProtoRule, firewall_rules, forward_rules,
     probe_queue_text, table_text,
 };
+pub use uapi::{NFPROTO_INET, NFPROTO_IPV4};
 
 /// The helper's table (family `ip`); nothing else is ever touched.
 pub const TABLE: &str = "pptp_passthrough";

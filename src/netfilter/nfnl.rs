@@ -110,6 +110,50 @@ pub struct NfGen {
     pub res_id: u16,
 }
 
+const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
+const NFNL_MSG_BATCH_END: u16 = 0x11;
+
+/// One transaction of subsystem `subsys`: `msgs` (type, flags,
+/// attributes, each with `nfgen`) between NFNL_MSG_BATCH_BEGIN and _END,
+/// whose nfgenmsg names the subsystem. Sequence numbers from `seq`; only
+/// the last message asks for the acknowledgement (a failing message is
+/// reported anyway, before it).
+pub fn transaction(subsys: u16, msgs: &[(u16, u16, Vec<Attr>)], nfgen: NfGen, seq: u32) -> Vec<u8> {
+    let marker = NfGen {
+        family: 0,
+        res_id: subsys,
+    };
+    let mut out = Vec::new();
+    let mut s = seq;
+    message(
+        &mut out,
+        NFNL_MSG_BATCH_BEGIN,
+        NLM_F_REQUEST,
+        s,
+        marker,
+        &[],
+    );
+    for (i, (ty, flags, attrs)) in msgs.iter().enumerate() {
+        s = s.wrapping_add(1);
+        let ack = if i.saturating_add(1) == msgs.len() {
+            NLM_F_ACK
+        } else {
+            0
+        };
+        message(&mut out, *ty, flags | ack, s, nfgen, attrs);
+    }
+    s = s.wrapping_add(1);
+    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, marker, &[]);
+    out
+}
+
+/// A dump request (NLM_F_REQUEST | NLM_F_DUMP) of message type `ty`.
+pub fn dump_request(ty: u16, seq: u32, nfgen: NfGen, attrs: &[Attr]) -> Vec<u8> {
+    let mut out = Vec::new();
+    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, nfgen, attrs);
+    out
+}
+
 /// Append one netlink message: header, nfgenmsg, attributes.
 pub fn message(out: &mut Vec<u8>, ty: u16, flags: u16, seq: u32, nfgen: NfGen, attrs: &[Attr]) {
     let body = attrs

@@ -11,6 +11,7 @@ use netlink_packet_core::NlasIterator;
 
 use super::nfnl::{Attr, HEADERS, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, NfGen, be32};
 use super::nfnl::{each_message, message};
+use super::uapi::{NF_ACCEPT, NF_DROP, NF_STOP};
 
 const NFNL_SUBSYS_QUEUE: u16 = 3;
 const NFQNL_MSG_PACKET: u16 = 0;
@@ -34,12 +35,6 @@ const NFQNL_CFG_CMD_BIND: u8 = 1;
 const NFQNL_COPY_PACKET: u8 = 2;
 /// NFQA_CFG_F_FAIL_OPEN: when the queue is full, packets pass.
 const F_FAIL_OPEN: u32 = 1;
-
-const NF_DROP: u32 = 0;
-const NF_ACCEPT: u32 = 1;
-/// Accept, and run none of the hook's later chains (the packet goes on to
-/// the next hook, as after the last chain's accept).
-const NF_STOP: u32 = 5;
 
 /// One configuration request for queue `queue`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,38 +15,19 @@ use super::elements::{PENDING, PENDING_TIMEOUT, comment};
 pub use super::nfnl::acks;
 use netlink_packet_core::NlasIterator;
 
-use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
-use super::nfnl::{message, read_dump, string, string_of, udata_comment, udata_comment_text};
+use super::nfnl::{Attr, Dump, NLM_F_CREATE, NLM_F_REQUEST, NfGen, dump_request, transaction};
+use super::nfnl::{read_dump, string, string_of, udata_comment, udata_comment_text};
 use super::table::{FORWARD_CHAIN, GreLookup, forward_rules};
+use super::uapi::*;
 use super::{Dispatch, rulemsg};
 use super::{MAP_CID, MAP_DNAT, SET_IN, SET_OUT, TABLE};
 use crate::nat::{Change, Mapping};
 
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
-const NFNL_MSG_BATCH_END: u16 = 0x11;
-const NFT_MSG_NEWSETELEM: u16 = 12;
-const NFT_MSG_GETSETELEM: u16 = 13;
-const NFT_MSG_DELSETELEM: u16 = 14;
-const NFPROTO_IPV4: u8 = 2;
-/// The nfgenmsg of element messages (batch markers name the subsystem).
+/// The nfgenmsg of element messages.
 const ELEMENTS: NfGen = NfGen {
     family: NFPROTO_IPV4,
     res_id: 0,
 };
-
-// enum nft_set_elem_list_attributes, nft_list_attributes,
-// nft_set_elem_attributes, nft_data_attributes.
-const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
-const NFTA_SET_ELEM_LIST_SET: u16 = 2;
-const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
-const NFTA_LIST_ELEM: u16 = 1;
-const NFTA_SET_ELEM_KEY: u16 = 1;
-const NFTA_SET_ELEM_DATA: u16 = 2;
-const NFTA_SET_ELEM_TIMEOUT: u16 = 4;
-const NFTA_SET_ELEM_EXPIRATION: u16 = 5;
-const NFTA_SET_ELEM_USERDATA: u16 = 6;
-const NFTA_DATA_VALUE: u16 = 1;
 
 /// A key of `ip saddr . @th,48,16`: each part padded to 32 bits, as the
 /// kernel lays out concatenations in its registers.
@@ -194,66 +175,29 @@ pub fn batch(
     // the firewall's dispatch the chain comes and goes with the lookup
     // (made first: a deletion never fails on a chain that is gone).
     if let Some(GreLookup { on, dispatch }) = gre_lookup {
-        let rules = rulemsg::replace_rules(FORWARD_CHAIN, &forward_rules(on, dispatch));
-        match (dispatch, on) {
-            (Dispatch::Own, _) => msgs.extend(rules),
-            (Dispatch::Firewall, true) => {
-                msgs.push(rulemsg::forward_base_chain(FORWARD_CHAIN));
-                msgs.extend(rules);
-            }
-            (Dispatch::Firewall, false) => {
-                msgs.push(rulemsg::forward_base_chain(FORWARD_CHAIN));
-                msgs.push(rulemsg::delete_chain(FORWARD_CHAIN));
-            }
+        if dispatch == Dispatch::Firewall {
+            msgs.push(rulemsg::forward_base_chain(FORWARD_CHAIN));
+        }
+        if dispatch == Dispatch::Firewall && !on {
+            msgs.push(rulemsg::delete_chain(FORWARD_CHAIN));
+        } else {
+            let rules = forward_rules(on, dispatch);
+            msgs.extend(rulemsg::replace_rules(FORWARD_CHAIN, &rules));
         }
     }
-    let mut out = Vec::new();
-    let mut s = seq;
-    // Batch markers name the subsystem in res_id.
-    let marker = NfGen {
-        family: 0,
-        res_id: NFNL_SUBSYS_NFTABLES,
-    };
-    message(
-        &mut out,
-        NFNL_MSG_BATCH_BEGIN,
-        NLM_F_REQUEST,
-        s,
-        marker,
-        &[],
-    );
-    for (i, (ty, flags, attrs)) in msgs.iter().enumerate() {
-        s = s.wrapping_add(1);
-        let ack = if i.saturating_add(1) == msgs.len() {
-            NLM_F_ACK
-        } else {
-            0
-        };
-        message(&mut out, *ty, flags | ack, s, ELEMENTS, attrs);
-    }
-    s = s.wrapping_add(1);
-    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, marker, &[]);
+    let out = transaction(NFNL_SUBSYS_NFTABLES, &msgs, ELEMENTS, seq);
     (out, u32::from(!msgs.is_empty()))
 }
 
 /// A dump of the `gre_dnat` elements (NFT_MSG_GETSETELEM): what `status`
 /// reads of every call without listing the whole table.
 pub fn dnat_dump_request(seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
     let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETSETELEM;
     let attrs = [
         string(NFTA_SET_ELEM_LIST_TABLE, TABLE),
         string(NFTA_SET_ELEM_LIST_SET, MAP_DNAT),
     ];
-    message(
-        &mut out,
-        ty,
-        NLM_F_REQUEST | NLM_F_DUMP,
-        seq,
-        ELEMENTS,
-        &attrs,
-    );
-    out
+    dump_request(ty, seq, ELEMENTS, &attrs)
 }
 
 /// One `gre_dnat` element as the kernel holds it.

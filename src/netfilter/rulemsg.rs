@@ -21,35 +21,14 @@
 use netlink_packet_core::NlasIterator;
 
 use super::TABLE;
-use super::nfnl::{Attr, Dump, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REQUEST, NfGen};
-use super::nfnl::{be32, message, read_dump, string, string_of, udata_comment};
+use super::nfnl::{Attr, Dump, NLM_F_CREATE, NLM_F_REQUEST, NfGen, dump_request, transaction};
+use super::nfnl::{be32, read_dump, string, string_of, udata_comment};
 use super::table::ProtoRule;
+use super::uapi::*;
 
 /// The chains of the queue rules: control segments of established
 /// connections, and all others (see `Setup::established_queue`).
 pub const QUEUE_CHAINS: [&str; 2] = ["nfqueue_est", "nfqueue"];
-
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
-const NFNL_MSG_BATCH_END: u16 = 0x11;
-const NFT_MSG_NEWRULE: u16 = 6;
-const NFT_MSG_GETRULE: u16 = 7;
-const NFT_MSG_DELRULE: u16 = 8;
-const NLM_F_APPEND: u16 = 0x800;
-const NFPROTO_IPV4: u8 = 2;
-
-// enum nft_rule_attributes, nft_list_attributes, nft_expr_attributes,
-// nft_target_attributes.
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
-const NFTA_RULE_USERDATA: u16 = 7;
-const NFTA_LIST_ELEM: u16 = 1;
-const NFTA_EXPR_NAME: u16 = 1;
-const NFTA_EXPR_DATA: u16 = 2;
-const NFTA_TARGET_NAME: u16 = 1;
-const NFTA_TARGET_REV: u16 = 2;
-const NFTA_TARGET_INFO: u16 = 3;
 
 const TARGET: &str = "NFQUEUE";
 /// Revision 3 carries the bypass flag and is in every kernel since 3.10.
@@ -57,10 +36,6 @@ const TARGET_REV: u32 = 3;
 /// NFQ_FLAG_BYPASS: no listener on the queue means accept (fail-open).
 const NFQ_FLAG_BYPASS: u16 = 0x01;
 
-const BATCH: NfGen = NfGen {
-    family: 0,
-    res_id: NFNL_SUBSYS_NFTABLES,
-};
 const RULES: NfGen = NfGen {
     family: NFPROTO_IPV4,
     res_id: 0,
@@ -90,15 +65,14 @@ fn chain_attrs(chain: &str) -> [Attr; 2] {
 /// from `seq`; the last message asks for the acknowledgement (failing
 /// messages are reported anyway, before it).
 pub fn install(rules: &[(&str, u16)], seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut s = seq;
-    message(&mut out, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, s, BATCH, &[]);
-    for (i, (chain, queue)) in rules.iter().enumerate() {
-        s = s.wrapping_add(1);
+    let mut msgs = Vec::new();
+    for (chain, queue) in rules {
         // Without a handle, DELRULE removes every rule of the chain.
-        let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE;
-        message(&mut out, ty, NLM_F_REQUEST, s, RULES, &chain_attrs(chain));
-        s = s.wrapping_add(1);
+        msgs.push((
+            (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE,
+            NLM_F_REQUEST,
+            chain_attrs(chain).to_vec(),
+        ));
         let target = Attr::Nested(
             NFTA_LIST_ELEM,
             vec![
@@ -114,7 +88,7 @@ pub fn install(rules: &[(&str, u16)], seq: u32) -> Vec<u8> {
             ],
         );
         let [table, chain] = chain_attrs(chain);
-        let attrs = [
+        let attrs = vec![
             table,
             chain,
             Attr::Nested(NFTA_RULE_EXPRESSIONS, vec![target]),
@@ -123,41 +97,15 @@ pub fn install(rules: &[(&str, u16)], seq: u32) -> Vec<u8> {
                 &format!("NFQUEUE --queue-num {queue} --queue-bypass"),
             ),
         ];
-        let ack = if i.saturating_add(1) == rules.len() {
-            NLM_F_ACK
-        } else {
-            0
-        };
-        let flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND | ack;
-        let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
-        message(&mut out, ty, flags, s, RULES, &attrs);
+        msgs.push((
+            (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+            NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND,
+            attrs,
+        ));
     }
-    s = s.wrapping_add(1);
-    message(&mut out, NFNL_MSG_BATCH_END, NLM_F_REQUEST, s, BATCH, &[]);
-    out
+    transaction(NFNL_SUBSYS_NFTABLES, &msgs, RULES, seq)
 }
 
-// enum nft_payload_attributes, nft_cmp_attributes,
-// nft_immediate_attributes, nft_data_attributes, nft_verdict_attributes.
-const NFTA_PAYLOAD_DREG: u16 = 1;
-const NFTA_PAYLOAD_BASE: u16 = 2;
-const NFTA_PAYLOAD_OFFSET: u16 = 3;
-const NFTA_PAYLOAD_LEN: u16 = 4;
-const NFTA_CMP_SREG: u16 = 1;
-const NFTA_CMP_OP: u16 = 2;
-const NFTA_CMP_DATA: u16 = 3;
-const NFTA_IMMEDIATE_DREG: u16 = 1;
-const NFTA_IMMEDIATE_DATA: u16 = 2;
-const NFTA_DATA_VALUE: u16 = 1;
-const NFTA_DATA_VERDICT: u16 = 2;
-const NFTA_VERDICT_CODE: u16 = 1;
-const NFTA_VERDICT_CHAIN: u16 = 2;
-const NFT_REG_VERDICT: u32 = 0;
-const NFT_REG_1: u32 = 1;
-const NFT_PAYLOAD_NETWORK_HEADER: u32 = 1;
-const NFT_CMP_EQ: u32 = 0;
-/// enum nft_verdicts: `goto`, negative in an unsigned field.
-const NFT_GOTO: u32 = -4i32 as u32;
 /// The IPv4 header's protocol field, byte 9 (RFC 791 §3.1).
 const IP_PROTOCOL_AT: u32 = 9;
 
@@ -237,22 +185,6 @@ pub fn replace_rules(chain: &str, rules: &[ProtoRule]) -> Vec<(u16, u16, Vec<Att
     v
 }
 
-const NFT_MSG_NEWCHAIN: u16 = 3;
-const NFT_MSG_DELCHAIN: u16 = 5;
-// enum nft_chain_attributes, nft_hook_attributes.
-const NFTA_CHAIN_TABLE: u16 = 1;
-const NFTA_CHAIN_NAME: u16 = 3;
-const NFTA_CHAIN_HOOK: u16 = 4;
-const NFTA_CHAIN_POLICY: u16 = 5;
-const NFTA_CHAIN_TYPE: u16 = 7;
-const NFTA_HOOK_HOOKNUM: u16 = 1;
-const NFTA_HOOK_PRIORITY: u16 = 2;
-/// enum nf_inet_hooks.
-const NF_INET_FORWARD: u32 = 2;
-/// NF_IP_PRI_MANGLE, negative in an unsigned field.
-const PRIORITY_MANGLE: u32 = -150i32 as u32;
-const NF_ACCEPT: u32 = 1;
-
 /// The message that makes `chain` a base chain in the forward hook at
 /// priority mangle, policy accept, as nft sends `add chain ... { type
 /// filter hook forward priority mangle; policy accept; }`. Without
@@ -296,13 +228,15 @@ pub fn install_messages(rules: usize) -> u32 {
     u32::try_from(rules.saturating_mul(2).saturating_add(2)).unwrap_or(u32::MAX)
 }
 
-/// A dump of the rules of one chain of the helper's table.
-pub fn dump_request(chain: &str, seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
+/// A dump of the rules of chain `chain` of table `table` of `family`: the
+/// helper's own (`ip`), or a firewall's (`inet`).
+pub fn rules_request(family: u8, table: &str, chain: &str, seq: u32) -> Vec<u8> {
     let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-    let flags = NLM_F_REQUEST | NLM_F_DUMP;
-    message(&mut out, ty, flags, seq, RULES, &chain_attrs(chain));
-    out
+    let attrs = [
+        string(NFTA_RULE_TABLE, table),
+        string(NFTA_RULE_CHAIN, chain),
+    ];
+    dump_request(ty, seq, NfGen { family, res_id: 0 }, &attrs)
 }
 
 /// What one datagram of a rule dump holds: (chain, queue) of every rule
@@ -442,7 +376,7 @@ mod tests {
 
     #[test]
     fn dump_request_names_table_and_chain() {
-        let b = dump_request("nfqueue", 9);
+        let b = rules_request(NFPROTO_IPV4, TABLE, "nfqueue", 9);
         let ms = messages(&b);
         assert_eq!(ms.len(), 1);
         assert_eq!((ms[0].0, ms[0].1, ms[0].2), (0x0a07, 0x301, 9));

@@ -16,33 +16,15 @@
 
 use netlink_packet_core::NlasIterator;
 
-use super::nfnl::{
-    Dump, NLM_F_DUMP, NLM_F_REQUEST, NfGen, be32, message, read_dump_family, string_of,
-};
+use super::nfnl::{Dump, NfGen, be32, dump_request, read_dump_family, string_of};
+use super::uapi::*;
 
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-const NFT_MSG_NEWTABLE: u16 = 0;
-const NFT_MSG_GETTABLE: u16 = 1;
-const NFT_MSG_NEWOBJ: u16 = 18;
-const NFT_MSG_GETOBJ: u16 = 19;
-
-// enum nft_table_attributes, nft_object_attributes, nft_ct_helper_attributes.
-const NFTA_TABLE_NAME: u16 = 1;
-const NFTA_OBJ_TABLE: u16 = 1;
-const NFTA_OBJ_NAME: u16 = 2;
-const NFTA_OBJ_TYPE: u16 = 3;
-const NFTA_OBJ_DATA: u16 = 4;
-const NFTA_CT_HELPER_NAME: u16 = 1;
-const NFT_OBJECT_CT_HELPER: u32 = 3;
-
-/// The family of `ip` tables (NFPROTO_IPV4).
-pub const NFPROTO_IPV4: u8 = 2;
 /// The kernel's name of the PPTP conntrack helper.
 const PPTP: &str = "pptp";
 
-/// Every family (NFPROTO_UNSPEC): a dump of all tables or objects.
+/// Every family: a dump of all tables or objects.
 const ALL: NfGen = NfGen {
-    family: 0,
+    family: NFPROTO_UNSPEC,
     res_id: 0,
 };
 
@@ -64,20 +46,19 @@ pub struct PptpHelper {
 
 /// A dump of every table of every family.
 pub fn tables_request(seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, ALL, &[]);
-    out
+    dump_request(
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE,
+        seq,
+        ALL,
+        &[],
+    )
 }
 
 fn table(family: u8, attrs: &[u8]) -> Option<Table> {
-    NlasIterator::new(attrs)
-        .filter_map(Result::ok)
-        .find(|a| a.kind() & 0x3fff == NFTA_TABLE_NAME)
-        .map(|a| Table {
-            family,
-            name: string_of(a.value()),
-        })
+    Some(Table {
+        family,
+        name: string_of(&nested(attrs, NFTA_TABLE_NAME)?),
+    })
 }
 
 /// Read one datagram of a table dump. Never panics on short or bad input.
@@ -88,11 +69,8 @@ pub fn tables_dumped(buf: &[u8]) -> Dump<Table> {
 /// A dump of the ct helper objects of every table (the kernel filters by
 /// type).
 pub fn ct_helpers_request(seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
     let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ;
-    let attrs = [be32(NFTA_OBJ_TYPE, NFT_OBJECT_CT_HELPER)];
-    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, ALL, &attrs);
-    out
+    dump_request(ty, seq, ALL, &[be32(NFTA_OBJ_TYPE, NFT_OBJECT_CT_HELPER)])
 }
 
 /// The object, if it is a ct helper of the PPTP helper.
@@ -105,10 +83,7 @@ fn pptp_helper(family: u8, attrs: &[u8]) -> Option<PptpHelper> {
             NFTA_OBJ_NAME => name = Some(string_of(a.value())),
             NFTA_OBJ_TYPE => ty = Some(u32::from_be_bytes(a.value().try_into().ok()?)),
             NFTA_OBJ_DATA => {
-                helper = NlasIterator::new(a.value())
-                    .filter_map(Result::ok)
-                    .find(|d| d.kind() & 0x3fff == NFTA_CT_HELPER_NAME)
-                    .map(|d| string_of(d.value()));
+                helper = nested(a.value(), NFTA_CT_HELPER_NAME).map(|n| string_of(&n));
             }
             _ => {}
         }
@@ -139,35 +114,6 @@ pub fn nothing_attaches_pptp(tables: &[Table], helpers: &[PptpHelper]) -> bool {
     helpers.is_empty() && !has_table(tables, NFPROTO_IPV4, "raw")
 }
 
-const NFT_MSG_NEWCHAIN: u16 = 3;
-const NFT_MSG_GETCHAIN: u16 = 4;
-const NFT_MSG_NEWRULE: u16 = 6;
-const NFT_MSG_GETRULE: u16 = 7;
-// enum nft_chain_attributes, nft_hook_attributes, nft_rule_attributes,
-// nft_list_attributes, nft_expr_attributes, nft_immediate_attributes,
-// nft_data_attributes, nft_verdict_attributes.
-const NFTA_CHAIN_TABLE: u16 = 1;
-const NFTA_CHAIN_NAME: u16 = 3;
-const NFTA_CHAIN_HOOK: u16 = 4;
-const NFTA_HOOK_HOOKNUM: u16 = 1;
-const NFTA_RULE_TABLE: u16 = 1;
-const NFTA_RULE_CHAIN: u16 = 2;
-const NFTA_RULE_EXPRESSIONS: u16 = 4;
-const NFTA_EXPR_NAME: u16 = 1;
-const NFTA_EXPR_DATA: u16 = 2;
-const NFTA_IMMEDIATE_DATA: u16 = 2;
-const NFTA_DATA_VERDICT: u16 = 2;
-const NFTA_VERDICT_CHAIN: u16 = 2;
-/// enum nf_inet_hooks.
-const NF_INET_FORWARD: u32 = 2;
-/// The family of `inet` tables (NFPROTO_INET), fw4's.
-pub const NFPROTO_INET: u8 = 1;
-
-const INET: NfGen = NfGen {
-    family: NFPROTO_INET,
-    res_id: 0,
-};
-
 /// A chain of an `inet` table; `forward`: a base chain in the forward
 /// hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,12 +126,19 @@ pub struct Chain {
 /// A dump of the chains of every `inet` table (a firewall's few dozen; the
 /// rules and set elements stay in the kernel).
 pub fn inet_chains_request(seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN;
-    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, INET, &[]);
-    out
+    let inet = NfGen {
+        family: NFPROTO_INET,
+        res_id: 0,
+    };
+    dump_request(
+        (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETCHAIN,
+        seq,
+        inet,
+        &[],
+    )
 }
 
+/// The value of the first attribute of type `kind` in `attrs`.
 fn nested(attrs: &[u8], kind: u16) -> Option<Vec<u8>> {
     NlasIterator::new(attrs)
         .filter_map(Result::ok)
@@ -209,18 +162,6 @@ pub fn chains_dumped(buf: &[u8]) -> Dump<Chain> {
     read_dump_family(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN, chain)
 }
 
-/// A dump of the rules of one chain of an `inet` table.
-pub fn inet_rules_request(table: &str, chain: &str, seq: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let ty = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-    let attrs = [
-        super::nfnl::string(NFTA_RULE_TABLE, table),
-        super::nfnl::string(NFTA_RULE_CHAIN, chain),
-    ];
-    message(&mut out, ty, NLM_F_REQUEST | NLM_F_DUMP, seq, INET, &attrs);
-    out
-}
-
 /// The chains a rule's verdicts jump or go to.
 fn targets(_family: u8, attrs: &[u8]) -> Option<Vec<String>> {
     let exprs = nested(attrs, NFTA_RULE_EXPRESSIONS)?;
@@ -238,8 +179,8 @@ fn targets(_family: u8, attrs: &[u8]) -> Option<Vec<String>> {
     )
 }
 
-/// Read one datagram of a rule dump: each rule's jump targets. Never
-/// panics on short or bad input.
+/// Read one datagram of a rule dump (asked with `rulemsg::rules_request`):
+/// each rule's jump targets. Never panics on short or bad input.
 pub fn jump_targets_dumped(buf: &[u8]) -> Dump<Vec<String>> {
     read_dump_family(buf, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, targets)
 }
@@ -578,7 +519,7 @@ mod tests {
         };
         assert_eq!(d.items, [c("pptp_passthrough_tcp", false), c("f", true)]);
         // The rules of `f`: asked by table and chain.
-        let q = inet_rules_request("fwx", "f", 10);
+        let q = super::super::rulemsg::rules_request(NFPROTO_INET, "fwx", "f", 10);
         assert_eq!(u16::from_ne_bytes([q[4], q[5]]), 0x0a07);
         assert_eq!(q[16], NFPROTO_INET);
         assert_eq!(q[20..], [attr(1, b"fwx\0"), attr(2, b"f\0")].concat()[..]);

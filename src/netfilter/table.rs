@@ -23,6 +23,17 @@ use crate::nat::alloc::REWRITTEN_FROM;
 const ICMP_GRE_UNREACH: &str = "icmp type destination-unreachable icmp code != frag-needed \
      @th,136,8 47 @th,237,3 1";
 
+/// The rule that keeps [`ICMP_GRE_UNREACH`] from leaving through the WAN.
+fn icmp_rule(wan: &str) -> String {
+    format!("{ICMP_GRE_UNREACH} oifname \"{wan}\" counter drop")
+}
+
+/// The rules that send either end of TCP port 1723 to chain `ctl`, one a
+/// line, indented for a chain's body.
+fn port_1723_jumps(ctl: &str) -> String {
+    format!("        th dport 1723 jump {ctl}\n        th sport 1723 jump {ctl}\n")
+}
+
 /// Public Call IDs from [`REWRITTEN_FROM`] up (their top two bits set,
 /// the GRE key at bits 48-63 of the header, RFC 2637 §4.1).
 const KEY_TOP_BITS: &str = "@th,48,2";
@@ -141,13 +152,18 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     }}
     chain gre_icmp {{
         type filter hook output priority filter; policy accept;
-        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
+        {icmp}
     }}
-"#
+"#,
+        icmp = icmp_rule(wan)
     ));
     if s.dispatch == Dispatch::Own {
-        let ctl = ctl_rules(s, &mut t);
-        t.push_str(&format!("    chain ctl_pptp {{\n{ctl}    }}\n"));
+        if s.backend == Backend::Xtables {
+            for chain in QUEUE_CHAINS {
+                t.push_str(&format!("    chain {chain} {{\n    }}\n"));
+            }
+        }
+        t.push_str(&format!("    chain ctl_pptp {{\n{}    }}\n", ctl_rules(s)));
     }
     // `gre_fwd`: GRE of a call that kept its Call ID returns at the bit
     // test; inbound GRE of a rewritten call gets its LAN Call ID. Outbound
@@ -164,14 +180,9 @@ pub fn table_text(s: &Setup, replace: bool) -> String {
     // `icmp_out`.
     if s.dispatch == Dispatch::Own {
         t.push_str(&format!(
-            r#"    chain tcp_1723 {{
-        th dport 1723 jump ctl_pptp
-        th sport 1723 jump ctl_pptp
-    }}
-    chain icmp_out {{
-        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
-    }}
-"#
+            "    chain tcp_1723 {{\n{}    }}\n    chain icmp_out {{\n        {}\n    }}\n",
+            port_1723_jumps("ctl_pptp"),
+            icmp_rule(wan)
         ));
     }
     // With the firewall's dispatch, the helper's forward chain exists only
@@ -197,13 +208,13 @@ const FORWARD_HOOK: &str = "type filter hook forward priority mangle; policy acc
 
 /// The rules that queue control segments (TCP port 1723 already tested),
 /// one a line; with the xtables back-end their verdicts are jumps to the
-/// chains of the NFQUEUE targets, which this declares in `t`. The
+/// chains of the NFQUEUE targets (declared by [`table_text`]). The
 /// firewall's `flow offload` rule must never see an established control
 /// connection (see `Setup::established_queue`). Either end: LAN clients,
 /// LAN servers behind a port forward. With the firewall's dispatch (an
 /// `inet` table) each rule first tests for IPv4: the helper speaks IPv4
 /// only.
-fn ctl_rules(s: &Setup, t: &mut String) -> String {
+fn ctl_rules(s: &Setup) -> String {
     let wan = &s.wan;
     let (q, qe) = (s.queue_num, s.established_queue());
     // The verdicts: the nft `queue` expression, or on kernels without it
@@ -215,12 +226,7 @@ fn ctl_rules(s: &Setup, t: &mut String) -> String {
             format!("queue num {qe} bypass"),
             format!("queue num {q} bypass"),
         ),
-        Backend::Xtables => {
-            t.push_str(&format!(
-                "    chain {est} {{\n    }}\n    chain {new} {{\n    }}\n"
-            ));
-            (format!("jump {est}"), format!("jump {new}"))
-        }
+        Backend::Xtables => (format!("jump {est}"), format!("jump {new}")),
     };
     let lan_in = if s.lans.is_empty() {
         String::new()
@@ -271,28 +277,15 @@ pub const FW_CHAINS: [&str; 3] = [
 /// work; the helper's own chain costs about 200 instructions more.
 pub fn firewall_rules(s: &Setup) -> FirewallRules {
     let [tcp, ctl, icmp] = FW_CHAINS;
-    // (With nft `queue` no chain of the xtables targets is declared.)
-    let mut unused = String::new();
-    let rules = ctl_rules(
-        &Setup {
-            backend: Backend::Nft,
-            dispatch: Dispatch::Firewall,
-            ..s.clone()
-        },
-        &mut unused,
-    );
-    let wan = &s.wan;
+    let rules = ctl_rules(&Setup {
+        backend: Backend::Nft,
+        dispatch: Dispatch::Firewall,
+        ..s.clone()
+    });
     let chains = format!(
-        r#"chain {tcp} {{
-        th dport 1723 jump {ctl}
-        th sport 1723 jump {ctl}
-}}
-chain {ctl} {{
-{rules}}}
-chain {icmp} {{
-        {ICMP_GRE_UNREACH} oifname "{wan}" counter drop
-}}
-"#
+        "chain {tcp} {{\n{}}}\nchain {ctl} {{\n{rules}}}\nchain {icmp} {{\n        {}\n}}\n",
+        port_1723_jumps(ctl),
+        icmp_rule(&s.wan)
     );
     let dispatch = format!(
         "meta l4proto tcp jump {tcp} comment \"pptp-passthrough: PPTP control connections to the helper\"\n\

@@ -4,8 +4,8 @@
 //! the `nft` binary.
 
 use super::{OsError, libnft, run};
-use crate::netfilter::rulesetmsg::{self, NFPROTO_IPV4};
 use crate::netfilter::{self, Setup, TABLE};
+use crate::netfilter::{NFPROTO_IPV4, rulesetmsg};
 
 /// Load nft text in one transaction (`check`: kernel dry run only).
 pub fn load_text(text: &str, check: bool) -> Result<(), OsError> {

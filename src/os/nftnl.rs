@@ -12,7 +12,7 @@ use netlink_sys::{Socket, protocols::NETLINK_NETFILTER};
 use crate::nat::Change;
 use crate::netfilter::nlmsg::{self, DnatElem};
 use crate::netfilter::rulesetmsg::{self, PptpHelper, Table};
-use crate::netfilter::{Dump, Setup, rulemsg};
+use crate::netfilter::{Dump, NFPROTO_INET, NFPROTO_IPV4, Setup, TABLE, rulemsg};
 
 struct NfSock {
     s: Socket,
@@ -201,7 +201,7 @@ fn dump<T>(
 pub fn queue_rules_present(s: &Setup) -> Result<bool, String> {
     let sock = request_socket()?;
     for (chain, queue) in queue_rules(s) {
-        let request = rulemsg::dump_request(chain, request_seq());
+        let request = rulemsg::rules_request(NFPROTO_IPV4, TABLE, chain, request_seq());
         let rules =
             dump(&sock, &request, rulemsg::dumped).map_err(|e| format!("rules of {chain}: {e}"))?;
         if rules.ok().as_deref() != Some(&[(chain.to_string(), Some(queue))][..]) {
@@ -261,32 +261,30 @@ pub fn pptp_helper_objects() -> Option<Result<Vec<PptpHelper>, String>> {
 /// chains, one of each such base chain's rules (fw4 has two). None when
 /// the helper's own socket is turned off.
 pub fn firewall_dispatch() -> Option<Result<bool, String>> {
-    if !available() {
-        return None;
-    }
+    available().then(firewall_dispatch_reached)
+}
+
+fn firewall_dispatch_reached() -> Result<bool, String> {
     let [tcp, _, icmp] = crate::netfilter::FW_CHAINS;
     let names = [tcp, icmp];
     let what = "the firewall's chains";
-    let look = || -> Result<bool, String> {
-        let request = rulesetmsg::inet_chains_request(request_seq());
-        let chains = own_dump(&request, rulesetmsg::chains_dumped, what)?
-            .map_err(|code| errno_text(what, code))?;
-        for (table, bases) in rulesetmsg::dispatch_tables(&chains, &names) {
-            let mut reached = Vec::new();
-            for base in bases {
-                let what = "the firewall's rules";
-                let request = rulesetmsg::inet_rules_request(&table, &base, request_seq());
-                let rules = own_dump(&request, rulesetmsg::jump_targets_dumped, what)?
-                    .map_err(|code| errno_text(what, code))?;
-                reached.extend(rules.into_iter().flatten());
-            }
-            if names.iter().all(|n| reached.iter().any(|r| r == n)) {
-                return Ok(true);
-            }
+    let request = rulesetmsg::inet_chains_request(request_seq());
+    let chains = own_dump(&request, rulesetmsg::chains_dumped, what)?
+        .map_err(|code| errno_text(what, code))?;
+    for (table, bases) in rulesetmsg::dispatch_tables(&chains, &names) {
+        let mut reached = Vec::new();
+        for base in bases {
+            let what = "the firewall's rules";
+            let request = rulemsg::rules_request(NFPROTO_INET, &table, &base, request_seq());
+            let rules = own_dump(&request, rulesetmsg::jump_targets_dumped, what)?
+                .map_err(|code| errno_text(what, code))?;
+            reached.extend(rules.into_iter().flatten());
         }
-        Ok(false)
-    };
-    Some(look())
+        if names.iter().all(|n| reached.iter().any(|r| r == n)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// [`dump`] on a socket of its own.

@@ -45,13 +45,7 @@ fn finds_the_kernel_helper_through_maps_and_iptables_while_running() {
            }\n\
          }\n",
     );
-    let out = lab
-        .command("rtr", &["helper", "--wan", "wan0", "--socket"])
-        .arg(&lab.socket)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "started beside the kernel helper");
+    let err = lab.helper_refused(&[]);
     assert!(
         err.contains("ct helper pptp-h, assigned in chain pre"),
         "{err}"

@@ -425,6 +425,21 @@ impl Lab {
         self.respawn_helper();
     }
 
+    /// Run the helper on the router with `extra`, which must make it refuse
+    /// to start: its standard error.
+    pub fn helper_refused(&self, extra: &[&str]) -> String {
+        let out = self
+            .command("rtr", &["helper", "--wan", "wan0"])
+            .args(extra)
+            .arg("--socket")
+            .arg(&self.socket)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{extra:?}: started: {err}");
+        err
+    }
+
     /// Start the helper again with the same arguments.
     pub fn respawn_helper(&mut self) {
         let args: Vec<&str> = self.helper_args.iter().map(|s| s.as_str()).collect();

@@ -164,18 +164,7 @@ fn the_firewalls_dispatch_needs_nft_queue() {
     assert!(probe.status.success(), "{probe:?}");
     assert!(String::from_utf8_lossy(&probe.stdout).contains("queue num 1723 bypass"));
     for extra in [&[][..], &["--backend", "xtables"][..]] {
-        let out = lab
-            .command(
-                "rtr",
-                &["helper", "--wan", "wan0", "--dispatch", "firewall"],
-            )
-            .args(extra)
-            .arg("--socket")
-            .arg(&lab.socket)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{extra:?}: started: {err}");
+        let err = lab.helper_refused(&[&["--dispatch", "firewall"], extra].concat());
         assert!(
             err.contains("the firewall's dispatch needs the nft `queue` expression"),
             "{extra:?}: {err}"

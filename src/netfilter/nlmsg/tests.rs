@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::netfilter::elements::tests::{m, own};
-use crate::netfilter::nfnl::{NLMSG_DONE, each_message};
+use crate::netfilter::nfnl::{NLMSG_DONE, each_message, message};
 use crate::testutil::hex;
 
 fn u16_at(b: &[u8], at: usize) -> u16 {

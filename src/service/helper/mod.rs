@@ -471,6 +471,7 @@ async fn main_loop(
                 }
             }
             _ = guard.tick() => {
+                d.check_dispatch();
                 d.ensure_rules();
                 d.unhook();
             }

@@ -135,7 +135,6 @@ impl Daemon {
     /// that does not know about us): put the table, the queue rules and
     /// every live call back.
     pub(super) fn ensure_rules(&mut self) {
-        self.check_dispatch();
         let table = nft::table_exists().unwrap_or(true);
         let xt = self.queue_rules.present(&self.setup, table);
         if table && xt {
